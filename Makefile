@@ -1,0 +1,64 @@
+# mote: build, test, demo, bench. `make help` lists the targets.
+
+CC      ?= gcc
+O       ?= build
+VERSION := 0.1.0
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	   -fno-strict-aliasing -D_FILE_OFFSET_BITS=64 \
+	   -DMOTE_VERSION='"$(VERSION)"' -Iinclude -Isrc -MMD -MP
+LDFLAGS ?=
+
+SRCS := $(wildcard src/*.c src/vm/*.c src/lx/*.c)
+OBJS := $(SRCS:%.c=$(O)/%.o) $(O)/src/shim/blob.o
+
+.PHONY: all check demo bench deps clean help format unit guest
+all: $(O)/mote
+
+$(O)/mote: $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The shim is assembled for the guest, flattened to raw bytes, and embedded.
+$(O)/shim.o: src/shim/shim.S include/mote/abi.h
+	@mkdir -p $(O)
+	$(CC) -Iinclude -c -o $@ $<
+$(O)/shim.bin: $(O)/shim.o
+	objcopy -O binary -j .text $< $@
+	@test $$(stat -c %s $@) -le 8192 || { echo "shim larger than 2 pages"; exit 1; }
+$(O)/src/shim/blob.o: src/shim/blob.S $(O)/shim.bin
+	@mkdir -p $(dir $@)
+	$(CC) -DSHIM_BIN='"$(O)/shim.bin"' -c -o $@ $<
+
+# Installs (as root) or names (otherwise) the Debian packages needed.
+deps:
+	@scripts/deps.sh
+
+check: deps all tests
+	@tests/run.sh $(O)
+
+demo: deps all $(O)/demo/hello
+	@tests/demo.sh $(O)
+
+bench: deps all
+	@bench/run.sh $(O)
+
+format:
+	clang-format -i $(SRCS) $(wildcard src/*/*.h src/*.h include/mote/*.h tests/*/*.c bench/*.c)
+
+clean:
+	rm -rf $(O)
+
+help:
+	@echo "make          build $(O)/mote"
+	@echo "make demo     build and run the bundled demo guest"
+	@echo "make check    run every test (unit, guest, real binaries)"
+	@echo "make bench    print start-up, syscall and size figures"
+	@echo "make CC=clang build with clang instead of gcc"
+
+-include $(OBJS:.o=.d)
+include tests/tests.mk

@@ -1,0 +1,137 @@
+/* Guest exceptions: turned into the signal Linux would send. */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lx/lx.h"
+#include "mote/abi.h"
+#include "shim/shim.h"
+#include "vm/layout.h"
+#include "util.h"
+
+#define PF_WRITE (1U << 1)
+#define PF_USER (1U << 2)
+#define PF_INSN (1U << 4)
+
+/* The signal Linux sends for each exception vector taken at CPL 3. */
+static int vector_signal(unsigned v)
+{
+	switch (v) {
+	case 0:  /* #DE divide error */
+	case 16: /* #MF x87 */
+	case 19: /* #XM SIMD */
+		return SIGFPE;
+	case 1:  /* #DB */
+	case 3:  /* #BP int3 */
+		return SIGTRAP;
+	case 6:  /* #UD */
+		return SIGILL;
+	case 12: /* #SS */
+	case 17: /* #AC alignment check */
+		return SIGBUS;
+	default: /* #OF #BR #NP #GP #PF and the rest */
+		return SIGSEGV;
+	}
+}
+
+static const char *const vector_names[32] = {
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+	"#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "15",
+	"#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "22", "23",
+	"24", "25", "26", "27", "#HV", "#VC", "#SX", "31",
+};
+
+#define LSTAR_GVA (SYS_GVA + SYS_SHIM + SHIM_OFF_SYSCALL)
+/* RFLAGS bits a user may set: CF PF AF ZF SF TF DF OF AC ID (like the
+ * bits Linux restores from a signal frame); IF is always on. */
+#define USER_RFLAGS 0x254dd5ULL
+
+/* Some KVMs (kvm_pvm) run the instruction at LSTAR after `syscall` without
+ * switching to CPL 0. The fetch from the supervisor-only shim page then
+ * faults at CPL 3 with RIP == CR2 == LSTAR, and the #PF stub brings the
+ * call here. The registers are exactly those `syscall` left, so serving it
+ * from this path is equivalent; a guest that jumps to LSTAR on purpose gets
+ * no more than a syscall. */
+static bool is_syscall_trap(struct lx_thread *t,
+			    const struct mote_exc_frame *f)
+{
+	return f->vector == 14 && (f->cs & 3) == 3 && f->rip == LSTAR_GVA &&
+	       vcpu_sregs(&t->cpu)->cr2 == LSTAR_GVA && (f->error & PF_INSN);
+}
+
+static bool canonical_user(uint64_t a)
+{
+	return a < (1ULL << 47);
+}
+
+/* Serves the call, then turns the exception frame into the return that
+ * `sysretq` would have made: RIP = RCX, RFLAGS = R11. */
+static void syscall_by_trap(struct lx_thread *t, struct mote_exc_frame *f)
+{
+	lx_syscall(t);
+	if (t->p->exited)
+		return;
+	struct kvm_regs *r = vcpu_regs(&t->cpu);
+	if (!canonical_user(r->rcx)) {
+		char why[64];
+		snprintf(why, sizeof(why), " at rip %#llx (bad return address)",
+			 r->rcx);
+		lx_kill(t->p, SIGSEGV, why);
+		return;
+	}
+	f->rip = r->rcx;
+	f->rflags = (r->r11 & USER_RFLAGS) | 0x202;
+}
+
+void lx_kill(struct lx_proc *p, int sig, const char *why)
+{
+	msg("guest killed by %s%s%s", sigabbrev_np(sig) ? "SIG" : "signal ",
+	    sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", why);
+	p->exited = true;
+	p->status = 128 + sig;
+}
+
+void lx_exception(struct lx_thread *t)
+{
+	struct lx_proc *p = t->p;
+	uint64_t rsp = vcpu_regs(&t->cpu)->rsp;
+	struct mote_exc_frame *f =
+		gm_sys(&p->vm, rsp, sizeof(struct mote_exc_frame));
+	if (!f || f->vector >= 32) {
+		msg("internal error: exception exit with a bad frame at %#" PRIx64
+		    "; vCPU %d registers:", rsp, t->cpu.id);
+		vcpu_dump(&t->cpu);
+		p->exited = true;
+		p->status = MOTE_EXIT_FAIL;
+		return;
+	}
+	if ((f->cs & 3) != 3) {
+		msg("internal error: %s in the shim at rip %#" PRIx64
+		    " (error code %#" PRIx64 ", cr2 %#llx); vCPU %d registers:",
+		    vector_names[f->vector], f->rip, f->error,
+		    vcpu_sregs(&t->cpu)->cr2, t->cpu.id);
+		vcpu_dump(&t->cpu);
+		p->exited = true;
+		p->status = MOTE_EXIT_FAIL;
+		return;
+	}
+	if (is_syscall_trap(t, f)) {
+		syscall_by_trap(t, f);
+		return;
+	}
+	int sig = vector_signal(f->vector);
+	char why[160];
+	if (f->vector == 14) {
+		const char *acc = f->error & PF_INSN  ? "execute of" :
+				  f->error & PF_WRITE ? "write to" :
+							"read of";
+		snprintf(why, sizeof(why), " at rip %#" PRIx64 " (%s %#llx)",
+			 f->rip, acc, vcpu_sregs(&t->cpu)->cr2);
+	} else {
+		snprintf(why, sizeof(why), " at rip %#" PRIx64 " (%s)", f->rip,
+			 vector_names[f->vector]);
+	}
+	lx_kill(p, sig, why);
+}

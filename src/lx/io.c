@@ -1,0 +1,474 @@
+/* Data transfer, descriptors and polling: read, write, dup, pipe, fcntl,
+ * ioctl, poll, select. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lx/lx.h"
+#include "util.h"
+
+#define MAX_RW 0x7ffff000ULL /* Linux's MAX_RW_COUNT */
+#define IOV_MAX_LX 1024
+#define KERNEL_TERMIOS_SIZE 36 /* struct termios of <asm/termbits.h> */
+
+static struct lx_fd *fd_or_null(struct lx_thread *t, uint64_t gfd)
+{
+	return lx_fd_get(t->p, (long)(int)gfd);
+}
+
+static long rw(struct lx_thread *t, const uint64_t *a, bool wr, bool at)
+{
+	struct lx_fd *f = fd_or_null(t, a[0]);
+	if (!f)
+		return -EBADF;
+	uint64_t len = MIN(a[2], MAX_RW);
+	void *h = gm_user(&t->p->vm, a[1], len, wr ? GM_READ : GM_WRITE);
+	if (!h)
+		return -EFAULT;
+	if (at && (int64_t)a[3] < 0)
+		return -EINVAL;
+	ssize_t n;
+	if (wr)
+		n = at ? pwrite(f->host, h, len, (off_t)a[3]) :
+			 write(f->host, h, len);
+	else
+		n = at ? pread(f->host, h, len, (off_t)a[3]) :
+			 read(f->host, h, len);
+	return n < 0 ? -errno : n;
+}
+
+LX_SYS(read) { return rw(t, a, false, false); }
+LX_SYS(write) { return rw(t, a, true, false); }
+LX_SYS(pread64) { return rw(t, a, false, true); }
+LX_SYS(pwrite64) { return rw(t, a, true, true); }
+
+/* Translates a guest iovec array into host iovecs, every buffer checked.
+ * Like Linux, the total is capped at MAX_RW. Returns the count or -errno. */
+static int get_iov(struct lx_thread *t, uint64_t gva, uint64_t cnt, bool wr,
+		   struct iovec *out)
+{
+	if (cnt > IOV_MAX_LX)
+		return -EINVAL;
+	const uint64_t *g = gm_user(&t->p->vm, gva, cnt * 16, GM_READ);
+	if (!g && cnt)
+		return -EFAULT;
+	uint64_t total = 0;
+	for (uint64_t i = 0; i < cnt; i++) {
+		uint64_t base = g[2 * i], len = g[2 * i + 1];
+		if ((int64_t)len < 0)
+			return -EINVAL;
+		len = MIN(len, MAX_RW - total);
+		total += len;
+		void *h = len ? gm_user(&t->p->vm, base, len,
+					wr ? GM_READ : GM_WRITE) :
+				NULL;
+		if (len && !h)
+			return -EFAULT;
+		out[i] = (struct iovec){h, len};
+	}
+	return (int)cnt;
+}
+
+static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
+{
+	struct lx_fd *f = fd_or_null(t, a[0]);
+	if (!f)
+		return -EBADF;
+	struct iovec *iov = calloc(MAX(a[2], 1), sizeof(*iov));
+	if (a[2] > IOV_MAX_LX)
+		return free(iov), -EINVAL;
+	if (!iov)
+		return -ENOMEM;
+	int n = get_iov(t, a[1], a[2], wr, iov);
+	ssize_t r = n;
+	if (n >= 0) {
+		r = wr ? writev(f->host, iov, n) : readv(f->host, iov, n);
+		if (r < 0)
+			r = -errno;
+	}
+	free(iov);
+	return r;
+}
+
+LX_SYS(readv) { return rwv(t, a, false); }
+LX_SYS(writev) { return rwv(t, a, true); }
+
+LX_SYS(lseek)
+{
+	struct lx_fd *f = fd_or_null(t, a[0]);
+	if (!f)
+		return -EBADF;
+	off_t r = lseek(f->host, (off_t)a[1], (int)a[2]);
+	return r < 0 ? -errno : r;
+}
+
+LX_SYS(close) { return lx_fd_close(t->p, (long)(int)a[0]); }
+
+static char *dup_path(const struct lx_fd *f)
+{
+	return f->path ? strdup(f->path) : NULL;
+}
+
+/* Duplicates guest fd `old` to the lowest free fd >= min, or exactly at
+ * `at` if at >= 0. */
+static long do_dup(struct lx_thread *t, uint64_t old, long min, long at,
+		   int fdflags)
+{
+	struct lx_fd *f = fd_or_null(t, old);
+	if (!f)
+		return -EBADF;
+	int h = fcntl(f->host, F_DUPFD_CLOEXEC, 3);
+	if (h < 0)
+		return -errno;
+	if (at >= 0)
+		return lx_fd_install_at(t->p, at, h, fdflags, f->kind,
+					dup_path(f));
+	return lx_fd_install(t->p, h, fdflags, f->kind, dup_path(f), min);
+}
+
+LX_SYS(dup) { return do_dup(t, a[0], 0, -1, 0); }
+
+LX_SYS(dup2)
+{
+	if (!fd_or_null(t, a[0]))
+		return -EBADF;
+	if ((int)a[1] < 0 || (uint64_t)(int)a[1] >= t->p->nofile_cur)
+		return -EBADF;
+	if ((int)a[0] == (int)a[1])
+		return (int)a[1];
+	return do_dup(t, a[0], 0, (int)a[1], 0);
+}
+
+LX_SYS(dup3)
+{
+	if (a[2] & ~(uint64_t)O_CLOEXEC)
+		return -EINVAL;
+	if ((int)a[0] == (int)a[1])
+		return -EINVAL;
+	if (!fd_or_null(t, a[0]))
+		return -EBADF;
+	if ((int)a[1] < 0 || (uint64_t)(int)a[1] >= t->p->nofile_cur)
+		return -EBADF;
+	return do_dup(t, a[0], 0, (int)a[1],
+		      a[2] & O_CLOEXEC ? FD_CLOEXEC : 0);
+}
+
+LX_SYS(pipe2)
+{
+	int flags = (int)a[1];
+	if (a[1] & ~(uint64_t)(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+		return -EINVAL;
+	int *out = gm_user(&t->p->vm, a[0], 2 * sizeof(int), GM_WRITE);
+	if (!out)
+		return -EFAULT;
+	int h[2];
+	if (pipe2(h, (flags & ~O_CLOEXEC) | O_CLOEXEC) < 0)
+		return -errno;
+	int fdf = flags & O_CLOEXEC ? FD_CLOEXEC : 0;
+	int r = lx_fd_install(t->p, h[0], fdf, LX_FD_PIPE, NULL, 0);
+	if (r < 0) {
+		close(h[1]);
+		return r;
+	}
+	int w = lx_fd_install(t->p, h[1], fdf, LX_FD_PIPE, NULL, 0);
+	if (w < 0) {
+		lx_fd_close(t->p, r);
+		return w;
+	}
+	out[0] = r;
+	out[1] = w;
+	return 0;
+}
+
+LX_SYS(pipe)
+{
+	const uint64_t b[2] = {a[0], 0};
+	return lx_sys_pipe2(t, b);
+}
+
+/* struct flock for the locking commands, checked in both directions. */
+static long fcntl_lock(struct lx_thread *t, struct lx_fd *f, int cmd,
+		       uint64_t arg)
+{
+	struct flock *fl = gm_user(&t->p->vm, arg, sizeof(*fl), GM_WRITE);
+	if (!fl)
+		return -EFAULT;
+	struct flock copy = *fl;
+	if (fcntl(f->host, cmd, &copy) < 0)
+		return -errno;
+	*fl = copy;
+	return 0;
+}
+
+LX_SYS(fcntl)
+{
+	struct lx_fd *f = fd_or_null(t, a[0]);
+	int cmd = (int)a[1];
+	if (!f)
+		return -EBADF;
+	long r;
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		if ((int64_t)(int)a[2] < 0 || (uint64_t)(int)a[2] >= t->p->nofile_cur)
+			return -EINVAL;
+		return do_dup(t, a[0], (int)a[2], -1,
+			      cmd == F_DUPFD_CLOEXEC ? FD_CLOEXEC : 0);
+	case F_GETFD:
+		return f->fdflags;
+	case F_SETFD:
+		f->fdflags = (int)a[2] & FD_CLOEXEC;
+		return 0;
+	case F_GETFL:
+		r = fcntl(f->host, F_GETFL);
+		return r < 0 ? -errno : r;
+	case F_SETFL:
+		/* O_ASYNC would make the host signal the monitor; there is no
+		 * SIGIO delivery to the guest yet, so it is refused. */
+		if (a[2] & O_ASYNC)
+			return -EINVAL;
+		r = fcntl(f->host, F_SETFL, (int)a[2]);
+		return r < 0 ? -errno : 0;
+	case F_GETLK:
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_GETLK:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+		return fcntl_lock(t, f, cmd, a[2]);
+	case F_GETPIPE_SZ:
+	case F_SETPIPE_SZ:
+	case F_GET_SEALS:
+	case F_ADD_SEALS:
+		r = fcntl(f->host, cmd, (int)a[2]);
+		return r < 0 ? -errno : r;
+	}
+	return -EINVAL;
+}
+
+/* The terminal ioctls reach the host only for a real terminal. */
+static long tty_ioctl(struct lx_thread *t, struct lx_fd *f, unsigned long req,
+		      uint64_t arg, size_t size, bool out)
+{
+	if (f->kind != LX_FD_TTY)
+		return -ENOTTY;
+	void *h = gm_user(&t->p->vm, arg, size, out ? GM_WRITE : GM_READ);
+	if (!h)
+		return -EFAULT;
+	return ioctl(f->host, req, h) < 0 ? -errno : 0;
+}
+
+LX_SYS(ioctl)
+{
+	struct lx_fd *f = fd_or_null(t, a[0]);
+	if (!f)
+		return -EBADF;
+	unsigned long req = (unsigned)a[1];
+	int *ip;
+	switch (req) {
+	case TCGETS:
+		return tty_ioctl(t, f, req, a[2], KERNEL_TERMIOS_SIZE, true);
+	case TCSETS:
+	case TCSETSW:
+	case TCSETSF:
+		return tty_ioctl(t, f, req, a[2], KERNEL_TERMIOS_SIZE, false);
+	case TIOCGWINSZ:
+		return tty_ioctl(t, f, req, a[2], sizeof(struct winsize), true);
+	case TIOCGPGRP:
+		return tty_ioctl(t, f, req, a[2], sizeof(pid_t), true);
+	case FIONREAD:
+		if (f->kind == LX_FD_DIR || f->kind == LX_FD_PATH)
+			return -ENOTTY;
+		ip = gm_user(&t->p->vm, a[2], sizeof(int), GM_WRITE);
+		if (!ip)
+			return -EFAULT;
+		return ioctl(f->host, FIONREAD, ip) < 0 ? -errno : 0;
+	case FIONBIO: {
+		ip = gm_user(&t->p->vm, a[2], sizeof(int), GM_READ);
+		if (!ip)
+			return -EFAULT;
+		int fl = fcntl(f->host, F_GETFL);
+		fl = *ip ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+		return fcntl(f->host, F_SETFL, fl) < 0 ? -errno : 0;
+	}
+	case FIOCLEX:
+		f->fdflags |= FD_CLOEXEC;
+		return 0;
+	case FIONCLEX:
+		f->fdflags &= ~FD_CLOEXEC;
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+/* ---- poll and select: guest fds become host fds for one host poll ---- */
+
+#define POLL_MAX 4096
+
+/* Polls nfds pollfds already in host memory (guest fds in .fd); rewrites
+ * revents. timeout_ms < 0 waits forever. */
+static long poll_guest(struct lx_thread *t, struct pollfd *g, uint64_t n,
+		       const struct timespec *ts)
+{
+	struct pollfd *h = calloc(MAX(n, 1), sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	long ready = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		h[i] = (struct pollfd){-1, g[i].events, 0};
+		if (g[i].fd < 0)
+			continue;
+		struct lx_fd *f = lx_fd_get(t->p, g[i].fd);
+		if (f)
+			h[i].fd = f->host;
+		else
+			h[i].revents = POLLNVAL;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		if (h[i].revents == POLLNVAL)
+			ready++;
+	struct timespec zero = {0, 0};
+	int r = ppoll(h, n, ready ? &zero : ts, NULL);
+	if (r < 0) {
+		free(h);
+		return -errno;
+	}
+	ready = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		g[i].revents = g[i].fd < 0 ? 0 : h[i].revents;
+		if (g[i].revents)
+			ready++;
+	}
+	free(h);
+	return ready;
+}
+
+static int get_timespec(struct lx_thread *t, uint64_t gva, struct timespec *ts)
+{
+	const struct timespec *g = gm_user(&t->p->vm, gva, sizeof(*g), GM_READ);
+	if (!g)
+		return -EFAULT;
+	*ts = *g;
+	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
+		return -EINVAL;
+	return 0;
+}
+
+static long do_poll(struct lx_thread *t, uint64_t fds, uint64_t n,
+		    const struct timespec *ts)
+{
+	if (n > POLL_MAX || n > t->p->nofile_cur)
+		return -EINVAL;
+	struct pollfd *g = gm_user(&t->p->vm, fds, n * sizeof(*g), GM_WRITE);
+	if (!g && n)
+		return -EFAULT;
+	return poll_guest(t, g, n, ts);
+}
+
+LX_SYS(poll)
+{
+	int ms = (int)a[2];
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	return do_poll(t, a[0], a[1], ms < 0 ? NULL : &ts);
+}
+
+LX_SYS(ppoll)
+{
+	struct timespec ts;
+	if (a[2]) {
+		int err = get_timespec(t, a[2], &ts);
+		if (err)
+			return err;
+	}
+	if (a[3] && a[4] != 8)
+		return -EINVAL;
+	return do_poll(t, a[0], a[1], a[2] ? &ts : NULL);
+}
+
+/* select() over up to 1024 guest fds, served by one host poll. */
+static long do_select(struct lx_thread *t, uint64_t nfds, uint64_t sets[3],
+		      const struct timespec *ts)
+{
+	if ((int64_t)nfds < 0 || nfds > FD_SETSIZE)
+		return -EINVAL;
+	size_t bytes = ALIGN_UP(nfds, 64) / 8;
+	uint64_t *set[3] = {0};
+	for (int s = 0; s < 3; s++)
+		if (sets[s] && bytes &&
+		    !(set[s] = gm_user(&t->p->vm, sets[s], bytes, GM_WRITE)))
+			return -EFAULT;
+	struct pollfd pfd[FD_SETSIZE];
+	static const short ev[3] = {POLLIN, POLLOUT, POLLPRI};
+	uint64_t n = 0;
+	for (uint64_t fd = 0; fd < nfds; fd++) {
+		short events = 0;
+		for (int s = 0; s < 3; s++)
+			if (set[s] && (set[s][fd / 64] >> (fd % 64) & 1))
+				events |= ev[s];
+		if (!events)
+			continue;
+		if (!lx_fd_get(t->p, (long)fd))
+			return -EBADF;
+		pfd[n++] = (struct pollfd){(int)fd, events, 0};
+	}
+	long r = poll_guest(t, pfd, n, ts);
+	if (r < 0)
+		return r;
+	for (int s = 0; s < 3; s++)
+		if (set[s])
+			memset(set[s], 0, bytes);
+	long count = 0;
+	static const short got[3] = {POLLIN | POLLHUP | POLLERR,
+				     POLLOUT | POLLERR, POLLPRI};
+	for (uint64_t i = 0; i < n; i++)
+		for (int s = 0; s < 3; s++)
+			if (set[s] && (pfd[i].events & ev[s]) &&
+			    (pfd[i].revents & got[s])) {
+				set[s][pfd[i].fd / 64] |= 1ULL << (pfd[i].fd % 64);
+				count++;
+			}
+	return count;
+}
+
+LX_SYS(select)
+{
+	uint64_t sets[3] = {a[1], a[2], a[3]};
+	struct timespec ts;
+	if (a[4]) {
+		const struct timeval *tv =
+			gm_user(&t->p->vm, a[4], sizeof(*tv), GM_READ);
+		if (!tv)
+			return -EFAULT;
+		if (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)
+			return -EINVAL;
+		ts = (struct timespec){tv->tv_sec, tv->tv_usec * 1000};
+	}
+	return do_select(t, a[0], sets, a[4] ? &ts : NULL);
+}
+
+LX_SYS(pselect6)
+{
+	uint64_t sets[3] = {a[1], a[2], a[3]};
+	struct timespec ts;
+	if (a[4]) {
+		int err = get_timespec(t, a[4], &ts);
+		if (err)
+			return err;
+	}
+	if (a[5]) {
+		const uint64_t *sig = gm_user(&t->p->vm, a[5], 16, GM_READ);
+		if (!sig)
+			return -EFAULT;
+		if (sig[0] && sig[1] != 8)
+			return -EINVAL;
+	}
+	return do_select(t, a[0], sets, a[4] ? &ts : NULL);
+}

@@ -1,0 +1,205 @@
+/* The Linux personality: a Linux process served by the monitor. */
+#ifndef MOTE_LX_LX_H
+#define MOTE_LX_LX_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "vm/vm.h"
+
+/* ---- options (filled by the CLI) ---- */
+
+struct lx_volume {
+	const char *host;
+	const char *guest; /* absolute, normalised */
+	bool rw;
+};
+
+struct lx_opts {
+	uint64_t memory;   /* bytes of guest memory (--memory) */
+	const char *root;  /* --root, default "/" */
+	struct lx_volume *volumes;
+	int nvolumes;
+	char **envp;       /* the guest environment, NULL-terminated */
+	const char *cwd;   /* --cwd, default "/" */
+	FILE *trace;       /* --trace, or NULL */
+	bool timing;       /* --timing: report start-up time at exit */
+	uint64_t t_start;  /* mono_ns() at the start of main() */
+	char **argv;       /* the program and its arguments */
+};
+
+#define LX_DEFAULT_MEMORY (1ULL << 30)
+/* Exactly the environment a guest gets without --env-inherit. */
+#define LX_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+
+/* Runs the program of `o` in a new microVM. Returns mote's exit status: the
+ * guest's status, 128 + signal, or a MOTE_EXIT_* code. */
+int lx_run(const struct lx_opts *o);
+
+/* ---- files ---- */
+
+enum lx_fd_kind {
+	LX_FD_FILE,  /* regular file */
+	LX_FD_DIR,   /* directory (may be the dirfd of *at() calls) */
+	LX_FD_PIPE,  /* pipe or FIFO */
+	LX_FD_TTY,   /* the real terminal */
+	LX_FD_DEV,   /* an allowed character device */
+	LX_FD_PATH,  /* O_PATH */
+	LX_FD_OTHER,
+};
+
+struct lx_fd {
+	int host;     /* host fd, -1 if this slot is free */
+	int fdflags;  /* FD_CLOEXEC */
+	enum lx_fd_kind kind;
+	char *path;   /* absolute guest path, or NULL (pipes, stdio) */
+};
+
+#define LX_NOFILE 1024      /* RLIMIT_NOFILE soft limit the guest starts with */
+#define LX_NOFILE_MAX 65536 /* and its hard limit */
+
+struct lx_mount {
+	char *guest;  /* absolute guest path, no trailing slash ("" = /) */
+	size_t len;
+	int host_fd;  /* O_PATH directory */
+	bool rw;
+};
+
+struct lx_fs {
+	struct lx_mount *mounts; /* [0] is the root, then volumes */
+	int nmounts;
+	char cwd[PATH_MAX];      /* absolute guest path */
+	mode_t umask;
+};
+
+/* ---- memory ---- */
+
+enum lx_vma_kind { VMA_ANON, VMA_FILE, VMA_STACK, VMA_BRK, VMA_ELF };
+
+struct lx_vma {
+	uint64_t start, end; /* page aligned */
+	unsigned prot;       /* PT_READ | PT_WRITE | PT_EXEC */
+	enum lx_vma_kind kind;
+};
+
+struct lx_mm {
+	struct lx_vma *vmas; /* sorted, non-overlapping */
+	int nvmas, cap;
+	uint64_t brk_start, brk, brk_max;
+	uint64_t mmap_top;   /* mmap allocates top-down below this */
+	uint64_t stack_lo;   /* lowest address of the stack area */
+	bool tlb_stale;      /* permissions were reduced: flush before resume */
+};
+
+/* ---- signals (state only for now) ---- */
+
+struct lx_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
+/* ---- the process and its threads ---- */
+
+#define LX_NSYSCALLS 462
+
+struct lx_stats {
+	uint64_t calls[LX_NSYSCALLS];
+	uint64_t enosys[LX_NSYSCALLS];
+	uint64_t enosys_other; /* numbers beyond the table */
+	uint64_t exits;
+};
+
+struct lx_proc {
+	struct vm vm;
+	const struct lx_opts *opts;
+	struct lx_fd *fds;
+	int nfds;            /* size of fds[] */
+	uint64_t nofile_cur, nofile_max;
+	struct lx_fs fs;
+	struct lx_mm mm;
+	struct lx_sigaction sigact[64];
+	struct rlimit *rlimits;
+	char exe[PATH_MAX];  /* guest path of the executable */
+	FILE *trace;
+	struct lx_stats stats;
+	bool exited;
+	int status;          /* mote's exit status once exited */
+	pid_t pid;
+};
+
+struct lx_thread {
+	struct lx_proc *p;
+	struct vcpu cpu;
+	pid_t tid;
+	uint64_t sigmask;
+	uint64_t clear_child_tid;
+	uint64_t robust_list, robust_len;
+};
+
+/* A syscall handler: arguments in a[0..5]; returns the result or -errno. */
+typedef long (*lx_sys_fn)(struct lx_thread *t, const uint64_t *a);
+
+/* ---- entry points between the parts of the personality ---- */
+
+/* syscall.c: serves the syscall the vCPU is stopped in. */
+void lx_syscall(struct lx_thread *t);
+/* Writes the ENOSYS summary of --trace. */
+void lx_trace_summary(struct lx_proc *p);
+
+/* fault.c: handles an exception exit; ends the process. */
+void lx_exception(struct lx_thread *t);
+/* Ends the process as if killed by `sig` (reports like a shell does). */
+void lx_kill(struct lx_proc *p, int sig, const char *why);
+
+/* fd.c */
+int lx_fd_init(struct lx_proc *p);
+struct lx_fd *lx_fd_get(struct lx_proc *p, long gfd);
+/* Installs host fd `host` at the lowest free guest fd >= min. Takes
+ * ownership of host and path (closed/freed on failure). Returns the guest fd
+ * or -EMFILE. */
+int lx_fd_install(struct lx_proc *p, int host, int fdflags,
+		  enum lx_fd_kind kind, char *path, long min);
+/* Installs at exactly gfd, closing what was there. */
+int lx_fd_install_at(struct lx_proc *p, long gfd, int host, int fdflags,
+		     enum lx_fd_kind kind, char *path);
+int lx_fd_close(struct lx_proc *p, long gfd);
+enum lx_fd_kind lx_fd_kind_of(int host);
+void lx_fd_fini(struct lx_proc *p);
+
+/* path.c: guest path resolution under the root and volumes. */
+struct lx_path {
+	int dirfd;            /* host directory fd to resolve rel against */
+	const char *rel;      /* path relative to dirfd ("." for the top) */
+	bool rw;              /* the mount allows writes */
+	char guest[PATH_MAX]; /* the normalised absolute guest path */
+};
+int lx_fs_init(struct lx_proc *p);
+void lx_fs_fini(struct lx_proc *p);
+/* Resolves (dirfd, gpath) lexically to a mount and a relative path.
+ * Returns 0 or -errno (EBADF, ENOTDIR, ENAMETOOLONG, ENOENT for ""). */
+int lx_path_lookup(struct lx_proc *p, long dirfd, const char *gpath,
+		   bool empty_ok, struct lx_path *out);
+/* Opens a resolved path with openat2 confined to its mount. */
+int lx_path_open(const struct lx_path *lp, int flags, mode_t mode);
+/* Copies a guest path string; returns 0 or -EFAULT / -ENAMETOOLONG. */
+int lx_get_path(struct lx_proc *p, uint64_t gva, char buf[PATH_MAX]);
+
+/* mm.c */
+int lx_mm_init(struct lx_proc *p);
+void lx_mm_fini(struct lx_proc *p);
+/* Maps [start, end) into the guest as kind with prot, recording a VMA. */
+int lx_mm_map(struct lx_proc *p, uint64_t start, uint64_t end, unsigned prot,
+	      enum lx_vma_kind kind);
+/* Finds `len` free bytes top-down; returns the address or 0. */
+uint64_t lx_mm_find_free(struct lx_proc *p, uint64_t len);
+/* Applies any pending TLB flush to the vCPU before it resumes. */
+void lx_mm_sync(struct lx_thread *t);
+
+/* The syscall handlers, grouped by file. */
+#define LX_SYS(name) long lx_sys_##name(struct lx_thread *t, const uint64_t *a)
+#include "lx/sys_list.h"
+
+#endif

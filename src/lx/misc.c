@@ -1,0 +1,386 @@
+/* Process identity, time, limits, randomness, and signal state. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lx/lx.h"
+#include "util.h"
+
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+#define ARCH_GET_GS 0x1004
+#define USER_ADDR_MAX (1ULL << 47)
+
+/* Copies a value out to the guest; -EFAULT if it may not be written. */
+static int put(struct lx_thread *t, uint64_t gva, const void *v, size_t len)
+{
+	void *h = gm_user(&t->p->vm, gva, len, GM_WRITE);
+	if (!h)
+		return -EFAULT;
+	memcpy(h, v, len);
+	return 0;
+}
+
+static int get(struct lx_thread *t, void *v, uint64_t gva, size_t len)
+{
+	const void *h = gm_user(&t->p->vm, gva, len, GM_READ);
+	if (!h)
+		return -EFAULT;
+	memcpy(v, h, len);
+	return 0;
+}
+
+LX_SYS(arch_prctl)
+{
+	uint64_t v;
+	switch (a[0]) {
+	case ARCH_SET_FS:
+	case ARCH_SET_GS:
+		if (a[1] >= USER_ADDR_MAX)
+			return -EPERM;
+		if (a[0] == ARCH_SET_FS)
+			vcpu_set_fs(&t->cpu, a[1]);
+		else
+			vcpu_set_gs(&t->cpu, a[1]);
+		return 0;
+	case ARCH_GET_FS:
+		v = vcpu_sregs(&t->cpu)->fs.base;
+		return put(t, a[1], &v, sizeof(v));
+	case ARCH_GET_GS:
+		v = vcpu_sregs(&t->cpu)->gs.base;
+		return put(t, a[1], &v, sizeof(v));
+	}
+	return -EINVAL;
+}
+
+LX_SYS(set_tid_address)
+{
+	t->clear_child_tid = a[0];
+	return t->tid;
+}
+
+LX_SYS(set_robust_list)
+{
+	if (a[1] != 24) /* sizeof(struct robust_list_head) */
+		return -EINVAL;
+	t->robust_list = a[0];
+	t->robust_len = a[1];
+	return 0;
+}
+
+/* ---- resource limits: kept per VM, never applied to the monitor ---- */
+
+static struct rlimit *limits(struct lx_proc *p)
+{
+	if (!p->rlimits) {
+		p->rlimits = calloc(RLIM_NLIMITS, sizeof(struct rlimit));
+		if (!p->rlimits)
+			return NULL;
+		for (int r = 0; r < RLIM_NLIMITS; r++)
+			getrlimit(r, &p->rlimits[r]);
+		p->rlimits[RLIMIT_NOFILE] =
+			(struct rlimit){p->nofile_cur, p->nofile_max};
+		p->rlimits[RLIMIT_AS] = (struct rlimit){p->vm.user_size,
+							p->vm.user_size};
+	}
+	return p->rlimits;
+}
+
+LX_SYS(prlimit64)
+{
+	struct lx_proc *p = t->p;
+	int res = (int)a[1];
+	if (a[0] != 0 && (pid_t)a[0] != p->pid)
+		return -ESRCH;
+	if (res < 0 || res >= RLIM_NLIMITS)
+		return -EINVAL;
+	struct rlimit *lim = limits(p);
+	if (!lim)
+		return -ENOMEM;
+	struct rlimit nl;
+	if (a[2] && get(t, &nl, a[2], sizeof(nl)) < 0)
+		return -EFAULT;
+	if (a[3] && put(t, a[3], &lim[res], sizeof(lim[res])) < 0)
+		return -EFAULT;
+	if (!a[2])
+		return 0;
+	if (nl.rlim_cur > nl.rlim_max)
+		return -EINVAL;
+	/* Raising a hard limit needs CAP_SYS_RESOURCE, which a guest never
+	 * has. */
+	if (nl.rlim_max > lim[res].rlim_max)
+		return -EPERM;
+	lim[res] = nl;
+	if (res == RLIMIT_NOFILE) {
+		p->nofile_cur = nl.rlim_cur;
+		p->nofile_max = nl.rlim_max;
+	}
+	return 0;
+}
+
+LX_SYS(getrlimit)
+{
+	const uint64_t b[4] = {0, a[0], 0, a[1]};
+	return a[1] ? lx_sys_prlimit64(t, b) : -EFAULT;
+}
+
+LX_SYS(setrlimit)
+{
+	const uint64_t b[4] = {0, a[0], a[1], 0};
+	return a[1] ? lx_sys_prlimit64(t, b) : -EFAULT;
+}
+
+/* ---- identity ---- */
+
+LX_SYS(uname)
+{
+	struct utsname u;
+	if (uname(&u) < 0)
+		return -errno;
+	return put(t, a[0], &u, sizeof(u));
+}
+
+LX_SYS(sysinfo)
+{
+	struct lx_proc *p = t->p;
+	struct sysinfo si = {0};
+	struct sysinfo host;
+	if (sysinfo(&host) == 0)
+		memcpy(si.loads, host.loads, sizeof(si.loads));
+	si.uptime = (long)((mono_ns() - p->vm.boot_ns) / 1000000000ULL);
+	uint64_t used = 0;
+	for (int i = 0; i < p->mm.nvmas; i++)
+		used += p->mm.vmas[i].end - p->mm.vmas[i].start;
+	si.totalram = p->vm.user_size;
+	si.freeram = p->vm.user_size > used ? p->vm.user_size - used : 0;
+	si.procs = 1;
+	si.mem_unit = 1;
+	return put(t, a[0], &si, sizeof(si));
+}
+
+LX_SYS(getpid) { return t->p->pid; }
+LX_SYS(gettid) { return t->tid; }
+LX_SYS(getppid) { return getppid(); }
+LX_SYS(getuid) { return getuid(); }
+LX_SYS(geteuid) { return geteuid(); }
+LX_SYS(getgid) { return getgid(); }
+LX_SYS(getegid) { return getegid(); }
+
+LX_SYS(getgroups)
+{
+	int size = (int)a[0];
+	gid_t g[NGROUPS_MAX];
+	int n = getgroups(NGROUPS_MAX, g);
+	if (n < 0)
+		return -errno;
+	if (size < 0)
+		return -EINVAL;
+	if (size == 0)
+		return n;
+	if (size < n)
+		return -EINVAL;
+	int err = put(t, a[1], g, n * sizeof(gid_t));
+	return err ? err : n;
+}
+
+LX_SYS(getrandom)
+{
+	uint64_t len = a[1];
+	if (a[2] & ~(uint64_t)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
+		return -EINVAL;
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	void *h = gm_user(&t->p->vm, a[0], len, GM_WRITE);
+	if (!h)
+		return -EFAULT;
+	ssize_t n = getrandom(h, len, (unsigned)a[2]);
+	return n < 0 ? -errno : n;
+}
+
+/* ---- time ---- */
+
+static bool clock_ok(uint64_t clk)
+{
+	switch (clk) {
+	case CLOCK_REALTIME: case CLOCK_MONOTONIC:
+	case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
+	case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE:
+	case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME: case CLOCK_TAI:
+		return true;
+	}
+	return false;
+}
+
+LX_SYS(clock_gettime)
+{
+	struct timespec ts;
+	if (!clock_ok(a[0]))
+		return -EINVAL;
+	clock_gettime((clockid_t)a[0], &ts);
+	return put(t, a[1], &ts, sizeof(ts));
+}
+
+LX_SYS(clock_getres)
+{
+	struct timespec ts;
+	if (!clock_ok(a[0]))
+		return -EINVAL;
+	clock_getres((clockid_t)a[0], &ts);
+	return a[1] ? put(t, a[1], &ts, sizeof(ts)) : 0;
+}
+
+LX_SYS(gettimeofday)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct timeval tv = {ts.tv_sec, ts.tv_nsec / 1000};
+	if (a[0] && put(t, a[0], &tv, sizeof(tv)) < 0)
+		return -EFAULT;
+	struct timezone tz = {0, 0};
+	if (a[1] && put(t, a[1], &tz, sizeof(tz)) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+LX_SYS(time)
+{
+	time_t now = time(NULL);
+	if (a[0] && put(t, a[0], &now, sizeof(now)) < 0)
+		return -EFAULT;
+	return now;
+}
+
+static long do_sleep(struct lx_thread *t, clockid_t clk, int flags,
+		     uint64_t req_gva, uint64_t rem_gva)
+{
+	struct timespec req, rem = {0, 0};
+	if (get(t, &req, req_gva, sizeof(req)) < 0)
+		return -EFAULT;
+	if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000L)
+		return -EINVAL;
+	int r = clock_nanosleep(clk, flags, &req, &rem);
+	if (r == EINTR && rem_gva && !(flags & TIMER_ABSTIME) &&
+	    put(t, rem_gva, &rem, sizeof(rem)) < 0)
+		return -EFAULT;
+	return -r;
+}
+
+LX_SYS(nanosleep)
+{
+	return do_sleep(t, CLOCK_MONOTONIC, 0, a[0], a[1]);
+}
+
+LX_SYS(clock_nanosleep)
+{
+	if (!clock_ok(a[0]) || a[0] == CLOCK_THREAD_CPUTIME_ID)
+		return -EINVAL;
+	if (a[1] & ~(uint64_t)TIMER_ABSTIME)
+		return -EINVAL;
+	return do_sleep(t, (clockid_t)a[0], (int)a[1], a[2], a[3]);
+}
+
+/* ---- signals: the state is kept; delivery is not implemented yet ---- */
+
+#define SIGSET_SIZE 8
+#define UNBLOCKABLE ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))
+
+LX_SYS(rt_sigaction)
+{
+	int sig = (int)a[0];
+	if (a[3] != SIGSET_SIZE || sig < 1 || sig > 64)
+		return -EINVAL;
+	struct lx_sigaction *sa = &t->p->sigact[sig - 1];
+	struct lx_sigaction old = *sa, nsa;
+	if (a[1]) {
+		if (get(t, &nsa, a[1], sizeof(nsa)) < 0)
+			return -EFAULT;
+		if (sig == SIGKILL || sig == SIGSTOP)
+			return -EINVAL;
+	}
+	if (a[2] && put(t, a[2], &old, sizeof(old)) < 0)
+		return -EFAULT;
+	if (a[1]) {
+		nsa.mask &= ~UNBLOCKABLE;
+		*sa = nsa;
+	}
+	return 0;
+}
+
+LX_SYS(rt_sigprocmask)
+{
+	uint64_t set, old = t->sigmask;
+	if (a[3] != SIGSET_SIZE)
+		return -EINVAL;
+	if (a[1]) {
+		if (get(t, &set, a[1], sizeof(set)) < 0)
+			return -EFAULT;
+		switch (a[0]) {
+		case SIG_BLOCK:
+			t->sigmask |= set;
+			break;
+		case SIG_UNBLOCK:
+			t->sigmask &= ~set;
+			break;
+		case SIG_SETMASK:
+			t->sigmask = set;
+			break;
+		default:
+			return -EINVAL;
+		}
+		t->sigmask &= ~UNBLOCKABLE;
+	}
+	if (a[2] && put(t, a[2], &old, sizeof(old)) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- scheduling ---- */
+
+LX_SYS(sched_getaffinity)
+{
+	uint64_t len = a[1];
+	if (a[0] != 0 && (pid_t)a[0] != t->tid && (pid_t)a[0] != t->p->pid)
+		return -ESRCH;
+	/* Linux copies nr_cpu_ids bits rounded up to a long. */
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	size_t n = ALIGN_UP((uint64_t)(ncpu + 7) / 8, sizeof(uint64_t));
+	if (len < n || (len & (sizeof(uint64_t) - 1)))
+		return -EINVAL;
+	cpu_set_t set;
+	if (n > sizeof(set) || sched_getaffinity(0, sizeof(set), &set) < 0)
+		return -EINVAL;
+	int err = put(t, a[2], &set, n);
+	return err ? err : (long)n;
+}
+
+LX_SYS(sched_yield)
+{
+	sched_yield();
+	return 0;
+}
+
+LX_SYS(exit)
+{
+	/* One thread per process for now: exit ends the process. */
+	t->p->exited = true;
+	t->p->status = (int)(a[0] & 0xff);
+	return 0;
+}
+
+LX_SYS(exit_group)
+{
+	t->p->exited = true;
+	t->p->status = (int)(a[0] & 0xff);
+	return 0;
+}

@@ -1,0 +1,458 @@
+/* Guest memory management: brk, mmap, munmap, mprotect, mremap, madvise.
+ *
+ * User memory is identity-mapped: guest address A lives at host address
+ * vm.mem + A for every A in [USER_MIN, user_size). The monitor keeps the VMA
+ * list (what the guest mapped, with which protection) and the guest page
+ * tables in step; the host range itself stays mapped for the VM's lifetime,
+ * so a racing vCPU can never make the monitor touch an unmapped host page.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "lx/lx.h"
+#include "util.h"
+#include "vm/layout.h"
+
+#define STACK_SIZE (8ULL << 20)  /* RLIMIT_STACK's usual 8 MiB */
+#define STACK_GAP (1ULL << 20)   /* unmapped gap below the stack */
+
+/* No mapping can be larger than guest memory itself. */
+static uint64_t max_len(const struct lx_proc *p)
+{
+	return p->vm.user_size;
+}
+
+static unsigned to_pt(unsigned prot)
+{
+	return prot ? prot | PT_USER : 0;
+}
+
+static unsigned from_linux_prot(uint64_t prot)
+{
+	return (prot & PROT_READ ? PT_READ : 0) |
+	       (prot & PROT_WRITE ? PT_WRITE | PT_READ : 0) |
+	       (prot & PROT_EXEC ? PT_EXEC | PT_READ : 0);
+}
+
+static int vma_reserve(struct lx_mm *mm, int extra)
+{
+	if (mm->nvmas + extra <= mm->cap)
+		return 0;
+	int cap = MAX(mm->cap * 2, mm->nvmas + extra + 16);
+	struct lx_vma *v = realloc(mm->vmas, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	mm->vmas = v;
+	mm->cap = cap;
+	return 0;
+}
+
+/* Removes [start, end) from the VMA list, splitting VMAs that straddle it.
+ * Needs room for one more entry (see vma_reserve). */
+static void vma_cut(struct lx_mm *mm, uint64_t start, uint64_t end)
+{
+	for (int i = 0; i < mm->nvmas; i++) {
+		struct lx_vma *v = &mm->vmas[i];
+		if (v->end <= start || v->start >= end)
+			continue;
+		if (v->start < start && v->end > end) {
+			memmove(v + 2, v + 1,
+				(mm->nvmas - i - 1) * sizeof(*v));
+			mm->nvmas++;
+			v[1] = *v;
+			v[0].end = start;
+			v[1].start = end;
+			return;
+		}
+		if (v->start < start) {
+			v->end = start;
+		} else if (v->end > end) {
+			v->start = end;
+		} else {
+			memmove(v, v + 1, (mm->nvmas - i - 1) * sizeof(*v));
+			mm->nvmas--;
+			i--;
+		}
+	}
+}
+
+static void vma_insert(struct lx_mm *mm, struct lx_vma nv)
+{
+	int i = 0;
+	while (i < mm->nvmas && mm->vmas[i].start < nv.start)
+		i++;
+	memmove(&mm->vmas[i + 1], &mm->vmas[i],
+		(mm->nvmas - i) * sizeof(nv));
+	mm->vmas[i] = nv;
+	mm->nvmas++;
+}
+
+static bool range_free(const struct lx_mm *mm, uint64_t start, uint64_t end)
+{
+	for (int i = 0; i < mm->nvmas; i++)
+		if (mm->vmas[i].start < end && mm->vmas[i].end > start)
+			return false;
+	return true;
+}
+
+/* True if every page of [start, end) is in some VMA. */
+static bool range_mapped(const struct lx_mm *mm, uint64_t start,
+			 uint64_t end)
+{
+	uint64_t at = start;
+	for (int i = 0; i < mm->nvmas && at < end; i++) {
+		const struct lx_vma *v = &mm->vmas[i];
+		if (v->end <= at)
+			continue;
+		if (v->start > at)
+			return false;
+		at = v->end;
+	}
+	return at >= end;
+}
+
+static bool user_range(const struct lx_proc *p, uint64_t start,
+		       uint64_t len)
+{
+	return start >= USER_MIN && start + len >= start &&
+	       start + len <= p->vm.user_size;
+}
+
+int lx_mm_map(struct lx_proc *p, uint64_t start, uint64_t end, unsigned prot,
+	      enum lx_vma_kind kind)
+{
+	struct lx_mm *mm = &p->mm;
+	if (vma_reserve(mm, 2) < 0)
+		return -ENOMEM;
+	vma_cut(mm, start, end);
+	vma_insert(mm, (struct lx_vma){start, end, prot, kind});
+	pt_map(&p->vm.pt, start, start, end - start, to_pt(prot));
+	/* Replacing a mapping may take permissions away. */
+	mm->tlb_stale = true;
+	return 0;
+}
+
+/* Gives [start, end) back: page tables cleared, host pages dropped (a fresh
+ * anonymous mapping also detaches any file mapped there). */
+static void unmap_range(struct lx_proc *p, uint64_t start, uint64_t end)
+{
+	vma_cut(&p->mm, start, end);
+	pt_map(&p->vm.pt, start, start, end - start, 0);
+	mmap(p->vm.mem + start, end - start, PROT_READ | PROT_WRITE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	p->mm.tlb_stale = true;
+}
+
+int lx_mm_init(struct lx_proc *p)
+{
+	struct lx_mm *mm = &p->mm;
+	uint64_t top = p->vm.user_size;
+	uint64_t stack = MIN(STACK_SIZE, top / 8);
+	mm->stack_lo = top - stack;
+	mm->mmap_top = mm->stack_lo - MIN(STACK_GAP, top / 16);
+	return lx_mm_map(p, mm->stack_lo, top, PT_READ | PT_WRITE, VMA_STACK);
+}
+
+void lx_mm_fini(struct lx_proc *p)
+{
+	free(p->mm.vmas);
+	p->mm.vmas = NULL;
+	p->mm.nvmas = p->mm.cap = 0;
+}
+
+uint64_t lx_mm_find_free(struct lx_proc *p, uint64_t len)
+{
+	struct lx_mm *mm = &p->mm;
+	uint64_t floor = ALIGN_UP(MAX(mm->brk, USER_MIN), PAGE_SIZE);
+	uint64_t hi = mm->mmap_top;
+	/* Walk the VMAs from the top; the gap below each is a candidate. */
+	for (int i = mm->nvmas - 1; i >= -1; i--) {
+		uint64_t lo = i >= 0 ? mm->vmas[i].end : floor;
+		if (lo < floor)
+			lo = floor;
+		if (i >= 0 && mm->vmas[i].start >= hi)
+			continue;
+		if (hi > lo && hi - lo >= len)
+			return hi - len;
+		if (i >= 0)
+			hi = MIN(hi, mm->vmas[i].start);
+		if (hi <= floor)
+			break;
+	}
+	return 0;
+}
+
+void lx_mm_sync(struct lx_thread *t)
+{
+	if (!t->p->mm.tlb_stale)
+		return;
+	vcpu_flush_tlb(&t->cpu);
+	t->p->mm.tlb_stale = false;
+}
+
+LX_SYS(brk)
+{
+	struct lx_mm *mm = &t->p->mm;
+	uint64_t want = a[0];
+	uint64_t old_end = ALIGN_UP(mm->brk, PAGE_SIZE);
+	if (want < mm->brk_start || want > t->p->vm.user_size)
+		return (long)mm->brk;
+	uint64_t new_end = ALIGN_UP(want, PAGE_SIZE);
+	if (new_end > old_end) {
+		if (!range_free(mm, old_end, new_end) ||
+		    new_end > mm->mmap_top)
+			return (long)mm->brk;
+		if (lx_mm_map(t->p, old_end, new_end, PT_READ | PT_WRITE,
+			      VMA_BRK) < 0)
+			return (long)mm->brk;
+	} else if (new_end < old_end) {
+		if (vma_reserve(mm, 1) < 0)
+			return (long)mm->brk;
+		unmap_range(t->p, new_end, old_end);
+	}
+	mm->brk = want;
+	return (long)want;
+}
+
+#define MAP_TYPE_MASK 0x0f
+
+/* Picks the address for an mmap; returns it or -errno. */
+static long mmap_place(struct lx_proc *p, uint64_t addr, uint64_t len,
+		       uint64_t flags)
+{
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		if (addr & (PAGE_SIZE - 1))
+			return -EINVAL;
+		if (!user_range(p, addr, len))
+			return -ENOMEM;
+		if ((flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED) &&
+		    !range_free(&p->mm, addr, addr + len))
+			return -EEXIST;
+		return (long)addr;
+	}
+	addr = ALIGN_DOWN(addr, PAGE_SIZE);
+	if (addr && user_range(p, addr, len) && addr + len <= p->mm.mmap_top &&
+	    range_free(&p->mm, addr, addr + len))
+		return (long)addr;
+	addr = lx_mm_find_free(p, len);
+	return addr ? (long)addr : -ENOMEM;
+}
+
+LX_SYS(mmap)
+{
+	uint64_t addr = a[0], len = a[1], prot = a[2], flags = a[3];
+	uint64_t off = a[5];
+	int type = flags & MAP_TYPE_MASK;
+	if (len == 0 || (off & (PAGE_SIZE - 1)) ||
+	    (type != MAP_PRIVATE && type != MAP_SHARED &&
+	     type != MAP_SHARED_VALIDATE) ||
+	    (prot & ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return -EINVAL;
+	if (flags & MAP_HUGETLB)
+		return -EINVAL;
+	if (len > max_len(t->p))
+		return -ENOMEM;
+	len = ALIGN_UP(len, PAGE_SIZE);
+	struct lx_fd *f = NULL;
+	if (!(flags & MAP_ANONYMOUS)) {
+		f = lx_fd_get(t->p, (int)a[4]);
+		if (!f)
+			return -EBADF;
+		if (f->kind != LX_FD_FILE && f->kind != LX_FD_DEV)
+			return -ENODEV;
+	}
+	long at = mmap_place(t->p, addr, len, flags);
+	if (at < 0)
+		return at;
+	if (vma_reserve(&t->p->mm, 2) < 0)
+		return -ENOMEM;
+	uint8_t *host = t->p->vm.mem + at;
+	void *r;
+	if (f) {
+		int hflags = (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED) |
+			     MAP_FIXED;
+		int hprot = PROT_READ | (prot & PROT_WRITE ? PROT_WRITE : 0);
+		if (type == MAP_PRIVATE)
+			hprot = PROT_READ | PROT_WRITE;
+		r = mmap(host, len, hprot, hflags, f->host, (off_t)off);
+	} else {
+		r = mmap(host, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+				 MAP_NORESERVE,
+			 -1, 0);
+	}
+	if (r == MAP_FAILED)
+		return -errno;
+	int err = lx_mm_map(t->p, at, at + len, from_linux_prot(prot),
+			    f ? VMA_FILE : VMA_ANON);
+	return err ? err : at;
+}
+
+LX_SYS(munmap)
+{
+	uint64_t addr = a[0], len = a[1];
+	if ((addr & (PAGE_SIZE - 1)) || len == 0)
+		return -EINVAL;
+	len = ALIGN_UP(len, PAGE_SIZE);
+	if (addr + len < addr)
+		return -EINVAL;
+	if (!user_range(t->p, addr, len))
+		return addr >= t->p->vm.user_size ? 0 : -EINVAL;
+	if (vma_reserve(&t->p->mm, 1) < 0)
+		return -ENOMEM;
+	unmap_range(t->p, addr, addr + len);
+	return 0;
+}
+
+LX_SYS(mprotect)
+{
+	uint64_t addr = a[0], len = ALIGN_UP(a[1], PAGE_SIZE), prot = a[2];
+	struct lx_mm *mm = &t->p->mm;
+	if ((addr & (PAGE_SIZE - 1)) ||
+	    (prot & ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC |
+				PROT_GROWSDOWN | PROT_GROWSUP)))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	if (!user_range(t->p, addr, len) ||
+	    !range_mapped(mm, addr, addr + len))
+		return -ENOMEM;
+	if (vma_reserve(mm, 2) < 0)
+		return -ENOMEM;
+	unsigned np = from_linux_prot(prot);
+	/* A shared file mapping is writable only if its file is: the host
+	 * says so, with the errno Linux gives (EACCES). */
+	if ((np & PT_WRITE) && mprotect(t->p->vm.mem + addr, len,
+					PROT_READ | PROT_WRITE) < 0)
+		return -errno;
+	/* Split at both ends, then change every VMA inside. */
+	for (int i = 0; i < mm->nvmas; i++) {
+		struct lx_vma v = mm->vmas[i];
+		if (v.end <= addr || v.start >= addr + len)
+			continue;
+		uint64_t s = MAX(v.start, addr), e = MIN(v.end, addr + len);
+		v.start = s;
+		v.end = e;
+		v.prot = np;
+		vma_cut(mm, s, e);
+		vma_insert(mm, v);
+	}
+	pt_map(&t->p->vm.pt, addr, addr, len, to_pt(np));
+	mm->tlb_stale = true;
+	return 0;
+}
+
+/* The VMA containing addr, or NULL. */
+static struct lx_vma *vma_find(struct lx_mm *mm, uint64_t addr)
+{
+	for (int i = 0; i < mm->nvmas; i++)
+		if (addr >= mm->vmas[i].start && addr < mm->vmas[i].end)
+			return &mm->vmas[i];
+	return NULL;
+}
+
+LX_SYS(mremap)
+{
+	uint64_t old = a[0], olen = ALIGN_UP(a[1], PAGE_SIZE);
+	uint64_t nlen = ALIGN_UP(a[2], PAGE_SIZE), flags = a[3], naddr = a[4];
+	struct lx_proc *p = t->p;
+	if ((old & (PAGE_SIZE - 1)) || nlen == 0 ||
+	    (flags & ~(uint64_t)(MREMAP_MAYMOVE | MREMAP_FIXED)) ||
+	    ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)))
+		return -EINVAL;
+	if (nlen > max_len(p) || olen > max_len(p))
+		return -ENOMEM;
+	struct lx_vma *v = vma_find(&p->mm, old);
+	if (!v || olen == 0 || old + olen > v->end)
+		return -EFAULT;
+	struct lx_vma keep = *v;
+	if (vma_reserve(&p->mm, 2) < 0)
+		return -ENOMEM;
+	if (!(flags & MREMAP_FIXED) && nlen <= olen) {
+		if (nlen < olen)
+			unmap_range(p, old + nlen, old + olen);
+		return (long)old;
+	}
+	if (!(flags & MREMAP_FIXED) && user_range(p, old, nlen) &&
+	    range_free(&p->mm, old + olen, old + nlen) &&
+	    old + nlen <= p->mm.mmap_top) {
+		uint8_t *h = p->vm.mem + old + olen;
+		if (mmap(h, nlen - olen, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+				 MAP_NORESERVE, -1, 0) == MAP_FAILED)
+			return -ENOMEM;
+		/* Growing a file mapping in place would need the file's next
+		 * pages; only anonymous memory grows here. */
+		if (keep.kind == VMA_FILE)
+			goto move;
+		int err = lx_mm_map(p, old + olen, old + nlen, keep.prot,
+				    keep.kind);
+		return err ? err : (long)old;
+	}
+move:
+	if (!(flags & MREMAP_MAYMOVE))
+		return -ENOMEM;
+	long to;
+	if (flags & MREMAP_FIXED) {
+		if ((naddr & (PAGE_SIZE - 1)) || !user_range(p, naddr, nlen) ||
+		    (naddr < old + olen && naddr + nlen > old))
+			return -EINVAL;
+		to = (long)naddr;
+	} else {
+		to = (long)lx_mm_find_free(p, nlen);
+		if (!to)
+			return -ENOMEM;
+	}
+	/* The host moves the pages (file-backed or not) without copying;
+	 * then the old range gets fresh anonymous memory again. */
+	uint64_t moved = MIN(olen, nlen);
+	if (mremap(p->vm.mem + old, moved, moved,
+		   MREMAP_MAYMOVE | MREMAP_FIXED, p->vm.mem + to) == MAP_FAILED)
+		return -errno;
+	if (nlen > moved)
+		mmap(p->vm.mem + to + moved, nlen - moved,
+		     PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+		     -1, 0);
+	unmap_range(p, old, old + olen);
+	int err = lx_mm_map(p, to, to + nlen, keep.prot, keep.kind);
+	return err ? err : to;
+}
+
+LX_SYS(madvise)
+{
+	uint64_t addr = a[0], len = ALIGN_UP(a[1], PAGE_SIZE);
+	int advice = (int)a[2];
+	if (addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	switch (advice) {
+	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL:
+	case MADV_WILLNEED: case MADV_DONTNEED: case MADV_FREE:
+	case MADV_HUGEPAGE: case MADV_NOHUGEPAGE: case MADV_DONTDUMP:
+	case MADV_DODUMP: case MADV_COLD: case MADV_PAGEOUT:
+	case MADV_DONTFORK: case MADV_DOFORK:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (len == 0)
+		return 0;
+	if (!user_range(t->p, addr, len) ||
+	    !range_mapped(&t->p->mm, addr, addr + len))
+		return -ENOMEM;
+	/* Advice that changes what the guest reads (DONTNEED zero-fills or
+	 * reverts to the file, FREE may) or is a pure hint goes to the host
+	 * range; fork-related advice is the monitor's business, not the
+	 * host mapping's, and is accepted without effect. */
+	switch (advice) {
+	case MADV_DONTNEED: case MADV_FREE: case MADV_WILLNEED:
+	case MADV_HUGEPAGE: case MADV_NOHUGEPAGE: case MADV_COLD:
+	case MADV_PAGEOUT:
+		if (madvise(t->p->vm.mem + addr, len, advice) < 0)
+			return -errno;
+	}
+	return 0;
+}

@@ -1,0 +1,272 @@
+/* The syscall table, the dispatcher and --trace. */
+#define _GNU_SOURCE
+#include <asm/unistd_64.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "lx/lx.h"
+#include "util.h"
+
+/* How --trace prints an argument. */
+enum arg {
+	A_NONE = 0,
+	A_INT,   /* signed decimal */
+	A_UINT,  /* unsigned decimal */
+	A_HEX,   /* pointer or flags */
+	A_FD,    /* descriptor; AT_FDCWD by name */
+	A_STR,   /* guest string (a path) */
+	A_OCT,   /* mode */
+};
+
+struct lx_syscall {
+	const char *name;
+	lx_sys_fn fn;
+	enum arg args[6];
+};
+
+#define S(nm, ...) [__NR_##nm] = {#nm, lx_sys_##nm, {__VA_ARGS__}}
+/* Known to the table (so --trace names it) but not implemented: ENOSYS. */
+#define N(nm, ...) [__NR_##nm] = {#nm, NULL, {__VA_ARGS__}}
+
+static const struct lx_syscall table[LX_NSYSCALLS] = {
+	S(read, A_FD, A_HEX, A_UINT),
+	S(write, A_FD, A_HEX, A_UINT),
+	S(open, A_STR, A_HEX, A_OCT),
+	S(close, A_FD),
+	S(stat, A_STR, A_HEX),
+	S(fstat, A_FD, A_HEX),
+	S(lstat, A_STR, A_HEX),
+	S(poll, A_HEX, A_UINT, A_INT),
+	S(lseek, A_FD, A_INT, A_INT),
+	S(mmap, A_HEX, A_UINT, A_HEX, A_HEX, A_FD, A_HEX),
+	S(mprotect, A_HEX, A_UINT, A_HEX),
+	S(munmap, A_HEX, A_UINT),
+	S(brk, A_HEX),
+	S(rt_sigaction, A_INT, A_HEX, A_HEX, A_UINT),
+	S(rt_sigprocmask, A_INT, A_HEX, A_HEX, A_UINT),
+	S(ioctl, A_FD, A_HEX, A_HEX),
+	S(pread64, A_FD, A_HEX, A_UINT, A_INT),
+	S(pwrite64, A_FD, A_HEX, A_UINT, A_INT),
+	S(readv, A_FD, A_HEX, A_UINT),
+	S(writev, A_FD, A_HEX, A_UINT),
+	S(access, A_STR, A_OCT),
+	S(pipe, A_HEX),
+	S(select, A_INT, A_HEX, A_HEX, A_HEX, A_HEX),
+	S(sched_yield),
+	S(mremap, A_HEX, A_UINT, A_UINT, A_HEX, A_HEX),
+	S(madvise, A_HEX, A_UINT, A_INT),
+	S(dup, A_FD),
+	S(dup2, A_FD, A_FD),
+	S(nanosleep, A_HEX, A_HEX),
+	S(getpid),
+	S(exit, A_INT),
+	S(uname, A_HEX),
+	S(fcntl, A_FD, A_INT, A_HEX),
+	S(fsync, A_FD),
+	S(fdatasync, A_FD),
+	S(truncate, A_STR, A_INT),
+	S(ftruncate, A_FD, A_INT),
+	S(getcwd, A_HEX, A_UINT),
+	S(chdir, A_STR),
+	S(fchdir, A_FD),
+	S(rename, A_STR, A_STR),
+	S(mkdir, A_STR, A_OCT),
+	S(rmdir, A_STR),
+	S(link, A_STR, A_STR),
+	S(unlink, A_STR),
+	S(symlink, A_STR, A_STR),
+	S(readlink, A_STR, A_HEX, A_UINT),
+	S(chmod, A_STR, A_OCT),
+	S(fchmod, A_FD, A_OCT),
+	S(chown, A_STR, A_INT, A_INT),
+	S(fchown, A_FD, A_INT, A_INT),
+	S(lchown, A_STR, A_INT, A_INT),
+	S(umask, A_OCT),
+	S(gettimeofday, A_HEX, A_HEX),
+	S(getrlimit, A_INT, A_HEX),
+	S(sysinfo, A_HEX),
+	S(getuid),
+	S(getgid),
+	S(geteuid),
+	S(getegid),
+	S(getppid),
+	S(getgroups, A_INT, A_HEX),
+	S(setrlimit, A_INT, A_HEX),
+	S(arch_prctl, A_HEX, A_HEX),
+	S(gettid),
+	S(time, A_HEX),
+	S(sched_getaffinity, A_INT, A_UINT, A_HEX),
+	S(set_tid_address, A_HEX),
+	S(clock_gettime, A_INT, A_HEX),
+	S(clock_getres, A_INT, A_HEX),
+	S(clock_nanosleep, A_INT, A_HEX, A_HEX, A_HEX),
+	S(exit_group, A_INT),
+	S(openat, A_FD, A_STR, A_HEX, A_OCT),
+	S(mkdirat, A_FD, A_STR, A_OCT),
+	S(fchownat, A_FD, A_STR, A_INT, A_INT, A_HEX),
+	S(newfstatat, A_FD, A_STR, A_HEX, A_HEX),
+	S(unlinkat, A_FD, A_STR, A_HEX),
+	S(renameat, A_FD, A_STR, A_FD, A_STR),
+	S(linkat, A_FD, A_STR, A_FD, A_STR, A_HEX),
+	S(symlinkat, A_STR, A_FD, A_STR),
+	S(readlinkat, A_FD, A_STR, A_HEX, A_UINT),
+	S(fchmodat, A_FD, A_STR, A_OCT),
+	S(faccessat, A_FD, A_STR, A_OCT),
+	S(pselect6, A_INT, A_HEX, A_HEX, A_HEX, A_HEX, A_HEX),
+	S(ppoll, A_HEX, A_UINT, A_HEX, A_HEX, A_UINT),
+	S(set_robust_list, A_HEX, A_UINT),
+	S(utimensat, A_FD, A_STR, A_HEX, A_HEX),
+	S(dup3, A_FD, A_FD, A_HEX),
+	S(pipe2, A_HEX, A_HEX),
+	S(prlimit64, A_INT, A_INT, A_HEX, A_HEX),
+	S(getrandom, A_HEX, A_UINT, A_HEX),
+	S(renameat2, A_FD, A_STR, A_FD, A_STR, A_HEX),
+	S(statx, A_FD, A_STR, A_HEX, A_HEX, A_HEX),
+	S(getdents64, A_FD, A_HEX, A_UINT),
+	S(faccessat2, A_FD, A_STR, A_OCT, A_HEX),
+	/* Named so --trace shows them; they return ENOSYS. rseq is refused on
+	 * purpose: glibc falls back cleanly and the shim has no rseq ABI. */
+	N(rseq, A_HEX, A_UINT, A_HEX, A_HEX),
+	N(clone, A_HEX, A_HEX, A_HEX, A_HEX, A_HEX),
+	N(fork),
+	N(vfork),
+	N(execve, A_STR, A_HEX, A_HEX),
+	N(wait4, A_INT, A_HEX, A_HEX, A_HEX),
+	N(kill, A_INT, A_INT),
+	N(futex, A_HEX, A_INT, A_INT, A_HEX, A_HEX, A_INT),
+	N(socket, A_INT, A_INT, A_INT),
+	N(prctl, A_INT, A_HEX, A_HEX, A_HEX, A_HEX),
+	N(getrusage, A_INT, A_HEX),
+	N(statfs, A_STR, A_HEX),
+	N(fstatfs, A_FD, A_HEX),
+	N(ptrace, A_INT, A_INT, A_HEX, A_HEX),
+	N(mount, A_STR, A_STR, A_STR, A_HEX, A_HEX),
+};
+#undef S
+#undef N
+
+_Static_assert(LX_NSYSCALLS > __NR_statx && LX_NSYSCALLS > __NR_faccessat2,
+	       "syscall table too small");
+
+static const char *sys_name(uint64_t nr)
+{
+	return nr < LX_NSYSCALLS && table[nr].name ? table[nr].name : NULL;
+}
+
+static void trace_str(struct lx_thread *t, FILE *f, uint64_t gva)
+{
+	char buf[96];
+	long n = gm_strncpy(&t->p->vm, buf, gva, sizeof(buf));
+	if (n == -EFAULT) {
+		fprintf(f, "0x%" PRIx64, gva);
+		return;
+	}
+	fputc('"', f);
+	for (const char *s = buf; *s && s < buf + sizeof(buf) - 1; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 32 || (unsigned char)*s > 126)
+			fprintf(f, "\\x%02x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputs(n < 0 ? "\"..." : "\"", f);
+}
+
+static void trace_arg(struct lx_thread *t, FILE *f, enum arg type,
+		      uint64_t v)
+{
+	switch (type) {
+	case A_NONE:
+		break;
+	case A_INT:
+		fprintf(f, "%" PRId64, (int64_t)v);
+		break;
+	case A_UINT:
+		fprintf(f, "%" PRIu64, v);
+		break;
+	case A_HEX:
+		fprintf(f, "0x%" PRIx64, v);
+		break;
+	case A_FD:
+		if ((int)v == AT_FDCWD)
+			fputs("AT_FDCWD", f);
+		else
+			fprintf(f, "%d", (int)v);
+		break;
+	case A_STR:
+		trace_str(t, f, v);
+		break;
+	case A_OCT:
+		fprintf(f, "0%" PRIo64, v);
+		break;
+	}
+}
+
+static void trace_call(struct lx_thread *t, uint64_t nr, const uint64_t *a,
+		       long ret)
+{
+	FILE *f = t->p->trace;
+	const char *name = sys_name(nr);
+	fprintf(f, "[%d] ", t->tid);
+	if (name)
+		fprintf(f, "%s(", name);
+	else
+		fprintf(f, "syscall_%" PRIu64 "(", nr);
+	for (int i = 0; name && i < 6 && table[nr].args[i]; i++) {
+		if (i)
+			fputs(", ", f);
+		trace_arg(t, f, table[nr].args[i], a[i]);
+	}
+	if (ret < 0 && ret >= -4095)
+		fprintf(f, ") = -1 %s (%s)\n", strerrorname_np((int)-ret),
+			strerror((int)-ret));
+	else if (ret >= 0 && ret < 1 << 20)
+		fprintf(f, ") = %ld\n", ret);
+	else
+		fprintf(f, ") = 0x%lx\n", (unsigned long)ret);
+}
+
+void lx_trace_summary(struct lx_proc *p)
+{
+	FILE *f = p->trace;
+	uint64_t total = p->stats.enosys_other;
+	for (int i = 0; i < LX_NSYSCALLS; i++)
+		total += p->stats.enosys[i];
+	fprintf(f, "--- %" PRIu64 " syscall(s) returned ENOSYS ---\n", total);
+	for (int i = 0; i < LX_NSYSCALLS; i++)
+		if (p->stats.enosys[i])
+			fprintf(f, "%8" PRIu64 "  %s\n", p->stats.enosys[i],
+				sys_name(i) ? sys_name(i) : "?");
+	if (p->stats.enosys_other)
+		fprintf(f, "%8" PRIu64 "  (numbers beyond %d)\n",
+			p->stats.enosys_other, LX_NSYSCALLS - 1);
+	fflush(f);
+}
+
+void lx_syscall(struct lx_thread *t)
+{
+	struct kvm_regs *r = vcpu_regs(&t->cpu);
+	uint64_t nr = r->rax;
+	const uint64_t a[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
+	long ret = -ENOSYS;
+	if (nr < LX_NSYSCALLS) {
+		t->p->stats.calls[nr]++;
+		if (table[nr].fn)
+			ret = table[nr].fn(t, a);
+		if (ret == -ENOSYS)
+			t->p->stats.enosys[nr]++;
+	} else {
+		t->p->stats.enosys_other++;
+	}
+	if (t->p->trace)
+		trace_call(t, nr, a, ret);
+	/* A handler may have replaced the registers (exit ends the loop, a
+	 * future execve or sigreturn rewrites them); re-read before writing. */
+	r = vcpu_regs(&t->cpu);
+	r->rax = (uint64_t)ret;
+	vcpu_regs_dirty(&t->cpu);
+	lx_mm_sync(t);
+}

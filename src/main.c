@@ -1,0 +1,275 @@
+/* mote: command-line dispatch. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lx/lx.h"
+#include "util.h"
+
+#ifndef MOTE_VERSION
+#define MOTE_VERSION "0.1.0"
+#endif
+
+static const char usage_text[] =
+	"usage: mote run [options] PROGRAM [ARGS...]\n"
+	"       mote --help | --version\n"
+	"\n"
+	"Runs an x86-64 Linux program in its own KVM microVM, with no guest OS.\n"
+	"\n"
+	"options for run:\n"
+	"  --memory SIZE         guest memory (address space) cap, e.g. 256M, "
+	"2G;\n"
+	"                        default 1G. Pages are allocated on first touch.\n"
+	"  --root DIR            the guest's / (read-only); default /\n"
+	"  --volume HOST:GUEST[:ro|rw]\n"
+	"                        make host directory HOST visible at GUEST;\n"
+	"                        read-only unless :rw. Repeatable.\n"
+	"  --env K=V             add or replace an environment variable\n"
+	"  --env-inherit         start from mote's own environment; by default "
+	"the\n"
+	"                        guest gets only PATH=" LX_DEFAULT_PATH "\n"
+	"                        (plus TERM and HOME when mote has them)\n"
+	"  --cwd DIR             the guest's working directory; default /\n"
+	"  --trace[=FILE]        print each syscall (name, arguments, result) "
+	"to\n"
+	"                        stderr or FILE, and a count of ENOSYS at exit\n"
+	"  --timing              print start-up and run time at exit\n"
+	"  -h, --help            this text\n"
+	"  --version             mote's version\n"
+	"\n"
+	"PROGRAM is found like a shell finds it (a name without / is looked up\n"
+	"in PATH) on the host; it must be a static x86-64 ELF executable\n"
+	"(ET_EXEC or static-PIE).\n"
+	"\n"
+	"exit status: the guest's status; 128+N if the guest was killed by\n"
+	"signal N; 125 if mote failed (bad option, no usable /dev/kvm, internal\n"
+	"error); 126 if PROGRAM cannot be executed (not ELF, not x86-64, 32-bit,\n"
+	"dynamically linked, bad segments, too big for --memory); 127 if\n"
+	"PROGRAM does not exist.\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+static noreturn void bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "mote: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see mote --help)\n");
+	exit(MOTE_EXIT_FAIL);
+}
+
+/* The guest environment: a list of K=V strings with replace-by-key. */
+struct env {
+	char **v;
+	int n, cap;
+};
+
+static void env_set(struct env *e, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+	for (int i = 0; i < e->n; i++)
+		if (strncmp(e->v[i], kv, klen) == 0 && e->v[i][klen] == '=') {
+			e->v[i] = (char *)kv;
+			return;
+		}
+	if (e->n + 2 > e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 16;
+		e->v = realloc(e->v, e->cap * sizeof(char *));
+		if (!e->v)
+			die(MOTE_EXIT_FAIL, "out of memory");
+	}
+	e->v[e->n++] = (char *)kv;
+	e->v[e->n] = NULL;
+}
+
+static void env_default(struct env *e, bool inherit)
+{
+	extern char **environ;
+	if (inherit) {
+		for (char **p = environ; *p; p++)
+			env_set(e, *p);
+		return;
+	}
+	env_set(e, "PATH=" LX_DEFAULT_PATH);
+	static const char *const keep[] = {"TERM", "HOME"};
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
+		const char *v = getenv(keep[i]);
+		if (!v)
+			continue;
+		char *kv;
+		if (asprintf(&kv, "%s=%s", keep[i], v) < 0)
+			die(MOTE_EXIT_FAIL, "out of memory");
+		env_set(e, kv);
+	}
+}
+
+/* Normalises a guest path given on the command line: absolute, no "."
+ * or ".." or trailing slashes. */
+static char *guest_path(const char *s, const char *what)
+{
+	if (s[0] != '/')
+		bad_usage("%s must be an absolute guest path", what);
+	char *out = calloc(1, strlen(s) + 2);
+	if (!out)
+		die(MOTE_EXIT_FAIL, "out of memory");
+	size_t n = 0;
+	for (const char *p = s; *p;) {
+		while (*p == '/')
+			p++;
+		size_t k = strcspn(p, "/");
+		if (k == 0)
+			break;
+		if ((k == 1 && p[0] == '.') || (k == 2 && !strncmp(p, "..", 2)))
+			bad_usage("%s must not contain . or .. components",
+				  what);
+		out[n++] = '/';
+		memcpy(out + n, p, k);
+		n += k;
+		p += k;
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = 0;
+	return out;
+}
+
+static void add_volume(struct lx_opts *o, const char *spec)
+{
+	char *s = strdup(spec);
+	if (!s)
+		die(MOTE_EXIT_FAIL, "out of memory");
+	char *host = s, *guest = strchr(s, ':');
+	if (!guest || guest == s || !guest[1])
+		bad_usage("--volume %s: expected HOST:GUEST[:ro|rw]", spec);
+	*guest++ = 0;
+	bool rw = false;
+	char *mode = strchr(guest, ':');
+	if (mode) {
+		*mode++ = 0;
+		if (strcmp(mode, "rw") == 0)
+			rw = true;
+		else if (strcmp(mode, "ro") != 0)
+			bad_usage("--volume %s: mode must be ro or rw", spec);
+	}
+	o->volumes = realloc(o->volumes, (o->nvolumes + 1) * sizeof(*o->volumes));
+	if (!o->volumes)
+		die(MOTE_EXIT_FAIL, "out of memory");
+	const char *g = guest_path(guest, "--volume GUEST");
+	if (strcmp(g, "/") == 0)
+		bad_usage("--volume %s: use --root to replace /", spec);
+	o->volumes[o->nvolumes++] = (struct lx_volume){host, g, rw};
+}
+
+enum {
+	OPT_MEMORY = 256, OPT_ROOT, OPT_VOLUME, OPT_ENV, OPT_ENV_INHERIT,
+	OPT_CWD, OPT_TRACE, OPT_TIMING, OPT_VERSION,
+};
+
+static const struct option run_options[] = {
+	{"memory", required_argument, NULL, OPT_MEMORY},
+	{"root", required_argument, NULL, OPT_ROOT},
+	{"volume", required_argument, NULL, OPT_VOLUME},
+	{"env", required_argument, NULL, OPT_ENV},
+	{"env-inherit", no_argument, NULL, OPT_ENV_INHERIT},
+	{"cwd", required_argument, NULL, OPT_CWD},
+	{"trace", optional_argument, NULL, OPT_TRACE},
+	{"timing", no_argument, NULL, OPT_TIMING},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{0},
+};
+
+static void parse_memory(struct lx_opts *o, const char *arg)
+{
+	uint64_t v;
+	if (parse_size(arg, &v) < 0)
+		bad_usage("--memory %s: expected a size like 512M or 2G", arg);
+	if (v < (16ULL << 20) || v > (256ULL << 30))
+		bad_usage("--memory %s: must be between 16M and 256G", arg);
+	o->memory = ALIGN_UP(v, 2ULL << 20);
+}
+
+static void open_trace(struct lx_opts *o, const char *arg)
+{
+	if (!arg) {
+		o->trace = stderr;
+		return;
+	}
+	o->trace = fopen(arg, "we");
+	if (!o->trace)
+		die(MOTE_EXIT_FAIL, "--trace=%s: %s", arg, strerror(errno));
+}
+
+static int cmd_run(int argc, char **argv, uint64_t t_start)
+{
+	struct lx_opts o = {.memory = LX_DEFAULT_MEMORY, .root = "/",
+			    .cwd = "/", .t_start = t_start};
+	struct env env = {0};
+	const char **extra = calloc(argc, sizeof(char *));
+	int nextra = 0;
+	bool inherit = false;
+	int c;
+	optind = 1;
+	/* "+": stop at the program name; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+h", run_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_MEMORY: parse_memory(&o, optarg); break;
+		case OPT_ROOT: o.root = optarg; break;
+		case OPT_VOLUME: add_volume(&o, optarg); break;
+		case OPT_ENV:
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				bad_usage("--env %s: expected K=V", optarg);
+			extra[nextra++] = optarg;
+			break;
+		case OPT_ENV_INHERIT: inherit = true; break;
+		case OPT_CWD: o.cwd = guest_path(optarg, "--cwd"); break;
+		case OPT_TRACE: open_trace(&o, optarg); break;
+		case OPT_TIMING: o.timing = true; break;
+		case 'h': usage(stdout); exit(0);
+		case OPT_VERSION: printf("mote %s\n", MOTE_VERSION); exit(0);
+		default: exit(MOTE_EXIT_FAIL);
+		}
+	}
+	if (optind >= argc)
+		bad_usage("%s: no PROGRAM given", "run");
+	env_default(&env, inherit);
+	for (int i = 0; i < nextra; i++)
+		env_set(&env, extra[i]);
+	if (!env.v)
+		env_set(&env, "PATH=" LX_DEFAULT_PATH);
+	o.envp = env.v;
+	o.argv = argv + optind;
+	fflush(stdout);
+	int status = lx_run(&o);
+	if (o.trace && o.trace != stderr)
+		fclose(o.trace);
+	free(extra);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t t_start = mono_ns();
+	if (argc < 2) {
+		usage(stderr);
+		return MOTE_EXIT_FAIL;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("mote %s\n", MOTE_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1, t_start);
+	fprintf(stderr, "mote: unknown command '%s' (see mote --help)\n",
+		argv[1]);
+	return MOTE_EXIT_FAIL;
+}

@@ -1,0 +1,73 @@
+/* Classification of KVM exits. */
+#include "vm/exit.h"
+
+#include "mote/abi.h"
+#include "util.h"
+
+enum vm_exit vm_exit_classify(const struct kvm_run *run, unsigned cpl)
+{
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		if (cpl != 0 || run->io.direction != KVM_EXIT_IO_OUT ||
+		    run->io.size != 1 || run->io.count != 1)
+			return VMX_BAD_IO;
+		switch (run->io.port) {
+		case MOTE_PORT_SYSCALL:
+			return VMX_SYSCALL;
+		case MOTE_PORT_EXCEPTION:
+			return VMX_EXCEPTION;
+		case MOTE_PORT_HYPERCALL:
+			return VMX_HYPERCALL;
+		}
+		return VMX_BAD_IO;
+	case KVM_EXIT_INTR:
+		return VMX_INTR;
+	case KVM_EXIT_SHUTDOWN:
+		return VMX_SHUTDOWN;
+	}
+	return VMX_UNEXPECTED;
+}
+
+static const char *const names[] = {
+	[VMX_SYSCALL] = "syscall",
+	[VMX_EXCEPTION] = "exception",
+	[VMX_HYPERCALL] = "hypercall",
+	[VMX_INTR] = "interrupted",
+	[VMX_SHUTDOWN] = "shutdown (triple fault)",
+	[VMX_BAD_IO] = "bad port I/O",
+	[VMX_UNEXPECTED] = "unexpected exit",
+};
+_Static_assert(ARRAY_SIZE(names) == VMX_NR, "exit names");
+
+const char *vm_exit_name(enum vm_exit e)
+{
+	return (unsigned)e < VMX_NR ? names[e] : "?";
+}
+
+static const char *const reasons[] = {
+	[KVM_EXIT_UNKNOWN] = "UNKNOWN",
+	[KVM_EXIT_EXCEPTION] = "EXCEPTION",
+	[KVM_EXIT_IO] = "IO",
+	[KVM_EXIT_HYPERCALL] = "HYPERCALL",
+	[KVM_EXIT_DEBUG] = "DEBUG",
+	[KVM_EXIT_HLT] = "HLT",
+	[KVM_EXIT_MMIO] = "MMIO",
+	[KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
+	[KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+	[KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
+	[KVM_EXIT_INTR] = "INTR",
+	[KVM_EXIT_SET_TPR] = "SET_TPR",
+	[KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
+	[KVM_EXIT_S390_SIEIC] = "S390_SIEIC",
+	[KVM_EXIT_S390_RESET] = "S390_RESET",
+	[KVM_EXIT_DCR] = "DCR",
+	[KVM_EXIT_NMI] = "NMI",
+	[KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+};
+
+const char *kvm_exit_reason_name(unsigned reason)
+{
+	if (reason < ARRAY_SIZE(reasons) && reasons[reason])
+		return reasons[reason];
+	return "OTHER";
+}

@@ -1,0 +1,58 @@
+/* The one checked door from the monitor into guest memory. */
+#include <errno.h>
+#include <string.h>
+
+#include "vm/layout.h"
+#include "vm/vm.h"
+
+void *gm_user(const struct vm *vm, uint64_t gva, uint64_t len,
+	      enum gm_access acc)
+{
+	uint64_t end = gva + len;
+	if (end < gva || gva < USER_MIN || end > vm->user_size)
+		return NULL;
+	uint64_t need = PTE_P | PTE_U | (acc == GM_WRITE ? PTE_W : 0);
+	/* Identity-mapped user memory: the page tables decide what the guest
+	 * may touch, so the monitor checks the same entries the CPU would. */
+	for (uint64_t p = gva & PAGE_MASK; p < end || p == (gva & PAGE_MASK);
+	     p += PAGE_SIZE) {
+		uint64_t e = pt_lookup(&vm->pt, p);
+		if ((e & need) != need || (e & PTE_ADDR) != p)
+			return NULL;
+		if (len == 0)
+			break;
+	}
+	return vm->mem + gva;
+}
+
+void *gm_sys(const struct vm *vm, uint64_t gva, uint64_t len)
+{
+	uint64_t end = gva + len;
+	if (end < gva || gva < SYS_GVA + SYS_VCPU ||
+	    end > SYS_GVA + SYS_VCPU + SYS_MAX_VCPUS * PAGE_SIZE)
+		return NULL;
+	return vm->mem + vm->user_size + (gva - SYS_GVA);
+}
+
+long gm_strncpy(const struct vm *vm, char *buf, uint64_t gva, size_t max)
+{
+	size_t n = 0;
+	while (n < max) {
+		/* Check page by page: a string may end just before an
+		 * unmapped page. */
+		uint64_t chunk = PAGE_SIZE - ((gva + n) & (PAGE_SIZE - 1));
+		if (chunk > max - n)
+			chunk = max - n;
+		const char *src = gm_user(vm, gva + n, chunk, GM_READ);
+		if (!src)
+			return -EFAULT;
+		const char *nul = memchr(src, 0, chunk);
+		if (nul) {
+			memcpy(buf + n, src, nul - src + 1);
+			return (long)(n + (nul - src));
+		}
+		memcpy(buf + n, src, chunk);
+		n += chunk;
+	}
+	return -ENAMETOOLONG;
+}

@@ -1,0 +1,111 @@
+/* Guest page tables: map, unmap, protect and look up 4 KiB pages. */
+#include "vm/pt.h"
+
+#include <string.h>
+
+#include "vm/layout.h"
+
+void pt_init(struct pt *pt, uint8_t *sys, uint64_t sys_gpa, uint64_t pml4,
+	     uint64_t pool, uint64_t pool_end)
+{
+	pt->sys = sys;
+	pt->sys_gpa = sys_gpa;
+	pt->pml4 = pml4;
+	pt->pool = pool;
+	pt->pool_end = pool_end;
+}
+
+static uint64_t *table(const struct pt *pt, uint64_t off)
+{
+	return (uint64_t *)(pt->sys + off);
+}
+
+void pt_set_entry(struct pt *pt, uint64_t tab, unsigned idx, uint64_t val)
+{
+	table(pt, tab)[idx] = val;
+}
+
+/* The offset of the table an entry points to, if the entry is in our system
+ * region; anything else means the entry is absent. */
+static bool entry_table(const struct pt *pt, uint64_t e, uint64_t *off)
+{
+	uint64_t a = e & PTE_ADDR;
+	if (!(e & PTE_P) || (e & PTE_PS) || a < pt->sys_gpa)
+		return false;
+	*off = a - pt->sys_gpa;
+	return *off < pt->pool_end;
+}
+
+/* Walks to the PT covering gva, allocating tables when `alloc`. Returns the
+ * offset of the PT or 0 if absent (offset 0 is the PML4, never a PT). */
+static uint64_t walk(struct pt *pt, uint64_t gva, bool alloc)
+{
+	uint64_t tab = pt->pml4;
+	for (int shift = 39; shift > 12; shift -= 9) {
+		uint64_t *e = &table(pt, tab)[(gva >> shift) & 511];
+		uint64_t next;
+		if (!entry_table(pt, *e, &next)) {
+			if (!alloc || pt->pool + PAGE_SIZE > pt->pool_end)
+				return 0;
+			next = pt->pool;
+			pt->pool += PAGE_SIZE;
+			memset(table(pt, next), 0, PAGE_SIZE);
+			/* Intermediate entries allow everything; the leaf
+			 * decides. */
+			*e = (pt->sys_gpa + next) | PTE_P | PTE_W | PTE_U;
+		}
+		tab = next;
+	}
+	return tab;
+}
+
+static bool canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+int pt_map(struct pt *pt, uint64_t gva, uint64_t gpa, uint64_t len,
+	   unsigned prot)
+{
+	uint64_t flags = PTE_P;
+	if (prot & PT_WRITE)
+		flags |= PTE_W;
+	if (prot & PT_USER)
+		flags |= PTE_U;
+	if (!(prot & PT_EXEC))
+		flags |= PTE_NX;
+	if (!canonical(gva) || !canonical(gva + len - 1) || gva + len < gva)
+		return -1;
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+		uint64_t va = gva + off;
+		uint64_t ptab = walk(pt, va, prot != 0);
+		if (!ptab) {
+			/* Nothing mapped in this 2 MiB: skip to the next. */
+			off = ((va | (HUGE_SIZE - 1)) + 1) - gva - PAGE_SIZE;
+			continue;
+		}
+		uint64_t *e = &table(pt, ptab)[(va >> 12) & 511];
+		*e = prot ? ((gpa + off) | flags) : 0;
+		/* Walk once per table, not per page. */
+		uint64_t left = 511 - ((va >> 12) & 511);
+		for (; left && off + PAGE_SIZE < len; left--) {
+			off += PAGE_SIZE;
+			e++;
+			*e = prot ? ((gpa + off) | flags) : 0;
+		}
+	}
+	return 0;
+}
+
+uint64_t pt_lookup(const struct pt *pt, uint64_t gva)
+{
+	uint64_t tab = pt->pml4;
+	if (!canonical(gva))
+		return 0;
+	for (int shift = 39; shift > 12; shift -= 9) {
+		uint64_t e = table(pt, tab)[(gva >> shift) & 511];
+		if (!entry_table(pt, e, &tab))
+			return 0;
+	}
+	return table(pt, tab)[(gva >> 12) & 511];
+}

@@ -1,0 +1,453 @@
+/* KVM VM and vCPU creation: guest memory, the system region, long mode. */
+#define _GNU_SOURCE
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "shim/shim.h"
+#include "util.h"
+#include "vm/layout.h"
+
+#define CR0_PE (1ULL << 0)
+#define CR0_MP (1ULL << 1)
+#define CR0_ET (1ULL << 4)
+#define CR0_NE (1ULL << 5)
+#define CR0_WP (1ULL << 16)
+#define CR0_AM (1ULL << 18)
+#define CR0_PG (1ULL << 31)
+#define CR4_PAE (1ULL << 5)
+#define CR4_OSFXSR (1ULL << 9)
+#define CR4_OSXMMEXCPT (1ULL << 10)
+#define CR4_UMIP (1ULL << 11)
+#define CR4_FSGSBASE (1ULL << 16)
+#define CR4_OSXSAVE (1ULL << 18)
+#define CR4_SMEP (1ULL << 20)
+#define CR4_SMAP (1ULL << 21)
+#define EFER_SCE (1ULL << 0)
+#define EFER_LME (1ULL << 8)
+#define EFER_LMA (1ULL << 10)
+#define EFER_NXE (1ULL << 11)
+
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_SFMASK 0xc0000084
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_PAT 0x277
+
+/* RFLAGS bits cleared on syscall entry: TF, IF, DF, AC, NT like Linux. */
+#define SFMASK_BITS 0x47700ULL
+
+const char *vm_strerror(enum vm_error e)
+{
+	switch (e) {
+	case VM_OK:
+		return "no error";
+	case VM_ENOKVM:
+		return "/dev/kvm: no such device (load the kvm module: "
+		       "modprobe kvm_intel or kvm_amd, or enable "
+		       "virtualization in the firmware)";
+	case VM_EACCES:
+		return "/dev/kvm: permission denied (add your user to the kvm "
+		       "group: sudo usermod -aG kvm $USER, then log in again)";
+	case VM_EVERSION:
+		return "KVM is too old: mote needs KVM API 12 with "
+		       "KVM_CAP_SYNC_REGS and KVM_CAP_USER_MEMORY (Linux 4.14 "
+		       "or newer)";
+	case VM_ENOMEM:
+		return "cannot reserve guest memory (lower --memory)";
+	case VM_EKVM:
+		return "a KVM call failed";
+	}
+	return "unknown error";
+}
+
+static enum vm_error open_kvm(struct vm *vm)
+{
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
+			return VM_ENOKVM;
+		if (errno == EACCES || errno == EPERM)
+			return VM_EACCES;
+		return VM_EKVM;
+	}
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		return VM_EVERSION;
+	int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	if (sync <= 0 || (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) !=
+				 (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS))
+		return VM_EVERSION;
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0)
+		return VM_EVERSION;
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size < (int)sizeof(struct kvm_run))
+		return VM_EVERSION;
+	return VM_OK;
+}
+
+static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t fn,
+					    uint32_t idx)
+{
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == idx)
+			return &c->entries[i];
+	return NULL;
+}
+
+/* What the guest sees in CPUID: what KVM supports, minus what a process
+ * has no business seeing. */
+static int setup_cpuid(struct vm *vm)
+{
+	int n = 128;
+	for (;;) {
+		vm->cpuid = calloc(1, sizeof(*vm->cpuid) +
+					      n * sizeof(vm->cpuid->entries[0]));
+		if (!vm->cpuid)
+			return -1;
+		vm->cpuid->nent = n;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) == 0)
+			break;
+		free(vm->cpuid);
+		vm->cpuid = NULL;
+		if (errno != E2BIG || n > 4096)
+			return -1;
+		n *= 2;
+	}
+	struct kvm_cpuid_entry2 *l1 = cpuid_find(vm->cpuid, 1, 0);
+	struct kvm_cpuid_entry2 *l7 = cpuid_find(vm->cpuid, 7, 0);
+	struct kvm_cpuid_entry2 *ld = cpuid_find(vm->cpuid, 0xd, 0);
+	if (l1) {
+		l1->ecx &= ~(1U << 5);  /* VMX: no nested virtualization */
+		l1->ecx |= 1U << 27;    /* OSXSAVE follows CR4, set below */
+	}
+	struct kvm_cpuid_entry2 *e1 = cpuid_find(vm->cpuid, 0x80000001, 0);
+	if (e1)
+		e1->ecx &= ~(1U << 2); /* SVM */
+	if (l7) {
+		vm->smep = l7->ebx & (1U << 7);
+		vm->smap = l7->ebx & (1U << 20);
+		vm->fsgsbase = l7->ebx & (1U << 0);
+	}
+	/* x87, SSE, AVX, AVX-512 state: what glibc and musl pick paths by. */
+	uint64_t want = 0x7 | 0xe0;
+	vm->xcr0 = 0x3;
+	if (ld)
+		vm->xcr0 = (ld->eax | ((uint64_t)ld->edx << 32)) & want;
+	return 0;
+}
+
+/* Fills the system region: GDT, IDT, per-vCPU TSSs, shim, and the page
+ * tables that map it at SYS_GVA. */
+static void setup_sys(struct vm *vm)
+{
+	uint8_t *sys = vm->mem + vm->user_size;
+	uint64_t sys_gpa = vm->user_size;
+	uint64_t *gdt = (uint64_t *)(sys + SYS_GDT);
+	gdt[SEL_KCODE >> 3] = 0x00af9b000000ffffULL; /* 64-bit code, DPL 0 */
+	gdt[SEL_KDATA >> 3] = 0x00cf93000000ffffULL;
+	gdt[SEL_UCODE32 >> 3] = 0x00cffb000000ffffULL;
+	gdt[SEL_UDATA >> 3] = 0x00cff3000000ffffULL;
+	gdt[SEL_UCODE >> 3] = 0x00affb000000ffffULL; /* 64-bit code, DPL 3 */
+	/* The TSS descriptor of vCPU 0; each vCPU's TR is loaded with its own
+	 * base through KVM_SET_SREGS, which never reads this entry. */
+	uint64_t tss = SYS_GVA + SYS_VCPU;
+	gdt[SEL_TSS >> 3] = 103 | ((tss & 0xffffff) << 16) | (0x89ULL << 40) |
+			    (((tss >> 24) & 0xff) << 56);
+	gdt[(SEL_TSS >> 3) + 1] = tss >> 32;
+
+	uint64_t *idt = (uint64_t *)(sys + SYS_IDT);
+	for (int v = 0; v < SHIM_VECTORS; v++) {
+		uint64_t h = SYS_GVA + SYS_SHIM + SHIM_OFF_VECTOR(v);
+		/* Interrupt gate, DPL 0 (so `int n` from CPL 3 is #GP), IST 1. */
+		idt[2 * v] = (h & 0xffff) | ((uint64_t)SEL_KCODE << 16) |
+			     (1ULL << 32) | (0x8eULL << 40) |
+			     ((h >> 16 & 0xffff) << 48);
+		idt[2 * v + 1] = h >> 32;
+	}
+	memcpy(sys + SYS_SHIM, shim_blob, shim_blob_end - shim_blob);
+
+	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
+		uint8_t *page = sys + SYS_VCPU + i * PAGE_SIZE;
+		uint64_t top = SYS_GVA + SYS_VCPU + (i + 1) * PAGE_SIZE;
+		memcpy(page + 4, &top, 8);       /* RSP0 */
+		memcpy(page + 36, &top, 8);      /* IST1 */
+		uint16_t iomap = 104;            /* no I/O bitmap */
+		memcpy(page + 102, &iomap, 2);
+	}
+
+	pt_init(&vm->pt, sys, sys_gpa, SYS_PML4, SYS_PT_POOL, vm->sys_size);
+	pt_set_entry(&vm->pt, SYS_PML4, 511,
+		     (sys_gpa + SYS_PDPT_SYS) | PTE_P | PTE_W);
+	pt_set_entry(&vm->pt, SYS_PDPT_SYS, 510,
+		     (sys_gpa + SYS_PD_SYS) | PTE_P | PTE_W);
+	pt_set_entry(&vm->pt, SYS_PD_SYS, 0,
+		     (sys_gpa + SYS_PT_SYS) | PTE_P | PTE_W);
+	/* Supervisor only. GDT, IDT and shim read-only (CR0.WP makes that
+	 * hold at CPL 0 too); the vCPU pages writable, never executable. */
+	uint64_t *pt = (uint64_t *)(sys + SYS_PT_SYS);
+	pt[SYS_GDT >> 12] = (sys_gpa + SYS_GDT) | PTE_P | PTE_NX;
+	pt[SYS_IDT >> 12] = (sys_gpa + SYS_IDT) | PTE_P | PTE_NX;
+	for (int i = 0; i < SYS_SHIM_PAGES; i++)
+		pt[(SYS_SHIM >> 12) + i] = (sys_gpa + SYS_SHIM + i * PAGE_SIZE) |
+					   PTE_P;
+	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
+		uint64_t off = SYS_VCPU + i * PAGE_SIZE;
+		pt[off >> 12] = (sys_gpa + off) | PTE_P | PTE_W | PTE_NX;
+	}
+}
+
+enum vm_error vm_create(struct vm *vm, uint64_t user_size)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->boot_ns = mono_ns();
+	enum vm_error err = open_kvm(vm);
+	if (err)
+		goto err_close;
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		err = errno == ENOMEM ? VM_ENOMEM : VM_EKVM;
+		goto err_close;
+	}
+	vm->user_size = user_size;
+	vm->sys_size = layout_sys_size(user_size);
+	uint64_t total = user_size + vm->sys_size;
+	/* 2 MiB-aligned so THP can back it: reserve a bit more and trim. */
+	uint8_t *raw = mmap(NULL, total + HUGE_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED) {
+		err = VM_ENOMEM;
+		goto err_close;
+	}
+	uint8_t *mem = (uint8_t *)(((uintptr_t)raw + HUGE_SIZE - 1) &
+				   ~(uintptr_t)(HUGE_SIZE - 1));
+	if (mem > raw)
+		munmap(raw, mem - raw);
+	munmap(mem + total, raw + HUGE_SIZE - mem);
+	vm->mem = mem;
+	struct kvm_userspace_memory_region slot = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = total,
+		.userspace_addr = (uintptr_t)mem,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+		err = VM_EKVM;
+		goto err_unmap;
+	}
+	if (setup_cpuid(vm) < 0) {
+		err = VM_EKVM;
+		goto err_unmap;
+	}
+	setup_sys(vm);
+	return VM_OK;
+
+err_unmap:
+	munmap(vm->mem, total);
+	vm->mem = NULL;
+err_close:
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->vm_fd = vm->kvm_fd = -1;
+	return err;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->mem)
+		munmap(vm->mem, vm->user_size + vm->sys_size);
+	free(vm->cpuid);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->mem = NULL;
+	vm->cpuid = NULL;
+	vm->vm_fd = vm->kvm_fd = -1;
+}
+
+static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->limit = 0xffffffff;
+	s->type = type;
+	s->present = 1;
+	s->dpl = sel & 3;
+	s->s = 1;
+	s->l = code;
+	s->db = !code;
+	s->g = 1;
+}
+
+static void setup_sregs(struct vcpu *c, struct kvm_sregs *s)
+{
+	struct vm *vm = c->vm;
+	seg(&s->cs, SEL_UCODE, 11, true);
+	seg(&s->ss, SEL_UDATA, 3, false);
+	seg(&s->ds, SEL_UDATA, 3, false);
+	seg(&s->es, SEL_UDATA, 3, false);
+	seg(&s->fs, SEL_UDATA, 3, false);
+	seg(&s->gs, SEL_UDATA, 3, false);
+	memset(&s->tr, 0, sizeof(s->tr));
+	s->tr.selector = SEL_TSS;
+	s->tr.base = SYS_GVA + SYS_VCPU + (uint64_t)c->id * PAGE_SIZE;
+	s->tr.limit = 103;
+	s->tr.type = 11; /* busy 64-bit TSS */
+	s->tr.present = 1;
+	memset(&s->ldt, 0, sizeof(s->ldt));
+	s->ldt.type = 2;
+	s->ldt.unusable = 1;
+	s->gdt.base = SYS_GVA + SYS_GDT;
+	s->gdt.limit = GDT_ENTRIES * 8 - 1;
+	s->idt.base = SYS_GVA + SYS_IDT;
+	s->idt.limit = SHIM_VECTORS * 16 - 1;
+	s->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
+	s->cr3 = vm->pt.sys_gpa + SYS_PML4;
+	s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE |
+		 CR4_UMIP;
+	if (vm->fsgsbase)
+		s->cr4 |= CR4_FSGSBASE;
+	if (vm->smep)
+		s->cr4 |= CR4_SMEP;
+	if (vm->smap)
+		s->cr4 |= CR4_SMAP;
+	s->efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+	memset(s->interrupt_bitmap, 0, sizeof(s->interrupt_bitmap));
+}
+
+static int setup_msrs(struct vcpu *c)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[8];
+	} m = {0};
+	static const uint32_t idx[] = {MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+				       MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE,
+				       MSR_KERNEL_GS_BASE, MSR_PAT};
+	uint64_t val[] = {
+		((uint64_t)(SEL_UCODE32 & ~3) << 48) |
+			((uint64_t)SEL_KCODE << 32),
+		SYS_GVA + SYS_SHIM + SHIM_OFF_SYSCALL,
+		SYS_GVA + SYS_SHIM + SHIM_OFF_SYSCALL,
+		SFMASK_BITS,
+		0,
+		0,
+		0,
+		0x0007040600070406ULL, /* the power-on PAT */
+	};
+	/* SYSRET to 64-bit code takes CS = STAR[63:48] + 16, SS = + 8, with
+	 * RPL 3: 0x20 + 16 = 0x30 | 3 = SEL_UCODE, 0x28 | 3 = SEL_UDATA. */
+	_Static_assert(((SEL_UCODE32 & ~3) + 16 + 3) == SEL_UCODE, "STAR");
+	_Static_assert(((SEL_UCODE32 & ~3) + 8 + 3) == SEL_UDATA, "STAR");
+	m.h.nmsrs = 8;
+	for (int i = 0; i < 8; i++) {
+		m.e[i].index = idx[i];
+		m.e[i].data = val[i];
+	}
+	return ioctl(c->fd, KVM_SET_MSRS, &m) == 8 ? 0 : -1;
+}
+
+int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
+		uint64_t rsp)
+{
+	memset(c, 0, sizeof(*c));
+	c->vm = vm;
+	c->id = id;
+	c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+	if (c->fd < 0)
+		return -1;
+	c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      c->fd, 0);
+	if (c->run == MAP_FAILED)
+		goto err_close;
+	if (ioctl(c->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
+		goto err_unmap;
+	struct kvm_sregs sregs;
+	if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0)
+		goto err_unmap;
+	setup_sregs(c, &sregs);
+	if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0)
+		goto err_unmap;
+	if (setup_msrs(c) < 0)
+		goto err_unmap;
+	struct kvm_xcrs xcrs = {.nr_xcrs = 1};
+	xcrs.xcrs[0].xcr = 0;
+	xcrs.xcrs[0].value = vm->xcr0;
+	if (ioctl(c->fd, KVM_SET_XCRS, &xcrs) < 0)
+		goto err_unmap;
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
+	if (ioctl(c->fd, KVM_SET_FPU, &fpu) < 0)
+		goto err_unmap;
+	struct kvm_regs regs = {.rip = rip, .rsp = rsp, .rflags = 0x202};
+	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
+		goto err_unmap;
+	c->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	return 0;
+
+err_unmap:
+	munmap(c->run, vm->run_size);
+err_close:
+	close(c->fd);
+	c->fd = -1;
+	return -1;
+}
+
+void vcpu_destroy(struct vcpu *c)
+{
+	if (c->fd < 0)
+		return;
+	munmap(c->run, c->vm->run_size);
+	close(c->fd);
+	c->fd = -1;
+}
+
+void vcpu_set_fs(struct vcpu *c, uint64_t base)
+{
+	vcpu_sregs(c)->fs.base = base;
+	vcpu_sregs_dirty(c);
+}
+
+void vcpu_set_gs(struct vcpu *c, uint64_t base)
+{
+	vcpu_sregs(c)->gs.base = base;
+	vcpu_sregs_dirty(c);
+}
+
+void vcpu_flush_tlb(struct vcpu *c)
+{
+	/* Writing CR3 (even the same value) through KVM_SET_SREGS drops the
+	 * guest's non-global translations; on shadow-paging KVMs it also
+	 * resyncs the shadow tables with what the monitor wrote. */
+	vcpu_sregs_dirty(c);
+}
+
+void vcpu_dump(struct vcpu *c)
+{
+	struct kvm_regs *r = vcpu_regs(c);
+	struct kvm_sregs *s = vcpu_sregs(c);
+	fprintf(stderr,
+		"  rip %016llx rsp %016llx rflags %08llx\n"
+		"  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+		"  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n"
+		"  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n"
+		"  r13 %016llx r14 %016llx r15 %016llx\n"
+		"  cs %04x ss %04x cr0 %llx cr2 %llx cr3 %llx cr4 %llx "
+		"efer %llx\n",
+		r->rip, r->rsp, r->rflags, r->rax, r->rbx, r->rcx, r->rdx,
+		r->rsi, r->rdi, r->rbp, r->r8, r->r9, r->r10, r->r11, r->r12,
+		r->r13, r->r14, r->r15, s->cs.selector, s->ss.selector, s->cr0,
+		s->cr2, s->cr3, s->cr4, s->efer);
+}

@@ -1,0 +1,101 @@
+/* The KVM virtual machine: memory, vCPUs, long-mode setup, the run loop. */
+#ifndef MOTE_VM_VM_H
+#define MOTE_VM_VM_H
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vm/pt.h"
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int run_size;   /* mmap size of struct kvm_run */
+	uint8_t *mem;   /* host address of guest-physical 0 */
+	uint64_t user_size; /* bytes of user memory at GPA 0 */
+	uint64_t sys_size;  /* bytes of system region after it */
+	struct pt pt;   /* the guest page tables */
+	struct kvm_cpuid2 *cpuid; /* what the guest sees */
+	uint64_t xcr0;
+	bool smep, smap, fsgsbase;
+	uint64_t cpu_features; /* AT_HWCAP2-style bits the guest may rely on */
+	/* The monitor's view of the guest's time. */
+	uint64_t boot_ns; /* CLOCK_MONOTONIC at vm_create */
+};
+
+struct vcpu {
+	struct vm *vm;
+	int id;
+	int fd;
+	struct kvm_run *run;
+};
+
+/* Why vm_create failed, so that the caller prints the right hint. */
+enum vm_error {
+	VM_OK = 0,
+	VM_ENOKVM,     /* /dev/kvm does not exist */
+	VM_EACCES,     /* /dev/kvm exists but may not be opened */
+	VM_EVERSION,   /* the KVM API or a capability we need is missing */
+	VM_ENOMEM,     /* the host refused the guest memory */
+	VM_EKVM,       /* another KVM ioctl failed; errno says why */
+};
+
+/* Creates a VM with user_size bytes of user memory (a multiple of 2 MiB) and
+ * the system region: page tables, GDT, IDT, shim. Returns VM_OK or the
+ * reason, with errno set for VM_EKVM. */
+enum vm_error vm_create(struct vm *vm, uint64_t user_size);
+void vm_destroy(struct vm *vm);
+/* A one-line explanation with the fix, for vm_create's error. */
+const char *vm_strerror(enum vm_error e);
+
+/* Creates vCPU `id` in long mode, CPL 3, about to run `rip` with `rsp`. */
+int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
+		uint64_t rsp);
+void vcpu_destroy(struct vcpu *c);
+
+/* The registers of a vCPU stopped in an exit, through KVM_CAP_SYNC_REGS. */
+static inline struct kvm_regs *vcpu_regs(struct vcpu *c)
+{
+	return &c->run->s.regs.regs;
+}
+static inline struct kvm_sregs *vcpu_sregs(struct vcpu *c)
+{
+	return &c->run->s.regs.sregs;
+}
+/* Marks the register sets the monitor changed so KVM_RUN loads them. */
+static inline void vcpu_regs_dirty(struct vcpu *c)
+{
+	c->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+static inline void vcpu_sregs_dirty(struct vcpu *c)
+{
+	c->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+}
+
+/* Sets FS or GS base of the vCPU (arch_prctl). */
+void vcpu_set_fs(struct vcpu *c, uint64_t base);
+void vcpu_set_gs(struct vcpu *c, uint64_t base);
+/* Makes the vCPU drop stale translations after the page tables changed. */
+void vcpu_flush_tlb(struct vcpu *c);
+
+/* Prints the registers of a vCPU to stderr, for internal-error reports. */
+void vcpu_dump(struct vcpu *c);
+
+/* The one door into guest memory. Returns the host address of the guest
+ * range [gva, gva + len) if every page of it is mapped for CPL 3 with the
+ * access asked for (GM_WRITE implies read), else NULL. len may be 0 (then
+ * gva must still be a user address). Never dereference a guest address any
+ * other way. */
+enum gm_access { GM_READ = 0, GM_WRITE = 1 };
+void *gm_user(const struct vm *vm, uint64_t gva, uint64_t len,
+	      enum gm_access acc);
+/* Like gm_user but for the supervisor-only system region (exception frames
+ * on the shim's stack). */
+void *gm_sys(const struct vm *vm, uint64_t gva, uint64_t len);
+/* Copies a NUL-terminated guest string of at most max bytes (including the
+ * NUL) into buf. Returns its length, -EFAULT or -ENAMETOOLONG. */
+long gm_strncpy(const struct vm *vm, char *buf, uint64_t gva, size_t max);
+
+#endif

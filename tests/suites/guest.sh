@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Guest programs under tests/guest/, each built with gcc -static and with
+# musl-gcc -static, run under mote. Header comments in the source steer the
+# run:
+#   // mote-args: OPTIONS      mote options before the program
+#   // args: ARGS              arguments for the program
+#   // expect-status: N        exit status (default 0)
+#   // expect-stdout: TEXT     a line of stdout that must appear (default
+#                              SUCCESS when the status is 0)
+#   // expect-stderr: TEXT     text mote's stderr must contain
+# @TMP@ in options or args is replaced by a fresh scratch directory.
+set -u
+. tests/lib.sh
+why=$(kvm_missing)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+header() { sed -n "s|^// $1: ||p" "$2" | head -1; }
+
+for src in tests/guest/*.c; do
+	name=$(basename "$src" .c)
+	for cc in gcc musl; do
+		bin=$O/tests/guest/$name.$cc
+		t="guest/$name.$cc"
+		if [ -n "$why" ]; then skip "$t" "$why"; continue; fi
+		if [ ! -x "$bin" ]; then fail "$t" "not built ($bin)"; continue; fi
+		scratch=$(mktemp -d "$tmp/XXXX")
+		margs=$(header mote-args "$src" | sed "s|@TMP@|$scratch|g")
+		pargs=$(header args "$src" | sed "s|@TMP@|$scratch|g")
+		want=$(header expect-status "$src"); want=${want:-0}
+		wout=$(header expect-stdout "$src")
+		[ -z "$wout" ] && [ "$want" = 0 ] && wout=SUCCESS
+		werr=$(header expect-stderr "$src")
+		# shellcheck disable=SC2086
+		run_mote "$tmp/out" "$tmp/err" run $margs "$bin" $pargs
+		st=$?
+		if [ "$st" != "$want" ]; then
+			fail "$t" "status $st, want $want: $(tail -3 "$tmp/out" "$tmp/err" | tr '\n' ' ')"
+		elif [ -n "$wout" ] && ! grep -qxF -- "$wout" "$tmp/out"; then
+			fail "$t" "stdout lacks '$wout': $(tail -3 "$tmp/out" | tr '\n' ' ')"
+		elif [ -n "$werr" ] && ! grep -qF -- "$werr" "$tmp/err"; then
+			fail "$t" "stderr lacks '$werr': $(tail -3 "$tmp/err" | tr '\n' ' ')"
+		else
+			pass "$t"
+		fi
+	done
+done

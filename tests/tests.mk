@@ -1,0 +1,35 @@
+# Test programs. Included by the top-level Makefile.
+#
+# tests/unit/NAME.c   host-only unit tests, linked with the monitor's objects
+#                     (everything but main.o); built as $(O)/tests/unit/NAME
+# tests/guest/NAME.c  guest programs, each built twice: $(O)/tests/guest/NAME.gcc
+#                     (gcc -static) and NAME.musl (musl-gcc -static)
+
+GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Itests/guest
+MUSL_CC      ?= musl-gcc
+
+UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+GUEST_SRCS := $(wildcard tests/guest/*.c)
+GUEST_BINS := $(GUEST_SRCS:tests/guest/%.c=$(O)/tests/guest/%.gcc) \
+	      $(GUEST_SRCS:tests/guest/%.c=$(O)/tests/guest/%.musl)
+LIB_OBJS   := $(filter-out $(O)/src/main.o,$(OBJS))
+
+.PHONY: tests
+tests: $(UNIT_BINS) $(GUEST_BINS) $(O)/demo/hello
+
+$(O)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS)
+
+$(O)/tests/guest/%.gcc: tests/guest/%.c $(wildcard tests/guest/*.h)
+	@mkdir -p $(dir $@)
+	gcc -static $(GUEST_CFLAGS) -o $@ $< -lpthread
+
+$(O)/tests/guest/%.musl: tests/guest/%.c $(wildcard tests/guest/*.h)
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) -static $(GUEST_CFLAGS) -o $@ $<
+
+$(O)/demo/hello: demo/hello.c
+	@mkdir -p $(dir $@)
+	gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
