@@ -16,12 +16,21 @@ OBJS := $(SRCS:%.c=$(O)/%.o) $(O)/src/shim/blob.o
 .PHONY: all check demo bench deps clean help format unit guest
 all: $(O)/mote
 
+# `make V=1` shows the commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 $(O)/mote: $(OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 # The shim is assembled for the guest, flattened to raw bytes, and embedded.
 $(O)/shim.o: src/shim/shim.S include/mote/abi.h
@@ -62,3 +71,4 @@ help:
 
 -include $(OBJS:.o=.d)
 include tests/tests.mk
+include bench/bench.mk

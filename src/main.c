@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,8 +216,10 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 	bool inherit = false;
 	int c;
 	optind = 1;
+	opterr = 0;
 	/* "+": stop at the program name; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+h", run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", run_options, NULL)) !=
+	       -1) {
 		switch (c) {
 		case OPT_MEMORY: parse_memory(&o, optarg); break;
 		case OPT_ROOT: o.root = optarg; break;
@@ -232,7 +235,10 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		case OPT_TIMING: o.timing = true; break;
 		case 'h': usage(stdout); exit(0);
 		case OPT_VERSION: printf("mote %s\n", MOTE_VERSION); exit(0);
-		default: exit(MOTE_EXIT_FAIL);
+		case ':':
+			bad_usage("option %s needs a value", argv[optind - 1]);
+		default:
+			bad_usage("unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
@@ -255,6 +261,9 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 int main(int argc, char **argv)
 {
 	uint64_t t_start = mono_ns();
+	/* A guest writing to a pipe without a reader gets EPIPE (or its own
+	 * SIGPIPE), never kills the monitor. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return MOTE_EXIT_FAIL;

@@ -38,9 +38,12 @@ uint64_t mono_ns(void)
 int parse_size(const char *s, uint64_t *out)
 {
 	char *end;
+	/* strtoull would skip spaces and take a sign: " -1" is 2^64 - 1. */
+	if (*s < '0' || *s > '9')
+		return -1;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
+	if (errno)
 		return -1;
 	unsigned shift = 0;
 	switch (*end) {

@@ -20,15 +20,18 @@ tests: $(UNIT_BINS) $(GUEST_BINS) $(O)/demo/hello
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS)
 
 $(O)/tests/guest/%.gcc: tests/guest/%.c $(wildcard tests/guest/*.h)
 	@mkdir -p $(dir $@)
-	gcc -static $(GUEST_CFLAGS) -o $@ $< -lpthread
+	@echo "  GUEST   $@"
+	$(Q)gcc -static $(GUEST_CFLAGS) -o $@ $< -lpthread
 
 $(O)/tests/guest/%.musl: tests/guest/%.c $(wildcard tests/guest/*.h)
 	@mkdir -p $(dir $@)
-	$(MUSL_CC) -static $(GUEST_CFLAGS) -o $@ $<
+	@echo "  GUEST   $@"
+	$(Q)$(MUSL_CC) -static $(GUEST_CFLAGS) -o $@ $<
 
 $(O)/demo/hello: demo/hello.c
 	@mkdir -p $(dir $@)

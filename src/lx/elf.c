@@ -71,8 +71,10 @@ static enum elf_error check_ehdr(const uint8_t *file, uint64_t size)
 		return ELF_EMACHINE;
 	if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
 		return ELF_ETYPE;
+	/* Aligned, so the headers can be read in place (linkers put them at
+	 * 64). */
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 ||
-	    eh->e_phnum > 128)
+	    eh->e_phnum > 128 || eh->e_phoff % 8)
 		return ELF_EPHDR;
 	uint64_t end = eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
 	if (end < eh->e_phoff || end > size)

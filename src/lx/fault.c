@@ -1,5 +1,6 @@
 /* Guest exceptions: turned into the signal Linux would send. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -87,10 +88,22 @@ static void syscall_by_trap(struct lx_thread *t, struct mote_exc_frame *f)
 
 void lx_kill(struct lx_proc *p, int sig, const char *why)
 {
-	msg("guest killed by %s%s%s", sigabbrev_np(sig) ? "SIG" : "signal ",
+	/* Like a shell, say nothing for the signals that end pipelines and
+	 * interactive programs as a matter of course. */
+	if (sig != SIGPIPE && sig != SIGINT)
+		msg("guest killed by %s%s%s", sigabbrev_np(sig) ? "SIG" : "signal ",
 	    sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", why);
 	p->exited = true;
 	p->status = 128 + sig;
+}
+
+long lx_epipe(struct lx_thread *t)
+{
+	const struct lx_sigaction *sa = &t->p->sigact[SIGPIPE - 1];
+	bool blocked = t->sigmask & (1ULL << (SIGPIPE - 1));
+	if (sa->handler == (uint64_t)(uintptr_t)SIG_DFL && !blocked)
+		lx_kill(t->p, SIGPIPE, "");
+	return -EPIPE;
 }
 
 void lx_exception(struct lx_thread *t)

@@ -42,6 +42,8 @@ static long rw(struct lx_thread *t, const uint64_t *a, bool wr, bool at)
 	else
 		n = at ? pread(f->host, h, len, (off_t)a[3]) :
 			 read(f->host, h, len);
+	if (n < 0 && errno == EPIPE)
+		return lx_epipe(t);
 	return n < 0 ? -errno : n;
 }
 
@@ -92,7 +94,7 @@ static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
 	if (n >= 0) {
 		r = wr ? writev(f->host, iov, n) : readv(f->host, iov, n);
 		if (r < 0)
-			r = -errno;
+			r = errno == EPIPE ? lx_epipe(t) : -errno;
 	}
 	free(iov);
 	return r;
@@ -330,11 +332,8 @@ static long poll_guest(struct lx_thread *t, struct pollfd *g, uint64_t n,
 		if (f)
 			h[i].fd = f->host;
 		else
-			h[i].revents = POLLNVAL;
-	}
-	for (uint64_t i = 0; i < n; i++)
-		if (h[i].revents == POLLNVAL)
 			ready++;
+	}
 	struct timespec zero = {0, 0};
 	int r = ppoll(h, n, ready ? &zero : ts, NULL);
 	if (r < 0) {
@@ -342,8 +341,13 @@ static long poll_guest(struct lx_thread *t, struct pollfd *g, uint64_t n,
 		return -errno;
 	}
 	ready = 0;
+	/* An fd the guest does not have went to the host as -1, which the
+	 * host ignores; Linux reports it as POLLNVAL. */
 	for (uint64_t i = 0; i < n; i++) {
-		g[i].revents = g[i].fd < 0 ? 0 : h[i].revents;
+		if (g[i].fd < 0)
+			g[i].revents = 0;
+		else
+			g[i].revents = h[i].fd < 0 ? POLLNVAL : h[i].revents;
 		if (g[i].revents)
 			ready++;
 	}

@@ -151,6 +151,9 @@ void lx_trace_summary(struct lx_proc *p);
 
 /* fault.c: handles an exception exit; ends the process. */
 void lx_exception(struct lx_thread *t);
+/* A write found no reader: the default action of SIGPIPE ends the process
+ * (signal delivery to a handler comes later); returns -EPIPE otherwise. */
+long lx_epipe(struct lx_thread *t);
 /* Ends the process as if killed by `sig` (reports like a shell does). */
 void lx_kill(struct lx_proc *p, int sig, const char *why);
 

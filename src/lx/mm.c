@@ -90,6 +90,24 @@ static void vma_insert(struct lx_mm *mm, struct lx_vma nv)
 	mm->nvmas++;
 }
 
+/* Joins neighbours of the same protection, as Linux merges anonymous
+ * VMAs, so that a range grown or re-protected piece by piece is one mapping
+ * again (mremap needs its source inside one mapping). */
+static void vma_merge(struct lx_mm *mm)
+{
+	int out = 0;
+	for (int i = 0; i < mm->nvmas; i++) {
+		struct lx_vma v = mm->vmas[i];
+		struct lx_vma *prev = out ? &mm->vmas[out - 1] : NULL;
+		if (prev && prev->end == v.start && prev->prot == v.prot &&
+		    prev->kind == v.kind && v.kind != VMA_FILE)
+			prev->end = v.end;
+		else
+			mm->vmas[out++] = v;
+	}
+	mm->nvmas = out;
+}
+
 static bool range_free(const struct lx_mm *mm, uint64_t start, uint64_t end)
 {
 	for (int i = 0; i < mm->nvmas; i++)
@@ -129,6 +147,7 @@ int lx_mm_map(struct lx_proc *p, uint64_t start, uint64_t end, unsigned prot,
 		return -ENOMEM;
 	vma_cut(mm, start, end);
 	vma_insert(mm, (struct lx_vma){start, end, prot, kind});
+	vma_merge(mm);
 	pt_map(&p->vm.pt, start, start, end - start, to_pt(prot));
 	/* Replacing a mapping may take permissions away. */
 	mm->tlb_stale = true;
@@ -307,6 +326,22 @@ LX_SYS(munmap)
 	return 0;
 }
 
+/* A shadow-paging KVM (kvm_pvm) keeps its copy of a guest PTE that the
+ * monitor edited from outside the guest until the host page behind it
+ * changes; reloading CR3 does not resync it. Changing the host protection
+ * of the range invalidates the VM's translations of it (on EPT too). The
+ * host range then goes back to read-write, or to read-only if part of it
+ * is a shared mapping of a read-only file: the guest cannot write there
+ * either (mprotect checked that before), so the monitor never will. With
+ * one vCPU, nothing touches the range in between. */
+static void drop_translations(struct lx_proc *p, uint64_t start, uint64_t len)
+{
+	uint8_t *h = p->vm.mem + start;
+	mprotect(h, len, PROT_NONE);
+	if (mprotect(h, len, PROT_READ | PROT_WRITE) < 0)
+		mprotect(h, len, PROT_READ);
+}
+
 LX_SYS(mprotect)
 {
 	uint64_t addr = a[0], len = ALIGN_UP(a[1], PAGE_SIZE), prot = a[2];
@@ -315,9 +350,10 @@ LX_SYS(mprotect)
 	    (prot & ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC |
 				PROT_GROWSDOWN | PROT_GROWSUP)))
 		return -EINVAL;
-	if (len == 0)
+	if (a[1] == 0)
 		return 0;
-	if (!user_range(t->p, addr, len) ||
+	/* A length that wrapped to 0 when rounded up is no range at all. */
+	if (len == 0 || !user_range(t->p, addr, len) ||
 	    !range_mapped(mm, addr, addr + len))
 		return -ENOMEM;
 	if (vma_reserve(mm, 2) < 0)
@@ -340,7 +376,9 @@ LX_SYS(mprotect)
 		vma_cut(mm, s, e);
 		vma_insert(mm, v);
 	}
+	vma_merge(mm);
 	pt_map(&t->p->vm.pt, addr, addr, len, to_pt(np));
+	drop_translations(t->p, addr, len);
 	mm->tlb_stale = true;
 	return 0;
 }
@@ -426,7 +464,7 @@ LX_SYS(madvise)
 {
 	uint64_t addr = a[0], len = ALIGN_UP(a[1], PAGE_SIZE);
 	int advice = (int)a[2];
-	if (addr & (PAGE_SIZE - 1))
+	if ((addr & (PAGE_SIZE - 1)) || (a[1] && !len))
 		return -EINVAL;
 	switch (advice) {
 	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL:

@@ -23,6 +23,17 @@ static uint64_t push(struct cursor *c, const void *data, size_t len)
 	return c->sp;
 }
 
+/* Rounds sp down to 16 bytes, then lowers it by pad, staying in the room
+ * (sp - floor would wrap if sp went below the floor). */
+static int align_sp(struct cursor *c, uint64_t pad)
+{
+	uint64_t sp = (c->sp & ~15ULL) - pad;
+	if (c->sp - c->floor < c->sp - sp)
+		return -1;
+	c->sp = sp;
+	return 0;
+}
+
 static uint64_t push_str(struct cursor *c, const char *s)
 {
 	return push(c, s, strlen(s) + 1);
@@ -58,19 +69,22 @@ uint64_t stack_build(const struct stack_image *img, uint8_t *host_top,
 	/* The address vectors go in a scratch area at the bottom of the room
 	 * first, then are copied into place; keeps this allocation-free. */
 	uint64_t zero = 0;
-	push(&c, &zero, 8); /* end marker, as Linux leaves */
+	uint64_t end = push(&c, &zero, 8); /* end marker, as Linux leaves */
 	uint64_t execfn = push_str(&c, img->execfn);
 	uint64_t platform = push_str(&c, img->platform);
-	c.sp &= ~15ULL;
+	if (!end || !execfn || !platform || align_sp(&c, 0) < 0)
+		return 0;
 	uint64_t random = push(&c, img->random, 16);
-	if (!execfn || !platform || !random)
+	if (!random)
 		return 0;
 	size_t nptr = argc + envc;
-	uint64_t ptrs_room = (nptr + 1) * 8;
+	/* Borrow the lowest part of the room, 8-byte aligned, for the pointer
+	 * arrays. */
+	uint64_t ptrs_at = ALIGN_UP(c.floor, 8);
+	uint64_t ptrs_room = ptrs_at - c.floor + (nptr + 1) * 8;
 	if (c.sp - c.floor < ptrs_room)
 		return 0;
-	/* Borrow the lowest part of the room for the pointer arrays. */
-	uint64_t *ptrs = (uint64_t *)(host_top - (top - c.floor));
+	uint64_t *ptrs = (uint64_t *)(host_top - (top - ptrs_at));
 	c.floor += ptrs_room;
 	if (push_strings(&c, img->envp, envc, ptrs + argc) < 0 ||
 	    push_strings(&c, img->argv, argc, ptrs) < 0)
@@ -78,11 +92,10 @@ uint64_t stack_build(const struct stack_image *img, uint8_t *host_top,
 	c.floor -= ptrs_room;
 
 	size_t nwords = 1 + argc + 1 + envc + 1 + 2 * (img->nauxv + 4);
-	c.sp &= ~15ULL;
-	if (nwords & 1)
-		c.sp -= 8; /* so that RSP ends 16-byte aligned */
+	/* An odd word count needs a pad so that RSP ends 16-byte aligned. */
 	uint64_t words_room = nwords * 8;
-	if (c.sp - c.floor < words_room + ptrs_room)
+	if (align_sp(&c, (nwords & 1) * 8) < 0 ||
+	    c.sp - c.floor < words_room + ptrs_room)
 		return 0;
 	uint64_t sp = c.sp - words_room;
 	uint64_t *w = (uint64_t *)(host_top - (top - sp));

@@ -9,7 +9,8 @@ void *gm_user(const struct vm *vm, uint64_t gva, uint64_t len,
 	      enum gm_access acc)
 {
 	uint64_t end = gva + len;
-	if (end < gva || gva < USER_MIN || end > vm->user_size)
+	if (end < gva || gva < USER_MIN || gva >= vm->user_size ||
+	    end > vm->user_size)
 		return NULL;
 	uint64_t need = PTE_P | PTE_U | (acc == GM_WRITE ? PTE_W : 0);
 	/* Identity-mapped user memory: the page tables decide what the guest

@@ -74,11 +74,16 @@ int pt_map(struct pt *pt, uint64_t gva, uint64_t gpa, uint64_t len,
 		flags |= PTE_U;
 	if (!(prot & PT_EXEC))
 		flags |= PTE_NX;
-	if (!canonical(gva) || !canonical(gva + len - 1) || gva + len < gva)
+	/* Both ends in the same canonical half: a range across the hole
+	 * would alias low table slots. */
+	if (!canonical(gva) || gva + len < gva ||
+	    (len && (gva ^ (gva + len - 1)) >> 47))
 		return -1;
 	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
 		uint64_t va = gva + off;
 		uint64_t ptab = walk(pt, va, prot != 0);
+		if (!ptab && prot)
+			return -1; /* the pool ran out */
 		if (!ptab) {
 			/* Nothing mapped in this 2 MiB: skip to the next. */
 			off = ((va | (HUGE_SIZE - 1)) + 1) - gva - PAGE_SIZE;

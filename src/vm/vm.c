@@ -330,14 +330,15 @@ static void setup_sregs(struct vcpu *c, struct kvm_sregs *s)
 
 static int setup_msrs(struct vcpu *c)
 {
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e[8];
-	} m = {0};
 	static const uint32_t idx[] = {MSR_STAR, MSR_LSTAR, MSR_CSTAR,
 				       MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE,
 				       MSR_KERNEL_GS_BASE, MSR_PAT};
-	uint64_t val[] = {
+	union {
+		struct kvm_msrs h;
+		uint8_t buf[sizeof(struct kvm_msrs) +
+			    ARRAY_SIZE(idx) * sizeof(struct kvm_msr_entry)];
+	} m = {0};
+	const uint64_t val[ARRAY_SIZE(idx)] = {
 		((uint64_t)(SEL_UCODE32 & ~3) << 48) |
 			((uint64_t)SEL_KCODE << 32),
 		SYS_GVA + SYS_SHIM + SHIM_OFF_SYSCALL,
@@ -352,12 +353,12 @@ static int setup_msrs(struct vcpu *c)
 	 * RPL 3: 0x20 + 16 = 0x30 | 3 = SEL_UCODE, 0x28 | 3 = SEL_UDATA. */
 	_Static_assert(((SEL_UCODE32 & ~3) + 16 + 3) == SEL_UCODE, "STAR");
 	_Static_assert(((SEL_UCODE32 & ~3) + 8 + 3) == SEL_UDATA, "STAR");
-	m.h.nmsrs = 8;
-	for (int i = 0; i < 8; i++) {
-		m.e[i].index = idx[i];
-		m.e[i].data = val[i];
+	m.h.nmsrs = ARRAY_SIZE(idx);
+	for (size_t i = 0; i < ARRAY_SIZE(idx); i++) {
+		m.h.entries[i].index = idx[i];
+		m.h.entries[i].data = val[i];
 	}
-	return ioctl(c->fd, KVM_SET_MSRS, &m) == 8 ? 0 : -1;
+	return ioctl(c->fd, KVM_SET_MSRS, &m) == (int)ARRAY_SIZE(idx) ? 0 : -1;
 }
 
 int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,

@@ -35,11 +35,11 @@ for src in tests/guest/*.c; do
 		run_mote "$tmp/out" "$tmp/err" run $margs "$bin" $pargs
 		st=$?
 		if [ "$st" != "$want" ]; then
-			fail "$t" "status $st, want $want: $(tail -3 "$tmp/out" "$tmp/err" | tr '\n' ' ')"
+			fail "$t" "status $st, want $want: $(cat "$tmp/out" "$tmp/err" | tail -n 3 | tr '\n' ' ')"
 		elif [ -n "$wout" ] && ! grep -qxF -- "$wout" "$tmp/out"; then
-			fail "$t" "stdout lacks '$wout': $(tail -3 "$tmp/out" | tr '\n' ' ')"
+			fail "$t" "stdout lacks '$wout': $(tail -n 3 "$tmp/out" | tr '\n' ' ')"
 		elif [ -n "$werr" ] && ! grep -qF -- "$werr" "$tmp/err"; then
-			fail "$t" "stderr lacks '$werr': $(tail -3 "$tmp/err" | tr '\n' ' ')"
+			fail "$t" "stderr lacks '$werr': $(tail -n 3 "$tmp/err" | tr '\n' ' ')"
 		else
 			pass "$t"
 		fi

@@ -1,0 +1,28 @@
+# make bench's programs. Included by the top-level Makefile.
+#
+# bench/bench.c, bench/floor.c  host programs, built like mote: $(O)/bench/NAME
+# bench/getppid.c               guest program, gcc -static
+# bench/idle.c                  guest program without libc (touches ~nothing)
+
+BENCH_HOST  := $(O)/bench/bench $(O)/bench/floor
+BENCH_GUEST := $(O)/bench/getppid $(O)/bench/idle
+BENCH_BINS  := $(BENCH_HOST) $(BENCH_GUEST)
+BENCH_GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror
+
+# The top-level bench target runs bench/run.sh; this is what it runs. (Here,
+# not there: the Makefile reads its bench rule before this file's variables.)
+bench: $(BENCH_BINS) $(O)/demo/hello
+
+# Single-file programs: no dependency files to track.
+$(BENCH_HOST): $(O)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $<
+
+$(O)/bench/getppid: bench/getppid.c
+	@mkdir -p $(dir $@)
+	gcc -static $(BENCH_GUEST_CFLAGS) -o $@ $<
+
+$(O)/bench/idle: bench/idle.c
+	@mkdir -p $(dir $@)
+	gcc -static -nostdlib -ffreestanding -fno-stack-protector \
+		$(BENCH_GUEST_CFLAGS) -o $@ $<

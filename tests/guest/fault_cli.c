@@ -1,0 +1,20 @@
+/* cli at CPL 3 (IOPL 0) is #GP. */
+// expect-status: 139
+// expect-stdout: about to fault
+// expect-stderr: SIGSEGV
+#define _GNU_SOURCE
+#include "guest.h"
+
+static void about_to_fault(void)
+{
+	printf("about to fault\n");
+	fflush(stdout);
+}
+
+int main(void)
+{
+	about_to_fault();
+	__asm__ volatile("cli");
+	printf("still running\n");
+	return 0;
+}

@@ -1,0 +1,21 @@
+/* Reading a control register at CPL 3 is #GP. */
+// expect-status: 139
+// expect-stdout: about to fault
+// expect-stderr: SIGSEGV
+#define _GNU_SOURCE
+#include "guest.h"
+
+static void about_to_fault(void)
+{
+	printf("about to fault\n");
+	fflush(stdout);
+}
+
+int main(void)
+{
+	unsigned long v;
+	about_to_fault();
+	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
+	printf("still running\n");
+	return 0;
+}

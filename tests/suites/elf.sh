@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Programs mote must refuse, and command lines it must reject: each gets its
+# exact exit status (125 mote failed, 126 cannot execute, 127 not found) and
+# a single "mote: ..." line on stderr that says why.
+set -u
+. tests/lib.sh
+why=$(kvm_missing)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+base=$O/tests/guest/hello.gcc
+
+# expect NAME STATUS TEXT MOTE-ARGS...: mote exits with STATUS and says
+# TEXT (case-insensitive) in one stderr line.
+expect() {
+	local name=elf/$1 want=$2 text=$3
+	shift 3
+	run_mote "$tmp/out" "$tmp/err" "$@"
+	local st=$?
+	local msg
+	msg=$(head -c 300 "$tmp/err" | tr '\n' ' ')
+	if [ "$st" != "$want" ]; then
+		fail "$name" "status $st, want $want: $msg"
+	elif [ "$(wc -l <"$tmp/err")" != 1 ] || ! grep -q '^mote: ' "$tmp/err"; then
+		fail "$name" "want one 'mote: ' line on stderr, got: $msg"
+	elif ! grep -qiF -- "$text" "$tmp/err"; then
+		fail "$name" "stderr lacks '$text': $msg"
+	else
+		pass "$name"
+	fi
+}
+
+# expect_out NAME STATUS out|err PATTERN MOTE-ARGS...: mote exits with
+# STATUS and its stdout or stderr matches PATTERN (extended regex).
+expect_out() {
+	local name=elf/$1 want=$2 file=$tmp/$3 pat=$4
+	shift 4
+	run_mote "$tmp/out" "$tmp/err" "$@"
+	local st=$?
+	if [ "$st" != "$want" ] || ! grep -qE -- "$pat" "$file"; then
+		fail "$name" "status $st (want $want), std$3 should match '$pat': $(head -c 200 "$file" | tr '\n' ' ')"
+	else
+		pass "$name"
+	fi
+}
+
+# A copy of the static test program, executable, with bytes patched:
+# patched NAME OFFSET PRINTF-BYTES.
+patched() {
+	# shellcheck disable=SC2059 # the format is the bytes to write
+	cp "$base" "$tmp/$1" && chmod +x "$tmp/$1" &&
+		printf "$3" | dd of="$tmp/$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# A 32-bit ELF: linked for real if this gcc can, else a 64-bit one
+# relabelled (EI_CLASS = ELFCLASS32).
+make_elf32() {
+	echo 'void _start(void) { for (;;); }' >"$tmp/e32.c"
+	gcc -m32 -nostdlib -static -o "$tmp/elf32" "$tmp/e32.c" 2>/dev/null ||
+		patched elf32 4 '\001'
+}
+
+if [ ! -x "$base" ]; then
+	fail elf/setup "not built ($base)"
+	exit 0
+fi
+
+# ---- the command line (no VM needed) ----
+expect_out help 0 out 'mote run' --help
+expect_out version 0 out '^mote [0-9]+\.[0-9]+' --version
+expect_out no-command 125 err 'usage'
+expect bad-size 125 "--memory 12Q" run --memory 12Q "$base"
+expect tiny-memory 125 "--memory" run --memory 1M "$base"
+expect no-program 125 "no PROGRAM" run
+expect bad-option 125 "unknown option" run --no-such-option "$base"
+expect bad-command 125 "unknown command" bogus
+
+# ---- programs that cannot be found or run (refused before any VM) ----
+expect missing-path 127 "No such file" run "$tmp/does-not-exist"
+expect missing-name 127 "not found" run mote-no-such-command-here
+mkdir "$tmp/dir.d"
+expect directory 126 "not a regular file" run "$tmp/dir.d"
+cp "$base" "$tmp/noexec" && chmod 644 "$tmp/noexec"
+expect not-executable 126 "permission denied" run "$tmp/noexec"
+: >"$tmp/empty" && chmod +x "$tmp/empty"
+expect empty 126 "not an ELF" run "$tmp/empty"
+printf '#!/bin/sh\necho hi\n' >"$tmp/script" && chmod +x "$tmp/script"
+expect text-file 126 "not an ELF" run "$tmp/script"
+make_elf32
+expect elf32 126 "32-bit" run "$tmp/elf32"
+patched aarch64 18 '\267\000' # e_machine = EM_AARCH64 (183)
+expect aarch64 126 "x86-64" run "$tmp/aarch64"
+echo 'int main(void) { return 0; }' >"$tmp/dyn.c"
+if gcc -o "$tmp/dynamic" "$tmp/dyn.c" 2>/dev/null; then
+	expect dynamic 126 "dynamically linked" run "$tmp/dynamic"
+else
+	fail elf/dynamic "gcc could not link a dynamic program"
+fi
+if [ -x /bin/true ]; then
+	expect bin-true 126 "dynamically linked" run /bin/true
+fi
+head -c 100 "$base" >"$tmp/truncated" && chmod +x "$tmp/truncated"
+expect truncated 126 "truncated" run "$tmp/truncated"
+gcc -c -o "$tmp/object.o" "$tmp/dyn.c" && chmod +x "$tmp/object.o"
+expect object-file 126 "not an executable" run "$tmp/object.o"
+
+# ---- a program larger than the guest memory (refused while loading) ----
+cat >"$tmp/big.c" <<'EOF'
+static char big[64 << 20];
+int main(int argc, char **argv)
+{
+	big[argc << 20] = 1;
+	return big[(argc + 1) << 20];
+}
+EOF
+if [ -n "$why" ]; then
+	skip elf/does-not-fit "$why"
+	skip elf/fits "$why"
+elif ! gcc -static -O0 -o "$tmp/big" "$tmp/big.c"; then
+	fail elf/does-not-fit "gcc could not build the test program"
+else
+	expect does-not-fit 126 "does not fit" run --memory 16M "$tmp/big"
+	run_mote "$tmp/out" "$tmp/err" run --memory 256M "$tmp/big"
+	st=$?
+	if [ $st = 0 ]; then pass elf/fits
+	else fail elf/fits "the same program with --memory 256M: status $st: $(head -c 300 "$tmp/err")"; fi
+fi
