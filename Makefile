@@ -47,10 +47,15 @@ $(O)/src/shim/blob.o: src/shim/blob.S $(O)/shim.bin
 deps:
 	@scripts/deps.sh
 
-check: deps all tests
+# Packages first, then the build, so a fresh machine needs only `make check`.
+check:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all tests
 	@tests/run.sh $(O)
 
-demo: deps all $(O)/demo/hello
+demo:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all $(O)/demo/hello
 	@tests/demo.sh $(O)
 
 bench: deps all

@@ -8,8 +8,7 @@
 #ifndef MOTE_ABI_H
 #define MOTE_ABI_H
 
-/* Bumped on any incompatible change. A guest states the version it was built
- * against in MOTE_HC_HELLO; the monitor refuses a mismatch. */
+/* Bumped on any incompatible change to this header or docs/abi.md. */
 #define MOTE_ABI_VERSION 1
 
 /* Transport: `out %al, $port` executed at CPL 0. The monitor reads the
@@ -31,37 +30,13 @@
  * ends the VM or rewrites the frame; the shim then returns with `iretq`. */
 #define MOTE_PORT_EXCEPTION 0xe1
 
-/* Native-guest hypercalls. IN: RAX = enum mote_hc, RDI = the guest address
- * of that call's argument struct. OUT: RAX = 0 or a negative errno. */
+/* Reserved for the hypercalls of native guests (freestanding programs that
+ * talk to the monitor directly). This version defines none: an `out` to it
+ * is an internal error, like any port not listed here. */
 #define MOTE_PORT_HYPERCALL 0xe2
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
-
-/* Native-guest hypercall numbers (MOTE_PORT_HYPERCALL). */
-enum mote_hc {
-	MOTE_HC_HELLO = 1, /* struct mote_hc_hello */
-	MOTE_HC_PUTS = 2,  /* struct mote_hc_puts */
-	MOTE_HC_EXIT = 3,  /* struct mote_hc_exit */
-};
-
-/* MOTE_HC_HELLO: the guest announces its ABI version. */
-struct mote_hc_hello {
-	uint32_t version; /* IN: MOTE_ABI_VERSION the guest was built with */
-	uint32_t pad;
-};
-
-/* MOTE_HC_PUTS: write a buffer to the VM's console (stdout). */
-struct mote_hc_puts {
-	uint64_t data; /* IN: guest address of the bytes */
-	uint64_t len;  /* IN: number of bytes */
-};
-
-/* MOTE_HC_EXIT: end the VM with a status. */
-struct mote_hc_exit {
-	int32_t status; /* IN: exit status, 0..255 */
-	uint32_t pad;
-};
 
 /* What the shim's exception stubs leave on the supervisor stack, lowest
  * address first: the vector and error code pushed by the stub, then the frame

@@ -31,7 +31,7 @@ enum vm_exit vm_exit_classify(const struct kvm_run *run, unsigned cpl)
 static const char *const names[] = {
 	[VMX_SYSCALL] = "syscall",
 	[VMX_EXCEPTION] = "exception",
-	[VMX_HYPERCALL] = "hypercall",
+	[VMX_HYPERCALL] = "native hypercall (none is defined)",
 	[VMX_INTR] = "interrupted",
 	[VMX_SHUTDOWN] = "shutdown (triple fault)",
 	[VMX_BAD_IO] = "bad port I/O",
