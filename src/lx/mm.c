@@ -143,7 +143,8 @@ int lx_mm_map(struct lx_proc *p, uint64_t start, uint64_t end, unsigned prot,
 	      enum lx_vma_kind kind)
 {
 	struct lx_mm *mm = &p->mm;
-	if (vma_reserve(mm, 2) < 0)
+	if (vma_reserve(mm, 2) < 0 ||
+	    (prot && vm_mem_ensure(&p->vm, start, end - start) < 0))
 		return -ENOMEM;
 	vma_cut(mm, start, end);
 	vma_insert(mm, (struct lx_vma){start, end, prot, kind});
@@ -359,6 +360,8 @@ LX_SYS(mprotect)
 	if (vma_reserve(mm, 2) < 0)
 		return -ENOMEM;
 	unsigned np = from_linux_prot(prot);
+	if (np && vm_mem_ensure(&t->p->vm, addr, len) < 0)
+		return -ENOMEM;
 	/* A shared file mapping is writable only if its file is: the host
 	 * says so, with the errno Linux gives (EACCES). */
 	if ((np & PT_WRITE) && mprotect(t->p->vm.mem + addr, len,

@@ -30,6 +30,7 @@
 #define CR4_OSXSAVE (1ULL << 18)
 #define CR4_SMEP (1ULL << 20)
 #define CR4_SMAP (1ULL << 21)
+#define CR3_PWT (1ULL << 3)
 #define EFER_SCE (1ULL << 0)
 #define EFER_LME (1ULL << 8)
 #define EFER_LMA (1ULL << 10)
@@ -206,6 +207,51 @@ static void setup_sys(struct vm *vm)
 	}
 }
 
+static int set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t len)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = len,
+		.userspace_addr = (uintptr_t)(vm->mem + gpa),
+	};
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+#define CHUNK_MIN (64ULL << 20)
+
+/* Slot 0 is the system region; user chunk i is slot 1 + i. */
+static int plan_chunks(struct vm *vm)
+{
+	int nslots = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	if (nslots < 8)
+		nslots = 32; /* the documented minimum */
+	uint64_t per = ALIGN_UP(vm->user_size / (uint64_t)(nslots - 2),
+				HUGE_SIZE);
+	vm->chunk_size = MAX(CHUNK_MIN, per);
+	uint64_t n = (vm->user_size + vm->chunk_size - 1) / vm->chunk_size;
+	vm->chunk_live = calloc(n, 1);
+	return vm->chunk_live ? 0 : -1;
+}
+
+int vm_mem_ensure(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (!len || gpa >= vm->user_size)
+		return 0;
+	uint64_t last = MIN(gpa + len, vm->user_size) - 1;
+	for (uint64_t i = gpa / vm->chunk_size; i <= last / vm->chunk_size;
+	     i++) {
+		if (vm->chunk_live[i])
+			continue;
+		uint64_t at = i * vm->chunk_size;
+		uint64_t size = MIN(vm->chunk_size, vm->user_size - at);
+		if (set_slot(vm, 1 + (uint32_t)i, at, size) < 0)
+			return -ENOMEM;
+		vm->chunk_live[i] = 1;
+	}
+	return 0;
+}
+
 enum vm_error vm_create(struct vm *vm, uint64_t user_size)
 {
 	memset(vm, 0, sizeof(*vm));
@@ -235,13 +281,8 @@ enum vm_error vm_create(struct vm *vm, uint64_t user_size)
 		munmap(raw, mem - raw);
 	munmap(mem + total, raw + HUGE_SIZE - mem);
 	vm->mem = mem;
-	struct kvm_userspace_memory_region slot = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = total,
-		.userspace_addr = (uintptr_t)mem,
-	};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+	if (set_slot(vm, 0, user_size, vm->sys_size) < 0 ||
+	    plan_chunks(vm) < 0) {
 		err = VM_EKVM;
 		goto err_unmap;
 	}
@@ -269,6 +310,8 @@ void vm_destroy(struct vm *vm)
 	if (vm->mem)
 		munmap(vm->mem, vm->user_size + vm->sys_size);
 	free(vm->cpuid);
+	free(vm->chunk_live);
+	vm->chunk_live = NULL;
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
@@ -429,9 +472,13 @@ void vcpu_set_gs(struct vcpu *c, uint64_t base)
 
 void vcpu_flush_tlb(struct vcpu *c)
 {
-	/* Writing CR3 (even the same value) through KVM_SET_SREGS drops the
-	 * guest's non-global translations; on shadow-paging KVMs it also
-	 * resyncs the shadow tables with what the monitor wrote. */
+	/* KVM_SET_SREGS with an unchanged CR3 flushes nothing, so the PWT
+	 * bit (harmless: the PML4 is ordinary write-back memory) alternates
+	 * to make it a new CR3, which drops the guest's translations on
+	 * EPT/NPT hosts. Shadow-paging KVMs also need the host range
+	 * invalidated (see mm.c), since they keep their own copy of the
+	 * entries the monitor edited. */
+	vcpu_sregs(c)->cr3 ^= CR3_PWT;
 	vcpu_sregs_dirty(c);
 }
 

@@ -17,10 +17,15 @@ struct vm {
 	uint64_t user_size; /* bytes of user memory at GPA 0 */
 	uint64_t sys_size;  /* bytes of system region after it */
 	struct pt pt;   /* the guest page tables */
+	/* User memory is registered with KVM in chunks, each its own memory
+	 * slot, when the guest first maps something there: slot set-up costs
+	 * time in proportion to its size, and most guests touch a few
+	 * regions of a large address space. */
+	uint64_t chunk_size;
+	uint8_t *chunk_live; /* one flag per chunk */
 	struct kvm_cpuid2 *cpuid; /* what the guest sees */
 	uint64_t xcr0;
 	bool smep, smap, fsgsbase;
-	uint64_t cpu_features; /* AT_HWCAP2-style bits the guest may rely on */
 	/* The monitor's view of the guest's time. */
 	uint64_t boot_ns; /* CLOCK_MONOTONIC at vm_create */
 };
@@ -47,6 +52,9 @@ enum vm_error {
  * reason, with errno set for VM_EKVM. */
 enum vm_error vm_create(struct vm *vm, uint64_t user_size);
 void vm_destroy(struct vm *vm);
+/* Registers with KVM every chunk of user memory that [gpa, gpa + len)
+ * touches. Returns 0 or -ENOMEM. */
+int vm_mem_ensure(struct vm *vm, uint64_t gpa, uint64_t len);
 /* A one-line explanation with the fix, for vm_create's error. */
 const char *vm_strerror(enum vm_error e);
 
