@@ -109,21 +109,9 @@ static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t fn,
  * has no business seeing. */
 static int setup_cpuid(struct vm *vm)
 {
-	int n = 128;
-	for (;;) {
-		vm->cpuid = calloc(1, sizeof(*vm->cpuid) +
-					      n * sizeof(vm->cpuid->entries[0]));
-		if (!vm->cpuid)
-			return -1;
-		vm->cpuid->nent = n;
-		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) == 0)
-			break;
-		free(vm->cpuid);
-		vm->cpuid = NULL;
-		if (errno != E2BIG || n > 4096)
-			return -1;
-		n *= 2;
-	}
+	vm->cpuid = cpuid_supported(vm->kvm_fd);
+	if (!vm->cpuid)
+		return -1;
 	struct kvm_cpuid_entry2 *l1 = cpuid_find(vm->cpuid, 1, 0);
 	struct kvm_cpuid_entry2 *l7 = cpuid_find(vm->cpuid, 7, 0);
 	struct kvm_cpuid_entry2 *ld = cpuid_find(vm->cpuid, 0xd, 0);

@@ -58,6 +58,10 @@ int vm_mem_ensure(struct vm *vm, uint64_t gpa, uint64_t len);
 /* A one-line explanation with the fix, for vm_create's error. */
 const char *vm_strerror(enum vm_error e);
 
+/* What KVM_GET_SUPPORTED_CPUID says (cached per boot, see cpuid.c), or
+ * NULL. The caller frees it. */
+struct kvm_cpuid2 *cpuid_supported(int kvm_fd);
+
 /* Creates vCPU `id` in long mode, CPL 3, about to run `rip` with `rsp`. */
 int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
 		uint64_t rsp);
