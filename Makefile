@@ -38,7 +38,7 @@ $(O)/shim.o: src/shim/shim.S include/mote/abi.h
 	$(CC) -Iinclude -c -o $@ $<
 $(O)/shim.bin: $(O)/shim.o
 	objcopy -O binary -j .text $< $@
-	@test $$(stat -c %s $@) -le 8192 || { echo "shim larger than 2 pages"; exit 1; }
+	@test $$(stat -c %s $@) -le 4096 || { echo "shim larger than a page"; exit 1; }
 $(O)/src/shim/blob.o: src/shim/blob.S $(O)/shim.bin
 	@mkdir -p $(dir $@)
 	$(CC) -DSHIM_BIN='"$(O)/shim.bin"' -c -o $@ $<

@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -227,7 +228,8 @@ static void run_loop(struct lx_thread *t)
 		}
 		p->stats.exits++;
 		unsigned cpl = vcpu_sregs(&t->cpu)->cs.selector & 3;
-		enum vm_exit e = vm_exit_classify(t->cpu.run, cpl);
+		enum vm_exit e = vm_exit_classify(t->cpu.run, cpl,
+						  p->vm.doorbell_gpa);
 		switch (e) {
 		case VMX_SYSCALL:
 			lx_syscall(t);
@@ -236,6 +238,11 @@ static void run_loop(struct lx_thread *t)
 			lx_exception(t);
 			break;
 		case VMX_INTR:
+			break;
+		case VMX_BAD_DOORBELL:
+			/* The guest touched a page Linux would not have
+			 * mapped: what Linux does is SIGSEGV. */
+			lx_kill(p, SIGSEGV, " (access to the syscall doorbell)");
 			break;
 		default:
 			internal_error(t, vm_exit_name(e));

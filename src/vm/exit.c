@@ -4,9 +4,20 @@
 #include "mote/abi.h"
 #include "util.h"
 
-enum vm_exit vm_exit_classify(const struct kvm_run *run, unsigned cpl)
+#define PAGE_MASK_4K (~0xfffULL)
+
+enum vm_exit vm_exit_classify(const struct kvm_run *run, unsigned cpl,
+			      uint64_t doorbell_gpa)
 {
 	switch (run->exit_reason) {
+	case KVM_EXIT_MMIO:
+		if (!doorbell_gpa || (run->mmio.phys_addr & PAGE_MASK_4K) !=
+					     doorbell_gpa)
+			return VMX_UNEXPECTED;
+		if (!run->mmio.is_write || run->mmio.len != 1 ||
+		    run->mmio.phys_addr != doorbell_gpa)
+			return VMX_BAD_DOORBELL;
+		return VMX_SYSCALL;
 	case KVM_EXIT_IO:
 		if (cpl != 0 || run->io.direction != KVM_EXIT_IO_OUT ||
 		    run->io.size != 1 || run->io.count != 1)
@@ -35,6 +46,7 @@ static const char *const names[] = {
 	[VMX_INTR] = "interrupted",
 	[VMX_SHUTDOWN] = "shutdown (triple fault)",
 	[VMX_BAD_IO] = "bad port I/O",
+	[VMX_BAD_DOORBELL] = "bad access to the syscall doorbell",
 	[VMX_UNEXPECTED] = "unexpected exit",
 };
 _Static_assert(ARRAY_SIZE(names) == VMX_NR, "exit names");

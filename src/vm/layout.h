@@ -32,14 +32,23 @@
 #define SYS_PML4 0x0000ULL
 #define SYS_GDT 0x1000ULL
 #define SYS_IDT 0x2000ULL
-#define SYS_SHIM 0x3000ULL /* two pages of shim code */
-#define SYS_SHIM_PAGES 2
+#define SYS_SHIM 0x3000ULL /* one page of shim code */
+#define SYS_TRAMP 0x4000ULL /* the CPL-3 syscall trampoline (see below) */
 #define SYS_PT_SYS 0x5000ULL  /* the PT that maps the system region */
 #define SYS_PD_SYS 0x6000ULL  /* the PD that maps the system region */
 #define SYS_PDPT_SYS 0x7000ULL /* the PDPT for the top 512 GiB */
 #define SYS_VCPU 0x8000ULL    /* one page per vCPU: TSS + stack */
 #define SYS_MAX_VCPUS 64
 #define SYS_PT_POOL (SYS_VCPU + SYS_MAX_VCPUS * PAGE_SIZE)
+
+/* On KVMs where `syscall` does not switch to CPL 0 (kvm_pvm), LSTAR points
+ * at a user-mode trampoline in the first, otherwise unmapped, 64 KiB: it
+ * stores one byte to the doorbell page, whose guest-physical address no
+ * memory slot backs, so KVM exits with KVM_EXIT_MMIO, then jumps back to
+ * RCX. Both pages sit below USER_MIN, where gm_user never lets a syscall
+ * argument point. */
+#define TRAMP_GVA 0x8000ULL
+#define DOORBELL_GVA 0x9000ULL
 
 /* GDT selectors, the same numbers Linux uses so that signal frames and
  * programs that look at CS/SS see familiar values. */

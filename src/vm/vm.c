@@ -186,9 +186,7 @@ static void setup_sys(struct vm *vm)
 	uint64_t *pt = (uint64_t *)(sys + SYS_PT_SYS);
 	pt[SYS_GDT >> 12] = (sys_gpa + SYS_GDT) | PTE_P | PTE_NX;
 	pt[SYS_IDT >> 12] = (sys_gpa + SYS_IDT) | PTE_P | PTE_NX;
-	for (int i = 0; i < SYS_SHIM_PAGES; i++)
-		pt[(SYS_SHIM >> 12) + i] = (sys_gpa + SYS_SHIM + i * PAGE_SIZE) |
-					   PTE_P;
+	pt[SYS_SHIM >> 12] = (sys_gpa + SYS_SHIM) | PTE_P;
 	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
 		uint64_t off = SYS_VCPU + i * PAGE_SIZE;
 		pt[off >> 12] = (sys_gpa + off) | PTE_P | PTE_W | PTE_NX;
@@ -240,6 +238,39 @@ int vm_mem_ensure(struct vm *vm, uint64_t gpa, uint64_t len)
 	return 0;
 }
 
+/* kvm_pvm (software virtualization on shadow page tables, as on the build
+ * machines) runs the instruction at LSTAR after `syscall` without entering
+ * CPL 0. It serves /dev/kvm only when no hardware KVM module is loaded.
+ * MOTE_SYSCALL_ENTRY=shim forces the shim path (tests use it to exercise
+ * the #PF fallback of that path on such hosts). */
+static bool want_doorbell(void)
+{
+	const char *force = getenv("MOTE_SYSCALL_ENTRY");
+	if (force)
+		return strcmp(force, "doorbell") == 0;
+	return access("/sys/module/kvm_pvm", F_OK) == 0 &&
+	       access("/sys/module/kvm_intel", F_OK) != 0 &&
+	       access("/sys/module/kvm_amd", F_OK) != 0;
+}
+
+/* The trampoline: movb %al, DOORBELL_GVA; jmp *%rcx. */
+static void setup_doorbell(struct vm *vm)
+{
+	static const uint8_t code[] = {
+		0x88, 0x04, 0x25, DOORBELL_GVA & 0xff, DOORBELL_GVA >> 8 & 0xff,
+		0, 0,       /* mov %al, DOORBELL_GVA (absolute, 32-bit) */
+		0xff, 0xe1, /* jmp *%rcx */
+	};
+	_Static_assert(DOORBELL_GVA < 0x10000, "doorbell address encoding");
+	memcpy(vm->mem + vm->user_size + SYS_TRAMP, code, sizeof(code));
+	/* Past the end of every slot: no memory backs it. */
+	vm->doorbell_gpa = vm->user_size + vm->sys_size + HUGE_SIZE;
+	pt_map(&vm->pt, TRAMP_GVA, vm->user_size + SYS_TRAMP, PAGE_SIZE,
+	       PT_USER | PT_READ | PT_EXEC);
+	pt_map(&vm->pt, DOORBELL_GVA, vm->doorbell_gpa, PAGE_SIZE,
+	       PT_USER | PT_READ | PT_WRITE);
+}
+
 enum vm_error vm_create(struct vm *vm, uint64_t user_size)
 {
 	memset(vm, 0, sizeof(*vm));
@@ -279,6 +310,9 @@ enum vm_error vm_create(struct vm *vm, uint64_t user_size)
 		goto err_unmap;
 	}
 	setup_sys(vm);
+	vm->doorbell = want_doorbell();
+	if (vm->doorbell)
+		setup_doorbell(vm);
 	return VM_OK;
 
 err_unmap:
@@ -369,12 +403,16 @@ static int setup_msrs(struct vcpu *c)
 		uint8_t buf[sizeof(struct kvm_msrs) +
 			    ARRAY_SIZE(idx) * sizeof(struct kvm_msr_entry)];
 	} m = {0};
+	uint64_t lstar = c->vm->doorbell ? TRAMP_GVA :
+					   SYS_GVA + SYS_SHIM + SHIM_OFF_SYSCALL;
 	const uint64_t val[ARRAY_SIZE(idx)] = {
 		((uint64_t)(SEL_UCODE32 & ~3) << 48) |
 			((uint64_t)SEL_KCODE << 32),
-		SYS_GVA + SYS_SHIM + SHIM_OFF_SYSCALL,
-		SYS_GVA + SYS_SHIM + SHIM_OFF_SYSCALL,
-		SFMASK_BITS,
+		lstar,
+		lstar,
+		/* The trampoline runs at CPL 3 and jumps straight back: RFLAGS
+		 * must come through unmasked. */
+		c->vm->doorbell ? 0 : SFMASK_BITS,
 		0,
 		0,
 		0,

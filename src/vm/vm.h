@@ -23,6 +23,11 @@ struct vm {
 	 * regions of a large address space. */
 	uint64_t chunk_size;
 	uint8_t *chunk_live; /* one flag per chunk */
+	/* How a CPL-3 `syscall` reaches the monitor: through the shim (out +
+	 * sysretq), or through the doorbell trampoline on KVMs that do not
+	 * enter CPL 0 on syscall (see layout.h). */
+	bool doorbell;
+	uint64_t doorbell_gpa;
 	struct kvm_cpuid2 *cpuid; /* what the guest sees */
 	uint64_t xcr0;
 	bool smep, smap, fsgsbase;

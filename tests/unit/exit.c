@@ -24,17 +24,17 @@ static enum vm_exit classify_reason(unsigned reason)
 {
 	memset(&run, 0, sizeof(run));
 	run.exit_reason = reason;
-	return vm_exit_classify(&run, 0);
+	return vm_exit_classify(&run, 0, 0);
 }
 
 static void exit_ports(void)
 {
 	io_exit(MOTE_PORT_SYSCALL);
-	CHECK(vm_exit_classify(&run, 0) == VMX_SYSCALL);
+	CHECK(vm_exit_classify(&run, 0, 0) == VMX_SYSCALL);
 	io_exit(MOTE_PORT_EXCEPTION);
-	CHECK(vm_exit_classify(&run, 0) == VMX_EXCEPTION);
+	CHECK(vm_exit_classify(&run, 0, 0) == VMX_EXCEPTION);
 	io_exit(MOTE_PORT_HYPERCALL);
-	CHECK(vm_exit_classify(&run, 0) == VMX_HYPERCALL);
+	CHECK(vm_exit_classify(&run, 0, 0) == VMX_HYPERCALL);
 }
 
 static void exit_bad_io(void)
@@ -44,29 +44,29 @@ static void exit_bad_io(void)
 	for (unsigned i = 0; i < 3; i++) {
 		io_exit(ports[i]);
 		for (unsigned cpl = 1; cpl < 4; cpl++)
-			CHECK(vm_exit_classify(&run, cpl) == VMX_BAD_IO);
+			CHECK(vm_exit_classify(&run, cpl, 0) == VMX_BAD_IO);
 		run.io.direction = KVM_EXIT_IO_IN;
-		CHECK(vm_exit_classify(&run, 0) == VMX_BAD_IO);
+		CHECK(vm_exit_classify(&run, 0, 0) == VMX_BAD_IO);
 		io_exit(ports[i]);
 		run.io.size = 2;
-		CHECK(vm_exit_classify(&run, 0) == VMX_BAD_IO);
+		CHECK(vm_exit_classify(&run, 0, 0) == VMX_BAD_IO);
 		run.io.size = 4;
-		CHECK(vm_exit_classify(&run, 0) == VMX_BAD_IO);
+		CHECK(vm_exit_classify(&run, 0, 0) == VMX_BAD_IO);
 		io_exit(ports[i]);
 		run.io.count = 2;
-		CHECK(vm_exit_classify(&run, 0) == VMX_BAD_IO);
+		CHECK(vm_exit_classify(&run, 0, 0) == VMX_BAD_IO);
 		run.io.count = 0;
-		CHECK(vm_exit_classify(&run, 0) == VMX_BAD_IO);
+		CHECK(vm_exit_classify(&run, 0, 0) == VMX_BAD_IO);
 	}
 	static const unsigned others[] = {0, 0x80, 0x3f8, 0xdf, 0xe3, 0xffff};
 	for (unsigned i = 0; i < 6; i++) {
 		io_exit(others[i]);
-		CHECK(vm_exit_classify(&run, 0) == VMX_BAD_IO);
+		CHECK(vm_exit_classify(&run, 0, 0) == VMX_BAD_IO);
 	}
 	/* The port is ignored for anything but KVM_EXIT_IO. */
 	io_exit(MOTE_PORT_SYSCALL);
 	run.exit_reason = KVM_EXIT_MMIO;
-	CHECK(vm_exit_classify(&run, 0) == VMX_UNEXPECTED);
+	CHECK(vm_exit_classify(&run, 0, 0) == VMX_UNEXPECTED);
 }
 
 static void exit_reasons(void)
@@ -83,7 +83,33 @@ static void exit_reasons(void)
 	CHECK(classify_reason(~0U) == VMX_UNEXPECTED);
 	memset(&run, 0, sizeof(run));
 	run.exit_reason = KVM_EXIT_INTR;
-	CHECK(vm_exit_classify(&run, 3) == VMX_INTR);
+	CHECK(vm_exit_classify(&run, 3, 0) == VMX_INTR);
+}
+
+/* A one-byte write to the doorbell is a syscall; any other access to its
+ * page is the guest's fault; MMIO elsewhere is unexpected. */
+static void exit_doorbell(void)
+{
+	const uint64_t db = 0x40600000;
+	memset(&run, 0, sizeof(run));
+	run.exit_reason = KVM_EXIT_MMIO;
+	run.mmio.phys_addr = db;
+	run.mmio.len = 1;
+	run.mmio.is_write = 1;
+	CHECK(vm_exit_classify(&run, 3, db) == VMX_SYSCALL);
+	CHECK(vm_exit_classify(&run, 3, 0) == VMX_UNEXPECTED);
+	run.mmio.is_write = 0;
+	CHECK(vm_exit_classify(&run, 3, db) == VMX_BAD_DOORBELL);
+	run.mmio.is_write = 1;
+	run.mmio.len = 8;
+	CHECK(vm_exit_classify(&run, 3, db) == VMX_BAD_DOORBELL);
+	run.mmio.len = 1;
+	run.mmio.phys_addr = db + 0x10;
+	CHECK(vm_exit_classify(&run, 3, db) == VMX_BAD_DOORBELL);
+	run.mmio.phys_addr = db + 0x1000;
+	CHECK(vm_exit_classify(&run, 3, db) == VMX_UNEXPECTED);
+	run.mmio.phys_addr = db - 1;
+	CHECK(vm_exit_classify(&run, 3, db) == VMX_UNEXPECTED);
 }
 
 static void exit_names(void)
@@ -105,6 +131,7 @@ int main(void)
 	RUN(exit_ports);
 	RUN(exit_bad_io);
 	RUN(exit_reasons);
+	RUN(exit_doorbell);
 	RUN(exit_names);
 	UNIT_EXIT();
 }
