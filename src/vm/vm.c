@@ -165,14 +165,6 @@ static void setup_sys(struct vm *vm)
 	}
 	memcpy(sys + SYS_SHIM, shim_blob, shim_blob_end - shim_blob);
 
-	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
-		uint8_t *page = sys + SYS_VCPU + i * PAGE_SIZE;
-		uint64_t top = SYS_GVA + SYS_VCPU + (i + 1) * PAGE_SIZE;
-		memcpy(page + 4, &top, 8);       /* RSP0 */
-		memcpy(page + 36, &top, 8);      /* IST1 */
-		uint16_t iomap = 104;            /* no I/O bitmap */
-		memcpy(page + 102, &iomap, 2);
-	}
 
 	pt_init(&vm->pt, sys, sys_gpa, SYS_PML4, SYS_PT_POOL, vm->sys_size);
 	pt_set_entry(&vm->pt, SYS_PML4, 511,
@@ -343,6 +335,19 @@ void vm_destroy(struct vm *vm)
 	vm->vm_fd = vm->kvm_fd = -1;
 }
 
+/* The vCPU's page in the system region: its TSS, and its supervisor stack
+ * growing down from the end of the page. Filled when the vCPU is created,
+ * so a VM touches one such page per vCPU it uses. */
+static void setup_tss(struct vm *vm, int id)
+{
+	uint8_t *page = vm->mem + vm->user_size + SYS_VCPU + id * PAGE_SIZE;
+	uint64_t top = SYS_GVA + SYS_VCPU + (uint64_t)(id + 1) * PAGE_SIZE;
+	memcpy(page + 4, &top, 8);  /* RSP0 */
+	memcpy(page + 36, &top, 8); /* IST1 */
+	uint16_t iomap = 104;       /* I/O bitmap beyond the limit: none */
+	memcpy(page + 102, &iomap, 2);
+}
+
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
 {
 	memset(s, 0, sizeof(*s));
@@ -436,6 +441,12 @@ int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
 	memset(c, 0, sizeof(*c));
 	c->vm = vm;
 	c->id = id;
+	if (id < 0 || id >= SYS_MAX_VCPUS) {
+		errno = EINVAL;
+		c->fd = -1;
+		return -1;
+	}
+	setup_tss(vm, id);
 	c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
 	if (c->fd < 0)
 		return -1;
