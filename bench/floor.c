@@ -19,10 +19,10 @@
  * shim uses. Checked on kvm_pvm (which emulates real mode) and meant for
  * bare-metal KVM alike: the exit is KVM_EXIT_IO on PORT.
  */
-#define SLOT_GPA 0xfffff000ULL
+#define SLOT_GPA  0xfffff000ULL
 #define SLOT_SIZE 4096
 #define RESET_OFF 0xff0 /* 0xfffffff0 - SLOT_GPA */
-#define PORT 0x10
+#define PORT	  0x10
 
 static int fail(const char *what)
 {
@@ -35,8 +35,9 @@ static int check_exit(const struct kvm_run *run)
 	if (run->exit_reason == KVM_EXIT_IO && run->io.port == PORT &&
 	    run->io.direction == KVM_EXIT_IO_OUT)
 		return 0;
-	fprintf(stderr, "floor: unexpected exit reason %u (want KVM_EXIT_IO "
-			"on port %#x)\n",
+	fprintf(stderr,
+		"floor: unexpected exit reason %u (want KVM_EXIT_IO "
+		"on port %#x)\n",
 		run->exit_reason, PORT);
 	return 1;
 }
