@@ -3,7 +3,8 @@
 # tests/unit/NAME.c   host-only unit tests, linked with the monitor's objects
 #                     (everything but main.o); built as $(O)/tests/unit/NAME
 # tests/guest/NAME.c  guest programs, each built twice: $(O)/tests/guest/NAME.gcc
-#                     (gcc -static) and NAME.musl (musl-gcc -static)
+#                     (gcc -static) and NAME.musl (musl-gcc -static); the
+#                     PIE_GUESTS also as NAME.pie (gcc -static-pie)
 
 GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Itests/guest
 MUSL_CC      ?= musl-gcc
@@ -13,10 +14,13 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 GUEST_SRCS := $(wildcard tests/guest/*.c)
 GUEST_BINS := $(GUEST_SRCS:tests/guest/%.c=$(O)/tests/guest/%.gcc) \
 	      $(GUEST_SRCS:tests/guest/%.c=$(O)/tests/guest/%.musl)
+# A few guests also as static-PIE (ET_DYN without PT_INTERP): NAME.pie.
+PIE_GUESTS := hello start_auxv io_rw mm_mmap neg_ptr fault_null
+PIE_BINS   := $(PIE_GUESTS:%=$(O)/tests/guest/%.pie)
 LIB_OBJS   := $(filter-out $(O)/src/main.o,$(OBJS))
 
 .PHONY: tests
-tests: $(UNIT_BINS) $(GUEST_BINS) $(O)/demo/hello
+tests: $(UNIT_BINS) $(GUEST_BINS) $(PIE_BINS) $(O)/demo/hello
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
@@ -32,6 +36,11 @@ $(O)/tests/guest/%.musl: tests/guest/%.c $(wildcard tests/guest/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  GUEST   $@"
 	$(Q)$(MUSL_CC) -static $(GUEST_CFLAGS) -o $@ $<
+
+$(O)/tests/guest/%.pie: tests/guest/%.c $(wildcard tests/guest/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  GUEST   $@"
+	$(Q)gcc -static-pie -fPIE $(GUEST_CFLAGS) -o $@ $<
 
 $(O)/demo/hello: demo/hello.c
 	@mkdir -p $(dir $@)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Guest programs under tests/guest/, each built with gcc -static and with
-# musl-gcc -static, run under mote. Header comments in the source steer the
+# musl-gcc -static (some also with gcc -static-pie), run under mote. Header comments in the source steer the
 # run:
 #   // mote-args: OPTIONS      mote options before the program
 #   // args: ARGS              arguments for the program
@@ -19,7 +19,9 @@ header() { sed -n "s|^// $1: ||p" "$2" | head -1; }
 
 for src in tests/guest/*.c; do
 	name=$(basename "$src" .c)
-	for cc in gcc musl; do
+	kinds="gcc musl"
+	[ -e "$O/tests/guest/$name.pie" ] && kinds="$kinds pie"
+	for cc in $kinds; do
 		bin=$O/tests/guest/$name.$cc
 		t="guest/$name.$cc"
 		if [ -n "$why" ]; then skip "$t" "$why"; continue; fi

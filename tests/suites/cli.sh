@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The command line: options, the environment a guest gets, --trace, and the
+# one-line errors for a missing or forbidden /dev/kvm.
+set -u
+. tests/lib.sh
+why=$(kvm_missing)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+BB=/bin/busybox
+hello=$O/tests/guest/hello.gcc
+
+# check NAME WANT_STATUS GREP_STDOUT GREP_STDERR -- mote args...
+check() {
+	local name=$1 want=$2 wout=$3 werr=$4
+	shift 5
+	run_mote "$tmp/out" "$tmp/err" "$@"
+	local st=$?
+	if [ "$st" != "$want" ]; then
+		fail "cli/$name" "status $st, want $want: $(cat "$tmp/out" "$tmp/err" | tail -n 3 | tr '\n' ' ')"
+	elif [ -n "$wout" ] && ! grep -qE -- "$wout" "$tmp/out"; then
+		fail "cli/$name" "stdout lacks /$wout/: $(tail -n 3 "$tmp/out" | tr '\n' ' ')"
+	elif [ -n "$werr" ] && ! grep -qE -- "$werr" "$tmp/err"; then
+		fail "cli/$name" "stderr lacks /$werr/: $(tail -n 3 "$tmp/err" | tr '\n' ' ')"
+	else
+		pass "cli/$name"
+	fi
+}
+
+check help 0 "usage: mote run" "" -- --help
+check run-help 0 "--volume HOST:GUEST" "" -- run --help
+check version 0 "^mote [0-9]" "" -- --version
+check no-command 125 "" "usage" --
+check bad-memory 125 "" "--memory 12Q" -- run --memory 12Q "$hello"
+check small-memory 125 "" "between 16M" -- run --memory 1M "$hello"
+check bad-volume 125 "" "HOST:GUEST" -- run --volume nocolon "$hello"
+check bad-volume-mode 125 "" "ro or rw" -- run --volume /tmp:/x:rx "$hello"
+check relative-cwd 125 "" "absolute" -- run --cwd usr "$hello"
+check bad-env 125 "" "K=V" -- run --env NOEQUALS "$hello"
+
+if [ -n "$why" ]; then
+	for t in root-missing cwd env-default env-inherit trace trace-file timing; do
+		skip "cli/$t" "$why"
+	done
+else
+	check root-missing 125 "" "existing directory" -- run --root /nonexistent/dir "$hello" one two
+	check cwd 0 "^/usr$" "" -- run --cwd /usr $BB pwd
+	FOO=leak check env-default 0 "^PATH=/usr/local/bin" "" -- run $BB env
+	if grep -q '^FOO=' "$tmp/out"; then fail "cli/env-no-leak" "FOO leaked"; else pass "cli/env-no-leak"; fi
+	FOO=inherited check env-inherit 0 "^FOO=inherited$" "" -- run --env-inherit --env BAR=1 $BB env
+	grep -q '^BAR=1$' "$tmp/out" && pass "cli/env-add" || fail "cli/env-add" "BAR=1 missing"
+	check trace 0 "SUCCESS" "write\(1, 0x[0-9a-f]+, [0-9]+\) = [0-9]+" -- run --trace "$hello" one two
+	grep -qE '^--- [0-9]+ syscall\(s\) returned ENOSYS ---' "$tmp/err" &&
+		grep -qE '^ +1  rseq$' "$tmp/err" && pass "cli/trace-enosys-summary" ||
+		fail "cli/trace-enosys-summary" "$(tail -n 4 "$tmp/err" | tr '\n' ' ')"
+	run_mote "$tmp/out" "$tmp/err" run --trace="$tmp/trace.txt" $BB cat /etc/hostname
+	if grep -qE '^\[[0-9]+\] openat\(AT_FDCWD, "/etc/hostname", 0x[0-9a-f]+, 0[0-7]*\) = [0-9]+$' "$tmp/trace.txt" &&
+		[ ! -s "$tmp/err" ]; then
+		pass "cli/trace-file"
+	else
+		fail "cli/trace-file" "$(grep hostname "$tmp/trace.txt" | head -2 | tr '\n' ' ')"
+	fi
+	check timing 0 "" "timing: start to first guest instruction [0-9.]+ us" -- run --timing "$hello" one two
+fi
+
+# /dev/kvm missing or forbidden: one line naming the fix, status 125. Both
+# need root to stage (a private mount namespace, another user).
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
+	skip "cli/no-kvm" "needs root and unshare to hide /dev/kvm"
+	skip "cli/kvm-eacces" "needs root and setpriv to run as another user"
+else
+	timeout 20 unshare -m sh -c "mount -t tmpfs none /dev && exec $MOTE run $hello" \
+		>"$tmp/out" 2>"$tmp/err"
+	st=$?
+	if [ $st = 125 ] && grep -q "^mote: /dev/kvm: no such device" "$tmp/err" &&
+		[ "$(wc -l <"$tmp/err")" = 1 ]; then
+		pass "cli/no-kvm"
+	else
+		fail "cli/no-kvm" "status $st: $(cat "$tmp/err")"
+	fi
+	cp "$MOTE" "$tmp/mote" && cp "$hello" "$tmp/hello" && chmod 755 "$tmp" "$tmp/mote" "$tmp/hello"
+	timeout 20 setpriv --reuid=65534 --regid=65534 --clear-groups "$tmp/mote" run "$tmp/hello" \
+		>"$tmp/out" 2>"$tmp/err"
+	st=$?
+	if [ $st = 125 ] && grep -q "^mote: /dev/kvm: permission denied (add your user to the kvm group" "$tmp/err"; then
+		pass "cli/kvm-eacces"
+	else
+		fail "cli/kvm-eacces" "status $st: $(cat "$tmp/err")"
+	fi
+fi
