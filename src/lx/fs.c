@@ -32,12 +32,12 @@
 /* Interfaces to the host kernel rather than files: reading them leaks the
  * host, writing them changes it. */
 static const unsigned long host_only_fs[] = {
-	PROC_SUPER_MAGIC,   SYSFS_MAGIC,	  DEBUGFS_MAGIC,
-	SECURITYFS_MAGIC,   BPF_FS_MAGIC,	  CGROUP_SUPER_MAGIC,
-	CGROUP2_SUPER_MAGIC, TRACEFS_MAGIC,	  CONFIGFS_MAGIC,
-	FUSECTL_MAGIC,	    PSTOREFS_MAGIC,	  EFIVARFS_MAGIC,
-	BINFMTFS_MAGIC,	    SELINUX_MAGIC,	  SMACK_MAGIC,
-	AAFS_MAGIC,	    NSFS_MAGIC,		  RDTGROUP_SUPER_MAGIC,
+	PROC_SUPER_MAGIC,    SYSFS_MAGIC,    DEBUGFS_MAGIC,
+	SECURITYFS_MAGIC,    BPF_FS_MAGIC,   CGROUP_SUPER_MAGIC,
+	CGROUP2_SUPER_MAGIC, TRACEFS_MAGIC,  CONFIGFS_MAGIC,
+	FUSECTL_MAGIC,	     PSTOREFS_MAGIC, EFIVARFS_MAGIC,
+	BINFMTFS_MAGIC,	     SELINUX_MAGIC,  SMACK_MAGIC,
+	AAFS_MAGIC,	     NSFS_MAGIC,     RDTGROUP_SUPER_MAGIC,
 };
 
 /* -ENOENT if host fd `fd` is on a host pseudo file system. */
@@ -211,10 +211,10 @@ void lx_fs_parent_put(struct lx_fs_parent *pa)
 
 #define KERNEL_O_LARGEFILE 0100000 /* glibc's O_LARGEFILE is 0 on x86-64 */
 #define TMPFILE_BIT	   (O_TMPFILE & ~O_DIRECTORY)
-#define OPEN_VALID                                                           \
-	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |      \
-	 O_NONBLOCK | O_DSYNC | O_ASYNC | O_DIRECT | KERNEL_O_LARGEFILE |     \
-	 O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH | \
+#define OPEN_VALID                                                             \
+	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |        \
+	 O_NONBLOCK | O_DSYNC | O_ASYNC | O_DIRECT | KERNEL_O_LARGEFILE |      \
+	 O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH |  \
 	 O_TMPFILE)
 #define O_PATH_VALID (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 /* Attempts at an open whose file changed between the probe and the open. */
@@ -245,20 +245,28 @@ static int open_policy(const struct lx_path *lp, int flags,
 	return 0;
 }
 
+/* Opens with the guest's umask applied to what gets created. */
+static int open_umask(struct lx_proc *p, const struct lx_path *lp, int flags,
+		      mode_t mode)
+{
+	mode_t old = umask(p->fs.umask);
+	int fd = lx_path_open(lp, flags | O_NOCTTY, mode);
+	umask(old);
+	return fd;
+}
+
 /* O_CREAT of a name the probe did not find. -EAGAIN: look again. */
 static int open_create(struct lx_proc *p, const struct lx_path *lp, int flags,
 		       mode_t mode)
 {
 	if (!lp->rw)
 		return -EROFS;
-	mode_t old = umask(p->fs.umask);
-	int fd = lx_path_open(lp, flags | O_EXCL | O_NOCTTY, mode);
+	int fd = open_umask(p, lp, flags | O_EXCL, mode);
 	/* Without the guest's O_EXCL, EEXIST is a dangling symlink, whose
 	 * target Linux creates (here inside the mount), or a racing creator:
 	 * either way what gets opened is checked below. */
 	if (fd == -EEXIST && !(flags & O_EXCL))
-		fd = lx_path_open(lp, flags | O_NOCTTY, mode);
-	umask(old);
+		fd = open_umask(p, lp, flags, mode);
 	if (fd < 0)
 		return fd;
 	struct stat st;
@@ -285,12 +293,11 @@ static bool same_file(int fd, const struct stat *want, bool tmpfile)
 static int open_real(struct lx_proc *p, const struct lx_path *lp, int flags,
 		     mode_t mode, const struct stat *st)
 {
-	bool tmpfile = flags & TMPFILE_BIT;
-	mode_t old = umask(p->fs.umask);
-	int fd = lx_path_open(lp, (flags & ~O_CREAT) | O_NOCTTY,
-			      tmpfile ? mode : 0);
-	umask(old);
-	if (fd == -ENOENT && (flags & O_CREAT))
+	bool tmpfile = flags & TMPFILE_BIT, creat = flags & O_CREAT;
+	flags &= ~O_CREAT;
+	int fd = tmpfile ? open_umask(p, lp, flags, mode)
+			 : lx_path_open(lp, flags | O_NOCTTY, 0);
+	if (fd == -ENOENT && creat)
 		return -EAGAIN; /* removed since the probe: create it */
 	if (fd >= 0 && !same_file(fd, st, tmpfile)) {
 		close(fd);
@@ -321,8 +328,8 @@ static int open_once(struct lx_proc *p, const struct lx_path *lp, int flags,
 	return err ? err : open_real(p, lp, flags, mode, &st);
 }
 
-static long do_open(struct lx_thread *t, long dirfd, uint64_t gpath,
-		    int flags, mode_t mode)
+static long do_open(struct lx_thread *t, long dirfd, uint64_t gpath, int flags,
+		    mode_t mode)
 {
 	struct lx_proc *p = t->p;
 	char path[PATH_MAX];
@@ -398,7 +405,10 @@ static long do_stat(struct lx_thread *t, long dirfd, uint64_t gpath,
 	return 0;
 }
 
-LX_SYS(stat) { return do_stat(t, AT_FDCWD, a[0], a[1], 0); }
+LX_SYS(stat)
+{
+	return do_stat(t, AT_FDCWD, a[0], a[1], 0);
+}
 
 LX_SYS(lstat)
 {
@@ -477,43 +487,52 @@ static bool is_self_exe(struct lx_proc *p, long dirfd, const char *path)
 	       strcmp(lp.guest, pid) == 0;
 }
 
+/* Copies a link's n bytes out; like Linux, only those are written. */
+static long put_link(struct lx_proc *p, uint64_t buf, const char *link,
+		     size_t n)
+{
+	char *h = gm_user(&p->vm, buf, n, GM_WRITE);
+	if (!h)
+		return -EFAULT;
+	memcpy(h, link, n);
+	return (long)n;
+}
+
 static long do_readlink(struct lx_thread *t, long dirfd, uint64_t gpath,
 			uint64_t buf, int size)
 {
 	struct lx_proc *p = t->p;
+	char path[PATH_MAX], link[PATH_MAX];
 	if (size <= 0)
 		return -EINVAL;
-	char *h = gm_user(&p->vm, buf, (uint64_t)size, GM_WRITE);
-	char path[PATH_MAX];
-	int err = h ? lx_get_path(p, gpath, path) : -EFAULT;
+	size_t max = MIN((size_t)size, sizeof(link));
+	int err = lx_get_path(p, gpath, path);
 	if (err)
 		return err;
 	if (is_self_exe(p, dirfd, path)) {
-		/* Absolute and resolved, as on Linux (glibc asserts the
-		 * former); p->exe is the program as given to mote. */
-		char exe[PATH_MAX];
-		if (!realpath(p->exe, exe))
-			snprintf(exe, sizeof(exe), "%s", p->exe);
-		size_t n = MIN(strlen(exe), (size_t)size);
-		memcpy(h, exe, n);
-		return (long)n;
+		/* p->exe is absolute and resolved, as on Linux (glibc
+		 * asserts the former). */
+		return put_link(p, buf, p->exe, MIN(strlen(p->exe), max));
 	}
 	/* Linux's readlinkat takes an empty path as the fd itself. */
 	struct lx_fs_obj o;
-	err = lx_fs_obj_path(p, dirfd, path, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH,
-			     &o);
+	err = lx_fs_obj_path(p, dirfd, path,
+			     AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH, &o);
 	if (err)
 		return err;
 	long n;
 	if (!S_ISLNK(o.st.st_mode))
 		n = path[0] ? -EINVAL : -ENOENT;
-	else if ((n = readlinkat(o.fd, "", h, (size_t)size)) < 0)
+	else if ((n = readlinkat(o.fd, "", link, max)) < 0)
 		n = -errno;
 	lx_fs_obj_put(&o);
-	return n;
+	return n < 0 ? n : put_link(p, buf, link, (size_t)n);
 }
 
-LX_SYS(readlink) { return do_readlink(t, AT_FDCWD, a[0], a[1], (int)a[2]); }
+LX_SYS(readlink)
+{
+	return do_readlink(t, AT_FDCWD, a[0], a[1], (int)a[2]);
+}
 
 LX_SYS(readlinkat)
 {
@@ -536,8 +555,8 @@ static int access_policy(const struct lx_fs_obj *o, int mode)
 	return 0;
 }
 
-static long do_access(struct lx_thread *t, long dirfd, uint64_t gpath,
-		      int mode, int at)
+static long do_access(struct lx_thread *t, long dirfd, uint64_t gpath, int mode,
+		      int at)
 {
 	if (mode & ~(F_OK | R_OK | W_OK | X_OK))
 		return -EINVAL;
@@ -556,7 +575,10 @@ static long do_access(struct lx_thread *t, long dirfd, uint64_t gpath,
 	return err;
 }
 
-LX_SYS(access) { return do_access(t, AT_FDCWD, a[0], (int)a[1], 0); }
+LX_SYS(access)
+{
+	return do_access(t, AT_FDCWD, a[0], (int)a[1], 0);
+}
 
 LX_SYS(faccessat)
 {
@@ -638,5 +660,11 @@ static long sync_fd(struct lx_thread *t, uint64_t gfd, bool data)
 	return r < 0 ? -errno : 0;
 }
 
-LX_SYS(fsync) { return sync_fd(t, a[0], false); }
-LX_SYS(fdatasync) { return sync_fd(t, a[0], true); }
+LX_SYS(fsync)
+{
+	return sync_fd(t, a[0], false);
+}
+LX_SYS(fdatasync)
+{
+	return sync_fd(t, a[0], true);
+}

@@ -9,10 +9,10 @@
 
 /* An object a guest path (or fd) names, held by a host fd. */
 struct lx_fs_obj {
-	int fd;        /* O_PATH fd (owned) or a guest fd's host fd (borrowed) */
+	int fd; /* O_PATH fd (owned) or a guest fd's host fd (borrowed) */
 	bool owned;
-	int mount;     /* host fd of its mount (tells mounts apart), or -1 */
-	bool rw;       /* on a mount that allows writes */
+	int mount; /* host fd of its mount (tells mounts apart), or -1 */
+	bool rw;   /* on a mount that allows writes */
 	struct stat st;
 	struct lx_path lp; /* the lookup, when owned */
 };
@@ -20,9 +20,9 @@ struct lx_fs_obj {
 /* A name to create, remove or rename: its parent directory and last
  * component. last is NULL (and fd -1) when the path is the top of a mount. */
 struct lx_fs_parent {
-	int fd;           /* O_PATH directory */
-	const char *last; /* a single component: never ".", ".." or with '/' */
-	bool slash;       /* the guest path ended in '/' */
+	int fd;		   /* O_PATH directory */
+	const char *last;  /* a single component: never ".", ".." or with '/' */
+	bool slash;	   /* the guest path ended in '/' */
 	struct lx_path lp; /* lp.dirfd is the mount, lp.rw its mode */
 };
 

@@ -37,7 +37,8 @@ static int fd_writable(struct lx_proc *p, const struct lx_fd *f)
 static int may_create(const struct lx_fs_parent *pa)
 {
 	struct stat st;
-	if (!pa->last || fstatat(pa->fd, pa->last, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (!pa->last ||
+	    fstatat(pa->fd, pa->last, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return -EEXIST;
 	return pa->lp.rw ? 0 : -EROFS;
 }
@@ -70,7 +71,10 @@ static long do_mkdir(struct lx_thread *t, long dirfd, uint64_t gpath,
 	return err;
 }
 
-LX_SYS(mkdir) { return do_mkdir(t, AT_FDCWD, a[0], (mode_t)a[1]); }
+LX_SYS(mkdir)
+{
+	return do_mkdir(t, AT_FDCWD, a[0], (mode_t)a[1]);
+}
 
 LX_SYS(mkdirat)
 {
@@ -96,8 +100,14 @@ static long do_unlink(struct lx_thread *t, long dirfd, uint64_t gpath,
 	return err;
 }
 
-LX_SYS(unlink) { return do_unlink(t, AT_FDCWD, a[0], 0); }
-LX_SYS(rmdir) { return do_unlink(t, AT_FDCWD, a[0], AT_REMOVEDIR); }
+LX_SYS(unlink)
+{
+	return do_unlink(t, AT_FDCWD, a[0], 0);
+}
+LX_SYS(rmdir)
+{
+	return do_unlink(t, AT_FDCWD, a[0], AT_REMOVEDIR);
+}
 
 LX_SYS(unlinkat)
 {
@@ -134,7 +144,10 @@ static long do_rename(struct lx_thread *t, long olddir, uint64_t oldpath,
 	return err;
 }
 
-LX_SYS(rename) { return do_rename(t, AT_FDCWD, a[0], AT_FDCWD, a[1], 0); }
+LX_SYS(rename)
+{
+	return do_rename(t, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
+}
 
 LX_SYS(renameat)
 {
@@ -199,16 +212,19 @@ static long do_link(struct lx_thread *t, long olddir, uint64_t oldpath,
 		err = may_create(&to);
 	if (!err && s.mount != to.lp.dirfd)
 		err = -EXDEV;
-	if (!err && (s.by_fd ? linkat(s.o.fd, "", to.fd, to.last,
-				      AT_EMPTY_PATH) :
-			       linkat(s.pa.fd, s.pa.last, to.fd, to.last, 0)) < 0)
+	if (!err &&
+	    (s.by_fd ? linkat(s.o.fd, "", to.fd, to.last, AT_EMPTY_PATH)
+		     : linkat(s.pa.fd, s.pa.last, to.fd, to.last, 0)) < 0)
 		err = -errno;
 	link_src_put(&s);
 	lx_fs_parent_put(&to);
 	return err;
 }
 
-LX_SYS(link) { return do_link(t, AT_FDCWD, a[0], AT_FDCWD, a[1], 0); }
+LX_SYS(link)
+{
+	return do_link(t, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
+}
 
 LX_SYS(linkat)
 {
@@ -235,9 +251,15 @@ static long do_symlink(struct lx_thread *t, uint64_t target, long dirfd,
 	return err;
 }
 
-LX_SYS(symlink) { return do_symlink(t, a[0], AT_FDCWD, a[1]); }
+LX_SYS(symlink)
+{
+	return do_symlink(t, a[0], AT_FDCWD, a[1]);
+}
 
-LX_SYS(symlinkat) { return do_symlink(t, a[0], (long)(int)a[1], a[2]); }
+LX_SYS(symlinkat)
+{
+	return do_symlink(t, a[0], (long)(int)a[1], a[2]);
+}
 
 /* ---- objects: chmod, chown, utimensat, truncate ---- */
 
@@ -257,7 +279,10 @@ static long do_chmod(struct lx_thread *t, long dirfd, uint64_t gpath,
 	return err;
 }
 
-LX_SYS(chmod) { return do_chmod(t, AT_FDCWD, a[0], (mode_t)a[1]); }
+LX_SYS(chmod)
+{
+	return do_chmod(t, AT_FDCWD, a[0], (mode_t)a[1]);
+}
 
 LX_SYS(fchmodat)
 {
@@ -296,14 +321,17 @@ static long do_chown(struct lx_thread *t, long dirfd, uint64_t gpath,
 	if (err)
 		return err;
 	err = o.rw ? chown_policy(uid, gid) : -EROFS;
-	if (!err && fchownat(o.fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH) <
-			    0)
+	if (!err &&
+	    fchownat(o.fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH) < 0)
 		err = -errno;
 	lx_fs_obj_put(&o);
 	return err;
 }
 
-LX_SYS(chown) { return do_chown(t, AT_FDCWD, a[0], a[1], a[2], 0); }
+LX_SYS(chown)
+{
+	return do_chown(t, AT_FDCWD, a[0], a[1], a[2], 0);
+}
 
 LX_SYS(lchown)
 {
@@ -335,8 +363,8 @@ static bool nsec_valid(long ns)
 }
 
 /* utimensat(fd, NULL, ...): the fd itself (a Linux extension). */
-static long utimes_fd(struct lx_thread *t, long gfd,
-		      const struct timespec *ts, int at)
+static long utimes_fd(struct lx_thread *t, long gfd, const struct timespec *ts,
+		      int at)
 {
 	struct lx_fd *f = lx_fd_get(t->p, gfd);
 	if (!f)

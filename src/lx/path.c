@@ -14,6 +14,7 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -74,6 +75,16 @@ int lx_get_path(struct lx_proc *p, uint64_t gva, char buf[PATH_MAX])
 	return n < 0 ? (int)n : 0;
 }
 
+/* A directory, opened normally or with O_PATH, can anchor *at() calls. */
+static bool fd_is_dir(const struct lx_fd *f)
+{
+	struct stat st;
+	if (f->kind == LX_FD_DIR)
+		return true;
+	return f->kind == LX_FD_PATH && fstat(f->host, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
 /* Appends `path` to the absolute, normalised `out` (length *len),
  * collapsing "." and "..". */
 static int normalise(char *out, size_t *len, const char *path)
@@ -118,7 +129,7 @@ int lx_path_lookup(struct lx_proc *p, long dirfd, const char *gpath,
 			struct lx_fd *f = lx_fd_get(p, dirfd);
 			if (!f)
 				return -EBADF;
-			if (!f->path || (f->kind != LX_FD_DIR &&
+			if (!f->path || (!fd_is_dir(f) &&
 					 !(gpath[0] == 0 && empty_ok)))
 				return -ENOTDIR;
 			base = f->path;
@@ -155,7 +166,9 @@ int lx_path_open(const struct lx_path *lp, int flags, mode_t mode)
 {
 	struct open_how how = {
 		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ?
+				mode :
+				0,
 		.resolve = RESOLVE_FLAGS,
 	};
 	long fd = syscall(SYS_openat2, lp->dirfd, lp->rel, &how, sizeof(how));

@@ -24,6 +24,7 @@
 
 /* The program file, opened on the host and mapped read-only for parsing. */
 struct image {
+	char path[PATH_MAX]; /* as found on the host */
 	int fd;
 	const uint8_t *data;
 	uint64_t size;
@@ -54,8 +55,8 @@ static int find_program(const char *name, char *out, size_t outlen)
 
 static int open_image(const char *name, struct image *im)
 {
-	char path[PATH_MAX];
-	if (find_program(name, path, sizeof(path)) < 0) {
+	char *path = im->path;
+	if (find_program(name, path, sizeof(im->path)) < 0) {
 		msg("%s: command not found", name);
 		return MOTE_EXIT_NOENT;
 	}
@@ -295,7 +296,10 @@ int lx_run(const struct lx_opts *o)
 	t->p = p;
 	t->tid = p->pid;
 	t->cpu.fd = -1;
-	snprintf(p->exe, sizeof(p->exe), "%s", o->argv[0]);
+	/* /proc/self/exe is absolute; the path the host found is the one the
+	 * guest sees (its root is / unless --root says otherwise). */
+	if (!realpath(im.path, p->exe))
+		snprintf(p->exe, sizeof(p->exe), "%s", im.path);
 	uint64_t rsp;
 	status = setup(p, &im, &rsp);
 	if (status)

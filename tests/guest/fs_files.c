@@ -81,7 +81,8 @@ static void opens(void)
 	CHECK(has("/data/a", ""));
 
 	/* dirfd-relative opens, and a dirfd that is not a directory. */
-	long dir = syscall(SYS_openat, AT_FDCWD, "/data", O_RDONLY | O_DIRECTORY);
+	long dir =
+		syscall(SYS_openat, AT_FDCWD, "/data", O_RDONLY | O_DIRECTORY);
 	CHECK(dir >= 0);
 	fd = syscall(SYS_openat, dir, "b", O_CREAT | O_WRONLY, 0600);
 	CHECK(fd >= 0);
@@ -90,7 +91,8 @@ static void opens(void)
 	CHECK(close(fd) == 0 && close(dir) == 0);
 	fd = syscall(SYS_openat, 999, "/data/b", O_RDONLY); /* absolute */
 	CHECK(fd >= 0 && close(fd) == 0);
-	CHECK(syscall(SYS_stat, "/data/b", &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(syscall(SYS_stat, "/data/b", &st) == 0 &&
+	      (st.st_mode & 0777) == 0600);
 
 	/* O_PATH: no I/O, but fstat works. */
 	fd = sys_open("/data/a", O_PATH, 0);
@@ -103,7 +105,8 @@ static void opens(void)
 	/* O_TMPFILE, then given a name through AT_EMPTY_PATH. */
 	fd = sys_open("/data", O_TMPFILE | O_RDWR, 0600);
 	CHECK(fd >= 0 && write(fd, "tmp", 3) == 3);
-	CHECK(syscall(SYS_linkat, fd, "", AT_FDCWD, "/data/tmp", AT_EMPTY_PATH) == 0);
+	CHECK(syscall(SYS_linkat, fd, "", AT_FDCWD, "/data/tmp",
+		      AT_EMPTY_PATH) == 0);
 	CHECK(close(fd) == 0 && has("/data/tmp", "tmp"));
 	CHECK(unlink("/data/tmp") == 0 && unlink("/data/b") == 0);
 	CHECK(unlink("/data/a") == 0);
@@ -117,12 +120,14 @@ static void stats(void)
 	CHECK(syscall(SYS_symlink, "s", "/data/sl") == 0);
 	CHECK(syscall(SYS_stat, "/data/sl", &st) == 0 && S_ISREG(st.st_mode));
 	CHECK(st.st_size == 5 && st.st_nlink == 1);
-	CHECK(syscall(SYS_lstat, "/data/sl", &st2) == 0 && S_ISLNK(st2.st_mode));
+	CHECK(syscall(SYS_lstat, "/data/sl", &st2) == 0 &&
+	      S_ISLNK(st2.st_mode));
 	CHECK(st2.st_ino != st.st_ino);
 	CHECK(syscall(SYS_newfstatat, AT_FDCWD, "/data/sl", &st2, 0) == 0);
 	CHECK(st2.st_ino == st.st_ino);
 	CHECK(syscall(SYS_newfstatat, AT_FDCWD, "/data/sl", &st2,
-		      AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st2.st_mode));
+		      AT_SYMLINK_NOFOLLOW) == 0 &&
+	      S_ISLNK(st2.st_mode));
 	CHECK_ERR(syscall(SYS_newfstatat, AT_FDCWD, "/data/s", &st2, 0x10000),
 		  EINVAL);
 	CHECK_ERR(syscall(SYS_stat, "/data/s/", &st2), ENOTDIR);
@@ -137,7 +142,8 @@ static void stats(void)
 	CHECK(syscall(SYS_statx, AT_FDCWD, "/data/sl", 0, 0x7ff, sx) == 0);
 	CHECK(sx->ino == st.st_ino && sx->size == 5 && S_ISREG(sx->mode));
 	CHECK(syscall(SYS_statx, AT_FDCWD, "/data/sl", AT_SYMLINK_NOFOLLOW,
-		      0x7ff, sx) == 0 && S_ISLNK(sx->mode));
+		      0x7ff, sx) == 0 &&
+	      S_ISLNK(sx->mode));
 	CHECK(syscall(SYS_statx, fd, "", AT_EMPTY_PATH, 0x7ff, sx) == 0);
 	CHECK(sx->ino == st.st_ino);
 	CHECK_ERR(syscall(SYS_statx, AT_FDCWD, "/data/s", 0x6000, 0x7ff, sx),
@@ -224,7 +230,8 @@ static void renames(void)
 	CHECK(syscall(SYS_renameat2, d, "r1", d, "r2", RENAME_EXCHANGE) == 0);
 	CHECK(has("/data/r1", "two") && has("/data/r2", "one"));
 	CHECK_ERR(syscall(SYS_renameat2, d, "r1", d, "r2",
-			  RENAME_EXCHANGE | RENAME_NOREPLACE), EINVAL);
+			  RENAME_EXCHANGE | RENAME_NOREPLACE),
+		  EINVAL);
 	CHECK_ERR(syscall(SYS_renameat2, d, "r1", d, "r2", 1 << 7), EINVAL);
 	CHECK_ERR(syscall(SYS_renameat2, d, "r1", d, "r4", RENAME_WHITEOUT),
 		  EPERM);
@@ -246,7 +253,8 @@ static void links(void)
 	CHECK_ERR(syscall(SYS_link, "/data/l1", "/data/l2"), EEXIST);
 	CHECK_ERR(syscall(SYS_link, "/data/none", "/data/l3"), ENOENT);
 	CHECK_ERR(syscall(SYS_linkat, AT_FDCWD, "/data/l1", AT_FDCWD,
-			  "/data/l3", 0x10000), EINVAL);
+			  "/data/l3", 0x10000),
+		  EINVAL);
 
 	CHECK(syscall(SYS_symlink, "l1", "/data/sym") == 0);
 	CHECK_ERR(syscall(SYS_symlink, "l1", "/data/sym"), EEXIST);
@@ -277,12 +285,13 @@ static void links(void)
 	CHECK(syscall(SYS_symlink, "made", "/data/tomake") == 0);
 	long fd = sys_open("/data/tomake", O_CREAT | O_WRONLY, 0644);
 	CHECK(fd >= 0 && close(fd) == 0);
-	CHECK(syscall(SYS_lstat, "/data/made", &st) == 0 && S_ISREG(st.st_mode));
+	CHECK(syscall(SYS_lstat, "/data/made", &st) == 0 &&
+	      S_ISREG(st.st_mode));
 	CHECK_ERR(sys_open("/data/dang", O_CREAT | O_EXCL | O_WRONLY, 0644),
 		  EEXIST);
 
-	const char *rm[] = {"l1", "l2", "sym", "dang", "hs", "hf", "tomake",
-			    "made"};
+	const char *rm[] = {"l1", "l2", "sym",	  "dang",
+			    "hs", "hf", "tomake", "made"};
 	for (size_t i = 0; i < sizeof(rm) / sizeof(rm[0]); i++)
 		CHECK(syscall(SYS_unlinkat, d, rm[i], 0) == 0);
 	CHECK(close(d) == 0);
@@ -292,7 +301,8 @@ static void truncates(void)
 {
 	struct stat st;
 	put("/data/t", "0123456789");
-	CHECK(syscall(SYS_truncate, "/data/t", 4L) == 0 && has("/data/t", "0123"));
+	CHECK(syscall(SYS_truncate, "/data/t", 4L) == 0 &&
+	      has("/data/t", "0123"));
 	CHECK(syscall(SYS_truncate, "/data/t", 8192L) == 0);
 	CHECK(syscall(SYS_stat, "/data/t", &st) == 0 && st.st_size == 8192);
 	CHECK_ERR(syscall(SYS_truncate, "/data/t", -1L), EINVAL);

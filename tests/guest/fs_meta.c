@@ -25,7 +25,8 @@ static void modes(void)
 {
 	long fd = syscall(SYS_open, "/data/m", O_CREAT | O_RDWR, 0644);
 	CHECK(fd >= 0);
-	CHECK(syscall(SYS_chmod, "/data/m", 0600) == 0 && mode_of("/data/m") == 0600);
+	CHECK(syscall(SYS_chmod, "/data/m", 0600) == 0 &&
+	      mode_of("/data/m") == 0600);
 	CHECK(syscall(SYS_fchmod, fd, 0640) == 0 && mode_of("/data/m") == 0640);
 	CHECK(syscall(SYS_symlink, "m", "/data/ml") == 0);
 	/* fchmodat follows symlinks: the file changes, the link does not. */
@@ -62,7 +63,8 @@ static void owners(void)
 	CHECK_ERR(syscall(SYS_chown, "/data/m", -1, g + 1), EPERM);
 	CHECK_ERR(syscall(SYS_lchown, "/data/ml", u + 1, g), EPERM);
 	CHECK_ERR(syscall(SYS_fchown, fd, u + 1, g), EPERM);
-	CHECK_ERR(syscall(SYS_fchownat, fd, "", u, g + 1, AT_EMPTY_PATH), EPERM);
+	CHECK_ERR(syscall(SYS_fchownat, fd, "", u, g + 1, AT_EMPTY_PATH),
+		  EPERM);
 	CHECK_ERR(syscall(SYS_fchownat, AT_FDCWD, "/data/m", u, g, 0x4000),
 		  EINVAL);
 	CHECK_ERR(syscall(SYS_chown, "/data/none", u, g), ENOENT);
@@ -117,7 +119,8 @@ static void accesses(void)
 	CHECK(syscall(SYS_faccessat2, d, "ml", F_OK, AT_SYMLINK_NOFOLLOW) == 0);
 	CHECK(syscall(SYS_symlink, "none", "/data/dang") == 0);
 	CHECK_ERR(syscall(SYS_faccessat2, d, "dang", F_OK, 0), ENOENT);
-	CHECK(syscall(SYS_faccessat2, d, "dang", F_OK, AT_SYMLINK_NOFOLLOW) == 0);
+	CHECK(syscall(SYS_faccessat2, d, "dang", F_OK, AT_SYMLINK_NOFOLLOW) ==
+	      0);
 	CHECK(syscall(SYS_faccessat2, d, "", X_OK, AT_EMPTY_PATH) == 0);
 	CHECK_ERR(syscall(SYS_faccessat2, d, "m", F_OK, 0x10000), EINVAL);
 	CHECK(close(d) == 0);
@@ -129,7 +132,8 @@ static void accesses(void)
 static void cwd(void)
 {
 	char buf[64];
-	CHECK(syscall(SYS_getcwd, buf, sizeof(buf)) == 2 && strcmp(buf, "/") == 0);
+	CHECK(syscall(SYS_getcwd, buf, sizeof(buf)) == 2 &&
+	      strcmp(buf, "/") == 0);
 	CHECK(syscall(SYS_mkdir, "/data/sub", 0755) == 0);
 	CHECK(syscall(SYS_chdir, "/data/./sub/../sub") == 0);
 	CHECK(syscall(SYS_getcwd, buf, sizeof(buf)) == 10);
@@ -156,7 +160,8 @@ static void cwd(void)
 	CHECK_ERR(syscall(SYS_fchdir, 999), EBADF);
 	CHECK(syscall(SYS_unlink, "f") == 0);
 	CHECK(close(d) == 0 && close(fd) == 0);
-	CHECK(syscall(SYS_chdir, "/data") == 0 && syscall(SYS_rmdir, "sub") == 0);
+	CHECK(syscall(SYS_chdir, "/data") == 0 &&
+	      syscall(SYS_rmdir, "sub") == 0);
 	/* ".." never climbs above the root. */
 	CHECK(syscall(SYS_chdir, "../../..") == 0);
 	CHECK(getcwd(buf, sizeof(buf)) && strcmp(buf, "/") == 0);

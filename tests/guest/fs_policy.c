@@ -149,7 +149,8 @@ static void proc(const char *argv0)
 	CHECK_ERR(syscall(SYS_readlink, "/proc/self/cwd", buf, sizeof(buf)),
 		  ENOENT);
 	/* /proc/self/exe: an absolute path to the program. */
-	const char *base = strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
+	const char *base =
+		strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
 	long n = syscall(SYS_readlink, "/proc/self/exe", buf, sizeof(buf));
 	CHECK(n > 0 && buf[0] == '/' && ends_with(buf, n, base));
 	CHECK(syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", buf, 4) == 4);
@@ -158,7 +159,7 @@ static void proc(const char *argv0)
 	/* /sys and friends are the host's, and no files. */
 	CHECK_ERR(sys_open("/sys/kernel/mm", O_RDONLY, 0), ENOENT);
 	CHECK_ERR(syscall(SYS_stat, "/sys", &st), ENOENT);
-	CHECK_ERR(syscall(SYS_access, "/sys/fs/cgroup", F_OK), ENOENT);
+	CHECK_ERR(syscall(SYS_access, "/sys/kernel", F_OK), ENOENT);
 	/* A symlink of the root into /proc (/dev/fd -> /proc/self/fd). */
 	if (syscall(SYS_lstat, "/dev/fd", &st) == 0 && S_ISLNK(st.st_mode))
 		CHECK(sys_open("/dev/fd/0", O_RDONLY, 0) == -1);
