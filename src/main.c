@@ -34,6 +34,8 @@ static const char usage_text[] =
 	"                        guest gets only PATH=" LX_DEFAULT_PATH "\n"
 	"                        (plus TERM and HOME when mote has them)\n"
 	"  --cwd DIR             the guest's working directory; default /\n"
+	"  --pids N              at most N guest processes (fork beyond gives\n"
+	"                        EAGAIN); default 256\n"
 	"  --trace[=FILE]        print each syscall (name, arguments, result) "
 	"to\n"
 	"                        stderr or FILE, and a count of ENOSYS at exit\n"
@@ -168,7 +170,7 @@ static void add_volume(struct lx_opts *o, const char *spec)
 
 enum {
 	OPT_MEMORY = 256, OPT_ROOT, OPT_VOLUME, OPT_ENV, OPT_ENV_INHERIT,
-	OPT_CWD, OPT_TRACE, OPT_TIMING, OPT_VERSION,
+	OPT_CWD, OPT_TRACE, OPT_TIMING, OPT_VERSION, OPT_PIDS,
 };
 
 static const struct option run_options[] = {
@@ -178,6 +180,7 @@ static const struct option run_options[] = {
 	{"env", required_argument, NULL, OPT_ENV},
 	{"env-inherit", no_argument, NULL, OPT_ENV_INHERIT},
 	{"cwd", required_argument, NULL, OPT_CWD},
+	{"pids", required_argument, NULL, OPT_PIDS},
 	{"trace", optional_argument, NULL, OPT_TRACE},
 	{"timing", no_argument, NULL, OPT_TIMING},
 	{"help", no_argument, NULL, 'h'},
@@ -195,6 +198,16 @@ static void parse_memory(struct lx_opts *o, const char *arg)
 	o->memory = ALIGN_UP(v, 2ULL << 20);
 }
 
+static void parse_pids(struct lx_opts *o, const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (errno || *end || arg[0] < '1' || arg[0] > '9' || v > 65536)
+		bad_usage("--pids %s: expected a number from 1 to 65536", arg);
+	o->pids = (uint32_t)v;
+}
+
 static void open_trace(struct lx_opts *o, const char *arg)
 {
 	if (!arg) {
@@ -208,7 +221,8 @@ static void open_trace(struct lx_opts *o, const char *arg)
 
 static int cmd_run(int argc, char **argv, uint64_t t_start)
 {
-	struct lx_opts o = {.memory = LX_DEFAULT_MEMORY, .root = "/",
+	struct lx_opts o = {.memory = LX_DEFAULT_MEMORY, .pids = LX_DEFAULT_PIDS,
+			    .root = "/",
 			    .cwd = "/", .t_start = t_start};
 	struct env env = {0};
 	const char **extra = calloc(argc, sizeof(char *));
@@ -231,6 +245,7 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 			break;
 		case OPT_ENV_INHERIT: inherit = true; break;
 		case OPT_CWD: o.cwd = guest_path(optarg, "--cwd"); break;
+		case OPT_PIDS: parse_pids(&o, optarg); break;
 		case OPT_TRACE: open_trace(&o, optarg); break;
 		case OPT_TIMING: o.timing = true; break;
 		case 'h': usage(stdout); exit(0);

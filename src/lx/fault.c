@@ -72,7 +72,7 @@ static bool canonical_user(uint64_t a)
 static void syscall_by_trap(struct lx_thread *t, struct mote_exc_frame *f)
 {
 	lx_syscall(t);
-	if (t->p->exited)
+	if (t->p->exited || t->replaced)
 		return;
 	struct kvm_regs *r = vcpu_regs(&t->cpu);
 	if (!canonical_user(r->rcx)) {
@@ -90,11 +90,12 @@ void lx_kill(struct lx_proc *p, int sig, const char *why)
 {
 	/* Like a shell, say nothing for the signals that end pipelines and
 	 * interactive programs as a matter of course. */
-	if (sig != SIGPIPE && sig != SIGINT)
+	if (sig != SIGPIPE && sig != SIGINT && !p->forked)
 		msg("guest killed by %s%s%s", sigabbrev_np(sig) ? "SIG" : "signal ",
 	    sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", why);
 	p->exited = true;
 	p->status = 128 + sig;
+	p->term_sig = sig;
 }
 
 long lx_epipe(struct lx_thread *t)

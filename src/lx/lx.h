@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdnoreturn.h>
 #include <sys/types.h>
 
 #include "vm/vm.h"
@@ -21,6 +22,7 @@ struct lx_volume {
 
 struct lx_opts {
 	uint64_t memory;   /* bytes of guest memory (--memory) */
+	uint32_t pids;     /* --pids: guest processes at most */
 	const char *root;  /* --root, default "/" */
 	struct lx_volume *volumes;
 	int nvolumes;
@@ -33,6 +35,7 @@ struct lx_opts {
 };
 
 #define LX_DEFAULT_MEMORY (1ULL << 30)
+#define LX_DEFAULT_PIDS 256
 /* Exactly the environment a guest gets without --env-inherit. */
 #define LX_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -123,11 +126,18 @@ struct lx_proc {
 	struct lx_sigaction sigact[64];
 	struct rlimit *rlimits;
 	char exe[PATH_MAX];  /* guest path of the executable */
+	int exe_fd;          /* the executable itself, for /proc/self/exe */
 	FILE *trace;
 	struct lx_stats stats;
 	bool exited;
 	int status;          /* mote's exit status once exited */
+	int term_sig;        /* the signal that ended it, or 0 */
 	pid_t pid;
+	/* The process tree of this mote run (tree.c). */
+	struct lx_tree *tree;
+	int tree_slot;
+	bool forked;         /* a child of a guest fork: exits like one */
+	int vfork_fd;        /* a vfork child's end of the parent's wait, or -1 */
 };
 
 struct lx_thread {
@@ -137,6 +147,7 @@ struct lx_thread {
 	uint64_t sigmask;
 	uint64_t clear_child_tid;
 	uint64_t robust_list, robust_len;
+	bool replaced;       /* the running syscall replaced the user context */
 };
 
 /* A syscall handler: arguments in a[0..5]; returns the result or -errno. */
@@ -148,6 +159,28 @@ typedef long (*lx_sys_fn)(struct lx_thread *t, const uint64_t *a);
 void lx_syscall(struct lx_thread *t);
 /* Writes the ENOSYS summary of --trace. */
 void lx_trace_summary(struct lx_proc *p);
+
+/* Replaces the user context from a syscall handler (execve, signals): the
+ * dispatcher then leaves RAX alone. */
+int lx_set_user(struct lx_thread *t, const struct kvm_regs *r);
+
+/* tree.c: the guest processes of one mote run, shared by their monitors. */
+struct lx_tree;
+struct lx_tree *lx_tree_create(uint32_t max);
+/* Claims a slot for a process about to be forked: the slot or -EAGAIN. */
+int lx_tree_reserve(struct lx_tree *t);
+void lx_tree_fill(struct lx_tree *t, int slot, pid_t pid);
+void lx_tree_release(struct lx_tree *t, int slot);
+bool lx_tree_has(struct lx_tree *t, pid_t pid);
+int lx_tree_count(struct lx_tree *t);
+/* Signals the members in process group pgrp (0: every member). */
+int lx_tree_signal_group(struct lx_tree *t, pid_t pgrp, int sig);
+/* SIGKILLs every member but the caller. */
+void lx_tree_kill_all(struct lx_tree *t);
+
+/* process.c: ends the monitor the way the guest process ended: exit status,
+ * or (in a forked child) death by the same signal. Never returns. */
+noreturn void lx_exit_process(struct lx_proc *p);
 
 /* fault.c: handles an exception exit; ends the process. */
 void lx_exception(struct lx_thread *t);
@@ -193,6 +226,8 @@ int lx_get_path(struct lx_proc *p, uint64_t gva, char buf[PATH_MAX]);
 /* mm.c */
 int lx_mm_init(struct lx_proc *p);
 void lx_mm_fini(struct lx_proc *p);
+/* Empties the address space for a new image (execve). */
+int lx_mm_reset(struct lx_proc *p);
 /* Maps [start, end) into the guest as kind with prot, recording a VMA. */
 int lx_mm_map(struct lx_proc *p, uint64_t start, uint64_t end, unsigned prot,
 	      enum lx_vma_kind kind);

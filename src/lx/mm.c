@@ -176,6 +176,21 @@ int lx_mm_init(struct lx_proc *p)
 	return lx_mm_map(p, mm->stack_lo, top, PT_READ | PT_WRITE, VMA_STACK);
 }
 
+int lx_mm_reset(struct lx_proc *p)
+{
+	/* One fresh anonymous mapping over the whole user range drops every
+	 * page and file mapping of the old image, and (through the host's
+	 * invalidation) every translation KVM kept of them. */
+	if (mmap(p->vm.mem, p->vm.user_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
+		 0) == MAP_FAILED)
+		return -ENOMEM;
+	p->mm.nvmas = 0;
+	p->mm.brk = p->mm.brk_start = 0;
+	vm_reset_user(&p->vm);
+	return lx_mm_init(p);
+}
+
 void lx_mm_fini(struct lx_proc *p)
 {
 	free(p->mm.vmas);

@@ -103,3 +103,23 @@ LX_SYS(sched_getaffinity);
 LX_SYS(sched_yield);
 LX_SYS(exit);
 LX_SYS(exit_group);
+
+/* process.c: fork, wait, signals to processes, process groups */
+LX_SYS(fork);
+LX_SYS(vfork);
+LX_SYS(clone);
+LX_SYS(clone3);
+LX_SYS(wait4);
+LX_SYS(waitid);
+LX_SYS(kill);
+LX_SYS(tgkill);
+LX_SYS(tkill);
+LX_SYS(setpgid);
+LX_SYS(getpgid);
+LX_SYS(getpgrp);
+LX_SYS(setsid);
+LX_SYS(getsid);
+
+/* exec.c */
+LX_SYS(execve);
+LX_SYS(execveat);

@@ -129,12 +129,22 @@ static const struct lx_syscall table[LX_NSYSCALLS] = {
 	/* Named so --trace shows them; they return ENOSYS. rseq is refused on
 	 * purpose: glibc falls back cleanly and the shim has no rseq ABI. */
 	N(rseq, A_HEX, A_UINT, A_HEX, A_HEX),
-	N(clone, A_HEX, A_HEX, A_HEX, A_HEX, A_HEX),
-	N(fork),
-	N(vfork),
-	N(execve, A_STR, A_HEX, A_HEX),
-	N(wait4, A_INT, A_HEX, A_HEX, A_HEX),
-	N(kill, A_INT, A_INT),
+	S(clone, A_HEX, A_HEX, A_HEX, A_HEX, A_HEX),
+	S(clone3, A_HEX, A_UINT),
+	S(fork),
+	S(vfork),
+	S(execve, A_STR, A_HEX, A_HEX),
+	S(execveat, A_FD, A_STR, A_HEX, A_HEX, A_HEX),
+	S(wait4, A_INT, A_HEX, A_HEX, A_HEX),
+	S(waitid, A_INT, A_INT, A_HEX, A_HEX, A_HEX),
+	S(kill, A_INT, A_INT),
+	S(tgkill, A_INT, A_INT, A_INT),
+	S(tkill, A_INT, A_INT),
+	S(setpgid, A_INT, A_INT),
+	S(getpgid, A_INT),
+	S(getpgrp),
+	S(setsid),
+	S(getsid, A_INT),
 	N(futex, A_HEX, A_INT, A_INT, A_HEX, A_HEX, A_INT),
 	N(socket, A_INT, A_INT, A_INT),
 	N(prctl, A_INT, A_HEX, A_HEX, A_HEX, A_HEX),
@@ -252,6 +262,7 @@ void lx_syscall(struct lx_thread *t)
 	uint64_t nr = r->rax;
 	const uint64_t a[6] = {r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9};
 	long ret = -ENOSYS;
+	t->replaced = false;
 	if (nr < LX_NSYSCALLS) {
 		t->p->stats.calls[nr]++;
 		if (table[nr].fn)
@@ -263,10 +274,19 @@ void lx_syscall(struct lx_thread *t)
 	}
 	if (t->p->trace)
 		trace_call(t, nr, a, ret);
-	/* A handler may have replaced the registers (exit ends the loop, a
-	 * future execve or sigreturn rewrites them); re-read before writing. */
-	r = vcpu_regs(&t->cpu);
-	r->rax = (uint64_t)ret;
-	vcpu_regs_dirty(&t->cpu);
+	if (!t->replaced) {
+		/* Re-read: fork's child runs on a new vCPU. */
+		r = vcpu_regs(&t->cpu);
+		r->rax = (uint64_t)ret;
+		vcpu_regs_dirty(&t->cpu);
+	}
 	lx_mm_sync(t);
+}
+
+int lx_set_user(struct lx_thread *t, const struct kvm_regs *r)
+{
+	if (vcpu_set_user(&t->cpu, r) < 0)
+		return -1;
+	t->replaced = true;
+	return 0;
 }

@@ -44,6 +44,11 @@
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MSR_PAT 0x277
+#define MSR_IA32_TSC 0x10
+
+/* RFLAGS bits a user may set: CF PF AF ZF SF TF DF OF AC ID, as Linux
+ * restores from a signal frame; IF is always on. */
+#define USER_RFLAGS 0x254dd5ULL
 
 /* RFLAGS bits cleared on syscall entry: TF, IF, DF, AC, NT like Linux. */
 #define SFMASK_BITS 0x47700ULL
@@ -319,6 +324,37 @@ err_close:
 	return err;
 }
 
+void vm_reset_user(struct vm *vm)
+{
+	/* Every user mapping hangs off the low half of the PML4; the system
+	 * region's tables are outside the pool and stay. */
+	memset(vm->pt.sys + SYS_PML4, 0, 256 * sizeof(uint64_t));
+	vm->pt.pool = SYS_PT_POOL;
+	if (vm->doorbell)
+		setup_doorbell(vm);
+}
+
+int vm_refork(struct vm *vm)
+{
+	/* The parent's VM fd is no use here: KVM ties a VM to the mm that
+	 * created it. The memory, copied on write, is already in place. */
+	close(vm->vm_fd);
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0 ||
+	    set_slot(vm, 0, vm->user_size, vm->sys_size) < 0)
+		return -1;
+	uint64_t n = (vm->user_size + vm->chunk_size - 1) / vm->chunk_size;
+	for (uint64_t i = 0; i < n; i++) {
+		if (!vm->chunk_live[i])
+			continue;
+		uint64_t at = i * vm->chunk_size;
+		if (set_slot(vm, 1 + (uint32_t)i, at,
+			     MIN(vm->chunk_size, vm->user_size - at)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 void vm_destroy(struct vm *vm)
 {
 	if (vm->mem)
@@ -435,15 +471,16 @@ static int setup_msrs(struct vcpu *c)
 	return ioctl(c->fd, KVM_SET_MSRS, &m) == (int)ARRAY_SIZE(idx) ? 0 : -1;
 }
 
-int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
-		uint64_t rsp)
+/* Creates the vCPU and what every vCPU needs: CPUID, the syscall MSRs,
+ * XCR0. Registers are left to the caller, through the sync area. */
+static int vcpu_open(struct vm *vm, struct vcpu *c, int id)
 {
 	memset(c, 0, sizeof(*c));
 	c->vm = vm;
 	c->id = id;
+	c->fd = -1;
 	if (id < 0 || id >= SYS_MAX_VCPUS) {
 		errno = EINVAL;
-		c->fd = -1;
 		return -1;
 	}
 	setup_tss(vm, id);
@@ -454,26 +491,12 @@ int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
 		      c->fd, 0);
 	if (c->run == MAP_FAILED)
 		goto err_close;
-	if (ioctl(c->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
-		goto err_unmap;
-	struct kvm_sregs sregs;
-	if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0)
-		goto err_unmap;
-	setup_sregs(c, &sregs);
-	if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0)
-		goto err_unmap;
-	if (setup_msrs(c) < 0)
-		goto err_unmap;
 	struct kvm_xcrs xcrs = {.nr_xcrs = 1};
 	xcrs.xcrs[0].xcr = 0;
 	xcrs.xcrs[0].value = vm->xcr0;
-	if (ioctl(c->fd, KVM_SET_XCRS, &xcrs) < 0)
-		goto err_unmap;
-	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
-	if (ioctl(c->fd, KVM_SET_FPU, &fpu) < 0)
-		goto err_unmap;
-	struct kvm_regs regs = {.rip = rip, .rsp = rsp, .rflags = 0x202};
-	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(c->fd, KVM_SET_CPUID2, vm->cpuid) < 0 || setup_msrs(c) < 0 ||
+	    ioctl(c->fd, KVM_SET_XCRS, &xcrs) < 0 ||
+	    ioctl(c->fd, KVM_GET_SREGS, vcpu_sregs(c)) < 0)
 		goto err_unmap;
 	c->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	return 0;
@@ -484,6 +507,95 @@ err_close:
 	close(c->fd);
 	c->fd = -1;
 	return -1;
+}
+
+int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
+		uint64_t rsp)
+{
+	if (vcpu_open(vm, c, id) < 0)
+		return -1;
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
+	if (ioctl(c->fd, KVM_SET_FPU, &fpu) < 0) {
+		vcpu_destroy(c);
+		return -1;
+	}
+	/* The first KVM_RUN loads these from the sync area. */
+	setup_sregs(c, vcpu_sregs(c));
+	*vcpu_regs(c) = (struct kvm_regs){.rip = rip, .rsp = rsp,
+					  .rflags = 0x202};
+	c->run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	return 0;
+}
+
+int vcpu_save(struct vcpu *c, struct vcpu_state *s)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} tsc = {.h.nmsrs = 1, .e.index = MSR_IA32_TSC};
+	s->regs = *vcpu_regs(c);
+	s->sregs = *vcpu_sregs(c);
+	if (ioctl(c->fd, KVM_GET_XSAVE, &s->xsave) < 0 ||
+	    ioctl(c->fd, KVM_GET_MSRS, &tsc) != 1)
+		return -1;
+	s->tsc = tsc.e.data;
+	return 0;
+}
+
+int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
+		     const struct vcpu_state *s)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} tsc = {.h.nmsrs = 1, .e.index = MSR_IA32_TSC, .e.data = s->tsc};
+	if (vcpu_open(vm, c, id) < 0)
+		return -1;
+	if (ioctl(c->fd, KVM_SET_XSAVE, &s->xsave) < 0 ||
+	    ioctl(c->fd, KVM_SET_MSRS, &tsc) != 1) {
+		vcpu_destroy(c);
+		return -1;
+	}
+	struct kvm_sregs sr = s->sregs;
+	/* Its own TSS: the one field of the saved state that is per vCPU. */
+	sr.tr.base = SYS_GVA + SYS_VCPU + (uint64_t)id * PAGE_SIZE;
+	*vcpu_sregs(c) = sr;
+	*vcpu_regs(c) = s->regs;
+	c->run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	return 0;
+}
+
+int vcpu_set_user(struct vcpu *c, const struct kvm_regs *want)
+{
+	struct vm *vm = c->vm;
+	/* A doorbell exit leaves KVM half-way through the store; finish it
+	 * without running the guest, so that what is set here is not
+	 * overwritten by the instruction's completion. */
+	if (vm->doorbell && c->run->exit_reason == KVM_EXIT_MMIO) {
+		c->run->immediate_exit = 1;
+		int r = ioctl(c->fd, KVM_RUN, 0);
+		c->run->immediate_exit = 0;
+		if (r == 0 || errno != EINTR)
+			return -1;
+	}
+	struct kvm_regs *r = vcpu_regs(c);
+	*r = *want;
+	r->rflags = (want->rflags & USER_RFLAGS) | 0x202;
+	if ((vcpu_sregs(c)->cs.selector & 3) == 0) {
+		/* In the shim: return to user mode through an iret frame on
+		 * this vCPU's supervisor stack, like an exception return. */
+		uint64_t top = SYS_GVA + SYS_VCPU + (uint64_t)(c->id + 1) * PAGE_SIZE;
+		uint64_t *f = gm_sys(vm, top - 5 * 8, 5 * 8);
+		f[0] = want->rip;
+		f[1] = SEL_UCODE;
+		f[2] = r->rflags;
+		f[3] = want->rsp;
+		f[4] = SEL_UDATA;
+		r->rsp = top - 5 * 8;
+		r->rip = SYS_GVA + SYS_SHIM + SHIM_OFF_IRET;
+	}
+	vcpu_regs_dirty(c);
+	return 0;
 }
 
 void vcpu_destroy(struct vcpu *c)

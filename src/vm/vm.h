@@ -70,6 +70,32 @@ struct kvm_cpuid2 *cpuid_supported(int kvm_fd);
 /* Creates vCPU `id` in long mode, CPL 3, about to run `rip` with `rsp`. */
 int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
 		uint64_t rsp);
+
+/* Everything of a vCPU a copy needs: for fork (and snapshots). */
+struct vcpu_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_xsave xsave;
+	uint64_t tsc;
+};
+/* Saves a vCPU stopped in an exit. */
+int vcpu_save(struct vcpu *c, struct vcpu_state *s);
+/* Creates vCPU `id` in exactly the saved state. */
+int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
+		     const struct vcpu_state *s);
+/* Replaces the user-mode context of a vCPU stopped in a syscall exit (for
+ * execve, signal delivery, sigreturn): every register in `r` takes effect
+ * when the vCPU resumes at CPL 3 at r->rip, whichever path the syscall
+ * came by. RFLAGS are limited to what a user may set. */
+int vcpu_set_user(struct vcpu *c, const struct kvm_regs *r);
+
+/* Drops every user mapping from the page tables (execve); the caller
+ * replaces the memory behind them and flushes the vCPU. */
+void vm_reset_user(struct vm *vm);
+
+/* In a child of fork(): makes a new VM on the inherited memory, with the
+ * same slots. The parent's vCPUs must be closed by the caller. */
+int vm_refork(struct vm *vm);
 void vcpu_destroy(struct vcpu *c);
 
 /* The registers of a vCPU stopped in an exit, through KVM_CAP_SYNC_REGS. */

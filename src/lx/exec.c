@@ -1,0 +1,277 @@
+/* execve: a new program in the same VM, same pid, same descriptors. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lx/load.h"
+#include "util.h"
+
+#define MAX_STRINGS (1 << 17)
+#define MAX_SCRIPT_DEPTH 4 /* nested #! interpreters, as Linux allows */
+#define BINPRM_BUF 256     /* how much of a #! line Linux reads */
+
+/* A vector of strings copied out of the guest. */
+struct strv {
+	char **v;
+	size_t n;
+	size_t bytes; /* total, NULs included */
+};
+
+static void strv_free(struct strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static int strv_push(struct strv *s, const char *str)
+{
+	size_t len = strlen(str) + 1;
+	if (s->n + 1 >= MAX_STRINGS || s->bytes + len > LX_ARG_MAX)
+		return -E2BIG;
+	char **v = realloc(s->v, (s->n + 2) * sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	s->v = v;
+	if (!(v[s->n] = strdup(str)))
+		return -ENOMEM;
+	v[++s->n] = NULL;
+	s->bytes += len;
+	return 0;
+}
+
+/* Copies a NULL-terminated array of guest string pointers (NULL = empty). */
+static int copy_strv(struct lx_proc *p, uint64_t gva, struct strv *out)
+{
+	static char buf[LX_ARG_MAX];
+	int err = 0;
+	out->v = calloc(1, sizeof(char *)); /* NULL-terminated even if empty */
+	if (!out->v)
+		return -ENOMEM;
+	for (uint64_t i = 0; gva && !err; i++) {
+		const uint64_t *ptr =
+			gm_user(&p->vm, gva + i * 8, sizeof(uint64_t), GM_READ);
+		if (!ptr)
+			return -EFAULT;
+		if (!*ptr)
+			break;
+		long n = gm_strncpy(&p->vm, buf, *ptr, sizeof(buf));
+		if (n < 0)
+			return n == -ENAMETOOLONG ? -E2BIG : (int)n;
+		err = strv_push(out, buf);
+	}
+	return err;
+}
+
+/* The #! line of a script: interpreter and optional single argument. */
+static int parse_shebang(const char *buf, size_t n, char *interp,
+			 char *arg)
+{
+	char line[BINPRM_BUF + 1];
+	memcpy(line, buf + 2, n - 2);
+	line[n - 2] = 0;
+	char *nl = strchr(line, '\n');
+	if (nl)
+		*nl = 0;
+	char *s = line + strspn(line, " \t");
+	size_t len = strcspn(s, " \t");
+	if (len == 0)
+		return -ENOEXEC;
+	memcpy(interp, s, len);
+	interp[len] = 0;
+	s += len;
+	s += strspn(s, " \t");
+	size_t alen = strlen(s);
+	while (alen && (s[alen - 1] == ' ' || s[alen - 1] == '\t'))
+		alen--;
+	memcpy(arg, s, alen);
+	arg[alen] = 0;
+	return 0;
+}
+
+/* Opens the guest path for execution: a regular file the user may
+ * execute. */
+static int open_exec(struct lx_proc *p, long dirfd, const char *path,
+		     int flags, char *guest_path)
+{
+	struct lx_path lp;
+	int err = lx_path_lookup(p, dirfd, path, flags & AT_EMPTY_PATH, &lp);
+	if (err)
+		return err;
+	int fd = lx_path_open(&lp, O_RDONLY | O_CLOEXEC |
+					  (flags & AT_SYMLINK_NOFOLLOW ?
+						   O_NOFOLLOW :
+						   0),
+			      0);
+	if (fd < 0)
+		return fd == -ELOOP && (flags & AT_SYMLINK_NOFOLLOW) ? -ELOOP :
+								       fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH) < 0) {
+		close(fd);
+		return -EACCES;
+	}
+	snprintf(guest_path, PATH_MAX, "%s", lp.guest);
+	return fd;
+}
+
+/* "/proc/self/exe" (busybox re-runs itself through it) is the running
+ * image, whatever path it came from. */
+static bool is_self_exe(struct lx_proc *p, const char *path)
+{
+	char own[32];
+	snprintf(own, sizeof(own), "/proc/%d/exe", p->pid);
+	return strcmp(path, "/proc/self/exe") == 0 || strcmp(path, own) == 0;
+}
+
+static int self_exe(struct lx_proc *p, char *exe)
+{
+	if (p->exe_fd < 0)
+		return -ENOENT;
+	int fd = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	snprintf(exe, PATH_MAX, "%s", p->exe);
+	return fd;
+}
+
+/* Finds the ELF to load, following #! lines: argv grows by the
+ * interpreter (and its argument) in front of the script's path. */
+static int resolve(struct lx_proc *p, long dirfd, const char *path,
+		   int flags, struct strv *argv, struct lx_image *im,
+		   char *exe)
+{
+	char cur[PATH_MAX], interp[BINPRM_BUF], iarg[BINPRM_BUF];
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int depth = 0; depth <= MAX_SCRIPT_DEPTH; depth++) {
+		int fd = is_self_exe(p, cur) ?
+				 self_exe(p, exe) :
+				 open_exec(p, dirfd, cur, flags, exe);
+		if (fd < 0)
+			return fd;
+		char head[BINPRM_BUF];
+		ssize_t n = pread(fd, head, sizeof(head), 0);
+		if (n >= 2 && head[0] == '#' && head[1] == '!') {
+			close(fd);
+			int err = parse_shebang(head, n, interp, iarg);
+			if (err)
+				return err;
+			/* argv[0] is replaced by interp [iarg] path. */
+			struct strv nv = {0};
+			err = strv_push(&nv, interp);
+			if (!err && iarg[0])
+				err = strv_push(&nv, iarg);
+			if (!err)
+				err = strv_push(&nv, cur);
+			for (size_t i = 1; !err && i < argv->n; i++)
+				err = strv_push(&nv, argv->v[i]);
+			strv_free(argv);
+			*argv = nv;
+			if (err)
+				return err;
+			snprintf(cur, sizeof(cur), "%s", interp);
+			dirfd = AT_FDCWD;
+			flags = 0;
+			continue;
+		}
+		enum elf_error e = lx_image_parse(im, fd);
+		if (e == ELF_EDYNAMIC)
+			msg("%s: %s", exe, elf_strerror(e));
+		if (e) {
+			lx_image_close(im);
+			return -ENOEXEC;
+		}
+		return 0;
+	}
+	return -ELOOP;
+}
+
+/* Past this point the old image is gone: a failure ends the process, as
+ * on Linux. */
+static long replace_image(struct lx_thread *t, struct lx_image *im,
+			  struct strv *argv, struct strv *envp,
+			  const char *execfn)
+{
+	struct lx_proc *p = t->p;
+	if (lx_mm_reset(p) < 0 || lx_image_load(p, im) < 0) {
+		lx_kill(p, SIGSEGV, " (execve could not map the new image)");
+		return -ENOMEM;
+	}
+	uint64_t rsp = lx_image_stack(p, im, argv->v, envp->v, execfn);
+	if (!rsp) {
+		lx_kill(p, SIGSEGV, " (execve: no room for the new stack)");
+		return -E2BIG;
+	}
+	for (int i = 0; i < p->nfds; i++)
+		if (p->fds[i].host >= 0 && (p->fds[i].fdflags & FD_CLOEXEC))
+			lx_fd_close(p, i);
+	/* Handlers point into the old image; ignored signals stay ignored. */
+	for (int s = 0; s < 64; s++)
+		if (p->sigact[s].handler != (uint64_t)(uintptr_t)SIG_IGN)
+			p->sigact[s] = (struct lx_sigaction){0};
+	t->clear_child_tid = 0;
+	t->robust_list = t->robust_len = 0;
+	if (p->vfork_fd >= 0) {
+		close(p->vfork_fd); /* the vfork parent may go on */
+		p->vfork_fd = -1;
+	}
+	struct kvm_regs r = {.rip = im->elf.entry + im->bias, .rsp = rsp,
+			     .rflags = 0x202};
+	vcpu_set_fs(&t->cpu, 0);
+	vcpu_set_gs(&t->cpu, 0);
+	if (lx_set_user(t, &r) < 0) {
+		lx_kill(p, SIGSEGV, " (execve could not reset the vCPU)");
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long do_exec(struct lx_thread *t, long dirfd, uint64_t gpath,
+		    uint64_t gargv, uint64_t genvp, uint64_t flags)
+{
+	struct lx_proc *p = t->p;
+	char path[PATH_MAX], exe[PATH_MAX];
+	if (flags & ~(uint64_t)(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -EINVAL;
+	int err = lx_get_path(p, gpath, path);
+	if (err)
+		return err;
+	struct strv argv = {0}, envp = {0};
+	struct lx_image im = {.fd = -1};
+	err = copy_strv(p, gargv, &argv);
+	if (!err)
+		err = copy_strv(p, genvp, &envp);
+	if (!err && argv.bytes + envp.bytes > LX_ARG_MAX)
+		err = -E2BIG;
+	if (!err)
+		err = resolve(p, dirfd, path, (int)flags, &argv, &im, exe);
+	if (!err) {
+		snprintf(p->exe, sizeof(p->exe), "%s", exe);
+		int nfd = fcntl(im.fd, F_DUPFD_CLOEXEC, 3);
+		if (nfd >= 0) {
+			if (p->exe_fd >= 0)
+				close(p->exe_fd);
+			p->exe_fd = nfd;
+		}
+		err = (int)replace_image(t, &im, &argv, &envp, path);
+	}
+	lx_image_close(&im);
+	strv_free(&argv);
+	strv_free(&envp);
+	return err;
+}
+
+LX_SYS(execve) { return do_exec(t, AT_FDCWD, a[0], a[1], a[2], 0); }
+
+LX_SYS(execveat)
+{
+	return do_exec(t, (long)(int)a[0], a[1], a[2], a[3], a[4]);
+}

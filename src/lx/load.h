@@ -1,0 +1,34 @@
+/* Loading an ELF executable into the guest: shared by mote run and execve. */
+#ifndef MOTE_LX_LOAD_H
+#define MOTE_LX_LOAD_H
+
+#include <limits.h>
+
+#include "lx/elf.h"
+#include "lx/lx.h"
+
+#define LX_ARG_MAX (2ULL << 20) /* argv + envp bytes, like Linux's ARG_MAX */
+
+struct lx_image {
+	int fd;
+	const uint8_t *data; /* the whole file, read-only */
+	uint64_t size;
+	struct elf_info elf;
+	uint64_t bias;
+};
+
+/* Maps the opened file `fd` (ownership taken) and validates it as an
+ * executable mote can load. Returns ELF_OK or why not; lx_image_close
+ * releases what was taken either way. */
+enum elf_error lx_image_parse(struct lx_image *im, int fd);
+void lx_image_close(struct lx_image *im);
+/* Maps the image's segments into the (empty) address space of p and sets
+ * the brk. Returns 0, -ENOMEM if it does not fit, or another -errno. */
+int lx_image_load(struct lx_proc *p, struct lx_image *im);
+/* Builds the initial stack; returns RSP, or 0 if the strings do not fit
+ * (E2BIG). */
+uint64_t lx_image_stack(struct lx_proc *p, const struct lx_image *im,
+			char *const argv[], char *const envp[],
+			const char *execfn);
+
+#endif

@@ -1,0 +1,328 @@
+/* Guest processes are monitor processes: fork, wait, kill, process groups.
+ *
+ * fork() in the guest is fork() of the monitor: the child inherits guest
+ * memory copy-on-write at the same host addresses, opens a VM of its own on
+ * it (a KVM VM cannot be used from another process), and resumes the guest
+ * on a fresh vCPU with the caller's registers. Guest pids are the monitors'
+ * host pids, so the host's process tree is the guest's and `ps` shows it;
+ * wait4 is the host's wait4 on the child monitor, whose exit status is the
+ * guest's. Signals between guest processes are host signals between their
+ * monitors, confined to the VM tree (tree.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+#include "lx/lx.h"
+#include "util.h"
+
+#define CSIGNAL_MASK 0xffULL
+
+/* What clone() without CLONE_VM accepts: the flags glibc's and musl's fork,
+ * vfork and posix_spawn use. Namespaces and the rest are refused. */
+#define FORK_FLAGS                                                         \
+	(CSIGNAL_MASK | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |        \
+	 CLONE_PARENT_SETTID | CLONE_VFORK | CLONE_VM)
+
+static int put_pid(struct lx_proc *p, uint64_t gva, pid_t pid)
+{
+	pid_t *h = gm_user(&p->vm, gva, sizeof(pid_t), GM_WRITE);
+	if (!h)
+		return -EFAULT;
+	*h = pid;
+	return 0;
+}
+
+/* The child's half: a new VM on the inherited memory, the caller's state
+ * on vCPU 0, return 0. A failure here cannot be reported to the guest that
+ * called fork (that is the parent), so the child ends with status 125. */
+static long fork_child(struct lx_thread *t, struct vcpu_state *st,
+		       uint64_t flags, uint64_t ctid, uint64_t stack, int slot,
+		       int vfork_fd)
+{
+	struct lx_proc *p = t->p;
+	p->pid = getpid();
+	t->tid = p->pid;
+	p->forked = true;
+	p->tree_slot = slot;
+	p->vfork_fd = vfork_fd;
+	lx_tree_fill(p->tree, slot, p->pid);
+	vcpu_destroy(&t->cpu);
+	st->regs.rax = 0;
+	if (stack)
+		st->regs.rsp = stack;
+	/* The parent stopped half-way through the doorbell store; the child
+	 * starts where the trampoline would have jumped. */
+	if (p->vm.doorbell && (st->sregs.cs.selector & 3) == 3)
+		st->regs.rip = st->regs.rcx;
+	if (vm_refork(&p->vm) < 0 ||
+	    vcpu_create_from(&p->vm, &t->cpu, 0, st) < 0) {
+		msg("fork: cannot create the child's VM: %s", strerror(errno));
+		_exit(MOTE_EXIT_FAIL);
+	}
+	if ((flags & CLONE_CHILD_SETTID) && put_pid(p, ctid, p->pid) < 0)
+		ctid = 0; /* Linux ignores a bad address here */
+	if (flags & CLONE_CHILD_CLEARTID)
+		t->clear_child_tid = ctid;
+	return 0;
+}
+
+static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
+		    uint64_t ptid, uint64_t ctid)
+{
+	struct lx_proc *p = t->p;
+	if (flags & ~FORK_FLAGS)
+		return -EINVAL;
+	/* CLONE_VM without CLONE_VFORK is a thread (not here); CLONE_VM with
+	 * it is vfork, which shares memory only until exec or exit: a copy
+	 * plus the wait behaves the same for every program that keeps to
+	 * vfork's rules. */
+	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
+		return -ENOSYS;
+	int slot = lx_tree_reserve(p->tree);
+	if (slot < 0)
+		return slot;
+	struct vcpu_state *st = malloc(sizeof(*st));
+	int vp[2] = {-1, -1};
+	if (!st || vcpu_save(&t->cpu, st) < 0 ||
+	    ((flags & CLONE_VFORK) && pipe2(vp, O_CLOEXEC) < 0)) {
+		free(st);
+		lx_tree_release(p->tree, slot);
+		return -ENOMEM;
+	}
+	if (p->trace)
+		fflush(p->trace);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (vp[0] >= 0)
+			close(vp[0]);
+		long r = fork_child(t, st, flags, ctid, stack, slot, vp[1]);
+		free(st);
+		return r;
+	}
+	int err = errno;
+	free(st);
+	if (vp[1] >= 0)
+		close(vp[1]);
+	if (pid < 0) {
+		lx_tree_release(p->tree, slot);
+		if (vp[0] >= 0)
+			close(vp[0]);
+		return err == ENOMEM ? -ENOMEM : -EAGAIN;
+	}
+	lx_tree_fill(p->tree, slot, pid);
+	if (flags & CLONE_PARENT_SETTID)
+		put_pid(p, ptid, pid);
+	if (vp[0] >= 0) {
+		/* vfork: the parent waits until the child execs or exits,
+		 * which closes the child's end. */
+		char c;
+		while (read(vp[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(vp[0]);
+	}
+	return pid;
+}
+
+LX_SYS(fork) { return do_fork(t, SIGCHLD, 0, 0, 0); }
+LX_SYS(vfork) { return do_fork(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0); }
+
+LX_SYS(clone)
+{
+	/* x86-64 order: flags, stack, parent_tid, child_tid, tls. */
+	return do_fork(t, a[0], a[1], a[2], a[3]);
+}
+
+LX_SYS(clone3)
+{
+	struct clone_args ca = {0};
+	if (a[1] < CLONE_ARGS_SIZE_VER0 || a[1] > 4096)
+		return -EINVAL;
+	const uint8_t *g = gm_user(&t->p->vm, a[0], a[1], GM_READ);
+	if (!g)
+		return -EFAULT;
+	memcpy(&ca, g, MIN(a[1], sizeof(ca)));
+	for (uint64_t i = sizeof(ca); i < a[1]; i++)
+		if (g[i])
+			return -E2BIG;
+	if (ca.exit_signal & ~CSIGNAL_MASK || ca.set_tid || ca.cgroup)
+		return -EINVAL;
+	uint64_t stack = ca.stack ? ca.stack + ca.stack_size : 0;
+	return do_fork(t, ca.flags | ca.exit_signal, stack, ca.parent_tid,
+		       ca.child_tid);
+}
+
+/* ---- waiting ---- */
+
+#define WAIT_FLAGS (WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | \
+		    __WNOTHREAD)
+
+LX_SYS(wait4)
+{
+	int status;
+	struct rusage ru;
+	if (a[2] & ~(uint64_t)WAIT_FLAGS)
+		return -EINVAL;
+	int *gs = a[1] ? gm_user(&t->p->vm, a[1], sizeof(int), GM_WRITE) : NULL;
+	struct rusage *gru =
+		a[3] ? gm_user(&t->p->vm, a[3], sizeof(ru), GM_WRITE) : NULL;
+	if ((a[1] && !gs) || (a[3] && !gru))
+		return -EFAULT;
+	pid_t r = wait4((pid_t)a[0], &status, (int)a[2], &ru);
+	if (r < 0)
+		return -errno;
+	if (r > 0 && gs)
+		*gs = status;
+	if (gru)
+		*gru = ru;
+	return r;
+}
+
+LX_SYS(waitid)
+{
+	siginfo_t si;
+	struct rusage ru;
+	if (a[3] & ~(uint64_t)(WEXITED | WSTOPPED | WCONTINUED | WNOHANG |
+			       WNOWAIT | __WALL | __WCLONE | __WNOTHREAD))
+		return -EINVAL;
+	siginfo_t *gsi =
+		a[2] ? gm_user(&t->p->vm, a[2], sizeof(si), GM_WRITE) : NULL;
+	struct rusage *gru =
+		a[4] ? gm_user(&t->p->vm, a[4], sizeof(ru), GM_WRITE) : NULL;
+	if ((a[2] && !gsi) || (a[4] && !gru))
+		return -EFAULT;
+	memset(&si, 0, sizeof(si));
+	long r = syscall(SYS_waitid, (int)a[0], (id_t)a[1], &si, (int)a[3],
+			 &ru);
+	if (r < 0)
+		return -errno;
+	if (gsi)
+		*gsi = si;
+	if (gru)
+		*gru = ru;
+	return 0;
+}
+
+/* ---- signals to other processes ---- */
+
+/* kill(), confined to the VM tree: a pid outside it is not the guest's to
+ * signal (EPERM), and process groups are the tree's members in them. */
+LX_SYS(kill)
+{
+	struct lx_proc *p = t->p;
+	pid_t pid = (pid_t)a[0];
+	int sig = (int)a[1];
+	if (sig < 0 || sig > 64)
+		return -EINVAL;
+	if (pid > 0) {
+		if (pid != p->pid && !lx_tree_has(p->tree, pid))
+			return -EPERM;
+		return kill(pid, sig) < 0 ? -errno : 0;
+	}
+	if (pid == 0)
+		return lx_tree_signal_group(p->tree, getpgrp(), sig);
+	if (pid == -1)
+		return lx_tree_signal_group(p->tree, 0, sig);
+	if (pid == INT32_MIN)
+		return -ESRCH;
+	return lx_tree_signal_group(p->tree, -pid, sig);
+}
+
+/* One thread per process for now: a thread id is a process id. */
+LX_SYS(tgkill)
+{
+	if ((pid_t)a[0] <= 0 || (pid_t)a[1] <= 0 || (pid_t)a[0] != (pid_t)a[1])
+		return (pid_t)a[0] <= 0 || (pid_t)a[1] <= 0 ? -EINVAL : -ESRCH;
+	const uint64_t b[2] = {a[1], a[2]};
+	return lx_sys_kill(t, b);
+}
+
+LX_SYS(tkill)
+{
+	if ((pid_t)a[0] <= 0)
+		return -EINVAL;
+	const uint64_t b[2] = {a[0], a[1]};
+	return lx_sys_kill(t, b);
+}
+
+/* ---- process groups and sessions ---- */
+
+/* pid 0 is the caller; anything else must be a member of the tree. */
+static long member(struct lx_proc *p, pid_t pid)
+{
+	if (pid < 0)
+		return -EINVAL;
+	if (pid == 0 || pid == p->pid || lx_tree_has(p->tree, pid))
+		return 0;
+	return -ESRCH;
+}
+
+LX_SYS(setpgid)
+{
+	pid_t pid = (pid_t)a[0], pgid = (pid_t)a[1];
+	long err = member(t->p, pid);
+	if (err)
+		return err;
+	if (pgid < 0)
+		return -EINVAL;
+	/* Joining a group outside the tree (the host shell's) is refused. */
+	pid_t self = pid ? pid : t->p->pid;
+	if (pgid && pgid != self &&
+	    lx_tree_signal_group(t->p->tree, pgid, 0) < 0)
+		return -EPERM;
+	return setpgid(pid, pgid) < 0 ? -errno : 0;
+}
+
+LX_SYS(getpgid)
+{
+	long err = member(t->p, (pid_t)a[0]);
+	if (err)
+		return err;
+	pid_t r = getpgid((pid_t)a[0]);
+	return r < 0 ? -errno : r;
+}
+
+LX_SYS(getpgrp) { return getpgrp(); }
+
+LX_SYS(setsid)
+{
+	pid_t r = setsid();
+	return r < 0 ? -errno : r;
+}
+
+LX_SYS(getsid)
+{
+	long err = member(t->p, (pid_t)a[0]);
+	if (err)
+		return err;
+	pid_t r = getsid((pid_t)a[0]);
+	return r < 0 ? -errno : r;
+}
+
+/* ---- the end of a process ---- */
+
+void lx_exit_process(struct lx_proc *p)
+{
+	if (p->forked && p->term_sig) {
+		/* Die of the same signal, so the parent's wait4 sees exactly
+		 * what Linux would show, with no core file of the monitor. */
+		struct rlimit none = {0, 0};
+		setrlimit(RLIMIT_CORE, &none);
+		signal(p->term_sig, SIG_DFL);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, p->term_sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(p->term_sig);
+	}
+	exit(p->status);
+}

@@ -1,0 +1,142 @@
+/* The VM tree: the guest processes of one `mote run`, across monitors.
+ *
+ * Every guest process is a monitor process of its own. The table of their
+ * pids lives in one shared anonymous mapping made by the first monitor
+ * before anything forks, so every monitor of the tree sees it: it caps the
+ * tree at --pids, tells kill() which pids are the guest's to signal, and
+ * lets the first monitor end every guest process that outlives it. Each
+ * entry carries the process's start time, so a stale entry (a monitor
+ * killed before it could remove itself) never matches a recycled pid.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "lx/lx.h"
+
+struct tree_entry {
+	_Atomic int32_t pid;  /* 0 free, -1 reserved, else a monitor's pid */
+	uint64_t start;       /* its start time (clock ticks since boot) */
+};
+
+struct lx_tree {
+	uint32_t max;
+	pid_t root;           /* the first monitor */
+	struct tree_entry e[];
+};
+
+/* Field 22 of /proc/PID/stat: when the process started. 0 if gone. */
+static uint64_t start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* The command name may hold spaces and parens: count from the
+	 * last ')'. */
+	char *s = strrchr(buf, ')');
+	if (!s)
+		return 0;
+	unsigned long long v = 0;
+	int field = 2;
+	for (char *tok = strtok(s + 1, " "); tok; tok = strtok(NULL, " "))
+		if (++field == 22) {
+			v = strtoull(tok, NULL, 10);
+			break;
+		}
+	return v;
+}
+
+struct lx_tree *lx_tree_create(uint32_t max)
+{
+	size_t size = sizeof(struct lx_tree) + max * sizeof(struct tree_entry);
+	struct lx_tree *t = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
+		return NULL;
+	t->max = max;
+	t->root = getpid();
+	atomic_store(&t->e[0].pid, t->root);
+	t->e[0].start = start_time(t->root);
+	return t;
+}
+
+int lx_tree_reserve(struct lx_tree *t)
+{
+	for (uint32_t i = 0; i < t->max; i++) {
+		int32_t free_slot = 0;
+		if (atomic_compare_exchange_strong(&t->e[i].pid, &free_slot, -1))
+			return (int)i;
+	}
+	return -EAGAIN;
+}
+
+void lx_tree_fill(struct lx_tree *t, int slot, pid_t pid)
+{
+	t->e[slot].start = start_time(pid);
+	atomic_store(&t->e[slot].pid, pid);
+}
+
+void lx_tree_release(struct lx_tree *t, int slot)
+{
+	if (slot >= 0 && (uint32_t)slot < t->max)
+		atomic_store(&t->e[slot].pid, 0);
+}
+
+/* True if pid is a live member: in the table with its start time. */
+bool lx_tree_has(struct lx_tree *t, pid_t pid)
+{
+	if (pid <= 0)
+		return false;
+	for (uint32_t i = 0; i < t->max; i++)
+		if (atomic_load(&t->e[i].pid) == pid)
+			return t->e[i].start == start_time(pid);
+	return false;
+}
+
+int lx_tree_count(struct lx_tree *t)
+{
+	int n = 0;
+	for (uint32_t i = 0; i < t->max; i++)
+		n += atomic_load(&t->e[i].pid) != 0;
+	return n;
+}
+
+int lx_tree_signal_group(struct lx_tree *t, pid_t pgrp, int sig)
+{
+	int sent = 0, err = -ESRCH;
+	for (uint32_t i = 0; i < t->max; i++) {
+		pid_t pid = atomic_load(&t->e[i].pid);
+		if (pid <= 0 || (pgrp && getpgid(pid) != pgrp) ||
+		    t->e[i].start != start_time(pid))
+			continue;
+		if (kill(pid, sig) == 0)
+			sent++;
+		else
+			err = -errno;
+	}
+	return sent ? 0 : err;
+}
+
+void lx_tree_kill_all(struct lx_tree *t)
+{
+	pid_t self = getpid();
+	for (uint32_t i = 0; i < t->max; i++) {
+		pid_t pid = atomic_load(&t->e[i].pid);
+		if (pid > 0 && pid != self && t->e[i].start == start_time(pid))
+			kill(pid, SIGKILL);
+	}
+}
