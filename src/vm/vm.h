@@ -75,8 +75,9 @@ int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
 struct vcpu_state {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_xsave xsave;
 	uint64_t tsc;
+	struct kvm_xsave xsave; /* last: newer headers end it with a
+				   flexible array */
 };
 /* Saves a vCPU stopped in an exit. */
 int vcpu_save(struct vcpu *c, struct vcpu_state *s);
