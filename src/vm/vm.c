@@ -527,32 +527,43 @@ int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
 	return 0;
 }
 
+/* KVM_GET_MSRS or KVM_SET_MSRS of one MSR. */
+static int msr_io(struct vcpu *c, unsigned long req, uint32_t idx,
+		  uint64_t *val)
+{
+	union {
+		struct kvm_msrs h;
+		uint8_t buf[sizeof(struct kvm_msrs) +
+			    sizeof(struct kvm_msr_entry)];
+	} m = {0};
+	m.h.nmsrs = 1;
+	m.h.entries[0].index = idx;
+	m.h.entries[0].data = *val;
+	if (ioctl(c->fd, req, &m) != 1)
+		return -1;
+	*val = m.h.entries[0].data;
+	return 0;
+}
+
 int vcpu_save(struct vcpu *c, struct vcpu_state *s)
 {
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} tsc = {.h.nmsrs = 1, .e.index = MSR_IA32_TSC};
 	s->regs = *vcpu_regs(c);
 	s->sregs = *vcpu_sregs(c);
+	s->tsc = 0;
 	if (ioctl(c->fd, KVM_GET_XSAVE, &s->xsave) < 0 ||
-	    ioctl(c->fd, KVM_GET_MSRS, &tsc) != 1)
+	    msr_io(c, KVM_GET_MSRS, MSR_IA32_TSC, &s->tsc) < 0)
 		return -1;
-	s->tsc = tsc.e.data;
 	return 0;
 }
 
 int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
 		     const struct vcpu_state *s)
 {
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} tsc = {.h.nmsrs = 1, .e.index = MSR_IA32_TSC, .e.data = s->tsc};
+	uint64_t tsc = s->tsc;
 	if (vcpu_open(vm, c, id) < 0)
 		return -1;
 	if (ioctl(c->fd, KVM_SET_XSAVE, &s->xsave) < 0 ||
-	    ioctl(c->fd, KVM_SET_MSRS, &tsc) != 1) {
+	    msr_io(c, KVM_SET_MSRS, MSR_IA32_TSC, &tsc) < 0) {
 		vcpu_destroy(c);
 		return -1;
 	}
