@@ -169,8 +169,12 @@ static int resolve(struct lx_proc *p, long dirfd, const char *path,
 			err = strv_push(&nv, interp);
 			if (!err && iarg[0])
 				err = strv_push(&nv, iarg);
+			/* The interpreter opens the script by name: relative
+			 * to a dirfd it would not find it, so it gets the
+			 * absolute guest path (Linux passes /dev/fd/N/...). */
+			bool at_dirfd = dirfd != AT_FDCWD && cur[0] != '/';
 			if (!err)
-				err = strv_push(&nv, cur);
+				err = strv_push(&nv, at_dirfd ? exe : cur);
 			for (size_t i = 1; !err && i < argv->n; i++)
 				err = strv_push(&nv, argv->v[i]);
 			strv_free(argv);
@@ -218,6 +222,8 @@ static long replace_image(struct lx_thread *t, struct lx_image *im,
 		if (p->sigact[s].handler != (uint64_t)(uintptr_t)SIG_IGN)
 			p->sigact[s] = (struct lx_sigaction){0};
 	t->clear_child_tid = 0;
+	t->altstack_sp = t->altstack_size = 0;
+	t->altstack_flags = 0;
 	t->robust_list = t->robust_len = 0;
 	if (p->vfork_fd >= 0) {
 		close(p->vfork_fd); /* the vfork parent may go on */

@@ -86,6 +86,24 @@ static void syscall_by_trap(struct lx_thread *t, struct mote_exc_frame *f)
 	f->rflags = (r->r11 & USER_RFLAGS) | 0x202;
 }
 
+/* The si_code Linux gives each fault. */
+static int fault_code(const struct mote_exc_frame *f)
+{
+	switch (f->vector) {
+	case 14:
+		return f->error & 1 ? SEGV_ACCERR : SEGV_MAPERR;
+	case 0:
+		return FPE_INTDIV;
+	case 6:
+		return ILL_ILLOPN;
+	case 1:
+		return TRAP_BRKPT;
+	case 17:
+		return BUS_ADRALN;
+	}
+	return SI_KERNEL;
+}
+
 void lx_kill(struct lx_proc *p, int sig, const char *why)
 {
 	/* Like a shell, say nothing for the signals that end pipelines and
@@ -96,15 +114,6 @@ void lx_kill(struct lx_proc *p, int sig, const char *why)
 	p->exited = true;
 	p->status = 128 + sig;
 	p->term_sig = sig;
-}
-
-long lx_epipe(struct lx_thread *t)
-{
-	const struct lx_sigaction *sa = &t->p->sigact[SIGPIPE - 1];
-	bool blocked = t->sigmask & (1ULL << (SIGPIPE - 1));
-	if (sa->handler == (uint64_t)(uintptr_t)SIG_DFL && !blocked)
-		lx_kill(t->p, SIGPIPE, "");
-	return -EPIPE;
 }
 
 void lx_exception(struct lx_thread *t)
@@ -132,10 +141,23 @@ void lx_exception(struct lx_thread *t)
 		return;
 	}
 	if (is_syscall_trap(t, f)) {
+		t->entry = ENTRY_TRAP;
+		t->trap_rsp = f->rsp;
 		syscall_by_trap(t, f);
 		return;
 	}
 	int sig = vector_signal(f->vector);
+	uint64_t cr2 = vcpu_sregs(&t->cpu)->cr2;
+	t->entry = ENTRY_FAULT;
+	t->trap_rip = f->rip;
+	t->trap_rsp = f->rsp;
+	t->trap_rflags = f->rflags;
+	t->fault_vector = f->vector;
+	t->fault_error = f->error;
+	t->fault_addr = f->vector == 14 ? cr2 : 0;
+	if (lx_signal_fault(t, sig, fault_code(f),
+			    f->vector == 14 ? cr2 : f->vector == 13 ? 0 : f->rip))
+		return; /* the guest's handler runs */
 	char why[160];
 	if (f->vector == 14) {
 		const char *acc = f->error & PF_INSN  ? "execute of" :

@@ -42,8 +42,6 @@ static long rw(struct lx_thread *t, const uint64_t *a, bool wr, bool at)
 	else
 		n = at ? pread(f->host, h, len, (off_t)a[3]) :
 			 read(f->host, h, len);
-	if (n < 0 && errno == EPIPE)
-		return lx_epipe(t);
 	return n < 0 ? -errno : n;
 }
 
@@ -94,7 +92,7 @@ static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
 	if (n >= 0) {
 		r = wr ? writev(f->host, iov, n) : readv(f->host, iov, n);
 		if (r < 0)
-			r = errno == EPIPE ? lx_epipe(t) : -errno;
+			r = -errno;
 	}
 	free(iov);
 	return r;

@@ -138,6 +138,18 @@ struct lx_proc {
 	int tree_slot;
 	bool forked;         /* a child of a guest fork: exits like one */
 	int vfork_fd;        /* a vfork child's end of the parent's wait, or -1 */
+	uint64_t sig_pending;         /* signals for the process, bit sig-1 */
+	siginfo_t sig_info[65];       /* the siginfo of each pending one */
+};
+
+/* How the syscall or fault the vCPU is stopped in reached the monitor,
+ * which says where the user-mode registers are (signal.c). */
+enum lx_entry {
+	ENTRY_NONE,     /* not in a syscall: the vCPU is in user mode */
+	ENTRY_DOORBELL, /* the MMIO doorbell trampoline, at CPL 3 */
+	ENTRY_SHIM,     /* the shim's out; sysretq, at CPL 0 */
+	ENTRY_TRAP,     /* the shim's #PF vector forwarding a syscall */
+	ENTRY_FAULT,    /* a CPU exception in user mode */
 };
 
 struct lx_thread {
@@ -148,6 +160,14 @@ struct lx_thread {
 	uint64_t clear_child_tid;
 	uint64_t robust_list, robust_len;
 	bool replaced;       /* the running syscall replaced the user context */
+	enum lx_entry entry;
+	uint64_t trap_rip, trap_rsp, trap_rflags; /* from an exception frame */
+	uint64_t fault_vector, fault_error, fault_addr;
+	uint64_t restart_nr;  /* 1 + the syscall EINTR may restart, or 0 */
+	uint64_t saved_mask;  /* the mask rt_sigsuspend replaced */
+	bool saved_mask_valid;
+	uint64_t altstack_sp, altstack_size;
+	int altstack_flags;
 };
 
 /* A syscall handler: arguments in a[0..5]; returns the result or -errno. */
@@ -171,6 +191,8 @@ struct lx_tree *lx_tree_create(uint32_t max);
 int lx_tree_reserve(struct lx_tree *t);
 void lx_tree_fill(struct lx_tree *t, int slot, pid_t pid);
 void lx_tree_release(struct lx_tree *t, int slot);
+/* A reaped process leaves the tree. */
+void lx_tree_forget(struct lx_tree *t, pid_t pid);
 bool lx_tree_has(struct lx_tree *t, pid_t pid);
 int lx_tree_count(struct lx_tree *t);
 /* Signals the members in process group pgrp (0: every member). */
@@ -184,9 +206,29 @@ noreturn void lx_exit_process(struct lx_proc *p);
 
 /* fault.c: handles an exception exit; ends the process. */
 void lx_exception(struct lx_thread *t);
-/* A write found no reader: the default action of SIGPIPE ends the process
- * (signal delivery to a handler comes later); returns -EPIPE otherwise. */
-long lx_epipe(struct lx_thread *t);
+/* signal.c */
+/* Catches every host signal for the guest; the handlers record. */
+void lx_signal_init(struct lx_proc *p);
+/* Makes the host's SIGCHLD handling of the monitor follow the guest's
+ * (ignoring it reaps children automatically). */
+void lx_signal_sync_chld(struct lx_proc *p);
+/* Around fork(): host signals held, so that the child starts with none
+ * of the parent's pending and loses none sent to it. */
+void lx_signal_fork_begin(struct lx_thread *t);
+void lx_signal_fork_end(bool child);
+/* The vCPU a host signal must kick out of KVM_RUN (NULL: none). */
+void lx_signal_vcpu(struct vcpu *c);
+/* The process's pending signals (ignored ones dropped). */
+uint64_t lx_signal_pending(struct lx_thread *t);
+/* Queues a signal for the process, siginfo optional. */
+void lx_signal_raise(struct lx_proc *p, int sig, const siginfo_t *si);
+/* Delivers the next deliverable signal, or restarts an interrupted syscall,
+ * before the vCPU resumes. */
+void lx_signal_deliver(struct lx_thread *t);
+/* Queues a CPU fault's signal if the guest handles it; otherwise leaves
+ * the kill to the caller. */
+bool lx_signal_fault(struct lx_thread *t, int sig, int code, uint64_t addr);
+bool lx_signal_restartable(uint64_t nr);
 /* Ends the process as if killed by `sig` (reports like a shell does). */
 void lx_kill(struct lx_proc *p, int sig, const char *why);
 

@@ -313,6 +313,14 @@ LX_SYS(rt_sigaction)
 	if (a[1]) {
 		nsa.mask &= ~UNBLOCKABLE;
 		*sa = nsa;
+		/* Ignoring a signal discards it if pending, blocked or not. */
+		if (nsa.handler == (uint64_t)(uintptr_t)SIG_IGN ||
+		    (nsa.handler == (uint64_t)(uintptr_t)SIG_DFL &&
+		     (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH)))
+			t->p->sig_pending &= ~(lx_signal_pending(t) &
+					       (1ULL << (sig - 1)));
+		if (sig == SIGCHLD)
+			lx_signal_sync_chld(t->p);
 	}
 	return 0;
 }

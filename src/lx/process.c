@@ -56,6 +56,8 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 	p->tree_slot = slot;
 	p->vfork_fd = vfork_fd;
 	lx_tree_fill(p->tree, slot, p->pid);
+	/* A signal from now on must not touch the parent's vCPU. */
+	lx_signal_vcpu(NULL);
 	vcpu_destroy(&t->cpu);
 	st->regs.rax = 0;
 	if (stack)
@@ -69,6 +71,11 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 		msg("fork: cannot create the child's VM: %s", strerror(errno));
 		_exit(MOTE_EXIT_FAIL);
 	}
+	/* Signals pending at the fork are the parent's, not the child's;
+	 * those sent to the child since are held by the host until
+	 * lx_signal_fork_end. */
+	p->sig_pending = 0;
+	lx_signal_vcpu(&t->cpu);
 	if ((flags & CLONE_CHILD_SETTID) && put_pid(p, ctid, p->pid) < 0)
 		ctid = 0; /* Linux ignores a bad address here */
 	if (flags & CLONE_CHILD_CLEARTID)
@@ -101,14 +108,19 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	}
 	if (p->trace)
 		fflush(p->trace);
+	lx_signal_fork_begin(t);
 	pid_t pid = fork();
 	if (pid == 0) {
 		if (vp[0] >= 0)
 			close(vp[0]);
+		/* KVM calls fail with EINTR under a pending signal: keep
+		 * them held until the child's VM stands. */
 		long r = fork_child(t, st, flags, ctid, stack, slot, vp[1]);
+		lx_signal_fork_end(true);
 		free(st);
 		return r;
 	}
+	lx_signal_fork_end(false);
 	int err = errno;
 	free(st);
 	if (vp[1] >= 0)
@@ -180,6 +192,8 @@ LX_SYS(wait4)
 	pid_t r = wait4((pid_t)a[0], &status, (int)a[2], &ru);
 	if (r < 0)
 		return -errno;
+	if (r > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
+		lx_tree_forget(t->p->tree, r);
 	if (r > 0 && gs)
 		*gs = status;
 	if (gru)
@@ -205,6 +219,10 @@ LX_SYS(waitid)
 			 &ru);
 	if (r < 0)
 		return -errno;
+	if (si.si_pid && !(a[3] & WNOWAIT) &&
+	    (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
+	     si.si_code == CLD_DUMPED))
+		lx_tree_forget(t->p->tree, si.si_pid);
 	if (gsi)
 		*gsi = si;
 	if (gru)
@@ -237,22 +255,31 @@ LX_SYS(kill)
 	return lx_tree_signal_group(p->tree, -pid, sig);
 }
 
-/* One thread per process for now: a thread id is a process id. */
-LX_SYS(tgkill)
+/* A signal to one thread. The caller's own threads get it through the
+ * host's tgkill (si_code SI_TKILL, as Linux gives); other processes' only
+ * if they are in the tree. */
+static long thread_kill(struct lx_thread *t, pid_t tgid, pid_t tid, int sig)
 {
-	if ((pid_t)a[0] <= 0 || (pid_t)a[1] <= 0 || (pid_t)a[0] != (pid_t)a[1])
-		return (pid_t)a[0] <= 0 || (pid_t)a[1] <= 0 ? -EINVAL : -ESRCH;
-	const uint64_t b[2] = {a[1], a[2]};
-	return lx_sys_kill(t, b);
+	struct lx_proc *p = t->p;
+	if (tid <= 0 || sig < 0 || sig > 64)
+		return -EINVAL;
+	if (tgid == 0)
+		tgid = tid == p->pid ? p->pid : tid;
+	if (tgid != p->pid && !lx_tree_has(p->tree, tgid))
+		return -EPERM;
+	if (tgid == p->pid && tid == t->tid)
+		tid = (pid_t)syscall(SYS_gettid);
+	return syscall(SYS_tgkill, tgid, tid, sig) < 0 ? -errno : 0;
 }
 
-LX_SYS(tkill)
+LX_SYS(tgkill)
 {
 	if ((pid_t)a[0] <= 0)
 		return -EINVAL;
-	const uint64_t b[2] = {a[0], a[1]};
-	return lx_sys_kill(t, b);
+	return thread_kill(t, (pid_t)a[0], (pid_t)a[1], (int)a[2]);
 }
+
+LX_SYS(tkill) { return thread_kill(t, 0, (pid_t)a[0], (int)a[1]); }
 
 /* ---- process groups and sessions ---- */
 

@@ -105,11 +105,14 @@ static void report_timing(struct lx_proc *p, uint64_t t_first)
 static void run_loop(struct lx_thread *t)
 {
 	struct lx_proc *p = t->p;
+	struct kvm_run *run = t->cpu.run;
 	uint64_t t_first = mono_ns();
 	while (!p->exited) {
-		if (ioctl(t->cpu.fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
+		int r = ioctl(t->cpu.fd, KVM_RUN, 0);
+		/* A fork's child runs on a new vCPU: follow it. */
+		run = t->cpu.run;
+		run->immediate_exit = 0;
+		if (r < 0 && errno != EINTR && errno != EAGAIN) {
 			msg("internal error: KVM_RUN: %s", strerror(errno));
 			vcpu_dump(&t->cpu);
 			p->exited = true;
@@ -118,16 +121,25 @@ static void run_loop(struct lx_thread *t)
 		}
 		p->stats.exits++;
 		unsigned cpl = vcpu_sregs(&t->cpu)->cs.selector & 3;
-		enum vm_exit e = vm_exit_classify(t->cpu.run, cpl,
-						  p->vm.doorbell_gpa);
+		enum vm_exit e = r < 0 ? VMX_INTR :
+			vm_exit_classify(run, cpl, p->vm.doorbell_gpa);
 		switch (e) {
 		case VMX_SYSCALL:
+			t->entry = run->exit_reason == KVM_EXIT_MMIO ?
+					   ENTRY_DOORBELL :
+					   ENTRY_SHIM;
 			lx_syscall(t);
 			break;
 		case VMX_EXCEPTION:
 			lx_exception(t);
 			break;
 		case VMX_INTR:
+			/* Only in user mode is there a context to deliver a
+			 * signal on; inside the shim, the next exit comes at
+			 * once. */
+			t->entry = ENTRY_NONE;
+			if (cpl != 3)
+				continue;
 			break;
 		case VMX_BAD_DOORBELL:
 			/* The guest touched a page Linux would not have
@@ -138,6 +150,8 @@ static void run_loop(struct lx_thread *t)
 			internal_error(t, vm_exit_name(e));
 			break;
 		}
+		if (!p->exited)
+			lx_signal_deliver(t);
 	}
 	if (p->opts->timing)
 		report_timing(p, t_first);
@@ -211,7 +225,10 @@ int lx_run(const struct lx_opts *o)
 	}
 	p->exe_fd = fcntl(img.im.fd, F_DUPFD_CLOEXEC, 3);
 	lx_image_close(&img.im);
+	lx_signal_init(p);
+	lx_signal_vcpu(&t->cpu);
 	run_loop(t);
+	lx_signal_vcpu(NULL);
 	status = p->status;
 	if (p->trace)
 		lx_trace_summary(p);
@@ -224,9 +241,9 @@ out_proc:
 		close(p->exe_fd);
 	vm_destroy(&p->vm);
 	/* The VM tree ends with its first process, as a container does with
-	 * its init; a forked process just leaves it. */
+	 * its init. A forked process stays in it until reaped (a zombie can
+	 * still be signalled). */
 	if (p->forked) {
-		lx_tree_release(p->tree, p->tree_slot);
 		if (p->trace)
 			fflush(p->trace);
 		lx_exit_process(p);

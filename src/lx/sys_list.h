@@ -123,3 +123,13 @@ LX_SYS(getsid);
 /* exec.c */
 LX_SYS(execve);
 LX_SYS(execveat);
+
+/* signal.c */
+LX_SYS(rt_sigreturn);
+LX_SYS(rt_sigpending);
+LX_SYS(rt_sigsuspend);
+LX_SYS(pause);
+LX_SYS(sigaltstack);
+LX_SYS(alarm);
+LX_SYS(setitimer);
+LX_SYS(getitimer);

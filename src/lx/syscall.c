@@ -103,6 +103,14 @@ static const struct lx_syscall table[LX_NSYSCALLS] = {
 	S(clock_getres, A_INT, A_HEX),
 	S(clock_nanosleep, A_INT, A_HEX, A_HEX, A_HEX),
 	S(exit_group, A_INT),
+	S(rt_sigreturn),
+	S(rt_sigpending, A_HEX, A_UINT),
+	S(rt_sigsuspend, A_HEX, A_UINT),
+	S(pause),
+	S(sigaltstack, A_HEX, A_HEX),
+	S(alarm, A_UINT),
+	S(setitimer, A_INT, A_HEX, A_HEX),
+	S(getitimer, A_INT, A_HEX),
 	S(openat, A_FD, A_STR, A_HEX, A_OCT),
 	S(mkdirat, A_FD, A_STR, A_OCT),
 	S(fchownat, A_FD, A_STR, A_INT, A_INT, A_HEX),
@@ -269,6 +277,8 @@ void lx_syscall(struct lx_thread *t)
 			ret = table[nr].fn(t, a);
 		if (ret == -ENOSYS)
 			t->p->stats.enosys[nr]++;
+		if (ret == -EINTR && lx_signal_restartable(nr))
+			t->restart_nr = nr + 1;
 	} else {
 		t->p->stats.enosys_other++;
 	}

@@ -74,7 +74,7 @@ struct lx_tree *lx_tree_create(uint32_t max)
 	return t;
 }
 
-int lx_tree_reserve(struct lx_tree *t)
+static int claim(struct lx_tree *t)
 {
 	for (uint32_t i = 0; i < t->max; i++) {
 		int32_t free_slot = 0;
@@ -82,6 +82,35 @@ int lx_tree_reserve(struct lx_tree *t)
 			return (int)i;
 	}
 	return -EAGAIN;
+}
+
+/* Frees the entries of processes that are gone without their parent
+ * having reaped them here (orphans reaped by the host's init). */
+static void sweep(struct lx_tree *t)
+{
+	for (uint32_t i = 0; i < t->max; i++) {
+		int32_t pid = atomic_load(&t->e[i].pid);
+		if (pid > 0 && start_time(pid) != t->e[i].start)
+			atomic_compare_exchange_strong(&t->e[i].pid, &pid, 0);
+	}
+}
+
+int lx_tree_reserve(struct lx_tree *t)
+{
+	int slot = claim(t);
+	if (slot >= 0)
+		return slot;
+	sweep(t);
+	return claim(t);
+}
+
+void lx_tree_forget(struct lx_tree *t, pid_t pid)
+{
+	for (uint32_t i = 0; i < t->max; i++) {
+		int32_t want = pid;
+		if (atomic_compare_exchange_strong(&t->e[i].pid, &want, 0))
+			return;
+	}
 }
 
 void lx_tree_fill(struct lx_tree *t, int slot, pid_t pid)

@@ -1,0 +1,648 @@
+/* Signals: host signals to the monitor become guest signals, delivered
+ * into the guest with Linux's x86-64 frame.
+ *
+ * A signal for the guest process is a host signal to its monitor (another
+ * guest's kill, the terminal's Ctrl-C, a child's exit, a broken pipe, the
+ * guest's own alarm). The monitor catches every signal it can; the handler
+ * only records it and makes the vCPU leave KVM_RUN. Between two exits the
+ * run loop delivers what the guest has not blocked: the default action
+ * (terminate, stop, ignore), or a frame on the guest's stack (siginfo,
+ * ucontext, the XSAVE state) and a jump to its handler, which returns
+ * through sa_restorer to rt_sigreturn. A host syscall the signal
+ * interrupted is restarted or fails with EINTR as SA_RESTART says.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <asm/unistd_64.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "lx/lx.h"
+#include "util.h"
+#include "vm/layout.h"
+
+#define SA_RESTORER_LX 0x04000000ULL
+#define SS_AUTODISARM_LX (1U << 31)
+#define UC_FP_XSTATE 0x1
+#define UC_SIGCONTEXT_SS 0x2
+#define UC_STRICT_RESTORE_SS 0x4
+#define FP_XSTATE_MAGIC1 0x46505853U
+#define FP_XSTATE_MAGIC2 0x46505845U
+#define REDZONE 128
+#define BIT(sig) (1ULL << ((sig) - 1))
+
+/* The kernel's x86-64 signal frame (arch/x86/include/uapi/asm/sigcontext.h,
+ * ucontext.h), spelled out so that glibc's and the kernel's headers need
+ * not meet. */
+struct lx_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2, fpstate;
+	uint64_t reserved1[8];
+};
+
+struct lx_stack {
+	uint64_t sp;
+	int32_t flags;
+	int32_t pad;
+	uint64_t size;
+};
+
+struct lx_ucontext {
+	uint64_t flags;
+	uint64_t link;
+	struct lx_stack stack;
+	struct lx_sigcontext mc;
+	uint64_t sigmask;
+};
+
+struct lx_rt_sigframe {
+	uint64_t pretcode;
+	struct lx_ucontext uc;
+	siginfo_t info;
+};
+
+_Static_assert(sizeof(struct lx_sigcontext) == 256, "sigcontext");
+_Static_assert(sizeof(siginfo_t) == 128, "siginfo");
+
+/* ---- the host side ---- */
+
+/* The one guest process of this monitor, its pending signals and their
+ * siginfo. Written by the host handler, read by the run loop. */
+static struct lx_proc *cur_proc;
+static _Atomic uint64_t host_pending;
+static siginfo_t host_info[65];
+static struct kvm_run *_Atomic cur_run;
+
+/* Signals a fault in the monitor itself raises: never the guest's. */
+static bool monitor_fault(int sig, const siginfo_t *si)
+{
+	switch (sig) {
+	case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP:
+	case SIGSYS:
+		return si->si_code > 0;
+	}
+	return false;
+}
+
+static void on_host_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (monitor_fault(sig, si)) {
+		/* A bug in mote: die of it, with the default action. */
+		signal(sig, SIG_DFL);
+		return;
+	}
+	host_info[sig] = *si;
+	atomic_fetch_or(&host_pending, BIT(sig));
+	struct kvm_run *run = atomic_load(&cur_run);
+	if (run)
+		run->immediate_exit = 1;
+}
+
+void lx_signal_init(struct lx_proc *p)
+{
+	cur_proc = p;
+	struct sigaction sa = {.sa_sigaction = on_host_signal,
+			       .sa_flags = SA_SIGINFO};
+	/* No SA_RESTART: a blocking host call must return so that the guest
+	 * sees the signal. */
+	sigfillset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		sigaction(sig, &sa, NULL);
+	}
+	lx_signal_sync_chld(p);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void collect(struct lx_thread *t);
+static sigset_t fork_saved;
+
+void lx_signal_fork_begin(struct lx_thread *t)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &fork_saved);
+	collect(t);
+}
+
+void lx_signal_fork_end(bool child)
+{
+	if (child)
+		atomic_store(&host_pending, 0);
+	sigprocmask(SIG_SETMASK, &fork_saved, NULL);
+}
+
+void lx_signal_sync_chld(struct lx_proc *p)
+{
+	/* SIGCHLD ignored (or SA_NOCLDWAIT) means children are reaped by
+	 * themselves: the host does exactly that for the monitor if its own
+	 * SIGCHLD is ignored. */
+	const struct lx_sigaction *sa = &p->sigact[SIGCHLD - 1];
+	struct sigaction hs = {.sa_sigaction = on_host_signal,
+			       .sa_flags = SA_SIGINFO};
+	sigfillset(&hs.sa_mask);
+	if (sa->handler == (uint64_t)(uintptr_t)SIG_IGN ||
+	    (sa->flags & SA_NOCLDWAIT)) {
+		hs.sa_handler = SIG_IGN;
+		hs.sa_flags = 0;
+	}
+	sigaction(SIGCHLD, &hs, NULL);
+}
+
+void lx_signal_vcpu(struct vcpu *c)
+{
+	atomic_store(&cur_run, c ? c->run : NULL);
+}
+
+/* ---- pending and deliverable ---- */
+
+
+static uint64_t take_host(void)
+{
+	return atomic_exchange(&host_pending, 0);
+}
+
+static void collect(struct lx_thread *t)
+{
+	uint64_t got = take_host();
+	struct lx_proc *p = t->p;
+	for (int sig = 1; got && sig <= 64; sig++) {
+		if (!(got & BIT(sig)))
+			continue;
+		got &= ~BIT(sig);
+		p->sig_pending |= BIT(sig);
+		p->sig_info[sig] = host_info[sig];
+	}
+}
+
+void lx_signal_raise(struct lx_proc *p, int sig, const siginfo_t *si)
+{
+	p->sig_pending |= BIT(sig);
+	if (si)
+		p->sig_info[sig] = *si;
+	else
+		p->sig_info[sig] = (siginfo_t){.si_signo = sig,
+					       .si_code = SI_USER};
+}
+
+static bool ignored(struct lx_proc *p, int sig)
+{
+	uint64_t h = p->sigact[sig - 1].handler;
+	if (h == (uint64_t)(uintptr_t)SIG_IGN)
+		return true;
+	if (h != (uint64_t)(uintptr_t)SIG_DFL)
+		return false;
+	switch (sig) {
+	case SIGCHLD: case SIGURG: case SIGWINCH: case SIGCONT:
+		return true;
+	}
+	return false;
+}
+
+uint64_t lx_signal_pending(struct lx_thread *t)
+{
+	collect(t);
+	/* Ignored signals are discarded on arrival, as Linux does. */
+	for (int sig = 1; sig <= 64; sig++)
+		if ((t->p->sig_pending & BIT(sig)) && ignored(t->p, sig) &&
+		    !(t->sigmask & BIT(sig)))
+			t->p->sig_pending &= ~BIT(sig);
+	return t->p->sig_pending;
+}
+
+/* ---- the user context at this exit ---- */
+
+/* The registers the guest would see now, in user mode: after a syscall
+ * that is its return, whichever way the call came in. */
+static void user_context(struct lx_thread *t, struct kvm_regs *u)
+{
+	*u = *vcpu_regs(&t->cpu);
+	switch (t->entry) {
+	case ENTRY_DOORBELL:
+		u->rip = u->rcx;
+		break;
+	case ENTRY_SHIM:
+		u->rip = u->rcx;
+		u->rflags = u->r11;
+		break;
+	case ENTRY_TRAP:
+		u->rip = u->rcx;
+		u->rflags = u->r11;
+		u->rsp = t->trap_rsp;
+		break;
+	case ENTRY_FAULT:
+		u->rip = t->trap_rip;
+		u->rflags = t->trap_rflags;
+		u->rsp = t->trap_rsp;
+		break;
+	case ENTRY_NONE:
+		break;
+	}
+}
+
+/* ---- default actions ---- */
+
+static bool stops(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+	       sig == SIGTTOU;
+}
+
+static void default_action(struct lx_thread *t, int sig)
+{
+	if (stops(sig)) {
+		/* Stop the monitor with the same signal, so the parent's
+		 * waitpid(WUNTRACED) sees it; SIGCONT resumes it here. */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		lx_signal_init(t->p);
+		return;
+	}
+	lx_kill(t->p, sig, "");
+}
+
+/* ---- frames ---- */
+
+static uint64_t xsave_size(const struct vm *vm)
+{
+	for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+		if (e->function == 0xd && e->index == 0 && e->ecx >= 576 &&
+		    e->ecx <= 4096)
+			return e->ecx;
+	}
+	return 512 + 64 + 256; /* legacy + header + AVX */
+}
+
+static bool on_altstack(const struct lx_thread *t, uint64_t sp)
+{
+	return t->altstack_size && sp > t->altstack_sp &&
+	       sp <= t->altstack_sp + t->altstack_size;
+}
+
+/* Writes the frame for `sig` below the interrupted context u and returns
+ * the registers that enter the handler, or 0 if the frame cannot be
+ * written (then the guest dies of SIGSEGV, as on Linux). */
+static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
+		       struct kvm_regs *h)
+{
+	struct lx_proc *p = t->p;
+	const struct lx_sigaction *sa = &p->sigact[sig - 1];
+	if (!(sa->flags & SA_RESTORER_LX))
+		return -1;
+	uint64_t sp = u->rsp - REDZONE;
+	if ((sa->flags & SA_ONSTACK) && t->altstack_size &&
+	    !on_altstack(t, u->rsp))
+		sp = t->altstack_sp + t->altstack_size;
+	uint64_t fsize = xsave_size(&p->vm);
+	uint64_t fp = ALIGN_DOWN(sp - fsize - 4, 64);
+	uint64_t frame = ALIGN_DOWN(fp - sizeof(struct lx_rt_sigframe), 16) - 8;
+	uint8_t *fph = gm_user(&p->vm, fp, fsize + 4, GM_WRITE);
+	struct lx_rt_sigframe *f =
+		gm_user(&p->vm, frame, sizeof(*f), GM_WRITE);
+	struct kvm_xsave xs;
+	if (!fph || !f || ioctl(t->cpu.fd, KVM_GET_XSAVE, &xs) < 0)
+		return -1;
+	memcpy(fph, xs.region, fsize);
+	/* The software-reserved bytes of the FXSAVE area say an XSAVE
+	 * image follows, as the kernel's frames do. */
+	uint32_t sw[4] = {FP_XSTATE_MAGIC1, (uint32_t)fsize + 4,
+			  (uint32_t)p->vm.xcr0, (uint32_t)fsize};
+	memcpy(fph + 464, sw, sizeof(sw));
+	uint32_t m2 = FP_XSTATE_MAGIC2;
+	memcpy(fph + fsize, &m2, 4);
+
+	memset(f, 0, sizeof(*f));
+	f->pretcode = sa->restorer;
+	f->info = p->sig_info[sig];
+	f->info.si_signo = sig;
+	struct lx_ucontext *uc = &f->uc;
+	uc->flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	uc->stack = (struct lx_stack){t->altstack_sp, t->altstack_flags, 0,
+				      t->altstack_size};
+	if (!t->altstack_size)
+		uc->stack.flags = SS_DISABLE;
+	struct lx_sigcontext *mc = &uc->mc;
+	*mc = (struct lx_sigcontext){
+		.r8 = u->r8, .r9 = u->r9, .r10 = u->r10, .r11 = u->r11,
+		.r12 = u->r12, .r13 = u->r13, .r14 = u->r14, .r15 = u->r15,
+		.rdi = u->rdi, .rsi = u->rsi, .rbp = u->rbp, .rbx = u->rbx,
+		.rdx = u->rdx, .rax = u->rax, .rcx = u->rcx, .rsp = u->rsp,
+		.rip = u->rip, .eflags = u->rflags, .cs = SEL_UCODE,
+		.ss = SEL_UDATA,
+	};
+	mc->fpstate = fp;
+	mc->trapno = t->fault_vector;
+	mc->err = t->fault_error;
+	mc->cr2 = t->fault_addr;
+	mc->oldmask = t->sigmask;
+	uc->sigmask = t->saved_mask_valid ? t->saved_mask : t->sigmask;
+	t->saved_mask_valid = false;
+
+	*h = (struct kvm_regs){0};
+	h->rip = sa->handler;
+	h->rsp = frame;
+	h->rdi = (uint64_t)sig;
+	h->rsi = frame + offsetof(struct lx_rt_sigframe, info);
+	h->rdx = frame + offsetof(struct lx_rt_sigframe, uc);
+	h->rflags = u->rflags & ~(uint64_t)(0x100 | 0x400 | 0x40000); /* TF DF AC */
+	if (sa->flags & SS_AUTODISARM_LX)
+		t->altstack_size = 0;
+	return 0;
+}
+
+/* Syscalls Linux restarts after a handler with SA_RESTART. */
+bool lx_signal_restartable(uint64_t nr)
+{
+	switch (nr) {
+	case __NR_read: case __NR_write: case __NR_readv: case __NR_writev:
+	case __NR_pread64: case __NR_pwrite64: case __NR_wait4:
+	case __NR_waitid: case __NR_ioctl: case __NR_open: case __NR_openat:
+	case __NR_fcntl: case __NR_flock: case __NR_futex:
+	case __NR_sendto: case __NR_recvfrom: case __NR_accept:
+	case __NR_connect: case __NR_sendmsg: case __NR_recvmsg:
+		return true;
+	}
+	return false;
+}
+
+/* Picks the next signal to deliver: synchronous faults first, then the
+ * lowest number, as Linux does. 0 if none. */
+static int next_signal(struct lx_thread *t)
+{
+	uint64_t ready = lx_signal_pending(t) & ~t->sigmask;
+	if (!ready)
+		return 0;
+	static const int sync[] = {SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE,
+				   SIGSYS};
+	for (size_t i = 0; i < ARRAY_SIZE(sync); i++)
+		if (ready & BIT(sync[i]))
+			return sync[i];
+	return __builtin_ctzll(ready) + 1;
+}
+
+void lx_signal_deliver(struct lx_thread *t)
+{
+	struct lx_proc *p = t->p;
+	int sig = next_signal(t);
+	struct kvm_regs u;
+	uint64_t restart = t->restart_nr;
+	t->restart_nr = 0;
+	if (!sig && !restart)
+		goto out;
+	user_context(t, &u);
+	if (restart) {
+		const struct lx_sigaction *sa = sig ? &p->sigact[sig - 1] : NULL;
+		bool handler = sa && sa->handler > 1;
+		if (!handler || (sa->flags & SA_RESTART)) {
+			/* Back to the `syscall` instruction, number in RAX. */
+			u.rip -= 2;
+			u.rax = restart - 1;
+		}
+		if (!sig) {
+			lx_set_user(t, &u);
+			goto out;
+		}
+	}
+	p->sig_pending &= ~BIT(sig);
+	const struct lx_sigaction *sa = &p->sigact[sig - 1];
+	if (sa->handler == (uint64_t)(uintptr_t)SIG_DFL) {
+		if (restart && !stops(sig))
+			lx_set_user(t, &u);
+		default_action(t, sig);
+		goto out;
+	}
+	struct kvm_regs h;
+	if (build_frame(t, sig, &u, &h) < 0) {
+		lx_kill(p, SIGSEGV, " (could not write a signal frame)");
+		goto out;
+	}
+	t->sigmask |= sa->mask;
+	if (!(sa->flags & SA_NODEFER))
+		t->sigmask |= BIT(sig);
+	t->sigmask &= ~(BIT(SIGKILL) | BIT(SIGSTOP));
+	if (sa->flags & SA_RESETHAND)
+		p->sigact[sig - 1] = (struct lx_sigaction){0};
+	if (lx_set_user(t, &h) < 0)
+		lx_kill(p, SIGSEGV, " (could not enter a signal handler)");
+out:
+	t->entry = ENTRY_NONE;
+	t->fault_vector = t->fault_error = t->fault_addr = 0;
+}
+
+/* A fault in the guest: its signal is forced (delivered even if blocked
+ * or ignored, by killing then), with the fault's siginfo. */
+bool lx_signal_fault(struct lx_thread *t, int sig, int code, uint64_t addr)
+{
+	struct lx_proc *p = t->p;
+	if (p->sigact[sig - 1].handler <= 1 || (t->sigmask & BIT(sig)))
+		return false; /* the caller kills with the report */
+	siginfo_t si = {.si_signo = sig, .si_code = code};
+	si.si_addr = (void *)(uintptr_t)addr;
+	lx_signal_raise(p, sig, &si);
+	return true;
+}
+
+/* ---- the syscalls ---- */
+
+LX_SYS(rt_sigreturn)
+{
+	struct lx_proc *p = t->p;
+	struct kvm_regs u;
+	user_context(t, &u);
+	uint64_t frame = u.rsp - 8; /* the handler's ret popped pretcode */
+	const struct lx_rt_sigframe *f =
+		gm_user(&p->vm, frame, sizeof(*f), GM_READ);
+	if (!f) {
+		lx_kill(p, SIGSEGV, " (bad signal frame in rt_sigreturn)");
+		return -EFAULT;
+	}
+	const struct lx_sigcontext *mc = &f->uc.mc;
+	struct kvm_regs r = {
+		.r8 = mc->r8, .r9 = mc->r9, .r10 = mc->r10, .r11 = mc->r11,
+		.r12 = mc->r12, .r13 = mc->r13, .r14 = mc->r14, .r15 = mc->r15,
+		.rdi = mc->rdi, .rsi = mc->rsi, .rbp = mc->rbp, .rbx = mc->rbx,
+		.rdx = mc->rdx, .rax = mc->rax, .rcx = mc->rcx, .rsp = mc->rsp,
+		.rip = mc->rip, .rflags = mc->eflags,
+	};
+	if (r.rip >= (1ULL << 47) || r.rsp >= (1ULL << 47)) {
+		lx_kill(p, SIGSEGV, " (rt_sigreturn to a bad address)");
+		return -EFAULT;
+	}
+	if (mc->fpstate) {
+		uint64_t fsize = xsave_size(&p->vm);
+		const uint8_t *fph = gm_user(&p->vm, mc->fpstate, fsize,
+					     GM_READ);
+		struct kvm_xsave xs = {0};
+		if (!fph) {
+			lx_kill(p, SIGSEGV, " (bad FPU state in rt_sigreturn)");
+			return -EFAULT;
+		}
+		memcpy(xs.region, fph, fsize);
+		/* KVM refuses state the CPU would fault on: that is the
+		 * guest's bad frame. */
+		if (ioctl(t->cpu.fd, KVM_SET_XSAVE, &xs) < 0) {
+			lx_kill(p, SIGSEGV, " (bad FPU state in rt_sigreturn)");
+			return -EFAULT;
+		}
+	}
+	t->sigmask = f->uc.sigmask & ~(BIT(SIGKILL) | BIT(SIGSTOP));
+	if (f->uc.stack.flags != SS_DISABLE && f->uc.stack.size) {
+		t->altstack_sp = f->uc.stack.sp;
+		t->altstack_size = f->uc.stack.size;
+		t->altstack_flags = f->uc.stack.flags & SS_AUTODISARM_LX;
+	}
+	if (lx_set_user(t, &r) < 0)
+		lx_kill(p, SIGSEGV, " (rt_sigreturn could not restore)");
+	return (long)r.rax;
+}
+
+LX_SYS(rt_sigpending)
+{
+	if (a[1] > 8)
+		return -EINVAL;
+	uint64_t set = lx_signal_pending(t) & t->sigmask;
+	void *h = gm_user(&t->p->vm, a[0], a[1], GM_WRITE);
+	if (!h)
+		return -EFAULT;
+	memcpy(h, &set, a[1]);
+	return 0;
+}
+
+/* Waits for a host signal without losing one that arrives between the
+ * check and the wait. */
+static long wait_signal(struct lx_thread *t)
+{
+	sigset_t all, old, none;
+	sigfillset(&all);
+	sigemptyset(&none);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if (!(lx_signal_pending(t) & ~t->sigmask))
+		sigsuspend(&none);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return -EINTR;
+}
+
+LX_SYS(rt_sigsuspend)
+{
+	uint64_t mask;
+	if (a[1] != 8)
+		return -EINVAL;
+	const uint64_t *g = gm_user(&t->p->vm, a[0], 8, GM_READ);
+	if (!g)
+		return -EFAULT;
+	mask = *g & ~(BIT(SIGKILL) | BIT(SIGSTOP));
+	/* The frame of the handler this wakes for keeps the old mask. */
+	t->saved_mask = t->sigmask;
+	t->saved_mask_valid = true;
+	t->sigmask = mask;
+	for (;;) {
+		wait_signal(t);
+		if (lx_signal_pending(t) & ~t->sigmask)
+			break;
+	}
+	return -EINTR;
+}
+
+LX_SYS(pause)
+{
+	for (;;) {
+		wait_signal(t);
+		if (lx_signal_pending(t) & ~t->sigmask)
+			return -EINTR;
+	}
+}
+
+LX_SYS(sigaltstack)
+{
+	struct lx_stack old = {t->altstack_sp, t->altstack_flags, 0,
+			       t->altstack_size};
+	struct kvm_regs u;
+	user_context(t, &u);
+	if (!t->altstack_size)
+		old.flags = SS_DISABLE;
+	else if (on_altstack(t, u.rsp))
+		old.flags |= SS_ONSTACK;
+	if (a[0]) {
+		const struct lx_stack *n =
+			gm_user(&t->p->vm, a[0], sizeof(*n), GM_READ);
+		if (!n)
+			return -EFAULT;
+		if (on_altstack(t, u.rsp))
+			return -EPERM;
+		int mode = n->flags & ~(int32_t)SS_AUTODISARM_LX;
+		if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK)
+			return -EINVAL;
+		if (mode == SS_DISABLE) {
+			t->altstack_sp = t->altstack_size = 0;
+			t->altstack_flags = 0;
+		} else {
+			if (n->size < (uint64_t)MINSIGSTKSZ)
+				return -ENOMEM;
+			t->altstack_sp = n->sp;
+			t->altstack_size = n->size;
+			t->altstack_flags = n->flags & SS_AUTODISARM_LX;
+		}
+	}
+	if (a[1]) {
+		void *h = gm_user(&t->p->vm, a[1], sizeof(old), GM_WRITE);
+		if (!h)
+			return -EFAULT;
+		memcpy(h, &old, sizeof(old));
+	}
+	return 0;
+}
+
+/* Timers: the monitor's own, whose SIGALRM (and SIGVTALRM, SIGPROF) are
+ * the guest's. */
+LX_SYS(alarm) { return alarm((unsigned)a[0]); }
+
+LX_SYS(setitimer)
+{
+	struct itimerval nv, ov;
+	if (a[0] > ITIMER_PROF)
+		return -EINVAL;
+	if (a[1]) {
+		const struct itimerval *g =
+			gm_user(&t->p->vm, a[1], sizeof(nv), GM_READ);
+		if (!g)
+			return -EFAULT;
+		nv = *g;
+	} else {
+		memset(&nv, 0, sizeof(nv));
+	}
+	struct itimerval *go =
+		a[2] ? gm_user(&t->p->vm, a[2], sizeof(ov), GM_WRITE) : NULL;
+	if (a[2] && !go)
+		return -EFAULT;
+	if (setitimer((int)a[0], &nv, &ov) < 0)
+		return -errno;
+	if (go)
+		*go = ov;
+	return 0;
+}
+
+LX_SYS(getitimer)
+{
+	struct itimerval v;
+	if (a[0] > ITIMER_PROF)
+		return -EINVAL;
+	struct itimerval *g = gm_user(&t->p->vm, a[1], sizeof(v), GM_WRITE);
+	if (!g)
+		return -EFAULT;
+	if (getitimer((int)a[0], &v) < 0)
+		return -errno;
+	*g = v;
+	return 0;
+}
