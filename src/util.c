@@ -5,7 +5,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 void msg(const char *fmt, ...)
 {
@@ -60,4 +63,35 @@ int parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = (uint64_t)v << shift;
 	return 0;
+}
+
+#define FD_HIGH_ROOM 512 /* monitor descriptors: vCPUs, mounts, KVM */
+
+int fd_high_floor(void)
+{
+	static int floor;
+	if (!floor) {
+		struct rlimit r;
+		getrlimit(RLIMIT_NOFILE, &r);
+		if (r.rlim_cur < r.rlim_max) {
+			r.rlim_cur = r.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &r);
+			getrlimit(RLIMIT_NOFILE, &r);
+		}
+		uint64_t lim = r.rlim_cur > (1 << 20) ? (1 << 20) : r.rlim_cur;
+		floor = lim > 2 * FD_HIGH_ROOM ? (int)(lim - FD_HIGH_ROOM) :
+						 (int)(lim / 2);
+	}
+	return floor;
+}
+
+int fd_high(int fd)
+{
+	if (fd < 0 || fd >= fd_high_floor())
+		return fd;
+	int h = fcntl(fd, F_DUPFD_CLOEXEC, fd_high_floor());
+	if (h < 0)
+		return fd;
+	close(fd);
+	return h;
 }

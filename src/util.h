@@ -28,6 +28,15 @@ noreturn void die(int status, const char *fmt, ...)
 
 uint64_t mono_ns(void);
 
+/* The monitor's own long-lived descriptors (KVM, VM, vCPUs, the root and
+ * volume directories, the executable) live at the top of the fd space,
+ * far above the numbers the guest's files get, so a host fd number the
+ * guest let go of is never reused for one of them. Moves fd there
+ * (close-on-exec) and returns the new number, or fd itself if it cannot. */
+int fd_high(int fd);
+/* The lowest number fd_high uses: the guest's files stay below it. */
+int fd_high_floor(void);
+
 /* Parses "512M", "1G", "65536" (bytes; K M G T suffixes, powers of 1024).
  * Returns 0 on success. */
 int parse_size(const char *s, uint64_t *out);

@@ -215,7 +215,7 @@ static long replace_image(struct lx_thread *t, struct lx_image *im,
 		return -E2BIG;
 	}
 	for (int i = 0; i < p->nfds; i++)
-		if (p->fds[i].host >= 0 && (p->fds[i].fdflags & FD_CLOEXEC))
+		if (p->fds[i].used && (p->fds[i].fdflags & FD_CLOEXEC))
 			lx_fd_close(p, i);
 	/* Handlers point into the old image; ignored signals stay ignored. */
 	for (int s = 0; s < 64; s++)
@@ -261,7 +261,7 @@ static long do_exec(struct lx_thread *t, long dirfd, uint64_t gpath,
 		err = resolve(p, dirfd, path, (int)flags, &argv, &im, exe);
 	if (!err) {
 		snprintf(p->exe, sizeof(p->exe), "%s", exe);
-		int nfd = fcntl(im.fd, F_DUPFD_CLOEXEC, 3);
+		int nfd = fd_high(fcntl(im.fd, F_DUPFD_CLOEXEC, 3));
 		if (nfd >= 0) {
 			if (p->exe_fd >= 0)
 				close(p->exe_fd);

@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "lx/lx.h"
+#include "util.h"
 
 enum lx_fd_kind lx_fd_kind_of(int host)
 {
@@ -36,28 +38,21 @@ enum lx_fd_kind lx_fd_kind_of(int host)
 	return LX_FD_OTHER;
 }
 
-/* Grows the table to hold index gfd. */
-static int grow(struct lx_proc *p, long gfd)
-{
-	if (gfd < p->nfds)
-		return 0;
-	int n = p->nfds ? p->nfds : 16;
-	while (n <= gfd)
-		n *= 2;
-	struct lx_fd *v = realloc(p->fds, n * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (int i = p->nfds; i < n; i++)
-		v[i] = (struct lx_fd){.host = -1};
-	p->fds = v;
-	p->nfds = n;
-	return 0;
-}
-
+/* The table has room for the hard limit from the start, so that a slot
+ * never moves under a thread that holds a pointer to it; the pages are
+ * touched only as fds are used. */
 int lx_fd_init(struct lx_proc *p)
 {
-	p->nofile_cur = LX_NOFILE;
-	p->nofile_max = LX_NOFILE_MAX;
+	p->nofile_max = MIN(LX_NOFILE_MAX, (uint64_t)fd_high_floor() - 16);
+	p->nofile_cur = MIN(LX_NOFILE, p->nofile_max);
+	p->fd_cap = (int)p->nofile_max;
+	void *v = mmap(NULL, p->fd_cap * sizeof(struct lx_fd),
+		       PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (v == MAP_FAILED)
+		return -1;
+	p->fds = v;
+	pthread_mutex_init(&p->fd_lock, NULL);
 	/* The guest's stdio is the terminal's (or whatever mote was given),
 	 * through duplicates so that a guest close(2) leaves the monitor its
 	 * own stderr for messages. */
@@ -73,56 +68,78 @@ int lx_fd_init(struct lx_proc *p)
 
 struct lx_fd *lx_fd_get(struct lx_proc *p, long gfd)
 {
-	if (gfd < 0 || gfd >= p->nfds || p->fds[gfd].host < 0)
+	if (gfd < 0 || gfd >= p->fd_cap || !p->fds[gfd].used)
 		return NULL;
 	return &p->fds[gfd];
 }
 
-int lx_fd_install_at(struct lx_proc *p, long gfd, int host, int fdflags,
-		     enum lx_fd_kind kind, char *path)
+/* With fd_lock held. */
+static int install_locked(struct lx_proc *p, long gfd, int host, int fdflags,
+			  enum lx_fd_kind kind, char *path)
 {
-	if (gfd < 0 || (uint64_t)gfd >= p->nofile_cur || grow(p, gfd) < 0) {
+	if (gfd < 0 || (uint64_t)gfd >= p->nofile_cur) {
 		close(host);
 		free(path);
 		return gfd < 0 ? -EBADF : -EMFILE;
 	}
 	struct lx_fd *f = &p->fds[gfd];
-	if (f->host >= 0) {
+	if (f->used) {
 		close(f->host);
 		free(f->path);
 	}
-	*f = (struct lx_fd){host, fdflags, kind, path};
+	*f = (struct lx_fd){host, fdflags, kind, path, true};
+	if (gfd >= p->nfds)
+		p->nfds = (int)gfd + 1;
 	return (int)gfd;
+}
+
+int lx_fd_install_at(struct lx_proc *p, long gfd, int host, int fdflags,
+		     enum lx_fd_kind kind, char *path)
+{
+	pthread_mutex_lock(&p->fd_lock);
+	int r = install_locked(p, gfd, host, fdflags, kind, path);
+	pthread_mutex_unlock(&p->fd_lock);
+	return r;
 }
 
 int lx_fd_install(struct lx_proc *p, int host, int fdflags,
 		  enum lx_fd_kind kind, char *path, long min)
 {
+	pthread_mutex_lock(&p->fd_lock);
 	long g = min < 0 ? 0 : min;
-	while (g < p->nfds && p->fds[g].host >= 0)
+	while (g < p->fd_cap && p->fds[g].used)
 		g++;
-	return lx_fd_install_at(p, g, host, fdflags, kind, path);
+	int r = install_locked(p, g, host, fdflags, kind, path);
+	pthread_mutex_unlock(&p->fd_lock);
+	return r;
 }
 
 int lx_fd_close(struct lx_proc *p, long gfd)
 {
+	pthread_mutex_lock(&p->fd_lock);
 	struct lx_fd *f = lx_fd_get(p, gfd);
-	if (!f)
+	if (!f) {
+		pthread_mutex_unlock(&p->fd_lock);
 		return -EBADF;
-	int r = close(f->host);
+	}
+	int host = f->host;
 	free(f->path);
 	*f = (struct lx_fd){.host = -1};
+	pthread_mutex_unlock(&p->fd_lock);
 	/* Linux releases the descriptor even when close reports an error;
 	 * only EINTR is not passed on, as Linux does not either. */
+	int r = close(host);
 	return r < 0 && errno != EINTR ? -errno : 0;
 }
 
 void lx_fd_fini(struct lx_proc *p)
 {
+	if (!p->fds)
+		return;
 	for (int i = 0; i < p->nfds; i++)
-		if (p->fds[i].host >= 0)
+		if (p->fds[i].used)
 			lx_fd_close(p, i);
-	free(p->fds);
+	munmap(p->fds, p->fd_cap * sizeof(struct lx_fd));
 	p->fds = NULL;
 	p->nfds = 0;
 }

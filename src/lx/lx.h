@@ -3,6 +3,7 @@
 #define MOTE_LX_LX_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,6 +61,7 @@ struct lx_fd {
 	int fdflags;  /* FD_CLOEXEC */
 	enum lx_fd_kind kind;
 	char *path;   /* absolute guest path, or NULL (pipes, stdio) */
+	bool used;
 };
 
 #define LX_NOFILE 1024      /* RLIMIT_NOFILE soft limit the guest starts with */
@@ -118,8 +120,10 @@ struct lx_stats {
 struct lx_proc {
 	struct vm vm;
 	const struct lx_opts *opts;
-	struct lx_fd *fds;
-	int nfds;            /* size of fds[] */
+	struct lx_fd *fds;   /* fd_cap slots that never move */
+	int fd_cap;
+	int nfds;            /* above the highest slot ever used */
+	pthread_mutex_t fd_lock; /* install and close */
 	uint64_t nofile_cur, nofile_max;
 	struct lx_fs fs;
 	struct lx_mm mm;

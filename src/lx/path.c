@@ -26,7 +26,7 @@
 static int add_mount(struct lx_fs *fs, const char *host, const char *guest,
 		     bool rw)
 {
-	int fd = open(host, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = fd_high(open(host, O_PATH | O_DIRECTORY | O_CLOEXEC));
 	if (fd < 0) {
 		msg("%s: %s (a --root or --volume must be an existing "
 		    "directory)", host, strerror(errno));

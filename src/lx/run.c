@@ -223,7 +223,7 @@ int lx_run(const struct lx_opts *o)
 		status = MOTE_EXIT_FAIL;
 		goto out_proc;
 	}
-	p->exe_fd = fcntl(img.im.fd, F_DUPFD_CLOEXEC, 3);
+	p->exe_fd = fd_high(fcntl(img.im.fd, F_DUPFD_CLOEXEC, 3));
 	lx_image_close(&img.im);
 	lx_signal_init(p);
 	lx_signal_vcpu(&t->cpu);

@@ -79,7 +79,7 @@ const char *vm_strerror(enum vm_error e)
 
 static enum vm_error open_kvm(struct vm *vm)
 {
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	vm->kvm_fd = fd_high(open("/dev/kvm", O_RDWR | O_CLOEXEC));
 	if (vm->kvm_fd < 0) {
 		if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
 			return VM_ENOKVM;
@@ -276,7 +276,7 @@ enum vm_error vm_create(struct vm *vm, uint64_t user_size)
 	enum vm_error err = open_kvm(vm);
 	if (err)
 		goto err_close;
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	vm->vm_fd = fd_high(ioctl(vm->kvm_fd, KVM_CREATE_VM, 0));
 	if (vm->vm_fd < 0) {
 		err = errno == ENOMEM ? VM_ENOMEM : VM_EKVM;
 		goto err_close;
@@ -339,7 +339,7 @@ int vm_refork(struct vm *vm)
 	/* The parent's VM fd is no use here: KVM ties a VM to the mm that
 	 * created it. The memory, copied on write, is already in place. */
 	close(vm->vm_fd);
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	vm->vm_fd = fd_high(ioctl(vm->kvm_fd, KVM_CREATE_VM, 0));
 	if (vm->vm_fd < 0 ||
 	    set_slot(vm, 0, vm->user_size, vm->sys_size) < 0)
 		return -1;
@@ -484,7 +484,7 @@ static int vcpu_open(struct vm *vm, struct vcpu *c, int id)
 		return -1;
 	}
 	setup_tss(vm, id);
-	c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+	c->fd = fd_high(ioctl(vm->vm_fd, KVM_CREATE_VCPU, id));
 	if (c->fd < 0)
 		return -1;
 	c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
