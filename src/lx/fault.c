@@ -111,9 +111,8 @@ void lx_kill(struct lx_proc *p, int sig, const char *why)
 	if (sig != SIGPIPE && sig != SIGINT && !p->forked)
 		msg("guest killed by %s%s%s", sigabbrev_np(sig) ? "SIG" : "signal ",
 	    sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", why);
-	p->exited = true;
-	p->status = 128 + sig;
 	p->term_sig = sig;
+	lx_proc_exit(p, 128 + sig);
 }
 
 void lx_exception(struct lx_thread *t)
@@ -126,8 +125,7 @@ void lx_exception(struct lx_thread *t)
 		msg("internal error: exception exit with a bad frame at %#" PRIx64
 		    "; vCPU %d registers:", rsp, t->cpu.id);
 		vcpu_dump(&t->cpu);
-		p->exited = true;
-		p->status = MOTE_EXIT_FAIL;
+		lx_proc_exit(p, MOTE_EXIT_FAIL);
 		return;
 	}
 	if ((f->cs & 3) != 3) {
@@ -136,8 +134,7 @@ void lx_exception(struct lx_thread *t)
 		    vector_names[f->vector], f->rip, f->error,
 		    vcpu_sregs(&t->cpu)->cr2, t->cpu.id);
 		vcpu_dump(&t->cpu);
-		p->exited = true;
-		p->status = MOTE_EXIT_FAIL;
+		lx_proc_exit(p, MOTE_EXIT_FAIL);
 		return;
 	}
 	if (is_syscall_trap(t, f)) {

@@ -11,6 +11,7 @@
 #include <stdnoreturn.h>
 #include <sys/types.h>
 
+#include "vm/layout.h"
 #include "vm/vm.h"
 
 /* ---- options (filled by the CLI) ---- */
@@ -144,7 +145,19 @@ struct lx_proc {
 	int vfork_fd;        /* a vfork child's end of the parent's wait, or -1 */
 	uint64_t sig_pending;         /* signals for the process, bit sig-1 */
 	siginfo_t sig_info[65];       /* the siginfo of each pending one */
+	uint32_t rt_extra[65];        /* queued real-time signals beyond one */
+	/* Threads: one vCPU and one host thread each, by vCPU id. */
+	pthread_mutex_t lock;  /* threads, signal state, exit */
+	pthread_mutex_t mm_lock; /* the address space */
+	pthread_cond_t gone;   /* a thread left its run loop */
+	struct lx_thread *threads[SYS_MAX_VCPUS];
+	int nlive;             /* threads that have not exited */
+	int nrunning;          /* host threads still in their run loop */
 };
+
+/* The host signal that makes a vCPU thread leave KVM_RUN or a blocking
+ * host call; never a guest signal when it comes from the monitor itself. */
+#define LX_SIG_KICK SIGRTMAX
 
 /* How the syscall or fault the vCPU is stopped in reached the monitor,
  * which says where the user-mode registers are (signal.c). */
@@ -172,6 +185,17 @@ struct lx_thread {
 	bool saved_mask_valid;
 	uint64_t altstack_sp, altstack_size;
 	int altstack_flags;
+	pthread_t host;
+	bool live;            /* has not called exit */
+	bool running;         /* its host thread is in the run loop */
+	bool exiting;         /* leaves the run loop after this exit */
+	bool owner;           /* ends the process once every thread is out */
+	uint64_t tpending;    /* signals for this thread alone, from the host
+				 handler or another thread */
+	siginfo_t tinfo[65];
+	uint64_t own_pending; /* the same, once collected */
+	siginfo_t own_info[65];
+	siginfo_t deliver_info; /* of the signal being delivered */
 };
 
 /* A syscall handler: arguments in a[0..5]; returns the result or -errno. */
@@ -187,6 +211,19 @@ void lx_trace_summary(struct lx_proc *p);
 /* Replaces the user context from a syscall handler (execve, signals): the
  * dispatcher then leaves RAX alone. */
 int lx_set_user(struct lx_thread *t, const struct kvm_regs *r);
+
+/* thread.c */
+long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,
+		     uint64_t ptid, uint64_t ctid, uint64_t tls);
+/* Ends every thread of the process with `status` (mote's exit status). */
+void lx_exit_group(struct lx_thread *t, int status);
+void lx_proc_exit(struct lx_proc *p, int status);
+/* Makes one thread leave KVM_RUN (or a blocking call) and look. */
+void lx_kick(struct lx_thread *o);
+/* Makes every other thread leave KVM_RUN (or a blocking call) and look. */
+void lx_kick_others(struct lx_thread *t);
+/* run.c: runs one thread's vCPU until it or its process exits. */
+void lx_run_thread(struct lx_thread *t);
 
 /* tree.c: the guest processes of one mote run, shared by their monitors. */
 struct lx_tree;
@@ -220,8 +257,14 @@ void lx_signal_sync_chld(struct lx_proc *p);
  * of the parent's pending and loses none sent to it. */
 void lx_signal_fork_begin(struct lx_thread *t);
 void lx_signal_fork_end(bool child);
-/* The vCPU a host signal must kick out of KVM_RUN (NULL: none). */
-void lx_signal_vcpu(struct vcpu *c);
+/* The thread (and vCPU) the calling host thread runs (NULL: none), for
+ * the host signal handler. */
+void lx_signal_thread(struct lx_thread *t);
+/* The registers the guest sees in user mode at this exit. */
+void lx_user_context(struct lx_thread *t, struct kvm_regs *u);
+/* Queues a signal for one thread of this process and wakes it. */
+void lx_signal_thread_raise(struct lx_thread *target, int sig,
+			    const siginfo_t *si);
 /* The process's pending signals (ignored ones dropped). */
 uint64_t lx_signal_pending(struct lx_thread *t);
 /* Queues a signal for the process, siginfo optional. */

@@ -64,12 +64,6 @@ LX_SYS(arch_prctl)
 	return -EINVAL;
 }
 
-LX_SYS(set_tid_address)
-{
-	t->clear_child_tid = a[0];
-	return t->tid;
-}
-
 LX_SYS(set_robust_list)
 {
 	if (a[1] != 24) /* sizeof(struct robust_list_head) */
@@ -375,20 +369,5 @@ LX_SYS(sched_getaffinity)
 LX_SYS(sched_yield)
 {
 	sched_yield();
-	return 0;
-}
-
-LX_SYS(exit)
-{
-	/* One thread per process for now: exit ends the process. */
-	t->p->exited = true;
-	t->p->status = (int)(a[0] & 0xff);
-	return 0;
-}
-
-LX_SYS(exit_group)
-{
-	t->p->exited = true;
-	t->p->status = (int)(a[0] & 0xff);
 	return 0;
 }

@@ -56,9 +56,28 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 	p->tree_slot = slot;
 	p->vfork_fd = vfork_fd;
 	lx_tree_fill(p->tree, slot, p->pid);
-	/* A signal from now on must not touch the parent's vCPU. */
-	lx_signal_vcpu(NULL);
-	vcpu_destroy(&t->cpu);
+	/* Only the calling thread lives on, on vCPU 0; the parent's vCPU fds
+	 * are closed and its locks, perhaps held by threads that are not
+	 * here, made anew. */
+	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
+		struct lx_thread *o = p->threads[i];
+		p->threads[i] = NULL;
+		if (!o)
+			continue;
+		vcpu_destroy(&o->cpu);
+		if (o != t)
+			free(o);
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->mm_lock, NULL);
+	pthread_mutex_init(&p->fd_lock, NULL);
+	pthread_cond_init(&p->gone, NULL);
+	p->threads[0] = t;
+	t->live = t->running = t->owner = true;
+	t->host = pthread_self();
+	t->exiting = false;
+	t->tpending = t->own_pending = 0;
+	p->nlive = p->nrunning = 1;
 	st->regs.rax = 0;
 	if (stack)
 		st->regs.rsp = stack;
@@ -75,7 +94,8 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 	 * those sent to the child since are held by the host until
 	 * lx_signal_fork_end. */
 	p->sig_pending = 0;
-	lx_signal_vcpu(&t->cpu);
+	memset(p->rt_extra, 0, sizeof(p->rt_extra));
+	lx_signal_thread(t);
 	if ((flags & CLONE_CHILD_SETTID) && put_pid(p, ctid, p->pid) < 0)
 		ctid = 0; /* Linux ignores a bad address here */
 	if (flags & CLONE_CHILD_CLEARTID)
@@ -84,17 +104,16 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 }
 
 static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
-		    uint64_t ptid, uint64_t ctid)
+		    uint64_t ptid, uint64_t ctid, uint64_t tls)
 {
 	struct lx_proc *p = t->p;
+	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
+		return lx_clone_thread(t, flags, stack, ptid, ctid, tls);
 	if (flags & ~FORK_FLAGS)
 		return -EINVAL;
-	/* CLONE_VM without CLONE_VFORK is a thread (not here); CLONE_VM with
-	 * it is vfork, which shares memory only until exec or exit: a copy
-	 * plus the wait behaves the same for every program that keeps to
-	 * vfork's rules. */
-	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
-		return -ENOSYS;
+	/* CLONE_VM with CLONE_VFORK is vfork, which shares memory only
+	 * until exec or exit: a copy plus the wait behaves the same for every
+	 * program that keeps to vfork's rules. */
 	int slot = lx_tree_reserve(p->tree);
 	if (slot < 0)
 		return slot;
@@ -145,13 +164,17 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	return pid;
 }
 
-LX_SYS(fork) { return do_fork(t, SIGCHLD, 0, 0, 0); }
-LX_SYS(vfork) { return do_fork(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0); }
+LX_SYS(fork) { return do_fork(t, SIGCHLD, 0, 0, 0, 0); }
+
+LX_SYS(vfork)
+{
+	return do_fork(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+}
 
 LX_SYS(clone)
 {
 	/* x86-64 order: flags, stack, parent_tid, child_tid, tls. */
-	return do_fork(t, a[0], a[1], a[2], a[3]);
+	return do_fork(t, a[0], a[1], a[2], a[3], a[4]);
 }
 
 LX_SYS(clone3)
@@ -170,7 +193,7 @@ LX_SYS(clone3)
 		return -EINVAL;
 	uint64_t stack = ca.stack ? ca.stack + ca.stack_size : 0;
 	return do_fork(t, ca.flags | ca.exit_signal, stack, ca.parent_tid,
-		       ca.child_tid);
+		       ca.child_tid, ca.tls);
 }
 
 /* ---- waiting ---- */
@@ -241,8 +264,16 @@ LX_SYS(kill)
 	int sig = (int)a[1];
 	if (sig < 0 || sig > 64)
 		return -EINVAL;
+	if (pid == p->pid) {
+		if (sig)
+			lx_signal_raise(p, sig, &(siginfo_t){
+				.si_signo = sig, .si_code = SI_USER,
+				.si_pid = p->pid, .si_uid = getuid()});
+		lx_kick_others(t);
+		return 0;
+	}
 	if (pid > 0) {
-		if (pid != p->pid && !lx_tree_has(p->tree, pid))
+		if (!lx_tree_has(p->tree, pid))
 			return -EPERM;
 		return kill(pid, sig) < 0 ? -errno : 0;
 	}
@@ -263,12 +294,30 @@ static long thread_kill(struct lx_thread *t, pid_t tgid, pid_t tid, int sig)
 	struct lx_proc *p = t->p;
 	if (tid <= 0 || sig < 0 || sig > 64)
 		return -EINVAL;
-	if (tgid == 0)
-		tgid = tid == p->pid ? p->pid : tid;
-	if (tgid != p->pid && !lx_tree_has(p->tree, tgid))
+	if (tgid == 0) {
+		/* tkill: one of ours, or another process's main thread. */
+		tgid = tid;
+		for (int i = 0; i < SYS_MAX_VCPUS; i++)
+			if (p->threads[i] && p->threads[i]->live &&
+			    p->threads[i]->tid == tid)
+				tgid = p->pid;
+	}
+	if (tgid == p->pid) {
+		/* A thread of this process: queue it here, SI_TKILL. */
+		for (int i = 0; i < SYS_MAX_VCPUS; i++) {
+			struct lx_thread *o = p->threads[i];
+			if (!o || !o->live || o->tid != tid)
+				continue;
+			if (sig)
+				lx_signal_thread_raise(o, sig, &(siginfo_t){
+					.si_signo = sig, .si_code = SI_TKILL,
+					.si_pid = p->pid, .si_uid = getuid()});
+			return 0;
+		}
+		return -ESRCH;
+	}
+	if (!lx_tree_has(p->tree, tgid))
 		return -EPERM;
-	if (tgid == p->pid && tid == t->tid)
-		tid = (pid_t)syscall(SYS_gettid);
 	return syscall(SYS_tgkill, tgid, tid, sig) < 0 ? -errno : 0;
 }
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -89,8 +90,7 @@ static void internal_error(struct lx_thread *t, const char *what)
 	msg("internal error: %s (exit reason %s); vCPU %d registers:", what,
 	    kvm_exit_reason_name(t->cpu.run->exit_reason), t->cpu.id);
 	vcpu_dump(&t->cpu);
-	t->p->exited = true;
-	t->p->status = MOTE_EXIT_FAIL;
+	lx_proc_exit(t->p, MOTE_EXIT_FAIL);
 }
 
 static void report_timing(struct lx_proc *p, uint64_t t_first)
@@ -102,59 +102,94 @@ static void report_timing(struct lx_proc *p, uint64_t t_first)
 	    (unsigned long long)p->stats.exits);
 }
 
-static void run_loop(struct lx_thread *t)
+/* KVM_RUN failed with EFAULT: the host page behind a guest address was
+ * briefly inaccessible (another thread's mprotect drops KVM's translations
+ * by toggling the host protection, see mm.c). Retried a few times. */
+#define EFAULT_RETRIES 1000
+
+static void serve_exit(struct lx_thread *t, int r)
 {
 	struct lx_proc *p = t->p;
 	struct kvm_run *run = t->cpu.run;
+	unsigned cpl = vcpu_sregs(&t->cpu)->cs.selector & 3;
+	enum vm_exit e = r < 0 ? VMX_INTR :
+				 vm_exit_classify(run, cpl, p->vm.doorbell_gpa);
+	switch (e) {
+	case VMX_SYSCALL:
+		t->entry = run->exit_reason == KVM_EXIT_MMIO ? ENTRY_DOORBELL :
+							       ENTRY_SHIM;
+		lx_syscall(t);
+		break;
+	case VMX_EXCEPTION:
+		lx_exception(t);
+		break;
+	case VMX_INTR:
+		/* Only in user mode is there a context to deliver a signal
+		 * on; inside the shim, the next exit comes at once. */
+		t->entry = ENTRY_NONE;
+		if (cpl != 3)
+			return;
+		break;
+	case VMX_BAD_DOORBELL:
+		/* The guest touched a page Linux would not have mapped: what
+		 * Linux does is SIGSEGV. */
+		lx_kill(p, SIGSEGV, " (access to the syscall doorbell)");
+		break;
+	default:
+		internal_error(t, vm_exit_name(e));
+		break;
+	}
+	if (!p->exited && !t->exiting)
+		lx_signal_deliver(t);
+}
+
+/* The thread that ends the process waits for every other one. */
+static void wait_all(struct lx_thread *t)
+{
+	struct lx_proc *p = t->p;
+	pthread_mutex_lock(&p->lock);
+	t->running = false;
+	p->nrunning--;
+	while (!p->exited || p->nrunning > 0)
+		pthread_cond_wait(&p->gone, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void lx_run_thread(struct lx_thread *t)
+{
+	struct lx_proc *p = t->p;
 	uint64_t t_first = mono_ns();
-	while (!p->exited) {
+	int efaults = 0;
+	while (!p->exited && !t->exiting) {
 		int r = ioctl(t->cpu.fd, KVM_RUN, 0);
-		/* A fork's child runs on a new vCPU: follow it. */
-		run = t->cpu.run;
-		run->immediate_exit = 0;
+		/* A fork's child runs on a new vCPU. */
+		t->cpu.run->immediate_exit = 0;
+		if (r < 0 && errno == EFAULT && ++efaults < EFAULT_RETRIES) {
+			sched_yield();
+			continue;
+		}
 		if (r < 0 && errno != EINTR && errno != EAGAIN) {
 			msg("internal error: KVM_RUN: %s", strerror(errno));
 			vcpu_dump(&t->cpu);
-			p->exited = true;
-			p->status = MOTE_EXIT_FAIL;
+			lx_exit_group(t, MOTE_EXIT_FAIL);
 			break;
 		}
-		p->stats.exits++;
-		unsigned cpl = vcpu_sregs(&t->cpu)->cs.selector & 3;
-		enum vm_exit e = r < 0 ? VMX_INTR :
-			vm_exit_classify(run, cpl, p->vm.doorbell_gpa);
-		switch (e) {
-		case VMX_SYSCALL:
-			t->entry = run->exit_reason == KVM_EXIT_MMIO ?
-					   ENTRY_DOORBELL :
-					   ENTRY_SHIM;
-			lx_syscall(t);
-			break;
-		case VMX_EXCEPTION:
-			lx_exception(t);
-			break;
-		case VMX_INTR:
-			/* Only in user mode is there a context to deliver a
-			 * signal on; inside the shim, the next exit comes at
-			 * once. */
-			t->entry = ENTRY_NONE;
-			if (cpl != 3)
-				continue;
-			break;
-		case VMX_BAD_DOORBELL:
-			/* The guest touched a page Linux would not have
-			 * mapped: what Linux does is SIGSEGV. */
-			lx_kill(p, SIGSEGV, " (access to the syscall doorbell)");
-			break;
-		default:
-			internal_error(t, vm_exit_name(e));
-			break;
-		}
-		if (!p->exited)
-			lx_signal_deliver(t);
+		efaults = 0;
+		__atomic_fetch_add(&p->stats.exits, 1, __ATOMIC_RELAXED);
+		serve_exit(t, r);
+		if (p->exited)
+			lx_kick_others(t);
 	}
+	if (!t->owner)
+		return;
+	wait_all(t);
 	if (p->opts->timing)
 		report_timing(p, t_first);
+	if (p->forked) {
+		if (p->trace)
+			fflush(p->trace);
+		lx_exit_process(p);
+	}
 }
 
 static int setup(struct lx_proc *p, struct image *img, uint64_t *rsp)
@@ -196,6 +231,13 @@ int lx_run(const struct lx_opts *o)
 	struct lx_thread *t = calloc(1, sizeof(*t));
 	if (!p || !t)
 		die(MOTE_EXIT_FAIL, "out of memory");
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->mm_lock, NULL);
+	pthread_cond_init(&p->gone, NULL);
+	p->threads[0] = t;
+	p->nlive = p->nrunning = 1;
+	t->live = t->running = t->owner = true;
+	t->host = pthread_self();
 	p->opts = o;
 	p->trace = o->trace;
 	p->pid = getpid();
@@ -226,14 +268,19 @@ int lx_run(const struct lx_opts *o)
 	p->exe_fd = fd_high(fcntl(img.im.fd, F_DUPFD_CLOEXEC, 3));
 	lx_image_close(&img.im);
 	lx_signal_init(p);
-	lx_signal_vcpu(&t->cpu);
-	run_loop(t);
-	lx_signal_vcpu(NULL);
+	lx_signal_thread(t);
+	lx_run_thread(t);
+	lx_signal_thread(NULL);
 	status = p->status;
 	if (p->trace)
 		lx_trace_summary(p);
 out_proc:
-	vcpu_destroy(&t->cpu);
+	/* The other threads' host threads may still be unwinding (after
+	 * saying they are done): their structs and p stay allocated until
+	 * the process exits. */
+	for (int i = 0; i < SYS_MAX_VCPUS; i++)
+		if (p->threads[i])
+			vcpu_destroy(&p->threads[i]->cpu);
 	lx_fd_fini(p);
 	lx_fs_fini(p);
 	lx_mm_fini(p);
@@ -241,16 +288,9 @@ out_proc:
 		close(p->exe_fd);
 	vm_destroy(&p->vm);
 	/* The VM tree ends with its first process, as a container does with
-	 * its init. A forked process stays in it until reaped (a zombie can
-	 * still be signalled). */
-	if (p->forked) {
-		if (p->trace)
-			fflush(p->trace);
-		lx_exit_process(p);
-	}
+	 * its init. (A forked process ends in lx_run_thread and stays in the
+	 * tree until reaped: a zombie can still be signalled.) */
 	lx_tree_kill_all(p->tree);
-	free(t);
-	free(p);
 out_image:
 	lx_image_close(&img.im);
 	return status;

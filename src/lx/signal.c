@@ -78,7 +78,12 @@ _Static_assert(sizeof(siginfo_t) == 128, "siginfo");
 static struct lx_proc *cur_proc;
 static _Atomic uint64_t host_pending;
 static siginfo_t host_info[65];
-static struct kvm_run *_Atomic cur_run;
+/* Real-time signals queue: how many more of each arrived than the one
+ * its bit records. */
+static _Atomic uint32_t host_rt_extra[65];
+#define SIGRT_FIRST 32
+/* The guest thread the calling host thread runs. */
+static _Thread_local struct lx_thread *cur_thread;
 
 /* Signals a fault in the monitor itself raises: never the guest's. */
 static bool monitor_fault(int sig, const siginfo_t *si)
@@ -99,11 +104,24 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 		signal(sig, SIG_DFL);
 		return;
 	}
-	host_info[sig] = *si;
-	atomic_fetch_or(&host_pending, BIT(sig));
-	struct kvm_run *run = atomic_load(&cur_run);
-	if (run)
-		run->immediate_exit = 1;
+	struct lx_thread *t = cur_thread;
+	bool kick = sig == LX_SIG_KICK && si->si_code == SI_TKILL &&
+		    si->si_pid == getpid();
+	if (!kick) {
+		/* Another process's tgkill names this thread alone. */
+		if (si->si_code == SI_TKILL && t) {
+			t->tinfo[sig] = *si;
+			__atomic_fetch_or(&t->tpending, BIT(sig),
+					  __ATOMIC_SEQ_CST);
+		} else {
+			host_info[sig] = *si;
+			uint64_t was = atomic_fetch_or(&host_pending, BIT(sig));
+			if (sig >= SIGRT_FIRST && (was & BIT(sig)))
+				atomic_fetch_add(&host_rt_extra[sig], 1);
+		}
+	}
+	if (t && t->cpu.run)
+		t->cpu.run->immediate_exit = 1;
 }
 
 void lx_signal_init(struct lx_proc *p)
@@ -160,9 +178,9 @@ void lx_signal_sync_chld(struct lx_proc *p)
 	sigaction(SIGCHLD, &hs, NULL);
 }
 
-void lx_signal_vcpu(struct vcpu *c)
+void lx_signal_thread(struct lx_thread *t)
 {
-	atomic_store(&cur_run, c ? c->run : NULL);
+	cur_thread = t;
 }
 
 /* ---- pending and deliverable ---- */
@@ -177,23 +195,33 @@ static void collect(struct lx_thread *t)
 {
 	uint64_t got = take_host();
 	struct lx_proc *p = t->p;
+	if (!got)
+		return;
 	for (int sig = 1; got && sig <= 64; sig++) {
 		if (!(got & BIT(sig)))
 			continue;
 		got &= ~BIT(sig);
+		if (sig >= SIGRT_FIRST && (p->sig_pending & BIT(sig)))
+			p->rt_extra[sig]++;
 		p->sig_pending |= BIT(sig);
 		p->sig_info[sig] = host_info[sig];
+		if (sig >= SIGRT_FIRST)
+			p->rt_extra[sig] += atomic_exchange(&host_rt_extra[sig], 0);
 	}
 }
 
 void lx_signal_raise(struct lx_proc *p, int sig, const siginfo_t *si)
 {
+	pthread_mutex_lock(&p->lock);
+	if (sig >= SIGRT_FIRST && (p->sig_pending & BIT(sig)))
+		p->rt_extra[sig]++;
 	p->sig_pending |= BIT(sig);
 	if (si)
 		p->sig_info[sig] = *si;
 	else
 		p->sig_info[sig] = (siginfo_t){.si_signo = sig,
 					       .si_code = SI_USER};
+	pthread_mutex_unlock(&p->lock);
 }
 
 static bool ignored(struct lx_proc *p, int sig)
@@ -210,22 +238,54 @@ static bool ignored(struct lx_proc *p, int sig)
 	return false;
 }
 
+/* The thread's own pending signals join its view of the process's. */
+static void collect_thread(struct lx_thread *t)
+{
+	uint64_t got = __atomic_exchange_n(&t->tpending, 0, __ATOMIC_SEQ_CST);
+	for (int sig = 1; got && sig <= 64; sig++)
+		if (got & BIT(sig)) {
+			got &= ~BIT(sig);
+			t->own_pending |= BIT(sig);
+			t->own_info[sig] = t->tinfo[sig];
+		}
+}
+
 uint64_t lx_signal_pending(struct lx_thread *t)
 {
+	struct lx_proc *p = t->p;
+	pthread_mutex_lock(&p->lock);
 	collect(t);
+	collect_thread(t);
 	/* Ignored signals are discarded on arrival, as Linux does. */
-	for (int sig = 1; sig <= 64; sig++)
-		if ((t->p->sig_pending & BIT(sig)) && ignored(t->p, sig) &&
-		    !(t->sigmask & BIT(sig)))
-			t->p->sig_pending &= ~BIT(sig);
-	return t->p->sig_pending;
+	for (int sig = 1; sig <= 64; sig++) {
+		if (!ignored(p, sig))
+			continue;
+		if ((p->sig_pending & BIT(sig)) && !(t->sigmask & BIT(sig))) {
+			p->sig_pending &= ~BIT(sig);
+			p->rt_extra[sig] = 0;
+		}
+		if ((t->own_pending & BIT(sig)) && !(t->sigmask & BIT(sig)))
+			t->own_pending &= ~BIT(sig);
+	}
+	uint64_t r = p->sig_pending | t->own_pending;
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+void lx_signal_thread_raise(struct lx_thread *target, int sig,
+			    const siginfo_t *si)
+{
+	target->tinfo[sig] = *si;
+	__atomic_fetch_or(&target->tpending, BIT(sig), __ATOMIC_SEQ_CST);
+	if (target != cur_thread)
+		lx_kick(target);
 }
 
 /* ---- the user context at this exit ---- */
 
 /* The registers the guest would see now, in user mode: after a syscall
  * that is its return, whichever way the call came in. */
-static void user_context(struct lx_thread *t, struct kvm_regs *u)
+void lx_user_context(struct lx_thread *t, struct kvm_regs *u)
 {
 	*u = *vcpu_regs(&t->cpu);
 	switch (t->entry) {
@@ -325,7 +385,7 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 
 	memset(f, 0, sizeof(*f));
 	f->pretcode = sa->restorer;
-	f->info = p->sig_info[sig];
+	f->info = t->deliver_info;
 	f->info.si_signo = sig;
 	struct lx_ucontext *uc = &f->uc;
 	uc->flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
@@ -392,16 +452,53 @@ static int next_signal(struct lx_thread *t)
 	return __builtin_ctzll(ready) + 1;
 }
 
+/* Takes sig off the thread's or the process's pending set, keeping its
+ * siginfo for the frame. */
+static void take(struct lx_thread *t, int sig)
+{
+	struct lx_proc *p = t->p;
+	pthread_mutex_lock(&p->lock);
+	if (t->own_pending & BIT(sig)) {
+		t->own_pending &= ~BIT(sig);
+		t->deliver_info = t->own_info[sig];
+	} else {
+		if (sig >= SIGRT_FIRST && p->rt_extra[sig])
+			p->rt_extra[sig]--;
+		else
+			p->sig_pending &= ~BIT(sig);
+		t->deliver_info = p->sig_info[sig];
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* A process signal this thread blocks goes to a thread that does not. */
+static void hand_over(struct lx_thread *t)
+{
+	struct lx_proc *p = t->p;
+	pthread_mutex_lock(&p->lock);
+	uint64_t waiting = p->sig_pending & t->sigmask;
+	for (int i = 0; waiting && i < SYS_MAX_VCPUS; i++) {
+		struct lx_thread *o = p->threads[i];
+		if (o && o != t && o->running && (waiting & ~o->sigmask)) {
+			lx_kick(o);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
 void lx_signal_deliver(struct lx_thread *t)
 {
 	struct lx_proc *p = t->p;
 	int sig = next_signal(t);
+	if (!sig && (p->sig_pending & t->sigmask))
+		hand_over(t);
 	struct kvm_regs u;
 	uint64_t restart = t->restart_nr;
 	t->restart_nr = 0;
 	if (!sig && !restart)
 		goto out;
-	user_context(t, &u);
+	lx_user_context(t, &u);
 	if (restart) {
 		const struct lx_sigaction *sa = sig ? &p->sigact[sig - 1] : NULL;
 		bool handler = sa && sa->handler > 1;
@@ -415,7 +512,7 @@ void lx_signal_deliver(struct lx_thread *t)
 			goto out;
 		}
 	}
-	p->sig_pending &= ~BIT(sig);
+	take(t, sig);
 	const struct lx_sigaction *sa = &p->sigact[sig - 1];
 	if (sa->handler == (uint64_t)(uintptr_t)SIG_DFL) {
 		if (restart && !stops(sig))
@@ -450,7 +547,7 @@ bool lx_signal_fault(struct lx_thread *t, int sig, int code, uint64_t addr)
 		return false; /* the caller kills with the report */
 	siginfo_t si = {.si_signo = sig, .si_code = code};
 	si.si_addr = (void *)(uintptr_t)addr;
-	lx_signal_raise(p, sig, &si);
+	lx_signal_thread_raise(t, sig, &si);
 	return true;
 }
 
@@ -460,7 +557,7 @@ LX_SYS(rt_sigreturn)
 {
 	struct lx_proc *p = t->p;
 	struct kvm_regs u;
-	user_context(t, &u);
+	lx_user_context(t, &u);
 	uint64_t frame = u.rsp - 8; /* the handler's ret popped pretcode */
 	const struct lx_rt_sigframe *f =
 		gm_user(&p->vm, frame, sizeof(*f), GM_READ);
@@ -569,7 +666,7 @@ LX_SYS(sigaltstack)
 	struct lx_stack old = {t->altstack_sp, t->altstack_flags, 0,
 			       t->altstack_size};
 	struct kvm_regs u;
-	user_context(t, &u);
+	lx_user_context(t, &u);
 	if (!t->altstack_size)
 		old.flags = SS_DISABLE;
 	else if (on_altstack(t, u.rsp))

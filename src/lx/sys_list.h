@@ -75,7 +75,6 @@ LX_SYS(madvise);
 
 /* misc.c: process, identity, time, limits, signals (state only) */
 LX_SYS(arch_prctl);
-LX_SYS(set_tid_address);
 LX_SYS(set_robust_list);
 LX_SYS(prlimit64);
 LX_SYS(getrlimit);
@@ -101,8 +100,7 @@ LX_SYS(rt_sigaction);
 LX_SYS(rt_sigprocmask);
 LX_SYS(sched_getaffinity);
 LX_SYS(sched_yield);
-LX_SYS(exit);
-LX_SYS(exit_group);
+
 
 /* process.c: fork, wait, signals to processes, process groups */
 LX_SYS(fork);
@@ -133,3 +131,11 @@ LX_SYS(sigaltstack);
 LX_SYS(alarm);
 LX_SYS(setitimer);
 LX_SYS(getitimer);
+
+/* thread.c */
+LX_SYS(exit);
+LX_SYS(exit_group);
+LX_SYS(set_tid_address);
+LX_SYS(futex);
+LX_SYS(sched_setaffinity);
+LX_SYS(getcpu);

@@ -153,7 +153,9 @@ static const struct lx_syscall table[LX_NSYSCALLS] = {
 	S(getpgrp),
 	S(setsid),
 	S(getsid, A_INT),
-	N(futex, A_HEX, A_INT, A_INT, A_HEX, A_HEX, A_INT),
+	S(futex, A_HEX, A_INT, A_INT, A_HEX, A_HEX, A_INT),
+	S(sched_setaffinity, A_INT, A_UINT, A_HEX),
+	S(getcpu, A_HEX, A_HEX, A_HEX),
 	N(socket, A_INT, A_INT, A_INT),
 	N(prctl, A_INT, A_HEX, A_HEX, A_HEX, A_HEX),
 	N(getrusage, A_INT, A_HEX),
@@ -264,6 +266,12 @@ void lx_trace_summary(struct lx_proc *p)
 	fflush(f);
 }
 
+static bool is_mm(uint64_t nr)
+{
+	return nr == __NR_brk || nr == __NR_mmap || nr == __NR_munmap ||
+	       nr == __NR_mprotect || nr == __NR_mremap || nr == __NR_madvise;
+}
+
 void lx_syscall(struct lx_thread *t)
 {
 	struct kvm_regs *r = vcpu_regs(&t->cpu);
@@ -273,8 +281,14 @@ void lx_syscall(struct lx_thread *t)
 	t->replaced = false;
 	if (nr < LX_NSYSCALLS) {
 		t->p->stats.calls[nr]++;
-		if (table[nr].fn)
+		if (table[nr].fn && is_mm(nr)) {
+			/* The address space has one writer at a time. */
+			pthread_mutex_lock(&t->p->mm_lock);
 			ret = table[nr].fn(t, a);
+			pthread_mutex_unlock(&t->p->mm_lock);
+		} else if (table[nr].fn) {
+			ret = table[nr].fn(t, a);
+		}
 		if (ret == -ENOSYS)
 			t->p->stats.enosys[nr]++;
 		if (ret == -EINTR && lx_signal_restartable(nr))

@@ -556,6 +556,25 @@ int vcpu_save(struct vcpu *c, struct vcpu_state *s)
 	return 0;
 }
 
+void vcpu_user_segments(struct kvm_sregs *s)
+{
+	seg(&s->cs, SEL_UCODE, 11, true);
+	seg(&s->ss, SEL_UDATA, 3, false);
+}
+
+int vcpu_load(struct vcpu *c, const struct vcpu_state *s)
+{
+	if (ioctl(c->fd, KVM_SET_XSAVE, &s->xsave) < 0)
+		return -1;
+	/* Wherever the vCPU stopped (even in the shim), it resumes in user
+	 * mode with the saved registers and segment bases. */
+	vcpu_sregs(c)->fs.base = s->sregs.fs.base;
+	vcpu_sregs(c)->gs.base = s->sregs.gs.base;
+	vcpu_sregs_dirty(c);
+	c->run->immediate_exit = 0;
+	return vcpu_set_user(c, &s->regs);
+}
+
 int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
 		     const struct vcpu_state *s)
 {

@@ -84,6 +84,13 @@ int vcpu_save(struct vcpu *c, struct vcpu_state *s);
 /* Creates vCPU `id` in exactly the saved state. */
 int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
 		     const struct vcpu_state *s);
+/* Loads a saved state into an existing vCPU (one a finished thread left:
+ * KVM cannot destroy vCPUs). Its CPL must not change, so the state must be
+ * user mode. */
+int vcpu_load(struct vcpu *c, const struct vcpu_state *s);
+/* Sets CS and SS to the user-mode segments. */
+void vcpu_user_segments(struct kvm_sregs *s);
+
 /* Replaces the user-mode context of a vCPU stopped in a syscall exit (for
  * execve, signal delivery, sigreturn): every register in `r` takes effect
  * when the vCPU resumes at CPL 3 at r->rip, whichever path the syscall
