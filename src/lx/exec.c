@@ -229,6 +229,8 @@ static long replace_image(struct lx_thread *t, struct lx_image *im,
 		close(p->vfork_fd); /* the vfork parent may go on */
 		p->vfork_fd = -1;
 	}
+	if (p->forked)
+		lx_tree_set_execd(p->tree, p->tree_slot);
 	struct kvm_regs r = {.rip = im->elf.entry + im->bias, .rsp = rsp,
 			     .rflags = 0x202};
 	vcpu_set_fs(&t->cpu, 0);

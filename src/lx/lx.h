@@ -232,6 +232,9 @@ struct lx_tree *lx_tree_create(uint32_t max);
 int lx_tree_reserve(struct lx_tree *t);
 void lx_tree_fill(struct lx_tree *t, int slot, pid_t pid);
 void lx_tree_release(struct lx_tree *t, int slot);
+/* A process marks that it has exec'd (setpgid on it then fails). */
+void lx_tree_set_execd(struct lx_tree *t, int slot);
+bool lx_tree_execd(struct lx_tree *t, pid_t pid);
 /* A reaped process leaves the tree. */
 void lx_tree_forget(struct lx_tree *t, pid_t pid);
 bool lx_tree_has(struct lx_tree *t, pid_t pid);

@@ -314,9 +314,11 @@ LX_SYS(mmap)
 			hprot = PROT_READ | PROT_WRITE;
 		r = mmap(host, len, hprot, hflags, f->host, (off_t)off);
 	} else {
+		/* Shared anonymous memory stays shared with the children a
+		 * fork makes: the host mapping is shared too. */
 		r = mmap(host, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
-				 MAP_NORESERVE,
+			 (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED) |
+				 MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
 			 -1, 0);
 	}
 	if (r == MAP_FAILED)

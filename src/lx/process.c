@@ -54,6 +54,10 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 	t->tid = p->pid;
 	p->forked = true;
 	p->tree_slot = slot;
+	/* A vfork child's own end of its parent's wait is not the
+	 * grandchild's business: it would hold that parent up. */
+	if (p->vfork_fd >= 0)
+		close(p->vfork_fd);
 	p->vfork_fd = vfork_fd;
 	lx_tree_fill(p->tree, slot, p->pid);
 	/* Only the calling thread lives on, on vCPU 0; the parent's vCPU fds
@@ -350,6 +354,10 @@ LX_SYS(setpgid)
 		return err;
 	if (pgid < 0)
 		return -EINVAL;
+	/* A child that has exec'd is no longer the parent's to regroup; the
+	 * host cannot tell, since the monitor never execs. */
+	if (pid && pid != t->p->pid && lx_tree_execd(t->p->tree, pid))
+		return -EACCES;
 	/* Joining a group outside the tree (the host shell's) is refused. */
 	pid_t self = pid ? pid : t->p->pid;
 	if (pgid && pgid != self &&

@@ -625,7 +625,7 @@ static long wait_signal(struct lx_thread *t)
 	sigfillset(&all);
 	sigemptyset(&none);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	if (!(lx_signal_pending(t) & ~t->sigmask))
+	if (!(lx_signal_pending(t) & ~t->sigmask) && !t->p->exited)
 		sigsuspend(&none);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return -EINTR;
@@ -646,7 +646,8 @@ LX_SYS(rt_sigsuspend)
 	t->sigmask = mask;
 	for (;;) {
 		wait_signal(t);
-		if (lx_signal_pending(t) & ~t->sigmask)
+		/* A kick for exit_group ends the wait as well. */
+		if ((lx_signal_pending(t) & ~t->sigmask) || t->p->exited)
 			break;
 	}
 	return -EINTR;
@@ -656,7 +657,7 @@ LX_SYS(pause)
 {
 	for (;;) {
 		wait_signal(t);
-		if (lx_signal_pending(t) & ~t->sigmask)
+		if ((lx_signal_pending(t) & ~t->sigmask) || t->p->exited)
 			return -EINTR;
 	}
 }

@@ -23,6 +23,7 @@
 
 struct tree_entry {
 	_Atomic int32_t pid;  /* 0 free, -1 reserved, else a monitor's pid */
+	_Atomic int32_t execd; /* the process has called execve */
 	uint64_t start;       /* its start time (clock ticks since boot) */
 };
 
@@ -113,8 +114,23 @@ void lx_tree_forget(struct lx_tree *t, pid_t pid)
 	}
 }
 
+void lx_tree_set_execd(struct lx_tree *t, int slot)
+{
+	if (slot >= 0 && (uint32_t)slot < t->max)
+		atomic_store(&t->e[slot].execd, 1);
+}
+
+bool lx_tree_execd(struct lx_tree *t, pid_t pid)
+{
+	for (uint32_t i = 0; i < t->max; i++)
+		if (atomic_load(&t->e[i].pid) == pid)
+			return atomic_load(&t->e[i].execd);
+	return false;
+}
+
 void lx_tree_fill(struct lx_tree *t, int slot, pid_t pid)
 {
+	atomic_store(&t->e[slot].execd, 0);
 	t->e[slot].start = start_time(pid);
 	atomic_store(&t->e[slot].pid, pid);
 }
