@@ -283,7 +283,23 @@ LX_SYS(ioctl)
 	case TIOCGWINSZ:
 		return tty_ioctl(t, f, req, a[2], sizeof(struct winsize), true);
 	case TIOCGPGRP:
+	case TIOCGSID:
 		return tty_ioctl(t, f, req, a[2], sizeof(pid_t), true);
+	case TIOCSPGRP: {
+		/* The foreground group must be one of the guest's own. */
+		if (f->kind != LX_FD_TTY)
+			return -ENOTTY;
+		const pid_t *pg = gm_user(&t->p->vm, a[2], sizeof(pid_t),
+					  GM_READ);
+		if (!pg)
+			return -EFAULT;
+		if (*pg <= 0)
+			return -EINVAL;
+		if (*pg != getpgrp() &&
+		    lx_tree_signal_group(t->p->tree, *pg, 0) < 0)
+			return -EPERM;
+		return tty_ioctl(t, f, req, a[2], sizeof(pid_t), false);
+	}
 	case FIONREAD:
 		if (f->kind == LX_FD_DIR || f->kind == LX_FD_PATH)
 			return -ENOTTY;
