@@ -1,4 +1,5 @@
-/* make bench: mote's start-up, syscall cost, size and memory, as ratios. */
+/* make bench: mote's start-up, syscall, fork and thread costs, size and
+ * memory, as ratios. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -22,22 +23,30 @@
  * because the absolute numbers of a shared, virtualized build machine drift
  * from minute to minute while the ratios hold. The targets come from
  * DESIGN.md: start-to-exit within 1.3x the raw-KVM floor, a stripped binary
- * of at most 512 KiB, at most 2 MiB of monitor memory beyond the guest's.
+ * of at most 512 KiB, at most 2 MiB of monitor memory beyond the guest's, a
+ * guest fork round trip within 1.5x a native one plus the floor (the child
+ * is a new VM), and two threads doing half the work each in at most 0.6x the
+ * time of one.
  */
-#define TARGET_START_RATIO 1.3
-#define TARGET_SIZE_KIB	   512
-#define TARGET_RSS_KIB	   2048
+#define TARGET_START_RATIO  1.3
+#define TARGET_SIZE_KIB	    512
+#define TARGET_RSS_KIB	    2048
+#define TARGET_FORK_RATIO   1.5
+#define TARGET_THREAD_RATIO 0.6
 
 #define GETPPID_CAL_CALLS 1000
 #define GETPPID_MOTE_NS	  1000000000LL /* ~1 s of guest loop under mote */
 #define GETPPID_NATIVE_NS 250000000LL  /* the native loop is steady sooner */
+#define FORKWAIT_N	  1000 /* ~1-2 ms a guest fork: ~1.5 s under mote */
+#define THREADS_ITERS	  140000000LL /* ~0.5 s on one thread natively */
+#define THREADS_RUNS	  3
 #define TIMING_RUNS	  11
 #define RSS_RUNS	  5
 #define OUT_MAX		  4096
 #define CHILD_TIMEOUT_S	  60 /* a hung guest fails the bench, not stalls it */
 
 struct paths {
-	char *mote, *floor, *hello, *getppid, *idle;
+	char *mote, *floor, *hello, *getppid, *idle, *forkwait, *threads;
 };
 
 /* One child, timed from before fork() to after it is reaped. */
@@ -423,10 +432,106 @@ static void bench_rss(const struct paths *p, const long *rss)
 	print_overhead("mote hello - native hello", hm - hn);
 }
 
+/* Runs the forkwait guest, natively or under mote; returns the guest's
+ * median ns per fork + _exit + waitpid round trip. */
+static double forkwait_run(const struct paths *p, bool mote)
+{
+	char nbuf[32], out[OUT_MAX], err[OUT_MAX];
+	snprintf(nbuf, sizeof(nbuf), "%d", FORKWAIT_N);
+	char *native[] = {p->forkwait, nbuf, NULL};
+	char *under[] = {p->mote, "run", p->forkwait, nbuf, NULL};
+	run_capture(mote ? under : native, out, err);
+	long n;
+	long long med, mean;
+	if (sscanf(out, "%ld round trips median %lld ns mean %lld ns", &n,
+		   &med, &mean) != 3 ||
+	    n != FORKWAIT_N)
+		die("cannot parse forkwait output: %s", out);
+	return med;
+}
+
+/* (d) A guest fork is a host fork of the monitor plus a new VM in the
+ * child, so its bound is a native fork plus the floor's VM set-up. */
+static void bench_forkwait(const struct paths *p, const int64_t *med)
+{
+	double native = forkwait_run(p, false) / 1e3;
+	double mote = forkwait_run(p, true) / 1e3;
+	double floor = med[FLOOR] / 1e3;
+	double r = mote / (native + floor);
+	printf("fork round trip: fork, child _exit(0), parent waitpid, N = %d "
+	       "times, timed
+  inside the guest, median
+",
+	       FORKWAIT_N);
+	printf("  native           %10.0f us/round trip
+", native);
+	printf("  mote             %10.0f us/round trip
+", mote);
+	printf("  raw KVM floor    %10.0f us  (start to exit, above)
+", floor);
+	printf("  bound            %10.0f us  = %.1f x (native + floor)
+",
+	       TARGET_FORK_RATIO * (native + floor), TARGET_FORK_RATIO);
+	printf("  mote / (native + floor) %5.2fx  target <= %.1fx  %s\n", r,
+	       TARGET_FORK_RATIO, verdict(r <= TARGET_FORK_RATIO));
+	printf("  mote / native    %10.1fx\n\n", mote / native);
+}
+
+/* Runs the threads guest THREADS_RUNS times, natively or under mote, for
+ * the medians of its 1-thread and 2-thread times, in ns. */
+static void threads_run(const struct paths *p, bool mote, int64_t *t1,
+			int64_t *t2)
+{
+	char nbuf[32], out[OUT_MAX], err[OUT_MAX];
+	snprintf(nbuf, sizeof(nbuf), "%lld", THREADS_ITERS);
+	char *native[] = {p->threads, nbuf, NULL};
+	char *under[] = {p->mote, "run", p->threads, nbuf, NULL};
+	int64_t one[THREADS_RUNS], two[THREADS_RUNS];
+	for (int i = 0; i < THREADS_RUNS; i++) {
+		long long a, b;
+		run_capture(mote ? under : native, out, err);
+		if (sscanf(out, "1 thread %lld ns 2 threads %lld ns", &a,
+			   &b) != 2)
+			die("cannot parse threads output: %s", out);
+		one[i] = a;
+		two[i] = b;
+	}
+	*t1 = pct(one, THREADS_RUNS, 50);
+	*t2 = pct(two, THREADS_RUNS, 50);
+}
+
+static void print_threads(const char *name, int64_t t1, int64_t t2)
+{
+	printf("  %-16s %8.0f ms %8.0f ms %8.2fx", name, t1 / 1e6, t2 / 1e6,
+	       (double)t2 / t1);
+}
+
+/* (e) Guest threads are vCPUs on host threads: real parallelism. */
+static void bench_threads(const struct paths *p)
+{
+	int64_t n1, n2, m1, m2;
+	threads_run(p, false, &n1, &n2);
+	threads_run(p, true, &m1, &m2);
+	double r = (double)m2 / m1;
+	printf("threads: %lld steps of an integer hash on 1 thread, then "
+	       "half each on 2
+  (pthreads), timed inside the guest, "
+	       "median of %d runs
+"
+	       "                   1 thread  2 threads  2 / 1
+",
+	       THREADS_ITERS, THREADS_RUNS);
+	print_threads("native", n1, n2);
+	printf("\n");
+	print_threads("mote", m1, m2);
+	printf("  target <= %.1fx  %s\n", TARGET_THREAD_RATIO,
+	       verdict(r <= TARGET_THREAD_RATIO));
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench [-n RUNS] MOTE FLOOR HELLO GETPPID "
-			"IDLE\n");
+			"IDLE FORKWAIT THREADS\n");
 	exit(2);
 }
 
@@ -437,10 +542,10 @@ static int parse_args(int argc, char **argv, struct paths *p)
 		if (opt != 'n' || (runs = atoi(optarg)) < 1)
 			usage();
 	}
-	if (argc - optind != 5)
+	if (argc - optind != 7)
 		usage();
-	*p = (struct paths){argv[optind], argv[optind + 1], argv[optind + 2],
-			    argv[optind + 3], argv[optind + 4]};
+	char **a = argv + optind;
+	*p = (struct paths){a[0], a[1], a[2], a[3], a[4], a[5], a[6]};
 	return runs;
 }
 
@@ -461,5 +566,8 @@ int main(int argc, char **argv)
 	bench_getppid(&p);
 	bench_size(&p);
 	bench_rss(&p, rss);
+	printf("\n");
+	bench_forkwait(&p, med);
+	bench_threads(&p);
 	return 0;
 }

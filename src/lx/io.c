@@ -369,7 +369,7 @@ static long poll_guest(struct lx_thread *t, struct pollfd *g, uint64_t n,
 	return ready;
 }
 
-static int get_timespec(struct lx_thread *t, uint64_t gva, struct timespec *ts)
+int lx_get_timespec(struct lx_thread *t, uint64_t gva, struct timespec *ts)
 {
 	const struct timespec *g = gm_user(&t->p->vm, gva, sizeof(*g), GM_READ);
 	if (!g)
@@ -402,7 +402,7 @@ LX_SYS(ppoll)
 {
 	struct timespec ts;
 	if (a[2]) {
-		int err = get_timespec(t, a[2], &ts);
+		int err = lx_get_timespec(t, a[2], &ts);
 		if (err)
 			return err;
 	}
@@ -477,7 +477,7 @@ LX_SYS(pselect6)
 	uint64_t sets[3] = {a[1], a[2], a[3]};
 	struct timespec ts;
 	if (a[4]) {
-		int err = get_timespec(t, a[4], &ts);
+		int err = lx_get_timespec(t, a[4], &ts);
 		if (err)
 			return err;
 	}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdnoreturn.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "vm/layout.h"
 #include "vm/vm.h"
@@ -101,7 +102,7 @@ struct lx_mm {
 	bool tlb_stale;      /* permissions were reduced: flush before resume */
 };
 
-/* ---- signals (state only for now) ---- */
+/* ---- signals (signal.c delivers them) ---- */
 
 struct lx_sigaction {
 	uint64_t handler, flags, restorer, mask;
@@ -211,6 +212,9 @@ void lx_trace_summary(struct lx_proc *p);
 /* Replaces the user context from a syscall handler (execve, signals): the
  * dispatcher then leaves RAX alone. */
 int lx_set_user(struct lx_thread *t, const struct kvm_regs *r);
+
+/* io.c: a guest timespec, checked (EFAULT) and validated (EINVAL). */
+int lx_get_timespec(struct lx_thread *t, uint64_t gva, struct timespec *ts);
 
 /* thread.c */
 long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,

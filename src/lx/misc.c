@@ -284,7 +284,7 @@ LX_SYS(clock_nanosleep)
 	return do_sleep(t, (clockid_t)a[0], (int)a[1], a[2], a[3]);
 }
 
-/* ---- signals: the state is kept; delivery is not implemented yet ---- */
+/* ---- signal dispositions and masks (delivery: signal.c) ---- */
 
 #define SIGSET_SIZE 8
 #define UNBLOCKABLE ((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)))

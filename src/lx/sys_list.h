@@ -73,7 +73,7 @@ LX_SYS(mprotect);
 LX_SYS(mremap);
 LX_SYS(madvise);
 
-/* misc.c: process, identity, time, limits, signals (state only) */
+/* misc.c: identity, time, limits, signal dispositions and masks */
 LX_SYS(arch_prctl);
 LX_SYS(set_robust_list);
 LX_SYS(prlimit64);

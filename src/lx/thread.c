@@ -261,17 +261,6 @@ LX_SYS(set_tid_address)
 
 #define FUTEX_CMD(op) ((op) & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
 
-static int get_ts(struct lx_thread *t, uint64_t gva, struct timespec *ts)
-{
-	const struct timespec *g = gm_user(&t->p->vm, gva, sizeof(*g), GM_READ);
-	if (!g)
-		return -EFAULT;
-	*ts = *g;
-	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
-		return -EINVAL;
-	return 0;
-}
-
 LX_SYS(futex)
 {
 	int op = (int)a[1];
@@ -288,7 +277,7 @@ LX_SYS(futex)
 	case FUTEX_LOCK_PI:
 	case FUTEX_LOCK_PI2:
 		if (a[3]) {
-			int err = get_ts(t, a[3], &ts);
+			int err = lx_get_timespec(t, a[3], &ts);
 			if (err)
 				return err;
 			tsp = &ts;
