@@ -18,12 +18,14 @@ static const char usage_text[] =
 	"usage: mote run [options] PROGRAM [ARGS...]\n"
 	"       mote --help | --version\n"
 	"\n"
-	"Runs an x86-64 Linux program in its own KVM microVM, with no guest OS.\n"
+	"Runs an x86-64 Linux program in its own KVM microVM, with no guest "
+	"OS.\n"
 	"\n"
 	"options for run:\n"
 	"  --memory SIZE         guest memory (address space) cap, e.g. 256M, "
 	"2G;\n"
-	"                        default 1G. Pages are allocated on first touch.\n"
+	"                        default 1G. Pages are allocated on first "
+	"touch.\n"
 	"  --root DIR            the guest's / (read-only); default /\n"
 	"  --volume HOST:GUEST[:ro|rw]\n"
 	"                        make host directory HOST visible at GUEST;\n"
@@ -38,18 +40,22 @@ static const char usage_text[] =
 	"                        EAGAIN); default 256\n"
 	"  --trace[=FILE]        print each syscall (name, arguments, result) "
 	"to\n"
-	"                        stderr or FILE, and a count of ENOSYS at exit\n"
+	"                        stderr or FILE, and a count of ENOSYS at "
+	"exit\n"
 	"  --timing              print start-up and run time at exit\n"
 	"  -h, --help            this text\n"
 	"  --version             mote's version\n"
 	"\n"
-	"PROGRAM is found like a shell finds it (a name without / is looked up\n"
+	"PROGRAM is found like a shell finds it (a name without / is looked "
+	"up\n"
 	"in PATH) on the host; it must be a static x86-64 ELF executable\n"
 	"(ET_EXEC or static-PIE).\n"
 	"\n"
 	"exit status: the guest's status; 128+N if the guest was killed by\n"
-	"signal N; 125 if mote failed (bad option, no usable /dev/kvm, internal\n"
-	"error); 126 if PROGRAM cannot be executed (not ELF, not x86-64, 32-bit,\n"
+	"signal N; 125 if mote failed (bad option, no usable /dev/kvm, "
+	"internal\n"
+	"error); 126 if PROGRAM cannot be executed (not ELF, not x86-64, "
+	"32-bit,\n"
 	"dynamically linked, bad segments, too big for --memory); 127 if\n"
 	"PROGRAM does not exist.\n";
 
@@ -159,7 +165,8 @@ static void add_volume(struct lx_opts *o, const char *spec)
 		else if (strcmp(mode, "ro") != 0)
 			bad_usage("--volume %s: mode must be ro or rw", spec);
 	}
-	o->volumes = realloc(o->volumes, (o->nvolumes + 1) * sizeof(*o->volumes));
+	o->volumes =
+		realloc(o->volumes, (o->nvolumes + 1) * sizeof(*o->volumes));
 	if (!o->volumes)
 		die(MOTE_EXIT_FAIL, "out of memory");
 	const char *g = guest_path(guest, "--volume GUEST");
@@ -169,8 +176,16 @@ static void add_volume(struct lx_opts *o, const char *spec)
 }
 
 enum {
-	OPT_MEMORY = 256, OPT_ROOT, OPT_VOLUME, OPT_ENV, OPT_ENV_INHERIT,
-	OPT_CWD, OPT_TRACE, OPT_TIMING, OPT_VERSION, OPT_PIDS,
+	OPT_MEMORY = 256,
+	OPT_ROOT,
+	OPT_VOLUME,
+	OPT_ENV,
+	OPT_ENV_INHERIT,
+	OPT_CWD,
+	OPT_TRACE,
+	OPT_TIMING,
+	OPT_VERSION,
+	OPT_PIDS,
 };
 
 static const struct option run_options[] = {
@@ -221,9 +236,11 @@ static void open_trace(struct lx_opts *o, const char *arg)
 
 static int cmd_run(int argc, char **argv, uint64_t t_start)
 {
-	struct lx_opts o = {.memory = LX_DEFAULT_MEMORY, .pids = LX_DEFAULT_PIDS,
+	struct lx_opts o = {.memory = LX_DEFAULT_MEMORY,
+			    .pids = LX_DEFAULT_PIDS,
 			    .root = "/",
-			    .cwd = "/", .t_start = t_start};
+			    .cwd = "/",
+			    .t_start = t_start};
 	struct env env = {0};
 	const char **extra = calloc(argc, sizeof(char *));
 	int nextra = 0;
@@ -232,8 +249,7 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 	optind = 1;
 	opterr = 0;
 	/* "+": stop at the program name; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+:h", run_options, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "+:h", run_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_MEMORY: parse_memory(&o, optarg); break;
 		case OPT_ROOT: o.root = optarg; break;
@@ -252,8 +268,7 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		case OPT_VERSION: printf("mote %s\n", MOTE_VERSION); exit(0);
 		case ':':
 			bad_usage("option %s needs a value", argv[optind - 1]);
-		default:
-			bad_usage("unknown option %s", argv[optind - 1]);
+		default: bad_usage("unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

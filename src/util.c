@@ -2,10 +2,10 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <fcntl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,10 +50,26 @@ int parse_size(const char *s, uint64_t *out)
 		return -1;
 	unsigned shift = 0;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
 	}
 	if (*end == 'i' && shift)
 		end++;
@@ -79,8 +95,8 @@ int fd_high_floor(void)
 			getrlimit(RLIMIT_NOFILE, &r);
 		}
 		uint64_t lim = r.rlim_cur > (1 << 20) ? (1 << 20) : r.rlim_cur;
-		floor = lim > 2 * FD_HIGH_ROOM ? (int)(lim - FD_HIGH_ROOM) :
-						 (int)(lim / 2);
+		floor = lim > 2 * FD_HIGH_ROOM ? (int)(lim - FD_HIGH_ROOM)
+					       : (int)(lim / 2);
 	}
 	return floor;
 }

@@ -43,7 +43,7 @@
  * the CPU pushed. */
 struct mote_exc_frame {
 	uint64_t vector; /* pushed by the stub */
-	uint64_t error;  /* CPU error code, or 0 for vectors without one */
+	uint64_t error;	 /* CPU error code, or 0 for vectors without one */
 	uint64_t rip;
 	uint64_t cs;
 	uint64_t rflags;

@@ -11,32 +11,24 @@
 const char *elf_strerror(enum elf_error e)
 {
 	switch (e) {
-	case ELF_OK:
-		return "no error";
+	case ELF_OK: return "no error";
 	case ELF_ETRUNC:
 		return "truncated ELF file (shorter than its headers say)";
-	case ELF_EMAGIC:
-		return "not an ELF executable";
+	case ELF_EMAGIC: return "not an ELF executable";
 	case ELF_ECLASS32:
 		return "32-bit ELF is not supported (build for x86-64)";
-	case ELF_EMACHINE:
-		return "not an x86-64 executable";
-	case ELF_EVERSION:
-		return "unsupported ELF version or byte order";
+	case ELF_EMACHINE: return "not an x86-64 executable";
+	case ELF_EVERSION: return "unsupported ELF version or byte order";
 	case ELF_ETYPE:
 		return "not an executable (ELF type is not EXEC or DYN)";
-	case ELF_EPHDR:
-		return "bad ELF program headers";
+	case ELF_EPHDR: return "bad ELF program headers";
 	case ELF_ESEG:
 		return "bad ELF segment (size or offset out of the file)";
-	case ELF_EOVERLAP:
-		return "ELF segments overlap or are out of order";
-	case ELF_ENOLOAD:
-		return "ELF file has no loadable segment";
+	case ELF_EOVERLAP: return "ELF segments overlap or are out of order";
+	case ELF_ENOLOAD: return "ELF file has no loadable segment";
 	case ELF_EENTRY:
 		return "ELF entry point is outside the executable segments";
-	case ELF_EINTERP:
-		return "bad ELF interpreter (PT_INTERP)";
+	case ELF_EINTERP: return "bad ELF interpreter (PT_INTERP)";
 	case ELF_EDYNAMIC:
 		return "dynamically linked programs are not supported yet "
 		       "(link with -static or -static-pie)";
@@ -89,8 +81,8 @@ static enum elf_error add_load(struct elf_info *in, const Elf64_Phdr *ph,
 		return ELF_EPHDR;
 	uint64_t fend = ph->p_offset + ph->p_filesz;
 	uint64_t mend = ph->p_vaddr + ph->p_memsz;
-	if (ph->p_filesz > ph->p_memsz || fend < ph->p_offset || mend < ph->p_vaddr ||
-	    ph->p_memsz == 0 || mend > (1ULL << 47))
+	if (ph->p_filesz > ph->p_memsz || fend < ph->p_offset ||
+	    mend < ph->p_vaddr || ph->p_memsz == 0 || mend > (1ULL << 47))
 		return ELF_ESEG;
 	if (fend > size)
 		return ELF_ETRUNC;

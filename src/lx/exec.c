@@ -12,9 +12,9 @@
 #include "lx/load.h"
 #include "util.h"
 
-#define MAX_STRINGS (1 << 17)
-#define MAX_SCRIPT_DEPTH 4 /* nested #! interpreters, as Linux allows */
-#define BINPRM_BUF 256     /* how much of a #! line Linux reads */
+#define MAX_STRINGS	 (1 << 17)
+#define MAX_SCRIPT_DEPTH 4   /* nested #! interpreters, as Linux allows */
+#define BINPRM_BUF	 256 /* how much of a #! line Linux reads */
 
 /* A vector of strings copied out of the guest. */
 struct strv {
@@ -71,8 +71,7 @@ static int copy_strv(struct lx_proc *p, uint64_t gva, struct strv *out)
 }
 
 /* The #! line of a script: interpreter and optional single argument. */
-static int parse_shebang(const char *buf, size_t n, char *interp,
-			 char *arg)
+static int parse_shebang(const char *buf, size_t n, char *interp, char *arg)
 {
 	char line[BINPRM_BUF + 1];
 	memcpy(line, buf + 2, n - 2);
@@ -98,21 +97,21 @@ static int parse_shebang(const char *buf, size_t n, char *interp,
 
 /* Opens the guest path for execution: a regular file the user may
  * execute. */
-static int open_exec(struct lx_proc *p, long dirfd, const char *path,
-		     int flags, char *guest_path)
+static int open_exec(struct lx_proc *p, long dirfd, const char *path, int flags,
+		     char *guest_path)
 {
 	struct lx_path lp;
 	int err = lx_path_lookup(p, dirfd, path, flags & AT_EMPTY_PATH, &lp);
 	if (err)
 		return err;
-	int fd = lx_path_open(&lp, O_RDONLY | O_CLOEXEC |
-					  (flags & AT_SYMLINK_NOFOLLOW ?
-						   O_NOFOLLOW :
-						   0),
-			      0);
+	int fd = lx_path_open(
+		&lp,
+		O_RDONLY | O_CLOEXEC |
+			(flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0),
+		0);
 	if (fd < 0)
-		return fd == -ELOOP && (flags & AT_SYMLINK_NOFOLLOW) ? -ELOOP :
-								       fd;
+		return fd == -ELOOP && (flags & AT_SYMLINK_NOFOLLOW) ? -ELOOP
+								     : fd;
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH) < 0) {
@@ -145,16 +144,15 @@ static int self_exe(struct lx_proc *p, char *exe)
 
 /* Finds the ELF to load, following #! lines: argv grows by the
  * interpreter (and its argument) in front of the script's path. */
-static int resolve(struct lx_proc *p, long dirfd, const char *path,
-		   int flags, struct strv *argv, struct lx_image *im,
-		   char *exe)
+static int resolve(struct lx_proc *p, long dirfd, const char *path, int flags,
+		   struct strv *argv, struct lx_image *im, char *exe)
 {
 	char cur[PATH_MAX], interp[BINPRM_BUF], iarg[BINPRM_BUF];
 	snprintf(cur, sizeof(cur), "%s", path);
 	for (int depth = 0; depth <= MAX_SCRIPT_DEPTH; depth++) {
-		int fd = is_self_exe(p, cur) ?
-				 self_exe(p, exe) :
-				 open_exec(p, dirfd, cur, flags, exe);
+		int fd = is_self_exe(p, cur)
+				 ? self_exe(p, exe)
+				 : open_exec(p, dirfd, cur, flags, exe);
 		if (fd < 0)
 			return fd;
 		char head[BINPRM_BUF];
@@ -231,8 +229,8 @@ static long replace_image(struct lx_thread *t, struct lx_image *im,
 	}
 	if (p->forked)
 		lx_tree_set_execd(p->tree, p->tree_slot);
-	struct kvm_regs r = {.rip = im->elf.entry + im->bias, .rsp = rsp,
-			     .rflags = 0x202};
+	struct kvm_regs r = {
+		.rip = im->elf.entry + im->bias, .rsp = rsp, .rflags = 0x202};
 	vcpu_set_fs(&t->cpu, 0);
 	vcpu_set_gs(&t->cpu, 0);
 	if (lx_set_user(t, &r) < 0) {
@@ -277,7 +275,10 @@ static long do_exec(struct lx_thread *t, long dirfd, uint64_t gpath,
 	return err;
 }
 
-LX_SYS(execve) { return do_exec(t, AT_FDCWD, a[0], a[1], a[2], 0); }
+LX_SYS(execve)
+{
+	return do_exec(t, AT_FDCWD, a[0], a[1], a[2], 0);
+}
 
 LX_SYS(execveat)
 {

@@ -9,39 +9,34 @@
 #include "lx/lx.h"
 #include "mote/abi.h"
 #include "shim/shim.h"
-#include "vm/layout.h"
 #include "util.h"
+#include "vm/layout.h"
 
 #define PF_WRITE (1U << 1)
-#define PF_USER (1U << 2)
-#define PF_INSN (1U << 4)
+#define PF_USER	 (1U << 2)
+#define PF_INSN	 (1U << 4)
 
 /* The signal Linux sends for each exception vector taken at CPL 3. */
 static int vector_signal(unsigned v)
 {
 	switch (v) {
-	case 0:  /* #DE divide error */
+	case 0:	 /* #DE divide error */
 	case 16: /* #MF x87 */
-	case 19: /* #XM SIMD */
-		return SIGFPE;
-	case 1:  /* #DB */
-	case 3:  /* #BP int3 */
-		return SIGTRAP;
-	case 6:  /* #UD */
-		return SIGILL;
+	case 19: /* #XM SIMD */ return SIGFPE;
+	case 1: /* #DB */
+	case 3: /* #BP int3 */ return SIGTRAP;
+	case 6: /* #UD */ return SIGILL;
 	case 12: /* #SS */
-	case 17: /* #AC alignment check */
-		return SIGBUS;
-	default: /* #OF #BR #NP #GP #PF and the rest */
-		return SIGSEGV;
+	case 17: /* #AC alignment check */ return SIGBUS;
+	default: /* #OF #BR #NP #GP #PF and the rest */ return SIGSEGV;
 	}
 }
 
 static const char *const vector_names[32] = {
 	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
 	"#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "15",
-	"#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "22", "23",
-	"24", "25", "26", "27", "#HV", "#VC", "#SX", "31",
+	"#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "22",	 "23",
+	"24",  "25",  "26",  "27",  "#HV", "#VC", "#SX", "31",
 };
 
 #define LSTAR_GVA (SYS_GVA + SYS_SHIM + SHIM_OFF_SYSCALL)
@@ -55,8 +50,7 @@ static const char *const vector_names[32] = {
  * call here. The registers are exactly those `syscall` left, so serving it
  * from this path is equivalent; a guest that jumps to LSTAR on purpose gets
  * no more than a syscall. */
-static bool is_syscall_trap(struct lx_thread *t,
-			    const struct mote_exc_frame *f)
+static bool is_syscall_trap(struct lx_thread *t, const struct mote_exc_frame *f)
 {
 	return f->vector == 14 && (f->cs & 3) == 3 && f->rip == LSTAR_GVA &&
 	       vcpu_sregs(&t->cpu)->cr2 == LSTAR_GVA && (f->error & PF_INSN);
@@ -90,16 +84,11 @@ static void syscall_by_trap(struct lx_thread *t, struct mote_exc_frame *f)
 static int fault_code(const struct mote_exc_frame *f)
 {
 	switch (f->vector) {
-	case 14:
-		return f->error & 1 ? SEGV_ACCERR : SEGV_MAPERR;
-	case 0:
-		return FPE_INTDIV;
-	case 6:
-		return ILL_ILLOPN;
-	case 1:
-		return TRAP_BRKPT;
-	case 17:
-		return BUS_ADRALN;
+	case 14: return f->error & 1 ? SEGV_ACCERR : SEGV_MAPERR;
+	case 0: return FPE_INTDIV;
+	case 6: return ILL_ILLOPN;
+	case 1: return TRAP_BRKPT;
+	case 17: return BUS_ADRALN;
 	}
 	return SI_KERNEL;
 }
@@ -109,8 +98,9 @@ void lx_kill(struct lx_proc *p, int sig, const char *why)
 	/* Like a shell, say nothing for the signals that end pipelines and
 	 * interactive programs as a matter of course. */
 	if (sig != SIGPIPE && sig != SIGINT && !p->forked)
-		msg("guest killed by %s%s%s", sigabbrev_np(sig) ? "SIG" : "signal ",
-	    sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", why);
+		msg("guest killed by %s%s%s",
+		    sigabbrev_np(sig) ? "SIG" : "signal ",
+		    sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", why);
 	p->term_sig = sig;
 	lx_proc_exit(p, 128 + sig);
 }
@@ -122,8 +112,9 @@ void lx_exception(struct lx_thread *t)
 	struct mote_exc_frame *f =
 		gm_sys(&p->vm, rsp, sizeof(struct mote_exc_frame));
 	if (!f || f->vector >= 32) {
-		msg("internal error: exception exit with a bad frame at %#" PRIx64
-		    "; vCPU %d registers:", rsp, t->cpu.id);
+		msg("internal error: exception exit with a bad frame at "
+		    "%#" PRIx64 "; vCPU %d registers:",
+		    rsp, t->cpu.id);
 		vcpu_dump(&t->cpu);
 		lx_proc_exit(p, MOTE_EXIT_FAIL);
 		return;
@@ -153,13 +144,15 @@ void lx_exception(struct lx_thread *t)
 	t->fault_error = f->error;
 	t->fault_addr = f->vector == 14 ? cr2 : 0;
 	if (lx_signal_fault(t, sig, fault_code(f),
-			    f->vector == 14 ? cr2 : f->vector == 13 ? 0 : f->rip))
+			    f->vector == 14   ? cr2
+			    : f->vector == 13 ? 0
+					      : f->rip))
 		return; /* the guest's handler runs */
 	char why[160];
 	if (f->vector == 14) {
-		const char *acc = f->error & PF_INSN  ? "execute of" :
-				  f->error & PF_WRITE ? "write to" :
-							"read of";
+		const char *acc = f->error & PF_INSN	? "execute of"
+				  : f->error & PF_WRITE ? "write to"
+							: "read of";
 		snprintf(why, sizeof(why), " at rip %#" PRIx64 " (%s %#llx)",
 			 f->rip, acc, vcpu_sregs(&t->cpu)->cr2);
 	} else {

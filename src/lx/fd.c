@@ -26,14 +26,10 @@ enum lx_fd_kind lx_fd_kind_of(int host)
 	if (fl >= 0 && (fl & O_PATH))
 		return LX_FD_PATH;
 	switch (st.st_mode & S_IFMT) {
-	case S_IFREG:
-		return LX_FD_FILE;
-	case S_IFDIR:
-		return LX_FD_DIR;
-	case S_IFIFO:
-		return LX_FD_PIPE;
-	case S_IFCHR:
-		return isatty(host) ? LX_FD_TTY : LX_FD_DEV;
+	case S_IFREG: return LX_FD_FILE;
+	case S_IFDIR: return LX_FD_DIR;
+	case S_IFIFO: return LX_FD_PIPE;
+	case S_IFCHR: return isatty(host) ? LX_FD_TTY : LX_FD_DEV;
 	}
 	return LX_FD_OTHER;
 }

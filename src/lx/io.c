@@ -15,8 +15,8 @@
 #include "lx/lx.h"
 #include "util.h"
 
-#define MAX_RW 0x7ffff000ULL /* Linux's MAX_RW_COUNT */
-#define IOV_MAX_LX 1024
+#define MAX_RW		    0x7ffff000ULL /* Linux's MAX_RW_COUNT */
+#define IOV_MAX_LX	    1024
 #define KERNEL_TERMIOS_SIZE 36 /* struct termios of <asm/termbits.h> */
 
 static struct lx_fd *fd_or_null(struct lx_thread *t, uint64_t gfd)
@@ -37,18 +37,30 @@ static long rw(struct lx_thread *t, const uint64_t *a, bool wr, bool at)
 		return -EINVAL;
 	ssize_t n;
 	if (wr)
-		n = at ? pwrite(f->host, h, len, (off_t)a[3]) :
-			 write(f->host, h, len);
+		n = at ? pwrite(f->host, h, len, (off_t)a[3])
+		       : write(f->host, h, len);
 	else
-		n = at ? pread(f->host, h, len, (off_t)a[3]) :
-			 read(f->host, h, len);
+		n = at ? pread(f->host, h, len, (off_t)a[3])
+		       : read(f->host, h, len);
 	return n < 0 ? -errno : n;
 }
 
-LX_SYS(read) { return rw(t, a, false, false); }
-LX_SYS(write) { return rw(t, a, true, false); }
-LX_SYS(pread64) { return rw(t, a, false, true); }
-LX_SYS(pwrite64) { return rw(t, a, true, true); }
+LX_SYS(read)
+{
+	return rw(t, a, false, false);
+}
+LX_SYS(write)
+{
+	return rw(t, a, true, false);
+}
+LX_SYS(pread64)
+{
+	return rw(t, a, false, true);
+}
+LX_SYS(pwrite64)
+{
+	return rw(t, a, true, true);
+}
 
 /* Translates a guest iovec array into host iovecs, every buffer checked.
  * Like Linux, the total is capped at MAX_RW. Returns the count or -errno. */
@@ -68,8 +80,8 @@ static int get_iov(struct lx_thread *t, uint64_t gva, uint64_t cnt, bool wr,
 		len = MIN(len, MAX_RW - total);
 		total += len;
 		void *h = len ? gm_user(&t->p->vm, base, len,
-					wr ? GM_READ : GM_WRITE) :
-				NULL;
+					wr ? GM_READ : GM_WRITE)
+			      : NULL;
 		if (len && !h)
 			return -EFAULT;
 		out[i] = (struct iovec){h, len};
@@ -98,8 +110,14 @@ static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
 	return r;
 }
 
-LX_SYS(readv) { return rwv(t, a, false); }
-LX_SYS(writev) { return rwv(t, a, true); }
+LX_SYS(readv)
+{
+	return rwv(t, a, false);
+}
+LX_SYS(writev)
+{
+	return rwv(t, a, true);
+}
 
 LX_SYS(lseek)
 {
@@ -110,7 +128,10 @@ LX_SYS(lseek)
 	return r < 0 ? -errno : r;
 }
 
-LX_SYS(close) { return lx_fd_close(t->p, (long)(int)a[0]); }
+LX_SYS(close)
+{
+	return lx_fd_close(t->p, (long)(int)a[0]);
+}
 
 static char *dup_path(const struct lx_fd *f)
 {
@@ -134,7 +155,10 @@ static long do_dup(struct lx_thread *t, uint64_t old, long min, long at,
 	return lx_fd_install(t->p, h, fdflags, f->kind, dup_path(f), min);
 }
 
-LX_SYS(dup) { return do_dup(t, a[0], 0, -1, 0); }
+LX_SYS(dup)
+{
+	return do_dup(t, a[0], 0, -1, 0);
+}
 
 LX_SYS(dup2)
 {
@@ -157,8 +181,7 @@ LX_SYS(dup3)
 		return -EBADF;
 	if ((int)a[1] < 0 || (uint64_t)(int)a[1] >= t->p->nofile_cur)
 		return -EBADF;
-	return do_dup(t, a[0], 0, (int)a[1],
-		      a[2] & O_CLOEXEC ? FD_CLOEXEC : 0);
+	return do_dup(t, a[0], 0, (int)a[1], a[2] & O_CLOEXEC ? FD_CLOEXEC : 0);
 }
 
 LX_SYS(pipe2)
@@ -218,18 +241,14 @@ LX_SYS(fcntl)
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		if ((int64_t)(int)a[2] < 0 || (uint64_t)(int)a[2] >= t->p->nofile_cur)
+		if ((int64_t)(int)a[2] < 0 ||
+		    (uint64_t)(int)a[2] >= t->p->nofile_cur)
 			return -EINVAL;
 		return do_dup(t, a[0], (int)a[2], -1,
 			      cmd == F_DUPFD_CLOEXEC ? FD_CLOEXEC : 0);
-	case F_GETFD:
-		return f->fdflags;
-	case F_SETFD:
-		f->fdflags = (int)a[2] & FD_CLOEXEC;
-		return 0;
-	case F_GETFL:
-		r = fcntl(f->host, F_GETFL);
-		return r < 0 ? -errno : r;
+	case F_GETFD: return f->fdflags;
+	case F_SETFD: f->fdflags = (int)a[2] & FD_CLOEXEC; return 0;
+	case F_GETFL: r = fcntl(f->host, F_GETFL); return r < 0 ? -errno : r;
 	case F_SETFL:
 		/* O_ASYNC would make the host signal the monitor; there is no
 		 * SIGIO delivery to the guest yet, so it is refused. */
@@ -242,8 +261,7 @@ LX_SYS(fcntl)
 	case F_SETLKW:
 	case F_OFD_GETLK:
 	case F_OFD_SETLK:
-	case F_OFD_SETLKW:
-		return fcntl_lock(t, f, cmd, a[2]);
+	case F_OFD_SETLKW: return fcntl_lock(t, f, cmd, a[2]);
 	case F_GETPIPE_SZ:
 	case F_SETPIPE_SZ:
 	case F_GET_SEALS:
@@ -283,14 +301,13 @@ LX_SYS(ioctl)
 	case TIOCGWINSZ:
 		return tty_ioctl(t, f, req, a[2], sizeof(struct winsize), true);
 	case TIOCGPGRP:
-	case TIOCGSID:
-		return tty_ioctl(t, f, req, a[2], sizeof(pid_t), true);
+	case TIOCGSID: return tty_ioctl(t, f, req, a[2], sizeof(pid_t), true);
 	case TIOCSPGRP: {
 		/* The foreground group must be one of the guest's own. */
 		if (f->kind != LX_FD_TTY)
 			return -ENOTTY;
-		const pid_t *pg = gm_user(&t->p->vm, a[2], sizeof(pid_t),
-					  GM_READ);
+		const pid_t *pg =
+			gm_user(&t->p->vm, a[2], sizeof(pid_t), GM_READ);
 		if (!pg)
 			return -EFAULT;
 		if (*pg <= 0)
@@ -315,12 +332,8 @@ LX_SYS(ioctl)
 		fl = *ip ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
 		return fcntl(f->host, F_SETFL, fl) < 0 ? -errno : 0;
 	}
-	case FIOCLEX:
-		f->fdflags |= FD_CLOEXEC;
-		return 0;
-	case FIONCLEX:
-		f->fdflags &= ~FD_CLOEXEC;
-		return 0;
+	case FIOCLEX: f->fdflags |= FD_CLOEXEC; return 0;
+	case FIONCLEX: f->fdflags &= ~FD_CLOEXEC; return 0;
 	}
 	return -ENOTTY;
 }
@@ -450,7 +463,8 @@ static long do_select(struct lx_thread *t, uint64_t nfds, uint64_t sets[3],
 		for (int s = 0; s < 3; s++)
 			if (set[s] && (pfd[i].events & ev[s]) &&
 			    (pfd[i].revents & got[s])) {
-				set[s][pfd[i].fd / 64] |= 1ULL << (pfd[i].fd % 64);
+				set[s][pfd[i].fd / 64] |= 1ULL
+							  << (pfd[i].fd % 64);
 				count++;
 			}
 	return count;

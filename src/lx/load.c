@@ -70,8 +70,7 @@ static int load_segment(struct lx_proc *p, struct lx_image *im,
 
 int lx_image_load(struct lx_proc *p, struct lx_image *im)
 {
-	if (elf_place(&im->elf, USER_MIN, p->mm.mmap_top, PIE_BASE,
-		      &im->bias))
+	if (elf_place(&im->elf, USER_MIN, p->mm.mmap_top, PIE_BASE, &im->bias))
 		return -ENOMEM;
 	for (int i = 0; i < im->elf.nsegs; i++) {
 		int err = load_segment(p, im, &im->elf.segs[i]);
@@ -100,8 +99,7 @@ uint64_t lx_image_stack(struct lx_proc *p, const struct lx_image *im,
 		.execfn = execfn,
 		.platform = "x86_64",
 	};
-	if (getrandom(img.random, sizeof(img.random), 0) !=
-	    sizeof(img.random))
+	if (getrandom(img.random, sizeof(img.random), 0) != sizeof(img.random))
 		return 0;
 	uint64_t b = im->bias;
 	const uint64_t aux[][2] = {

@@ -24,23 +24,24 @@ struct lx_volume {
 };
 
 struct lx_opts {
-	uint64_t memory;   /* bytes of guest memory (--memory) */
-	uint32_t pids;     /* --pids: guest processes at most */
-	const char *root;  /* --root, default "/" */
+	uint64_t memory;  /* bytes of guest memory (--memory) */
+	uint32_t pids;	  /* --pids: guest processes at most */
+	const char *root; /* --root, default "/" */
 	struct lx_volume *volumes;
 	int nvolumes;
-	char **envp;       /* the guest environment, NULL-terminated */
-	const char *cwd;   /* --cwd, default "/" */
-	FILE *trace;       /* --trace, or NULL */
-	bool timing;       /* --timing: report start-up time at exit */
-	uint64_t t_start;  /* mono_ns() at the start of main() */
-	char **argv;       /* the program and its arguments */
+	char **envp;	  /* the guest environment, NULL-terminated */
+	const char *cwd;  /* --cwd, default "/" */
+	FILE *trace;	  /* --trace, or NULL */
+	bool timing;	  /* --timing: report start-up time at exit */
+	uint64_t t_start; /* mono_ns() at the start of main() */
+	char **argv;	  /* the program and its arguments */
 };
 
 #define LX_DEFAULT_MEMORY (1ULL << 30)
-#define LX_DEFAULT_PIDS 256
+#define LX_DEFAULT_PIDS	  256
 /* Exactly the environment a guest gets without --env-inherit. */
-#define LX_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+#define LX_DEFAULT_PATH                                                        \
+	"/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 
 /* Runs the program of `o` in a new microVM. Returns mote's exit status: the
  * guest's status, 128 + signal, or a MOTE_EXIT_* code. */
@@ -49,37 +50,37 @@ int lx_run(const struct lx_opts *o);
 /* ---- files ---- */
 
 enum lx_fd_kind {
-	LX_FD_FILE,  /* regular file */
-	LX_FD_DIR,   /* directory (may be the dirfd of *at() calls) */
-	LX_FD_PIPE,  /* pipe or FIFO */
-	LX_FD_TTY,   /* the real terminal */
-	LX_FD_DEV,   /* an allowed character device */
-	LX_FD_PATH,  /* O_PATH */
+	LX_FD_FILE, /* regular file */
+	LX_FD_DIR,  /* directory (may be the dirfd of *at() calls) */
+	LX_FD_PIPE, /* pipe or FIFO */
+	LX_FD_TTY,  /* the real terminal */
+	LX_FD_DEV,  /* an allowed character device */
+	LX_FD_PATH, /* O_PATH */
 	LX_FD_OTHER,
 };
 
 struct lx_fd {
-	int host;     /* host fd, -1 if this slot is free */
-	int fdflags;  /* FD_CLOEXEC */
+	int host;    /* host fd, -1 if this slot is free */
+	int fdflags; /* FD_CLOEXEC */
 	enum lx_fd_kind kind;
-	char *path;   /* absolute guest path, or NULL (pipes, stdio) */
+	char *path; /* absolute guest path, or NULL (pipes, stdio) */
 	bool used;
 };
 
-#define LX_NOFILE 1024      /* RLIMIT_NOFILE soft limit the guest starts with */
+#define LX_NOFILE     1024  /* RLIMIT_NOFILE soft limit the guest starts with */
 #define LX_NOFILE_MAX 65536 /* and its hard limit */
 
 struct lx_mount {
-	char *guest;  /* absolute guest path, no trailing slash ("" = /) */
+	char *guest; /* absolute guest path, no trailing slash ("" = /) */
 	size_t len;
-	int host_fd;  /* O_PATH directory */
+	int host_fd; /* O_PATH directory */
 	bool rw;
 };
 
 struct lx_fs {
 	struct lx_mount *mounts; /* [0] is the root, then volumes */
 	int nmounts;
-	char cwd[PATH_MAX];      /* absolute guest path */
+	char cwd[PATH_MAX]; /* absolute guest path */
 	mode_t umask;
 };
 
@@ -89,7 +90,7 @@ enum lx_vma_kind { VMA_ANON, VMA_FILE, VMA_STACK, VMA_BRK, VMA_ELF };
 
 struct lx_vma {
 	uint64_t start, end; /* page aligned */
-	unsigned prot;       /* PT_READ | PT_WRITE | PT_EXEC */
+	unsigned prot;	     /* PT_READ | PT_WRITE | PT_EXEC */
 	enum lx_vma_kind kind;
 };
 
@@ -97,9 +98,9 @@ struct lx_mm {
 	struct lx_vma *vmas; /* sorted, non-overlapping */
 	int nvmas, cap;
 	uint64_t brk_start, brk, brk_max;
-	uint64_t mmap_top;   /* mmap allocates top-down below this */
-	uint64_t stack_lo;   /* lowest address of the stack area */
-	bool tlb_stale;      /* permissions were reduced: flush before resume */
+	uint64_t mmap_top; /* mmap allocates top-down below this */
+	uint64_t stack_lo; /* lowest address of the stack area */
+	bool tlb_stale;	   /* permissions were reduced: flush before resume */
 };
 
 /* ---- signals (signal.c delivers them) ---- */
@@ -122,38 +123,38 @@ struct lx_stats {
 struct lx_proc {
 	struct vm vm;
 	const struct lx_opts *opts;
-	struct lx_fd *fds;   /* fd_cap slots that never move */
+	struct lx_fd *fds; /* fd_cap slots that never move */
 	int fd_cap;
-	int nfds;            /* above the highest slot ever used */
+	int nfds;		 /* above the highest slot ever used */
 	pthread_mutex_t fd_lock; /* install and close */
 	uint64_t nofile_cur, nofile_max;
 	struct lx_fs fs;
 	struct lx_mm mm;
 	struct lx_sigaction sigact[64];
 	struct rlimit *rlimits;
-	char exe[PATH_MAX];  /* guest path of the executable */
-	int exe_fd;          /* the executable itself, for /proc/self/exe */
+	char exe[PATH_MAX]; /* guest path of the executable */
+	int exe_fd;	    /* the executable itself, for /proc/self/exe */
 	FILE *trace;
 	struct lx_stats stats;
 	bool exited;
-	int status;          /* mote's exit status once exited */
-	int term_sig;        /* the signal that ended it, or 0 */
+	int status;   /* mote's exit status once exited */
+	int term_sig; /* the signal that ended it, or 0 */
 	pid_t pid;
 	/* The process tree of this mote run (tree.c). */
 	struct lx_tree *tree;
 	int tree_slot;
-	bool forked;         /* a child of a guest fork: exits like one */
-	int vfork_fd;        /* a vfork child's end of the parent's wait, or -1 */
-	uint64_t sig_pending;         /* signals for the process, bit sig-1 */
-	siginfo_t sig_info[65];       /* the siginfo of each pending one */
-	uint32_t rt_extra[65];        /* queued real-time signals beyond one */
+	bool forked;  /* a child of a guest fork: exits like one */
+	int vfork_fd; /* a vfork child's end of the parent's wait, or -1 */
+	uint64_t sig_pending;	/* signals for the process, bit sig-1 */
+	siginfo_t sig_info[65]; /* the siginfo of each pending one */
+	uint32_t rt_extra[65];	/* queued real-time signals beyond one */
 	/* Threads: one vCPU and one host thread each, by vCPU id. */
-	pthread_mutex_t lock;  /* threads, signal state, exit */
+	pthread_mutex_t lock;	 /* threads, signal state, exit */
 	pthread_mutex_t mm_lock; /* the address space */
-	pthread_cond_t gone;   /* a thread left its run loop */
+	pthread_cond_t gone;	 /* a thread left its run loop */
 	struct lx_thread *threads[SYS_MAX_VCPUS];
-	int nlive;             /* threads that have not exited */
-	int nrunning;          /* host threads still in their run loop */
+	int nlive;    /* threads that have not exited */
+	int nrunning; /* host threads still in their run loop */
 };
 
 /* The host signal that makes a vCPU thread leave KVM_RUN or a blocking
@@ -163,11 +164,11 @@ struct lx_proc {
 /* How the syscall or fault the vCPU is stopped in reached the monitor,
  * which says where the user-mode registers are (signal.c). */
 enum lx_entry {
-	ENTRY_NONE,     /* not in a syscall: the vCPU is in user mode */
+	ENTRY_NONE,	/* not in a syscall: the vCPU is in user mode */
 	ENTRY_DOORBELL, /* the MMIO doorbell trampoline, at CPL 3 */
-	ENTRY_SHIM,     /* the shim's out; sysretq, at CPL 0 */
-	ENTRY_TRAP,     /* the shim's #PF vector forwarding a syscall */
-	ENTRY_FAULT,    /* a CPU exception in user mode */
+	ENTRY_SHIM,	/* the shim's out; sysretq, at CPL 0 */
+	ENTRY_TRAP,	/* the shim's #PF vector forwarding a syscall */
+	ENTRY_FAULT,	/* a CPU exception in user mode */
 };
 
 struct lx_thread {
@@ -177,22 +178,22 @@ struct lx_thread {
 	uint64_t sigmask;
 	uint64_t clear_child_tid;
 	uint64_t robust_list, robust_len;
-	bool replaced;       /* the running syscall replaced the user context */
+	bool replaced; /* the running syscall replaced the user context */
 	enum lx_entry entry;
 	uint64_t trap_rip, trap_rsp, trap_rflags; /* from an exception frame */
 	uint64_t fault_vector, fault_error, fault_addr;
-	uint64_t restart_nr;  /* 1 + the syscall EINTR may restart, or 0 */
-	uint64_t saved_mask;  /* the mask rt_sigsuspend replaced */
+	uint64_t restart_nr; /* 1 + the syscall EINTR may restart, or 0 */
+	uint64_t saved_mask; /* the mask rt_sigsuspend replaced */
 	bool saved_mask_valid;
 	uint64_t altstack_sp, altstack_size;
 	int altstack_flags;
 	pthread_t host;
-	bool live;            /* has not called exit */
-	bool running;         /* its host thread is in the run loop */
-	bool exiting;         /* leaves the run loop after this exit */
-	bool owner;           /* ends the process once every thread is out */
-	uint64_t tpending;    /* signals for this thread alone, from the host
-				 handler or another thread */
+	bool live;	   /* has not called exit */
+	bool running;	   /* its host thread is in the run loop */
+	bool exiting;	   /* leaves the run loop after this exit */
+	bool owner;	   /* ends the process once every thread is out */
+	uint64_t tpending; /* signals for this thread alone, from the host
+			      handler or another thread */
 	siginfo_t tinfo[65];
 	uint64_t own_pending; /* the same, once collected */
 	siginfo_t own_info[65];
@@ -303,9 +304,9 @@ void lx_fd_fini(struct lx_proc *p);
 
 /* path.c: guest path resolution under the root and volumes. */
 struct lx_path {
-	int dirfd;            /* host directory fd to resolve rel against */
+	int dirfd;	      /* host directory fd to resolve rel against */
 	const char *rel;      /* path relative to dirfd ("." for the top) */
-	bool rw;              /* the mount allows writes */
+	bool rw;	      /* the mount allows writes */
 	char guest[PATH_MAX]; /* the normalised absolute guest path */
 };
 int lx_fs_init(struct lx_proc *p);

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
@@ -16,10 +16,10 @@
 #include "lx/lx.h"
 #include "util.h"
 
-#define ARCH_SET_GS 0x1001
-#define ARCH_SET_FS 0x1002
-#define ARCH_GET_FS 0x1003
-#define ARCH_GET_GS 0x1004
+#define ARCH_SET_GS   0x1001
+#define ARCH_SET_FS   0x1002
+#define ARCH_GET_FS   0x1003
+#define ARCH_GET_GS   0x1004
 #define USER_ADDR_MAX (1ULL << 47)
 
 /* Copies a value out to the guest; -EFAULT if it may not be written. */
@@ -85,8 +85,8 @@ static struct rlimit *limits(struct lx_proc *p)
 			getrlimit(r, &p->rlimits[r]);
 		p->rlimits[RLIMIT_NOFILE] =
 			(struct rlimit){p->nofile_cur, p->nofile_max};
-		p->rlimits[RLIMIT_AS] = (struct rlimit){p->vm.user_size,
-							p->vm.user_size};
+		p->rlimits[RLIMIT_AS] =
+			(struct rlimit){p->vm.user_size, p->vm.user_size};
 	}
 	return p->rlimits;
 }
@@ -163,13 +163,34 @@ LX_SYS(sysinfo)
 	return put(t, a[0], &si, sizeof(si));
 }
 
-LX_SYS(getpid) { return t->p->pid; }
-LX_SYS(gettid) { return t->tid; }
-LX_SYS(getppid) { return getppid(); }
-LX_SYS(getuid) { return getuid(); }
-LX_SYS(geteuid) { return geteuid(); }
-LX_SYS(getgid) { return getgid(); }
-LX_SYS(getegid) { return getegid(); }
+LX_SYS(getpid)
+{
+	return t->p->pid;
+}
+LX_SYS(gettid)
+{
+	return t->tid;
+}
+LX_SYS(getppid)
+{
+	return getppid();
+}
+LX_SYS(getuid)
+{
+	return getuid();
+}
+LX_SYS(geteuid)
+{
+	return geteuid();
+}
+LX_SYS(getgid)
+{
+	return getgid();
+}
+LX_SYS(getegid)
+{
+	return getegid();
+}
 
 LX_SYS(getgroups)
 {
@@ -207,11 +228,15 @@ LX_SYS(getrandom)
 static bool clock_ok(uint64_t clk)
 {
 	switch (clk) {
-	case CLOCK_REALTIME: case CLOCK_MONOTONIC:
-	case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
-	case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE:
-	case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME: case CLOCK_TAI:
-		return true;
+	case CLOCK_REALTIME:
+	case CLOCK_MONOTONIC:
+	case CLOCK_PROCESS_CPUTIME_ID:
+	case CLOCK_THREAD_CPUTIME_ID:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_REALTIME_COARSE:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_BOOTTIME:
+	case CLOCK_TAI: return true;
 	}
 	return false;
 }
@@ -311,8 +336,8 @@ LX_SYS(rt_sigaction)
 		if (nsa.handler == (uint64_t)(uintptr_t)SIG_IGN ||
 		    (nsa.handler == (uint64_t)(uintptr_t)SIG_DFL &&
 		     (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH)))
-			t->p->sig_pending &= ~(lx_signal_pending(t) &
-					       (1ULL << (sig - 1)));
+			t->p->sig_pending &=
+				~(lx_signal_pending(t) & (1ULL << (sig - 1)));
 		if (sig == SIGCHLD)
 			lx_signal_sync_chld(t->p);
 	}
@@ -328,17 +353,10 @@ LX_SYS(rt_sigprocmask)
 		if (get(t, &set, a[1], sizeof(set)) < 0)
 			return -EFAULT;
 		switch (a[0]) {
-		case SIG_BLOCK:
-			t->sigmask |= set;
-			break;
-		case SIG_UNBLOCK:
-			t->sigmask &= ~set;
-			break;
-		case SIG_SETMASK:
-			t->sigmask = set;
-			break;
-		default:
-			return -EINVAL;
+		case SIG_BLOCK: t->sigmask |= set; break;
+		case SIG_UNBLOCK: t->sigmask &= ~set; break;
+		case SIG_SETMASK: t->sigmask = set; break;
+		default: return -EINVAL;
 		}
 		t->sigmask &= ~UNBLOCKABLE;
 	}

@@ -16,8 +16,8 @@
 #include "util.h"
 #include "vm/layout.h"
 
-#define STACK_SIZE (8ULL << 20)  /* RLIMIT_STACK's usual 8 MiB */
-#define STACK_GAP (1ULL << 20)   /* unmapped gap below the stack */
+#define STACK_SIZE (8ULL << 20) /* RLIMIT_STACK's usual 8 MiB */
+#define STACK_GAP  (1ULL << 20) /* unmapped gap below the stack */
 
 /* No mapping can be larger than guest memory itself. */
 static uint64_t max_len(const struct lx_proc *p)
@@ -59,8 +59,7 @@ static void vma_cut(struct lx_mm *mm, uint64_t start, uint64_t end)
 		if (v->end <= start || v->start >= end)
 			continue;
 		if (v->start < start && v->end > end) {
-			memmove(v + 2, v + 1,
-				(mm->nvmas - i - 1) * sizeof(*v));
+			memmove(v + 2, v + 1, (mm->nvmas - i - 1) * sizeof(*v));
 			mm->nvmas++;
 			v[1] = *v;
 			v[0].end = start;
@@ -84,8 +83,7 @@ static void vma_insert(struct lx_mm *mm, struct lx_vma nv)
 	int i = 0;
 	while (i < mm->nvmas && mm->vmas[i].start < nv.start)
 		i++;
-	memmove(&mm->vmas[i + 1], &mm->vmas[i],
-		(mm->nvmas - i) * sizeof(nv));
+	memmove(&mm->vmas[i + 1], &mm->vmas[i], (mm->nvmas - i) * sizeof(nv));
 	mm->vmas[i] = nv;
 	mm->nvmas++;
 }
@@ -117,8 +115,7 @@ static bool range_free(const struct lx_mm *mm, uint64_t start, uint64_t end)
 }
 
 /* True if every page of [start, end) is in some VMA. */
-static bool range_mapped(const struct lx_mm *mm, uint64_t start,
-			 uint64_t end)
+static bool range_mapped(const struct lx_mm *mm, uint64_t start, uint64_t end)
 {
 	uint64_t at = start;
 	for (int i = 0; i < mm->nvmas && at < end; i++) {
@@ -132,8 +129,7 @@ static bool range_mapped(const struct lx_mm *mm, uint64_t start,
 	return at >= end;
 }
 
-static bool user_range(const struct lx_proc *p, uint64_t start,
-		       uint64_t len)
+static bool user_range(const struct lx_proc *p, uint64_t start, uint64_t len)
 {
 	return start >= USER_MIN && start + len >= start &&
 	       start + len <= p->vm.user_size;
@@ -237,8 +233,7 @@ LX_SYS(brk)
 		return (long)mm->brk;
 	uint64_t new_end = ALIGN_UP(want, PAGE_SIZE);
 	if (new_end > old_end) {
-		if (!range_free(mm, old_end, new_end) ||
-		    new_end > mm->mmap_top)
+		if (!range_free(mm, old_end, new_end) || new_end > mm->mmap_top)
 			return (long)mm->brk;
 		if (lx_mm_map(t->p, old_end, new_end, PT_READ | PT_WRITE,
 			      VMA_BRK) < 0)
@@ -381,8 +376,8 @@ LX_SYS(mprotect)
 		return -ENOMEM;
 	/* A shared file mapping is writable only if its file is: the host
 	 * says so, with the errno Linux gives (EACCES). */
-	if ((np & PT_WRITE) && mprotect(t->p->vm.mem + addr, len,
-					PROT_READ | PROT_WRITE) < 0)
+	if ((np & PT_WRITE) &&
+	    mprotect(t->p->vm.mem + addr, len, PROT_READ | PROT_WRITE) < 0)
 		return -errno;
 	/* Split at both ends, then change every VMA inside. */
 	for (int i = 0; i < mm->nvmas; i++) {
@@ -440,7 +435,8 @@ LX_SYS(mremap)
 		uint8_t *h = p->vm.mem + old + olen;
 		if (mmap(h, nlen - olen, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
-				 MAP_NORESERVE, -1, 0) == MAP_FAILED)
+				 MAP_NORESERVE,
+			 -1, 0) == MAP_FAILED)
 			return -ENOMEM;
 		/* Growing a file mapping in place would need the file's next
 		 * pages; only anonymous memory grows here. */
@@ -467,8 +463,8 @@ move:
 	/* The host moves the pages (file-backed or not) without copying;
 	 * then the old range gets fresh anonymous memory again. */
 	uint64_t moved = MIN(olen, nlen);
-	if (mremap(p->vm.mem + old, moved, moved,
-		   MREMAP_MAYMOVE | MREMAP_FIXED, p->vm.mem + to) == MAP_FAILED)
+	if (mremap(p->vm.mem + old, moved, moved, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   p->vm.mem + to) == MAP_FAILED)
 		return -errno;
 	if (nlen > moved)
 		mmap(p->vm.mem + to + moved, nlen - moved,
@@ -487,14 +483,21 @@ LX_SYS(madvise)
 	if ((addr & (PAGE_SIZE - 1)) || (a[1] && !len))
 		return -EINVAL;
 	switch (advice) {
-	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL:
-	case MADV_WILLNEED: case MADV_DONTNEED: case MADV_FREE:
-	case MADV_HUGEPAGE: case MADV_NOHUGEPAGE: case MADV_DONTDUMP:
-	case MADV_DODUMP: case MADV_COLD: case MADV_PAGEOUT:
-	case MADV_DONTFORK: case MADV_DOFORK:
-		break;
-	default:
-		return -EINVAL;
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_DONTNEED:
+	case MADV_FREE:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case MADV_DONTFORK:
+	case MADV_DOFORK: break;
+	default: return -EINVAL;
 	}
 	if (len == 0)
 		return 0;
@@ -506,8 +509,12 @@ LX_SYS(madvise)
 	 * range; fork-related advice is the monitor's business, not the
 	 * host mapping's, and is accepted without effect. */
 	switch (advice) {
-	case MADV_DONTNEED: case MADV_FREE: case MADV_WILLNEED:
-	case MADV_HUGEPAGE: case MADV_NOHUGEPAGE: case MADV_COLD:
+	case MADV_DONTNEED:
+	case MADV_FREE:
+	case MADV_WILLNEED:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_COLD:
 	case MADV_PAGEOUT:
 		if (madvise(t->p->vm.mem + addr, len, advice) < 0)
 			return -errno;

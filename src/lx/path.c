@@ -29,7 +29,8 @@ static int add_mount(struct lx_fs *fs, const char *host, const char *guest,
 	int fd = fd_high(open(host, O_PATH | O_DIRECTORY | O_CLOEXEC));
 	if (fd < 0) {
 		msg("%s: %s (a --root or --volume must be an existing "
-		    "directory)", host, strerror(errno));
+		    "directory)",
+		    host, strerror(errno));
 		return -1;
 	}
 	struct lx_mount *m = &fs->mounts[fs->nmounts++];
@@ -129,8 +130,8 @@ int lx_path_lookup(struct lx_proc *p, long dirfd, const char *gpath,
 			struct lx_fd *f = lx_fd_get(p, dirfd);
 			if (!f)
 				return -EBADF;
-			if (!f->path || (!fd_is_dir(f) &&
-					 !(gpath[0] == 0 && empty_ok)))
+			if (!f->path ||
+			    (!fd_is_dir(f) && !(gpath[0] == 0 && empty_ok)))
 				return -ENOTDIR;
 			base = f->path;
 		}
@@ -148,7 +149,8 @@ int lx_path_lookup(struct lx_proc *p, long dirfd, const char *gpath,
 	const struct lx_mount *best = &p->fs.mounts[0];
 	for (int i = 1; i < p->fs.nmounts; i++) {
 		const struct lx_mount *m = &p->fs.mounts[i];
-		if (m->len > best->len && strncmp(out->guest, m->guest, m->len) == 0 &&
+		if (m->len > best->len &&
+		    strncmp(out->guest, m->guest, m->len) == 0 &&
 		    (len == m->len || out->guest[m->len] == '/'))
 			best = m;
 	}
@@ -166,9 +168,9 @@ int lx_path_open(const struct lx_path *lp, int flags, mode_t mode)
 {
 	struct open_how how = {
 		.flags = (uint64_t)(flags | O_CLOEXEC),
-		.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ?
-				mode :
-				0,
+		.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+				? mode
+				: 0,
 		.resolve = RESOLVE_FLAGS,
 	};
 	long fd = syscall(SYS_openat2, lp->dirfd, lp->rel, &how, sizeof(how));

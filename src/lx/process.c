@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -20,7 +21,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/sched.h>
 
 #include "lx/lx.h"
 #include "util.h"
@@ -29,8 +29,8 @@
 
 /* What clone() without CLONE_VM accepts: the flags glibc's and musl's fork,
  * vfork and posix_spawn use. Namespaces and the rest are refused. */
-#define FORK_FLAGS                                                         \
-	(CSIGNAL_MASK | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |        \
+#define FORK_FLAGS                                                             \
+	(CSIGNAL_MASK | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |            \
 	 CLONE_PARENT_SETTID | CLONE_VFORK | CLONE_VM)
 
 static int put_pid(struct lx_proc *p, uint64_t gva, pid_t pid)
@@ -168,7 +168,10 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	return pid;
 }
 
-LX_SYS(fork) { return do_fork(t, SIGCHLD, 0, 0, 0, 0); }
+LX_SYS(fork)
+{
+	return do_fork(t, SIGCHLD, 0, 0, 0, 0);
+}
 
 LX_SYS(vfork)
 {
@@ -202,8 +205,8 @@ LX_SYS(clone3)
 
 /* ---- waiting ---- */
 
-#define WAIT_FLAGS (WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | \
-		    __WNOTHREAD)
+#define WAIT_FLAGS                                                             \
+	(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD)
 
 LX_SYS(wait4)
 {
@@ -242,8 +245,8 @@ LX_SYS(waitid)
 	if ((a[2] && !gsi) || (a[4] && !gru))
 		return -EFAULT;
 	memset(&si, 0, sizeof(si));
-	long r = syscall(SYS_waitid, (int)a[0], (id_t)a[1], &si, (int)a[3],
-			 &ru);
+	long r =
+		syscall(SYS_waitid, (int)a[0], (id_t)a[1], &si, (int)a[3], &ru);
 	if (r < 0)
 		return -errno;
 	if (si.si_pid && !(a[3] & WNOWAIT) &&
@@ -270,9 +273,11 @@ LX_SYS(kill)
 		return -EINVAL;
 	if (pid == p->pid) {
 		if (sig)
-			lx_signal_raise(p, sig, &(siginfo_t){
-				.si_signo = sig, .si_code = SI_USER,
-				.si_pid = p->pid, .si_uid = getuid()});
+			lx_signal_raise(p, sig,
+					&(siginfo_t){.si_signo = sig,
+						     .si_code = SI_USER,
+						     .si_pid = p->pid,
+						     .si_uid = getuid()});
 		lx_kick_others(t);
 		return 0;
 	}
@@ -313,9 +318,12 @@ static long thread_kill(struct lx_thread *t, pid_t tgid, pid_t tid, int sig)
 			if (!o || !o->live || o->tid != tid)
 				continue;
 			if (sig)
-				lx_signal_thread_raise(o, sig, &(siginfo_t){
-					.si_signo = sig, .si_code = SI_TKILL,
-					.si_pid = p->pid, .si_uid = getuid()});
+				lx_signal_thread_raise(
+					o, sig,
+					&(siginfo_t){.si_signo = sig,
+						     .si_code = SI_TKILL,
+						     .si_pid = p->pid,
+						     .si_uid = getuid()});
 			return 0;
 		}
 		return -ESRCH;
@@ -332,7 +340,10 @@ LX_SYS(tgkill)
 	return thread_kill(t, (pid_t)a[0], (pid_t)a[1], (int)a[2]);
 }
 
-LX_SYS(tkill) { return thread_kill(t, 0, (pid_t)a[0], (int)a[1]); }
+LX_SYS(tkill)
+{
+	return thread_kill(t, 0, (pid_t)a[0], (int)a[1]);
+}
 
 /* ---- process groups and sessions ---- */
 
@@ -375,7 +386,10 @@ LX_SYS(getpgid)
 	return r < 0 ? -errno : r;
 }
 
-LX_SYS(getpgrp) { return getpgrp(); }
+LX_SYS(getpgrp)
+{
+	return getpgrp();
+}
 
 LX_SYS(setsid)
 {

@@ -3,10 +3,10 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include "lx/elf.h"
-#include "lx/lx.h"
 #include "lx/load.h"
+#include "lx/lx.h"
 #include "util.h"
 #include "vm/exit.h"
 #include "vm/layout.h"
 
-#define PIE_BASE 0x400000ULL /* where static-PIE programs are loaded */
+#define PIE_BASE      0x400000ULL /* where static-PIE programs are loaded */
 #define ARG_MAX_BYTES (2ULL << 20)
 
 /* The program named on the command line, found and opened on the host. */
@@ -112,17 +112,15 @@ static void serve_exit(struct lx_thread *t, int r)
 	struct lx_proc *p = t->p;
 	struct kvm_run *run = t->cpu.run;
 	unsigned cpl = vcpu_sregs(&t->cpu)->cs.selector & 3;
-	enum vm_exit e = r < 0 ? VMX_INTR :
-				 vm_exit_classify(run, cpl, p->vm.doorbell_gpa);
+	enum vm_exit e = r < 0 ? VMX_INTR
+			       : vm_exit_classify(run, cpl, p->vm.doorbell_gpa);
 	switch (e) {
 	case VMX_SYSCALL:
-		t->entry = run->exit_reason == KVM_EXIT_MMIO ? ENTRY_DOORBELL :
-							       ENTRY_SHIM;
+		t->entry = run->exit_reason == KVM_EXIT_MMIO ? ENTRY_DOORBELL
+							     : ENTRY_SHIM;
 		lx_syscall(t);
 		break;
-	case VMX_EXCEPTION:
-		lx_exception(t);
-		break;
+	case VMX_EXCEPTION: lx_exception(t); break;
 	case VMX_INTR:
 		/* Only in user mode is there a context to deliver a signal
 		 * on; inside the shim, the next exit comes at once. */
@@ -135,9 +133,7 @@ static void serve_exit(struct lx_thread *t, int r)
 		 * Linux does is SIGSEGV. */
 		lx_kill(p, SIGSEGV, " (access to the syscall doorbell)");
 		break;
-	default:
-		internal_error(t, vm_exit_name(e));
-		break;
+	default: internal_error(t, vm_exit_name(e)); break;
 	}
 	if (!p->exited && !t->exiting)
 		lx_signal_deliver(t);

@@ -12,12 +12,12 @@
  * interrupted is restarted or fails with EINTR as SA_RESTART says.
  */
 #define _GNU_SOURCE
+#include <asm/unistd_64.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <string.h>
-#include <asm/unistd_64.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -26,15 +26,15 @@
 #include "util.h"
 #include "vm/layout.h"
 
-#define SA_RESTORER_LX 0x04000000ULL
-#define SS_AUTODISARM_LX (1U << 31)
-#define UC_FP_XSTATE 0x1
-#define UC_SIGCONTEXT_SS 0x2
+#define SA_RESTORER_LX	     0x04000000ULL
+#define SS_AUTODISARM_LX     (1U << 31)
+#define UC_FP_XSTATE	     0x1
+#define UC_SIGCONTEXT_SS     0x2
 #define UC_STRICT_RESTORE_SS 0x4
-#define FP_XSTATE_MAGIC1 0x46505853U
-#define FP_XSTATE_MAGIC2 0x46505845U
-#define REDZONE 128
-#define BIT(sig) (1ULL << ((sig) - 1))
+#define FP_XSTATE_MAGIC1     0x46505853U
+#define FP_XSTATE_MAGIC2     0x46505845U
+#define REDZONE		     128
+#define BIT(sig)	     (1ULL << ((sig)-1))
 
 /* The kernel's x86-64 signal frame (arch/x86/include/uapi/asm/sigcontext.h,
  * ucontext.h), spelled out so that glibc's and the kernel's headers need
@@ -89,9 +89,12 @@ static _Thread_local struct lx_thread *cur_thread;
 static bool monitor_fault(int sig, const siginfo_t *si)
 {
 	switch (sig) {
-	case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP:
-	case SIGSYS:
-		return si->si_code > 0;
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGFPE:
+	case SIGILL:
+	case SIGTRAP:
+	case SIGSYS: return si->si_code > 0;
 	}
 	return false;
 }
@@ -185,7 +188,6 @@ void lx_signal_thread(struct lx_thread *t)
 
 /* ---- pending and deliverable ---- */
 
-
 static uint64_t take_host(void)
 {
 	return atomic_exchange(&host_pending, 0);
@@ -206,7 +208,8 @@ static void collect(struct lx_thread *t)
 		p->sig_pending |= BIT(sig);
 		p->sig_info[sig] = host_info[sig];
 		if (sig >= SIGRT_FIRST)
-			p->rt_extra[sig] += atomic_exchange(&host_rt_extra[sig], 0);
+			p->rt_extra[sig] +=
+				atomic_exchange(&host_rt_extra[sig], 0);
 	}
 }
 
@@ -219,8 +222,8 @@ void lx_signal_raise(struct lx_proc *p, int sig, const siginfo_t *si)
 	if (si)
 		p->sig_info[sig] = *si;
 	else
-		p->sig_info[sig] = (siginfo_t){.si_signo = sig,
-					       .si_code = SI_USER};
+		p->sig_info[sig] =
+			(siginfo_t){.si_signo = sig, .si_code = SI_USER};
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -232,8 +235,10 @@ static bool ignored(struct lx_proc *p, int sig)
 	if (h != (uint64_t)(uintptr_t)SIG_DFL)
 		return false;
 	switch (sig) {
-	case SIGCHLD: case SIGURG: case SIGWINCH: case SIGCONT:
-		return true;
+	case SIGCHLD:
+	case SIGURG:
+	case SIGWINCH:
+	case SIGCONT: return true;
 	}
 	return false;
 }
@@ -289,9 +294,7 @@ void lx_user_context(struct lx_thread *t, struct kvm_regs *u)
 {
 	*u = *vcpu_regs(&t->cpu);
 	switch (t->entry) {
-	case ENTRY_DOORBELL:
-		u->rip = u->rcx;
-		break;
+	case ENTRY_DOORBELL: u->rip = u->rcx; break;
 	case ENTRY_SHIM:
 		u->rip = u->rcx;
 		u->rflags = u->r11;
@@ -306,8 +309,7 @@ void lx_user_context(struct lx_thread *t, struct kvm_regs *u)
 		u->rflags = t->trap_rflags;
 		u->rsp = t->trap_rsp;
 		break;
-	case ENTRY_NONE:
-		break;
+	case ENTRY_NONE: break;
 	}
 }
 
@@ -369,8 +371,7 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 	uint64_t fp = ALIGN_DOWN(sp - fsize - 4, 64);
 	uint64_t frame = ALIGN_DOWN(fp - sizeof(struct lx_rt_sigframe), 16) - 8;
 	uint8_t *fph = gm_user(&p->vm, fp, fsize + 4, GM_WRITE);
-	struct lx_rt_sigframe *f =
-		gm_user(&p->vm, frame, sizeof(*f), GM_WRITE);
+	struct lx_rt_sigframe *f = gm_user(&p->vm, frame, sizeof(*f), GM_WRITE);
 	struct kvm_xsave xs;
 	if (!fph || !f || ioctl(t->cpu.fd, KVM_GET_XSAVE, &xs) < 0)
 		return -1;
@@ -395,11 +396,25 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 		uc->stack.flags = SS_DISABLE;
 	struct lx_sigcontext *mc = &uc->mc;
 	*mc = (struct lx_sigcontext){
-		.r8 = u->r8, .r9 = u->r9, .r10 = u->r10, .r11 = u->r11,
-		.r12 = u->r12, .r13 = u->r13, .r14 = u->r14, .r15 = u->r15,
-		.rdi = u->rdi, .rsi = u->rsi, .rbp = u->rbp, .rbx = u->rbx,
-		.rdx = u->rdx, .rax = u->rax, .rcx = u->rcx, .rsp = u->rsp,
-		.rip = u->rip, .eflags = u->rflags, .cs = SEL_UCODE,
+		.r8 = u->r8,
+		.r9 = u->r9,
+		.r10 = u->r10,
+		.r11 = u->r11,
+		.r12 = u->r12,
+		.r13 = u->r13,
+		.r14 = u->r14,
+		.r15 = u->r15,
+		.rdi = u->rdi,
+		.rsi = u->rsi,
+		.rbp = u->rbp,
+		.rbx = u->rbx,
+		.rdx = u->rdx,
+		.rax = u->rax,
+		.rcx = u->rcx,
+		.rsp = u->rsp,
+		.rip = u->rip,
+		.eflags = u->rflags,
+		.cs = SEL_UCODE,
 		.ss = SEL_UDATA,
 	};
 	mc->fpstate = fp;
@@ -416,7 +431,8 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 	h->rdi = (uint64_t)sig;
 	h->rsi = frame + offsetof(struct lx_rt_sigframe, info);
 	h->rdx = frame + offsetof(struct lx_rt_sigframe, uc);
-	h->rflags = u->rflags & ~(uint64_t)(0x100 | 0x400 | 0x40000); /* TF DF AC */
+	h->rflags =
+		u->rflags & ~(uint64_t)(0x100 | 0x400 | 0x40000); /* TF DF AC */
 	if (sa->flags & SS_AUTODISARM_LX)
 		t->altstack_size = 0;
 	return 0;
@@ -426,13 +442,26 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 bool lx_signal_restartable(uint64_t nr)
 {
 	switch (nr) {
-	case __NR_read: case __NR_write: case __NR_readv: case __NR_writev:
-	case __NR_pread64: case __NR_pwrite64: case __NR_wait4:
-	case __NR_waitid: case __NR_ioctl: case __NR_open: case __NR_openat:
-	case __NR_fcntl: case __NR_flock: case __NR_futex:
-	case __NR_sendto: case __NR_recvfrom: case __NR_accept:
-	case __NR_connect: case __NR_sendmsg: case __NR_recvmsg:
-		return true;
+	case __NR_read:
+	case __NR_write:
+	case __NR_readv:
+	case __NR_writev:
+	case __NR_pread64:
+	case __NR_pwrite64:
+	case __NR_wait4:
+	case __NR_waitid:
+	case __NR_ioctl:
+	case __NR_open:
+	case __NR_openat:
+	case __NR_fcntl:
+	case __NR_flock:
+	case __NR_futex:
+	case __NR_sendto:
+	case __NR_recvfrom:
+	case __NR_accept:
+	case __NR_connect:
+	case __NR_sendmsg:
+	case __NR_recvmsg: return true;
 	}
 	return false;
 }
@@ -444,8 +473,8 @@ static int next_signal(struct lx_thread *t)
 	uint64_t ready = lx_signal_pending(t) & ~t->sigmask;
 	if (!ready)
 		return 0;
-	static const int sync[] = {SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE,
-				   SIGSYS};
+	static const int sync[] = {SIGSEGV, SIGBUS, SIGILL,
+				   SIGTRAP, SIGFPE, SIGSYS};
 	for (size_t i = 0; i < ARRAY_SIZE(sync); i++)
 		if (ready & BIT(sync[i]))
 			return sync[i];
@@ -500,7 +529,8 @@ void lx_signal_deliver(struct lx_thread *t)
 		goto out;
 	lx_user_context(t, &u);
 	if (restart) {
-		const struct lx_sigaction *sa = sig ? &p->sigact[sig - 1] : NULL;
+		const struct lx_sigaction *sa =
+			sig ? &p->sigact[sig - 1] : NULL;
 		bool handler = sa && sa->handler > 1;
 		if (!handler || (sa->flags & SA_RESTART)) {
 			/* Back to the `syscall` instruction, number in RAX. */
@@ -567,11 +597,24 @@ LX_SYS(rt_sigreturn)
 	}
 	const struct lx_sigcontext *mc = &f->uc.mc;
 	struct kvm_regs r = {
-		.r8 = mc->r8, .r9 = mc->r9, .r10 = mc->r10, .r11 = mc->r11,
-		.r12 = mc->r12, .r13 = mc->r13, .r14 = mc->r14, .r15 = mc->r15,
-		.rdi = mc->rdi, .rsi = mc->rsi, .rbp = mc->rbp, .rbx = mc->rbx,
-		.rdx = mc->rdx, .rax = mc->rax, .rcx = mc->rcx, .rsp = mc->rsp,
-		.rip = mc->rip, .rflags = mc->eflags,
+		.r8 = mc->r8,
+		.r9 = mc->r9,
+		.r10 = mc->r10,
+		.r11 = mc->r11,
+		.r12 = mc->r12,
+		.r13 = mc->r13,
+		.r14 = mc->r14,
+		.r15 = mc->r15,
+		.rdi = mc->rdi,
+		.rsi = mc->rsi,
+		.rbp = mc->rbp,
+		.rbx = mc->rbx,
+		.rdx = mc->rdx,
+		.rax = mc->rax,
+		.rcx = mc->rcx,
+		.rsp = mc->rsp,
+		.rip = mc->rip,
+		.rflags = mc->eflags,
 	};
 	if (r.rip >= (1ULL << 47) || r.rsp >= (1ULL << 47)) {
 		lx_kill(p, SIGSEGV, " (rt_sigreturn to a bad address)");
@@ -579,8 +622,8 @@ LX_SYS(rt_sigreturn)
 	}
 	if (mc->fpstate) {
 		uint64_t fsize = xsave_size(&p->vm);
-		const uint8_t *fph = gm_user(&p->vm, mc->fpstate, fsize,
-					     GM_READ);
+		const uint8_t *fph =
+			gm_user(&p->vm, mc->fpstate, fsize, GM_READ);
 		struct kvm_xsave xs = {0};
 		if (!fph) {
 			lx_kill(p, SIGSEGV, " (bad FPU state in rt_sigreturn)");
@@ -704,7 +747,10 @@ LX_SYS(sigaltstack)
 
 /* Timers: the monitor's own, whose SIGALRM (and SIGVTALRM, SIGPROF) are
  * the guest's. */
-LX_SYS(alarm) { return alarm((unsigned)a[0]); }
+LX_SYS(alarm)
+{
+	return alarm((unsigned)a[0]);
+}
 
 LX_SYS(setitimer)
 {

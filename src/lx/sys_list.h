@@ -101,7 +101,6 @@ LX_SYS(rt_sigprocmask);
 LX_SYS(sched_getaffinity);
 LX_SYS(sched_yield);
 
-
 /* process.c: fork, wait, signals to processes, process groups */
 LX_SYS(fork);
 LX_SYS(vfork);

@@ -12,12 +12,12 @@
 /* How --trace prints an argument. */
 enum arg {
 	A_NONE = 0,
-	A_INT,   /* signed decimal */
-	A_UINT,  /* unsigned decimal */
-	A_HEX,   /* pointer or flags */
-	A_FD,    /* descriptor; AT_FDCWD by name */
-	A_STR,   /* guest string (a path) */
-	A_OCT,   /* mode */
+	A_INT,	/* signed decimal */
+	A_UINT, /* unsigned decimal */
+	A_HEX,	/* pointer or flags */
+	A_FD,	/* descriptor; AT_FDCWD by name */
+	A_STR,	/* guest string (a path) */
+	A_OCT,	/* mode */
 };
 
 struct lx_syscall {
@@ -195,33 +195,21 @@ static void trace_str(struct lx_thread *t, FILE *f, uint64_t gva)
 	fputs(n < 0 ? "\"..." : "\"", f);
 }
 
-static void trace_arg(struct lx_thread *t, FILE *f, enum arg type,
-		      uint64_t v)
+static void trace_arg(struct lx_thread *t, FILE *f, enum arg type, uint64_t v)
 {
 	switch (type) {
-	case A_NONE:
-		break;
-	case A_INT:
-		fprintf(f, "%" PRId64, (int64_t)v);
-		break;
-	case A_UINT:
-		fprintf(f, "%" PRIu64, v);
-		break;
-	case A_HEX:
-		fprintf(f, "0x%" PRIx64, v);
-		break;
+	case A_NONE: break;
+	case A_INT: fprintf(f, "%" PRId64, (int64_t)v); break;
+	case A_UINT: fprintf(f, "%" PRIu64, v); break;
+	case A_HEX: fprintf(f, "0x%" PRIx64, v); break;
 	case A_FD:
 		if ((int)v == AT_FDCWD)
 			fputs("AT_FDCWD", f);
 		else
 			fprintf(f, "%d", (int)v);
 		break;
-	case A_STR:
-		trace_str(t, f, v);
-		break;
-	case A_OCT:
-		fprintf(f, "0%" PRIo64, v);
-		break;
+	case A_STR: trace_str(t, f, v); break;
+	case A_OCT: fprintf(f, "0%" PRIo64, v); break;
 	}
 }
 

@@ -26,11 +26,11 @@
 
 /* What glibc's and musl's pthread_create pass, beyond the required
  * CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD. */
-#define THREAD_REQUIRED (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | \
-			 CLONE_THREAD)
-#define THREAD_OPTIONAL (CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
-			 CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID |           \
-			 CLONE_DETACHED)
+#define THREAD_REQUIRED                                                        \
+	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
+#define THREAD_OPTIONAL                                                        \
+	(CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |                  \
+	 CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_DETACHED)
 
 struct start {
 	struct lx_thread *t;
@@ -121,9 +121,9 @@ long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	bool reuse = false;
 	struct lx_thread *nt = slot(p, &reuse);
 	long err = nt ? 0 : -EAGAIN;
-	if (!err && (reuse ? vcpu_load(&nt->cpu, vs) :
-			     vcpu_create_from(&p->vm, &nt->cpu, nt->cpu.id,
-					      vs)) < 0)
+	if (!err &&
+	    (reuse ? vcpu_load(&nt->cpu, vs)
+		   : vcpu_create_from(&p->vm, &nt->cpu, nt->cpu.id, vs)) < 0)
 		err = -EAGAIN;
 	free(vs);
 	if (err) {
@@ -218,8 +218,8 @@ static void clear_tid(struct lx_thread *t)
 {
 	if (!t->clear_child_tid)
 		return;
-	pid_t *h = gm_user(&t->p->vm, t->clear_child_tid, sizeof(pid_t),
-			   GM_WRITE);
+	pid_t *h =
+		gm_user(&t->p->vm, t->clear_child_tid, sizeof(pid_t), GM_WRITE);
 	if (!h)
 		return;
 	__atomic_store_n(h, 0, __ATOMIC_SEQ_CST);
@@ -297,11 +297,11 @@ LX_SYS(futex)
 		w2 = gm_user(&t->p->vm, a[4], sizeof(uint32_t), GM_WRITE);
 		if (!w2)
 			return -EFAULT;
-		r = host_futex(w, op, val, (const void *)(uintptr_t)(uint32_t)a[3],
-			       w2, (uint32_t)a[5]);
+		r = host_futex(w, op, val,
+			       (const void *)(uintptr_t)(uint32_t)a[3], w2,
+			       (uint32_t)a[5]);
 		break;
-	default:
-		return -ENOSYS;
+	default: return -ENOSYS;
 	}
 	return r < 0 ? -errno : r;
 }

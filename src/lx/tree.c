@@ -22,14 +22,14 @@
 #include "lx/lx.h"
 
 struct tree_entry {
-	_Atomic int32_t pid;  /* 0 free, -1 reserved, else a monitor's pid */
+	_Atomic int32_t pid;   /* 0 free, -1 reserved, else a monitor's pid */
 	_Atomic int32_t execd; /* the process has called execve */
-	uint64_t start;       /* its start time (clock ticks since boot) */
+	uint64_t start;	       /* its start time (clock ticks since boot) */
 };
 
 struct lx_tree {
 	uint32_t max;
-	pid_t root;           /* the first monitor */
+	pid_t root; /* the first monitor */
 	struct tree_entry e[];
 };
 
@@ -79,7 +79,8 @@ static int claim(struct lx_tree *t)
 {
 	for (uint32_t i = 0; i < t->max; i++) {
 		int32_t free_slot = 0;
-		if (atomic_compare_exchange_strong(&t->e[i].pid, &free_slot, -1))
+		if (atomic_compare_exchange_strong(&t->e[i].pid, &free_slot,
+						   -1))
 			return (int)i;
 	}
 	return -EAGAIN;

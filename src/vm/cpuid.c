@@ -46,9 +46,11 @@ static int cache_path(char *buf, size_t len)
 {
 	const char *rt = getenv("XDG_RUNTIME_DIR");
 	if (rt && rt[0] == '/')
-		return snprintf(buf, len, "%s/mote-cpuid", rt) < (int)len ? 0 : -1;
+		return snprintf(buf, len, "%s/mote-cpuid", rt) < (int)len ? 0
+									  : -1;
 	if (geteuid() == 0)
-		return snprintf(buf, len, "/run/mote-cpuid") < (int)len ? 0 : -1;
+		return snprintf(buf, len, "/run/mote-cpuid") < (int)len ? 0
+									: -1;
 	return -1;
 }
 
@@ -118,8 +120,8 @@ static struct kvm_cpuid2 *ask_kvm(int kvm_fd)
 struct kvm_cpuid2 *cpuid_supported(int kvm_fd)
 {
 	char path[4096], boot[40];
-	bool cacheable = boot_id(boot) == 0 &&
-			 cache_path(path, sizeof(path)) == 0;
+	bool cacheable =
+		boot_id(boot) == 0 && cache_path(path, sizeof(path)) == 0;
 	struct kvm_cpuid2 *c = cacheable ? cache_read(path, boot) : NULL;
 	if (c)
 		return c;

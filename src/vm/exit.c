@@ -11,8 +11,8 @@ enum vm_exit vm_exit_classify(const struct kvm_run *run, unsigned cpl,
 {
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
-		if (!doorbell_gpa || (run->mmio.phys_addr & PAGE_MASK_4K) !=
-					     doorbell_gpa)
+		if (!doorbell_gpa ||
+		    (run->mmio.phys_addr & PAGE_MASK_4K) != doorbell_gpa)
 			return VMX_UNEXPECTED;
 		if (!run->mmio.is_write || run->mmio.len != 1 ||
 		    run->mmio.phys_addr != doorbell_gpa)
@@ -23,18 +23,13 @@ enum vm_exit vm_exit_classify(const struct kvm_run *run, unsigned cpl,
 		    run->io.size != 1 || run->io.count != 1)
 			return VMX_BAD_IO;
 		switch (run->io.port) {
-		case MOTE_PORT_SYSCALL:
-			return VMX_SYSCALL;
-		case MOTE_PORT_EXCEPTION:
-			return VMX_EXCEPTION;
-		case MOTE_PORT_HYPERCALL:
-			return VMX_HYPERCALL;
+		case MOTE_PORT_SYSCALL: return VMX_SYSCALL;
+		case MOTE_PORT_EXCEPTION: return VMX_EXCEPTION;
+		case MOTE_PORT_HYPERCALL: return VMX_HYPERCALL;
 		}
 		return VMX_BAD_IO;
-	case KVM_EXIT_INTR:
-		return VMX_INTR;
-	case KVM_EXIT_SHUTDOWN:
-		return VMX_SHUTDOWN;
+	case KVM_EXIT_INTR: return VMX_INTR;
+	case KVM_EXIT_SHUTDOWN: return VMX_SHUTDOWN;
 	}
 	return VMX_UNEXPECTED;
 }

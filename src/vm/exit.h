@@ -7,14 +7,14 @@
 #include <stdint.h>
 
 enum vm_exit {
-	VMX_SYSCALL,    /* the shim forwarded a Linux syscall */
-	VMX_EXCEPTION,  /* the shim took an exception */
-	VMX_HYPERCALL,  /* a native guest's hypercall */
-	VMX_INTR,       /* KVM_RUN was interrupted (signal, kick) */
-	VMX_SHUTDOWN,   /* triple fault */
-	VMX_BAD_IO,     /* port I/O the ABI does not define, or not from CPL 0 */
+	VMX_SYSCALL,   /* the shim forwarded a Linux syscall */
+	VMX_EXCEPTION, /* the shim took an exception */
+	VMX_HYPERCALL, /* a native guest's hypercall */
+	VMX_INTR,      /* KVM_RUN was interrupted (signal, kick) */
+	VMX_SHUTDOWN,  /* triple fault */
+	VMX_BAD_IO,    /* port I/O the ABI does not define, or not from CPL 0 */
 	VMX_BAD_DOORBELL, /* the guest read the doorbell or wrote it oddly */
-	VMX_UNEXPECTED, /* anything else: an internal error */
+	VMX_UNEXPECTED,	  /* anything else: an internal error */
 	VMX_NR,
 };
 

@@ -29,17 +29,17 @@
 #define SYS_GVA 0xffffffff80000000ULL
 
 /* Offsets inside the system region. */
-#define SYS_PML4 0x0000ULL
-#define SYS_GDT 0x1000ULL
-#define SYS_IDT 0x2000ULL
-#define SYS_SHIM 0x3000ULL /* one page of shim code */
-#define SYS_TRAMP 0x4000ULL /* the CPL-3 syscall trampoline (see below) */
-#define SYS_PT_SYS 0x5000ULL  /* the PT that maps the system region */
-#define SYS_PD_SYS 0x6000ULL  /* the PD that maps the system region */
-#define SYS_PDPT_SYS 0x7000ULL /* the PDPT for the top 512 GiB */
-#define SYS_VCPU 0x8000ULL    /* one page per vCPU: TSS + stack */
+#define SYS_PML4      0x0000ULL
+#define SYS_GDT	      0x1000ULL
+#define SYS_IDT	      0x2000ULL
+#define SYS_SHIM      0x3000ULL /* one page of shim code */
+#define SYS_TRAMP     0x4000ULL /* the CPL-3 syscall trampoline (see below) */
+#define SYS_PT_SYS    0x5000ULL /* the PT that maps the system region */
+#define SYS_PD_SYS    0x6000ULL /* the PD that maps the system region */
+#define SYS_PDPT_SYS  0x7000ULL /* the PDPT for the top 512 GiB */
+#define SYS_VCPU      0x8000ULL /* one page per vCPU: TSS + stack */
 #define SYS_MAX_VCPUS 64
-#define SYS_PT_POOL (SYS_VCPU + SYS_MAX_VCPUS * PAGE_SIZE)
+#define SYS_PT_POOL   (SYS_VCPU + SYS_MAX_VCPUS * PAGE_SIZE)
 
 /* On KVMs where `syscall` does not switch to CPL 0 (kvm_pvm), LSTAR points
  * at a user-mode trampoline in the first, otherwise unmapped, 64 KiB: it
@@ -47,17 +47,17 @@
  * memory slot backs, so KVM exits with KVM_EXIT_MMIO, then jumps back to
  * RCX. Both pages sit below USER_MIN, where gm_user never lets a syscall
  * argument point. */
-#define TRAMP_GVA 0x8000ULL
+#define TRAMP_GVA    0x8000ULL
 #define DOORBELL_GVA 0x9000ULL
 
 /* GDT selectors, the same numbers Linux uses so that signal frames and
  * programs that look at CS/SS see familiar values. */
-#define SEL_KCODE 0x10
-#define SEL_KDATA 0x18
+#define SEL_KCODE   0x10
+#define SEL_KDATA   0x18
 #define SEL_UCODE32 0x23
-#define SEL_UDATA 0x2b
-#define SEL_UCODE 0x33
-#define SEL_TSS 0x40
+#define SEL_UDATA   0x2b
+#define SEL_UCODE   0x33
+#define SEL_TSS	    0x40
 #define GDT_ENTRIES 10
 
 /* Size of the page-table pool for a given user size: enough PTs, PDs and

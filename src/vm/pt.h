@@ -6,28 +6,28 @@
 #include <stdint.h>
 
 /* Hardware PTE bits. */
-#define PTE_P (1ULL << 0)
-#define PTE_W (1ULL << 1)
-#define PTE_U (1ULL << 2)
-#define PTE_PS (1ULL << 7)
-#define PTE_NX (1ULL << 63)
+#define PTE_P	 (1ULL << 0)
+#define PTE_W	 (1ULL << 1)
+#define PTE_U	 (1ULL << 2)
+#define PTE_PS	 (1ULL << 7)
+#define PTE_NX	 (1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL
 
 /* Protections in the mmap sense, for pt_map. */
-#define PT_READ 1
+#define PT_READ	 1
 #define PT_WRITE 2
-#define PT_EXEC 4
-#define PT_USER 8
+#define PT_EXEC	 4
+#define PT_USER	 8
 
 /* The tables live in a host buffer that is also guest-physical memory at
  * sys_gpa. Intermediate tables come from a bump pool [pool, pool_end); the
  * pool is sized so that all of user memory can be mapped, so mapping a user
  * range never runs out. */
 struct pt {
-	uint8_t *sys;      /* host address of the system region */
+	uint8_t *sys;	   /* host address of the system region */
 	uint64_t sys_gpa;  /* its guest-physical address */
-	uint64_t pml4;     /* offset of the PML4 in the system region */
-	uint64_t pool;     /* next free table (offset) */
+	uint64_t pml4;	   /* offset of the PML4 in the system region */
+	uint64_t pool;	   /* next free table (offset) */
 	uint64_t pool_end; /* end of the pool (offset) */
 };
 

@@ -15,36 +15,36 @@
 #include "util.h"
 #include "vm/layout.h"
 
-#define CR0_PE (1ULL << 0)
-#define CR0_MP (1ULL << 1)
-#define CR0_ET (1ULL << 4)
-#define CR0_NE (1ULL << 5)
-#define CR0_WP (1ULL << 16)
-#define CR0_AM (1ULL << 18)
-#define CR0_PG (1ULL << 31)
-#define CR4_PAE (1ULL << 5)
-#define CR4_OSFXSR (1ULL << 9)
+#define CR0_PE	       (1ULL << 0)
+#define CR0_MP	       (1ULL << 1)
+#define CR0_ET	       (1ULL << 4)
+#define CR0_NE	       (1ULL << 5)
+#define CR0_WP	       (1ULL << 16)
+#define CR0_AM	       (1ULL << 18)
+#define CR0_PG	       (1ULL << 31)
+#define CR4_PAE	       (1ULL << 5)
+#define CR4_OSFXSR     (1ULL << 9)
 #define CR4_OSXMMEXCPT (1ULL << 10)
-#define CR4_UMIP (1ULL << 11)
-#define CR4_FSGSBASE (1ULL << 16)
-#define CR4_OSXSAVE (1ULL << 18)
-#define CR4_SMEP (1ULL << 20)
-#define CR4_SMAP (1ULL << 21)
-#define CR3_PWT (1ULL << 3)
-#define EFER_SCE (1ULL << 0)
-#define EFER_LME (1ULL << 8)
-#define EFER_LMA (1ULL << 10)
-#define EFER_NXE (1ULL << 11)
+#define CR4_UMIP       (1ULL << 11)
+#define CR4_FSGSBASE   (1ULL << 16)
+#define CR4_OSXSAVE    (1ULL << 18)
+#define CR4_SMEP       (1ULL << 20)
+#define CR4_SMAP       (1ULL << 21)
+#define CR3_PWT	       (1ULL << 3)
+#define EFER_SCE       (1ULL << 0)
+#define EFER_LME       (1ULL << 8)
+#define EFER_LMA       (1ULL << 10)
+#define EFER_NXE       (1ULL << 11)
 
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SFMASK 0xc0000084
-#define MSR_FS_BASE 0xc0000100
-#define MSR_GS_BASE 0xc0000101
+#define MSR_STAR	   0xc0000081
+#define MSR_LSTAR	   0xc0000082
+#define MSR_CSTAR	   0xc0000083
+#define MSR_SFMASK	   0xc0000084
+#define MSR_FS_BASE	   0xc0000100
+#define MSR_GS_BASE	   0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_PAT 0x277
-#define MSR_IA32_TSC 0x10
+#define MSR_PAT		   0x277
+#define MSR_IA32_TSC	   0x10
 
 /* RFLAGS bits a user may set: CF PF AF ZF SF TF DF OF AC ID, as Linux
  * restores from a signal frame; IF is always on. */
@@ -56,8 +56,7 @@
 const char *vm_strerror(enum vm_error e)
 {
 	switch (e) {
-	case VM_OK:
-		return "no error";
+	case VM_OK: return "no error";
 	case VM_ENOKVM:
 		return "/dev/kvm: no such device (load the kvm module: "
 		       "modprobe kvm_intel or kvm_amd, or enable "
@@ -69,10 +68,8 @@ const char *vm_strerror(enum vm_error e)
 		return "KVM is too old: mote needs KVM API 12 with "
 		       "KVM_CAP_SYNC_REGS and KVM_CAP_USER_MEMORY (Linux 4.14 "
 		       "or newer)";
-	case VM_ENOMEM:
-		return "cannot reserve guest memory (lower --memory)";
-	case VM_EKVM:
-		return "a KVM call failed";
+	case VM_ENOMEM: return "cannot reserve guest memory (lower --memory)";
+	case VM_EKVM: return "a KVM call failed";
 	}
 	return "unknown error";
 }
@@ -102,7 +99,7 @@ static enum vm_error open_kvm(struct vm *vm)
 }
 
 static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t fn,
-					    uint32_t idx)
+					   uint32_t idx)
 {
 	for (uint32_t i = 0; i < c->nent; i++)
 		if (c->entries[i].function == fn && c->entries[i].index == idx)
@@ -121,8 +118,8 @@ static int setup_cpuid(struct vm *vm)
 	struct kvm_cpuid_entry2 *l7 = cpuid_find(vm->cpuid, 7, 0);
 	struct kvm_cpuid_entry2 *ld = cpuid_find(vm->cpuid, 0xd, 0);
 	if (l1) {
-		l1->ecx &= ~(1U << 5);  /* VMX: no nested virtualization */
-		l1->ecx |= 1U << 27;    /* OSXSAVE follows CR4, set below */
+		l1->ecx &= ~(1U << 5); /* VMX: no nested virtualization */
+		l1->ecx |= 1U << 27;   /* OSXSAVE follows CR4, set below */
 	}
 	struct kvm_cpuid_entry2 *e1 = cpuid_find(vm->cpuid, 0x80000001, 0);
 	if (e1)
@@ -162,14 +159,14 @@ static void setup_sys(struct vm *vm)
 	uint64_t *idt = (uint64_t *)(sys + SYS_IDT);
 	for (int v = 0; v < SHIM_VECTORS; v++) {
 		uint64_t h = SYS_GVA + SYS_SHIM + SHIM_OFF_VECTOR(v);
-		/* Interrupt gate, DPL 0 (so `int n` from CPL 3 is #GP), IST 1. */
+		/* Interrupt gate, DPL 0 (so `int n` from CPL 3 is #GP), IST 1.
+		 */
 		idt[2 * v] = (h & 0xffff) | ((uint64_t)SEL_KCODE << 16) |
 			     (1ULL << 32) | (0x8eULL << 40) |
 			     ((h >> 16 & 0xffff) << 48);
 		idt[2 * v + 1] = h >> 32;
 	}
 	memcpy(sys + SYS_SHIM, shim_blob, shim_blob_end - shim_blob);
-
 
 	pt_init(&vm->pt, sys, sys_gpa, SYS_PML4, SYS_PT_POOL, vm->sys_size);
 	pt_set_entry(&vm->pt, SYS_PML4, 511,
@@ -206,11 +203,12 @@ static int set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t len)
 /* Slot 0 is the system region; user chunk i is slot 1 + i. */
 static int plan_chunks(struct vm *vm)
 {
-	int nslots = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	int nslots =
+		ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	if (nslots < 8)
 		nslots = 32; /* the documented minimum */
-	uint64_t per = ALIGN_UP(vm->user_size / (uint64_t)(nslots - 2),
-				HUGE_SIZE);
+	uint64_t per =
+		ALIGN_UP(vm->user_size / (uint64_t)(nslots - 2), HUGE_SIZE);
 	vm->chunk_size = MAX(CHUNK_MIN, per);
 	uint64_t n = (vm->user_size + vm->chunk_size - 1) / vm->chunk_size;
 	vm->chunk_live = calloc(n, 1);
@@ -255,7 +253,7 @@ static void setup_doorbell(struct vm *vm)
 {
 	static const uint8_t code[] = {
 		0x88, 0x04, 0x25, DOORBELL_GVA & 0xff, DOORBELL_GVA >> 8 & 0xff,
-		0, 0,       /* mov %al, DOORBELL_GVA (absolute, 32-bit) */
+		0,    0,    /* mov %al, DOORBELL_GVA (absolute, 32-bit) */
 		0xff, 0xe1, /* jmp *%rcx */
 	};
 	_Static_assert(DOORBELL_GVA < 0x10000, "doorbell address encoding");
@@ -340,8 +338,7 @@ int vm_refork(struct vm *vm)
 	 * created it. The memory, copied on write, is already in place. */
 	close(vm->vm_fd);
 	vm->vm_fd = fd_high(ioctl(vm->kvm_fd, KVM_CREATE_VM, 0));
-	if (vm->vm_fd < 0 ||
-	    set_slot(vm, 0, vm->user_size, vm->sys_size) < 0)
+	if (vm->vm_fd < 0 || set_slot(vm, 0, vm->user_size, vm->sys_size) < 0)
 		return -1;
 	uint64_t n = (vm->user_size + vm->chunk_size - 1) / vm->chunk_size;
 	for (uint64_t i = 0; i < n; i++) {
@@ -380,7 +377,7 @@ static void setup_tss(struct vm *vm, int id)
 	uint64_t top = SYS_GVA + SYS_VCPU + (uint64_t)(id + 1) * PAGE_SIZE;
 	memcpy(page + 4, &top, 8);  /* RSP0 */
 	memcpy(page + 36, &top, 8); /* IST1 */
-	uint16_t iomap = 104;       /* I/O bitmap beyond the limit: none */
+	uint16_t iomap = 104;	    /* I/O bitmap beyond the limit: none */
 	memcpy(page + 102, &iomap, 2);
 }
 
@@ -422,8 +419,7 @@ static void setup_sregs(struct vcpu *c, struct kvm_sregs *s)
 	s->idt.limit = SHIM_VECTORS * 16 - 1;
 	s->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
 	s->cr3 = vm->pt.sys_gpa + SYS_PML4;
-	s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE |
-		 CR4_UMIP;
+	s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE | CR4_UMIP;
 	if (vm->fsgsbase)
 		s->cr4 |= CR4_FSGSBASE;
 	if (vm->smep)
@@ -436,27 +432,24 @@ static void setup_sregs(struct vcpu *c, struct kvm_sregs *s)
 
 static int setup_msrs(struct vcpu *c)
 {
-	static const uint32_t idx[] = {MSR_STAR, MSR_LSTAR, MSR_CSTAR,
-				       MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE,
-				       MSR_KERNEL_GS_BASE, MSR_PAT};
+	static const uint32_t idx[] = {
+		MSR_STAR,    MSR_LSTAR,	  MSR_CSTAR,	      MSR_SFMASK,
+		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_PAT};
 	union {
 		struct kvm_msrs h;
 		uint8_t buf[sizeof(struct kvm_msrs) +
 			    ARRAY_SIZE(idx) * sizeof(struct kvm_msr_entry)];
 	} m = {0};
-	uint64_t lstar = c->vm->doorbell ? TRAMP_GVA :
-					   SYS_GVA + SYS_SHIM + SHIM_OFF_SYSCALL;
+	uint64_t lstar = c->vm->doorbell
+				 ? TRAMP_GVA
+				 : SYS_GVA + SYS_SHIM + SHIM_OFF_SYSCALL;
 	const uint64_t val[ARRAY_SIZE(idx)] = {
 		((uint64_t)(SEL_UCODE32 & ~3) << 48) |
 			((uint64_t)SEL_KCODE << 32),
-		lstar,
-		lstar,
+		lstar, lstar,
 		/* The trampoline runs at CPL 3 and jumps straight back: RFLAGS
 		 * must come through unmasked. */
-		c->vm->doorbell ? 0 : SFMASK_BITS,
-		0,
-		0,
-		0,
+		c->vm->doorbell ? 0 : SFMASK_BITS, 0, 0, 0,
 		0x0007040600070406ULL, /* the power-on PAT */
 	};
 	/* SYSRET to 64-bit code takes CS = STAR[63:48] + 16, SS = + 8, with
@@ -521,8 +514,8 @@ int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
 	}
 	/* The first KVM_RUN loads these from the sync area. */
 	setup_sregs(c, vcpu_sregs(c));
-	*vcpu_regs(c) = (struct kvm_regs){.rip = rip, .rsp = rsp,
-					  .rflags = 0x202};
+	*vcpu_regs(c) =
+		(struct kvm_regs){.rip = rip, .rsp = rsp, .rflags = 0x202};
 	c->run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	return 0;
 }
@@ -614,7 +607,8 @@ int vcpu_set_user(struct vcpu *c, const struct kvm_regs *want)
 	if ((vcpu_sregs(c)->cs.selector & 3) == 0) {
 		/* In the shim: return to user mode through an iret frame on
 		 * this vCPU's supervisor stack, like an exception return. */
-		uint64_t top = SYS_GVA + SYS_VCPU + (uint64_t)(c->id + 1) * PAGE_SIZE;
+		uint64_t top =
+			SYS_GVA + SYS_VCPU + (uint64_t)(c->id + 1) * PAGE_SIZE;
 		uint64_t *f = gm_sys(vm, top - 5 * 8, 5 * 8);
 		f[0] = want->rip;
 		f[1] = SEL_UCODE;

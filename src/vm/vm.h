@@ -12,11 +12,11 @@
 struct vm {
 	int kvm_fd;
 	int vm_fd;
-	int run_size;   /* mmap size of struct kvm_run */
-	uint8_t *mem;   /* host address of guest-physical 0 */
+	int run_size;	    /* mmap size of struct kvm_run */
+	uint8_t *mem;	    /* host address of guest-physical 0 */
 	uint64_t user_size; /* bytes of user memory at GPA 0 */
 	uint64_t sys_size;  /* bytes of system region after it */
-	struct pt pt;   /* the guest page tables */
+	struct pt pt;	    /* the guest page tables */
 	/* User memory is registered with KVM in chunks, each its own memory
 	 * slot, when the guest first maps something there: slot set-up costs
 	 * time in proportion to its size, and most guests touch a few
@@ -45,11 +45,11 @@ struct vcpu {
 /* Why vm_create failed, so that the caller prints the right hint. */
 enum vm_error {
 	VM_OK = 0,
-	VM_ENOKVM,     /* /dev/kvm does not exist */
-	VM_EACCES,     /* /dev/kvm exists but may not be opened */
-	VM_EVERSION,   /* the KVM API or a capability we need is missing */
-	VM_ENOMEM,     /* the host refused the guest memory */
-	VM_EKVM,       /* another KVM ioctl failed; errno says why */
+	VM_ENOKVM,   /* /dev/kvm does not exist */
+	VM_EACCES,   /* /dev/kvm exists but may not be opened */
+	VM_EVERSION, /* the KVM API or a capability we need is missing */
+	VM_ENOMEM,   /* the host refused the guest memory */
+	VM_EKVM,     /* another KVM ioctl failed; errno says why */
 };
 
 /* Creates a VM with user_size bytes of user memory (a multiple of 2 MiB) and

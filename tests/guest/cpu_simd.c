@@ -16,21 +16,21 @@ int main(void)
 {
 	unsigned a, b, c, d;
 	CHECK(__get_cpuid(1, &a, &b, &c, &d));
-	CHECK(d & (1u << 26));             /* SSE2 */
-	CHECK(!(c & (1u << 5)));           /* no VMX for the guest */
+	CHECK(d & (1u << 26));	 /* SSE2 */
+	CHECK(!(c & (1u << 5))); /* no VMX for the guest */
 	int osxsave = (c >> 27) & 1;
 	int avx = (c >> 28) & 1;
 	CHECK(osxsave);
 	unsigned long long xcr0 = xgetbv0();
-	CHECK((xcr0 & 3) == 3);            /* x87 + SSE state */
+	CHECK((xcr0 & 3) == 3); /* x87 + SSE state */
 	if (avx) {
-		CHECK(xcr0 & 4);           /* AVX state enabled */
+		CHECK(xcr0 & 4); /* AVX state enabled */
 		__asm__ volatile("vxorps %%ymm0, %%ymm0, %%ymm0" ::: "xmm0");
 	}
 	__cpuid_count(7, 0, a, b, c, d);
-	if (avx && (b & (1u << 5)))        /* AVX2 */
+	if (avx && (b & (1u << 5))) /* AVX2 */
 		__asm__ volatile("vpaddd %%ymm1, %%ymm1, %%ymm1" ::: "xmm1");
-	if (b & (1u << 16)) {              /* AVX-512F */
+	if (b & (1u << 16)) { /* AVX-512F */
 		CHECK((xcr0 & 0xe0) == 0xe0);
 		__asm__ volatile("vpxord %%zmm2, %%zmm2, %%zmm2" ::: "xmm2");
 	}

@@ -9,29 +9,29 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			printf("FAIL %s:%d: %s (errno %d %s)\n", __FILE__,  \
-			       __LINE__, #cond, errno, strerror(errno));    \
-			fflush(stdout);                                     \
-			exit(1);                                            \
-		}                                                           \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			printf("FAIL %s:%d: %s (errno %d %s)\n", __FILE__,     \
+			       __LINE__, #cond, errno, strerror(errno));       \
+			fflush(stdout);                                        \
+			exit(1);                                               \
+		}                                                              \
 	} while (0)
 
 /* A raw syscall must fail with exactly this errno. */
-#define CHECK_ERR(call, err)                                                \
-	do {                                                                \
-		errno = 0;                                                  \
-		long r_ = (long)(call);                                     \
-		if (r_ != -1 || errno != (err)) {                           \
-			printf("FAIL %s:%d: %s = %ld errno %d (%s), want "  \
-			       "%s\n",                                      \
-			       __FILE__, __LINE__, #call, r_, errno,        \
-			       strerror(errno), #err);                      \
-			fflush(stdout);                                     \
-			exit(1);                                            \
-		}                                                           \
+#define CHECK_ERR(call, err)                                                   \
+	do {                                                                   \
+		errno = 0;                                                     \
+		long r_ = (long)(call);                                        \
+		if (r_ != -1 || errno != (err)) {                              \
+			printf("FAIL %s:%d: %s = %ld errno %d (%s), want "     \
+			       "%s\n",                                         \
+			       __FILE__, __LINE__, #call, r_, errno,           \
+			       strerror(errno), #err);                         \
+			fflush(stdout);                                        \
+			exit(1);                                               \
+		}                                                              \
 	} while (0)
 
 /* An address that is never mapped in a guest: inside the user range but in

@@ -19,7 +19,8 @@ static int has_env(const char *kv)
 int main(int argc, char **argv)
 {
 	CHECK(argc == 3);
-	CHECK(strcmp(argv[1], "first") == 0 && strcmp(argv[2], "--second") == 0);
+	CHECK(strcmp(argv[1], "first") == 0 &&
+	      strcmp(argv[2], "--second") == 0);
 	/* --env adds and replaces; nothing of mote's own environment leaks
 	 * without --env-inherit beyond TERM and HOME. */
 	CHECK(has_env("GREETING=hi"));
