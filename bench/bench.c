@@ -39,7 +39,7 @@
 #define GETPPID_NATIVE_NS 250000000LL  /* the native loop is steady sooner */
 #define FORKWAIT_N	  1000 /* ~1-2 ms a guest fork: ~1.5 s under mote */
 #define THREADS_ITERS	  140000000LL /* ~0.5 s on one thread natively */
-#define THREADS_RUNS	  3
+#define THREADS_RUNS	  5
 #define TIMING_RUNS	  11
 #define RSS_RUNS	  5
 #define OUT_MAX		  4096
@@ -432,9 +432,10 @@ static void bench_rss(const struct paths *p, const long *rss)
 	print_overhead("mote hello - native hello", hm - hn);
 }
 
-/* Runs the forkwait guest, natively or under mote; returns the guest's
- * median ns per fork + _exit + waitpid round trip. */
-static double forkwait_run(const struct paths *p, bool mote)
+/* Runs the forkwait guest, natively or under mote, for the guest's median
+ * and mean us per fork + _exit + waitpid round trip. */
+static void forkwait_run(const struct paths *p, bool mote, double *med,
+			 double *mean)
 {
 	char nbuf[32], out[OUT_MAX], err[OUT_MAX];
 	snprintf(nbuf, sizeof(nbuf), "%d", FORKWAIT_N);
@@ -442,43 +443,40 @@ static double forkwait_run(const struct paths *p, bool mote)
 	char *under[] = {p->mote, "run", p->forkwait, nbuf, NULL};
 	run_capture(mote ? under : native, out, err);
 	long n;
-	long long med, mean;
+	long long med_ns, mean_ns;
 	if (sscanf(out, "%ld round trips median %lld ns mean %lld ns", &n,
-		   &med, &mean) != 3 ||
+		   &med_ns, &mean_ns) != 3 ||
 	    n != FORKWAIT_N)
 		die("cannot parse forkwait output: %s", out);
-	return med;
+	*med = med_ns / 1e3;
+	*mean = mean_ns / 1e3;
 }
 
 /* (d) A guest fork is a host fork of the monitor plus a new VM in the
  * child, so its bound is a native fork plus the floor's VM set-up. */
 static void bench_forkwait(const struct paths *p, const int64_t *med)
 {
-	double native = forkwait_run(p, false) / 1e3;
-	double mote = forkwait_run(p, true) / 1e3;
-	double floor = med[FLOOR] / 1e3;
-	double r = mote / (native + floor);
-	printf("fork round trip: fork, child _exit(0), parent waitpid, N = %d "
-	       "times, timed
-  inside the guest, median
-",
+	double native, native_mean, mote, mote_mean;
+	forkwait_run(p, false, &native, &native_mean);
+	forkwait_run(p, true, &mote, &mote_mean);
+	double floor = med[FLOOR] / 1e3, r = mote / (native + floor);
+	printf("fork round trip: fork, child _exit(0), parent waitpid; N = %d, "
+	       "timed inside\nthe guest                 median       mean\n",
 	       FORKWAIT_N);
-	printf("  native           %10.0f us/round trip
-", native);
-	printf("  mote             %10.0f us/round trip
-", mote);
-	printf("  raw KVM floor    %10.0f us  (start to exit, above)
-", floor);
-	printf("  bound            %10.0f us  = %.1f x (native + floor)
-",
-	       TARGET_FORK_RATIO * (native + floor), TARGET_FORK_RATIO);
+	printf("  %-16s %8.0f us %7.0f us\n", "native", native, native_mean);
+	printf("  %-16s %8.0f us %7.0f us\n", "mote", mote, mote_mean);
+	printf("  %-16s %8.0f us             (median start to exit, above)\n",
+	       "raw KVM floor", floor);
+	printf("  %-16s %8.0f us             = %.1f x (native + floor)\n",
+	       "bound", TARGET_FORK_RATIO * (native + floor),
+	       TARGET_FORK_RATIO);
 	printf("  mote / (native + floor) %5.2fx  target <= %.1fx  %s\n", r,
 	       TARGET_FORK_RATIO, verdict(r <= TARGET_FORK_RATIO));
-	printf("  mote / native    %10.1fx\n\n", mote / native);
+	printf("  mote / native    %8.2fx\n\n", mote / native);
 }
 
-/* Runs the threads guest THREADS_RUNS times, natively or under mote, for
- * the medians of its 1-thread and 2-thread times, in ns. */
+/* One run of the threads guest, natively or under mote: the guest's
+ * 1-thread and 2-thread times, in ns. */
 static void threads_run(const struct paths *p, bool mote, int64_t *t1,
 			int64_t *t2)
 {
@@ -486,44 +484,40 @@ static void threads_run(const struct paths *p, bool mote, int64_t *t1,
 	snprintf(nbuf, sizeof(nbuf), "%lld", THREADS_ITERS);
 	char *native[] = {p->threads, nbuf, NULL};
 	char *under[] = {p->mote, "run", p->threads, nbuf, NULL};
-	int64_t one[THREADS_RUNS], two[THREADS_RUNS];
-	for (int i = 0; i < THREADS_RUNS; i++) {
-		long long a, b;
-		run_capture(mote ? under : native, out, err);
-		if (sscanf(out, "1 thread %lld ns 2 threads %lld ns", &a,
-			   &b) != 2)
-			die("cannot parse threads output: %s", out);
-		one[i] = a;
-		two[i] = b;
-	}
-	*t1 = pct(one, THREADS_RUNS, 50);
-	*t2 = pct(two, THREADS_RUNS, 50);
+	long long a, b;
+	run_capture(mote ? under : native, out, err);
+	if (sscanf(out, "1 thread %lld ns 2 threads %lld ns", &a, &b) != 2)
+		die("cannot parse threads output: %s", out);
+	*t1 = a;
+	*t2 = b;
 }
 
-static void print_threads(const char *name, int64_t t1, int64_t t2)
+/* Prints one row from the runs' medians; returns its 2 / 1 ratio. */
+static double print_threads(const char *name, int64_t *one, int64_t *two)
 {
-	printf("  %-16s %8.0f ms %8.0f ms %8.2fx", name, t1 / 1e6, t2 / 1e6,
-	       (double)t2 / t1);
+	int64_t t1 = pct(one, THREADS_RUNS, 50),
+		t2 = pct(two, THREADS_RUNS, 50);
+	double r = (double)t2 / t1;
+	printf("  %-16s %8.0f ms %7.0f ms %8.2fx", name, t1 / 1e6, t2 / 1e6, r);
+	return r;
 }
 
-/* (e) Guest threads are vCPUs on host threads: real parallelism. */
+/* (e) Guest threads are vCPUs on host threads, so two should share the
+ * work as natively. Medians, as another process on the host can take a CPU
+ * from one run; interleaved, so that drift hits native and mote alike. */
 static void bench_threads(const struct paths *p)
 {
-	int64_t n1, n2, m1, m2;
-	threads_run(p, false, &n1, &n2);
-	threads_run(p, true, &m1, &m2);
-	double r = (double)m2 / m1;
-	printf("threads: %lld steps of an integer hash on 1 thread, then "
-	       "half each on 2
-  (pthreads), timed inside the guest, "
-	       "median of %d runs
-"
-	       "                   1 thread  2 threads  2 / 1
-",
+	int64_t t[2][2][THREADS_RUNS]; /* [under mote][threads - 1][run] */
+	for (int i = 0; i < THREADS_RUNS; i++)
+		for (int m = 0; m < 2; m++)
+			threads_run(p, m, &t[m][0][i], &t[m][1][i]);
+	printf("threads: %lld integer hash steps on 1 thread, then half each "
+	       "on 2 (pthreads);\ntimed inside the guest, median of %d runs\n"
+	       "                      1 thread  2 threads    2 / 1\n",
 	       THREADS_ITERS, THREADS_RUNS);
-	print_threads("native", n1, n2);
+	print_threads("native", t[0][0], t[0][1]);
 	printf("\n");
-	print_threads("mote", m1, m2);
+	double r = print_threads("mote", t[1][0], t[1][1]);
 	printf("  target <= %.1fx  %s\n", TARGET_THREAD_RATIO,
 	       verdict(r <= TARGET_THREAD_RATIO));
 }

@@ -1,11 +1,13 @@
 # make bench's programs. Included by the top-level Makefile.
 #
 # bench/bench.c, bench/floor.c  host programs, built like mote: $(O)/bench/NAME
-# bench/getppid.c               guest program, gcc -static
+# bench/getppid.c, bench/forkwait.c, bench/threads.c
+#                               guest programs, gcc -static
 # bench/idle.c                  guest program without libc (touches ~nothing)
 
 BENCH_HOST  := $(O)/bench/bench $(O)/bench/floor
-BENCH_GUEST := $(O)/bench/getppid $(O)/bench/idle
+BENCH_LIBC  := $(O)/bench/getppid $(O)/bench/forkwait $(O)/bench/threads
+BENCH_GUEST := $(BENCH_LIBC) $(O)/bench/idle
 BENCH_BINS  := $(BENCH_HOST) $(BENCH_GUEST)
 BENCH_GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror
 
@@ -18,9 +20,9 @@ $(BENCH_HOST): $(O)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $<
 
-$(O)/bench/getppid: bench/getppid.c
+$(BENCH_LIBC): $(O)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
-	gcc -static $(BENCH_GUEST_CFLAGS) -o $@ $<
+	gcc -static -pthread $(BENCH_GUEST_CFLAGS) -o $@ $<
 
 $(O)/bench/idle: bench/idle.c
 	@mkdir -p $(dir $@)

@@ -6,4 +6,5 @@ set -eu
 cd "$(dirname "$0")/.."
 O=${1:-build}
 exec "$O/bench/bench" -n "${BENCH_RUNS:-100}" "$O/mote" "$O/bench/floor" \
-	"$O/demo/hello" "$O/bench/getppid" "$O/bench/idle"
+	"$O/demo/hello" "$O/bench/getppid" "$O/bench/idle" \
+	"$O/bench/forkwait" "$O/bench/threads"
