@@ -23,10 +23,10 @@
  * because the absolute numbers of a shared, virtualized build machine drift
  * from minute to minute while the ratios hold. The targets come from
  * DESIGN.md: start-to-exit within 1.3x the raw-KVM floor, a stripped binary
- * of at most 512 KiB, at most 2 MiB of monitor memory beyond the guest's, a
- * guest fork round trip within 1.5x a native one plus the floor (the child
- * is a new VM), and two threads doing half the work each in at most 0.6x the
- * time of one.
+ * of at most 512 KiB, at most 2 MiB of monitor memory beyond the guest's.
+ * A guest fork round trip should take at most 1.5x a native one plus the
+ * floor (the child monitor builds a new VM), and two guest threads doing
+ * half the work each at most 0.6x the time of one.
  */
 #define TARGET_START_RATIO  1.3
 #define TARGET_SIZE_KIB	    512
@@ -459,16 +459,17 @@ static void bench_forkwait(const struct paths *p, const int64_t *med)
 	double native, native_mean, mote, mote_mean;
 	forkwait_run(p, false, &native, &native_mean);
 	forkwait_run(p, true, &mote, &mote_mean);
-	double floor = med[FLOOR] / 1e3, r = mote / (native + floor);
-	printf("fork round trip: fork, child _exit(0), parent waitpid; N = %d, "
-	       "timed inside\nthe guest                 median       mean\n",
+	double floor_us = med[FLOOR] / 1e3, r = mote / (native + floor_us);
+	printf("fork round trip: fork, child _exit(0), waitpid, timed inside "
+	       "the guest; N = %d\n"
+	       "                       median      mean\n",
 	       FORKWAIT_N);
 	printf("  %-16s %8.0f us %7.0f us\n", "native", native, native_mean);
 	printf("  %-16s %8.0f us %7.0f us\n", "mote", mote, mote_mean);
 	printf("  %-16s %8.0f us             (median start to exit, above)\n",
-	       "raw KVM floor", floor);
+	       "raw KVM floor", floor_us);
 	printf("  %-16s %8.0f us             = %.1f x (native + floor)\n",
-	       "bound", TARGET_FORK_RATIO * (native + floor),
+	       "bound", TARGET_FORK_RATIO * (native + floor_us),
 	       TARGET_FORK_RATIO);
 	printf("  mote / (native + floor) %5.2fx  target <= %.1fx  %s\n", r,
 	       TARGET_FORK_RATIO, verdict(r <= TARGET_FORK_RATIO));
@@ -495,8 +496,8 @@ static void threads_run(const struct paths *p, bool mote, int64_t *t1,
 /* Prints one row from the runs' medians; returns its 2 / 1 ratio. */
 static double print_threads(const char *name, int64_t *one, int64_t *two)
 {
-	int64_t t1 = pct(one, THREADS_RUNS, 50),
-		t2 = pct(two, THREADS_RUNS, 50);
+	int64_t t1 = pct(one, THREADS_RUNS, 50);
+	int64_t t2 = pct(two, THREADS_RUNS, 50);
 	double r = (double)t2 / t1;
 	printf("  %-16s %8.0f ms %7.0f ms %8.2fx", name, t1 / 1e6, t2 / 1e6, r);
 	return r;
@@ -512,7 +513,7 @@ static void bench_threads(const struct paths *p)
 		for (int m = 0; m < 2; m++)
 			threads_run(p, m, &t[m][0][i], &t[m][1][i]);
 	printf("threads: %lld integer hash steps on 1 thread, then half each "
-	       "on 2 (pthreads);\ntimed inside the guest, median of %d runs\n"
+	       "on 2\n(pthreads); timed inside the guest, median of %d runs\n"
 	       "                      1 thread  2 threads    2 / 1\n",
 	       THREADS_ITERS, THREADS_RUNS);
 	print_threads("native", t[0][0], t[0][1]);
