@@ -203,6 +203,7 @@ static long replace_image(struct lx_thread *t, struct lx_image *im,
 			  const char *execfn)
 {
 	struct lx_proc *p = t->p;
+	lx_exec_single(t);
 	if (lx_mm_reset(p) < 0 || lx_image_load(p, im) < 0) {
 		lx_kill(p, SIGSEGV, " (execve could not map the new image)");
 		return -ENOMEM;

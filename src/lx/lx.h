@@ -188,6 +188,7 @@ struct lx_thread {
 	uint64_t altstack_sp, altstack_size;
 	int altstack_flags;
 	pthread_t host;
+	pid_t host_tid;       /* its host thread, for kicks */
 	bool live;	   /* has not called exit */
 	bool running;	   /* its host thread is in the run loop */
 	bool exiting;	   /* leaves the run loop after this exit */
@@ -220,6 +221,8 @@ int lx_get_timespec(struct lx_thread *t, uint64_t gva, struct timespec *ts);
 /* thread.c */
 long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,
 		     uint64_t ptid, uint64_t ctid, uint64_t tls);
+/* Ends every other thread before execve replaces the image. */
+void lx_exec_single(struct lx_thread *t);
 /* Ends every thread of the process with `status` (mote's exit status). */
 void lx_exit_group(struct lx_thread *t, int status);
 void lx_proc_exit(struct lx_proc *p, int status);

@@ -79,6 +79,7 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 	p->threads[0] = t;
 	t->live = t->running = t->owner = true;
 	t->host = pthread_self();
+	t->host_tid = (pid_t)syscall(SYS_gettid);
 	t->exiting = false;
 	t->tpending = t->own_pending = 0;
 	p->nlive = p->nrunning = 1;
@@ -132,7 +133,15 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	if (p->trace)
 		fflush(p->trace);
 	lx_signal_fork_begin(t);
+	/* No other thread is half-way through changing the address space or
+	 * the fd table while the child's copy is taken. */
+	pthread_mutex_lock(&p->mm_lock);
+	pthread_mutex_lock(&p->fd_lock);
 	pid_t pid = fork();
+	if (pid != 0) {
+		pthread_mutex_unlock(&p->fd_lock);
+		pthread_mutex_unlock(&p->mm_lock);
+	}
 	if (pid == 0) {
 		if (vp[0] >= 0)
 			close(vp[0]);

@@ -146,6 +146,7 @@ static void wait_all(struct lx_thread *t)
 	pthread_mutex_lock(&p->lock);
 	t->running = false;
 	p->nrunning--;
+	pthread_cond_broadcast(&p->gone);
 	while (!p->exited || p->nrunning > 0)
 		pthread_cond_wait(&p->gone, &p->lock);
 	pthread_mutex_unlock(&p->lock);
@@ -234,6 +235,7 @@ int lx_run(const struct lx_opts *o)
 	p->nlive = p->nrunning = 1;
 	t->live = t->running = t->owner = true;
 	t->host = pthread_self();
+	t->host_tid = p->pid;
 	p->opts = o;
 	p->trace = o->trace;
 	p->pid = getpid();

@@ -49,10 +49,19 @@ static void *thread_main(void *arg)
 	struct start *st = arg;
 	struct lx_thread *t = st->t;
 	struct lx_proc *p = t->p;
-	t->tid = (pid_t)syscall(SYS_gettid);
+	t->tid = t->host_tid = (pid_t)syscall(SYS_gettid);
 	lx_signal_thread(t);
+	/* Both tid words are written before the thread runs guest code: one
+	 * written later could land after the thread has exited and the
+	 * kernel-side clear of CLONE_CHILD_CLEARTID, and a join would wait
+	 * for ever. */
 	if (st->flags & CLONE_CHILD_SETTID) {
 		pid_t *h = gm_user(&p->vm, st->ctid, sizeof(pid_t), GM_WRITE);
+		if (h)
+			*h = t->tid;
+	}
+	if (st->flags & CLONE_PARENT_SETTID) {
+		pid_t *h = gm_user(&p->vm, st->ptid, sizeof(pid_t), GM_WRITE);
 		if (h)
 			*h = t->tid;
 	}
@@ -161,11 +170,6 @@ long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	while (sem_wait(&st.ready) < 0 && errno == EINTR)
 		;
 	sem_destroy(&st.ready);
-	if (flags & CLONE_PARENT_SETTID) {
-		pid_t *h = gm_user(&p->vm, ptid, sizeof(pid_t), GM_WRITE);
-		if (h)
-			*h = nt->tid;
-	}
 	return nt->tid;
 }
 
@@ -176,7 +180,7 @@ void lx_kick(struct lx_thread *o)
 	/* By host tid (pthread_kill on a detached thread that has just
 	 * finished would touch freed memory); the handler knows the kick by
 	 * its sender, this process. */
-	syscall(SYS_tgkill, getpid(), o->tid, LX_SIG_KICK);
+	syscall(SYS_tgkill, getpid(), o->host_tid, LX_SIG_KICK);
 }
 
 void lx_kick_others(struct lx_thread *t)
@@ -205,6 +209,37 @@ void lx_proc_exit(struct lx_proc *p, int status)
 			lx_kick(o);
 	}
 	pthread_mutex_unlock(&p->lock);
+}
+
+void lx_exec_single(struct lx_thread *t)
+{
+	/* Linux's de_thread: the other threads end before the new image
+	 * (even the main one; its host thread then waits for the process to
+	 * end, as it always does). */
+	struct lx_proc *p = t->p;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
+		struct lx_thread *o = p->threads[i];
+		if (!o || o == t || !o->live)
+			continue;
+		o->live = false;
+		o->exiting = true;
+		p->nlive--;
+		if (o->running)
+			lx_kick(o);
+	}
+	for (;;) {
+		bool busy = false;
+		for (int i = 0; i < SYS_MAX_VCPUS; i++) {
+			struct lx_thread *o = p->threads[i];
+			busy |= o && o != t && o->running;
+		}
+		if (!busy)
+			break;
+		pthread_cond_wait(&p->gone, &p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	t->tid = p->pid;
 }
 
 void lx_exit_group(struct lx_thread *t, int status)
