@@ -221,6 +221,9 @@ int lx_get_timespec(struct lx_thread *t, uint64_t gva, struct timespec *ts);
 /* thread.c */
 long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,
 		     uint64_t ptid, uint64_t ctid, uint64_t tls);
+/* With p->lock held: re-kicks the threads that must leave their run loop
+ * and waits a little for one to go. */
+void lx_wait_gone(struct lx_proc *p, struct lx_thread *self);
 /* Ends every other thread before execve replaces the image. */
 void lx_exec_single(struct lx_thread *t);
 /* Ends every thread of the process with `status` (mote's exit status). */

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lx/elf.h"
@@ -148,7 +149,7 @@ static void wait_all(struct lx_thread *t)
 	p->nrunning--;
 	pthread_cond_broadcast(&p->gone);
 	while (!p->exited || p->nrunning > 0)
-		pthread_cond_wait(&p->gone, &p->lock);
+		lx_wait_gone(p, t);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -235,7 +236,7 @@ int lx_run(const struct lx_opts *o)
 	p->nlive = p->nrunning = 1;
 	t->live = t->running = t->owner = true;
 	t->host = pthread_self();
-	t->host_tid = p->pid;
+	t->host_tid = (pid_t)syscall(SYS_gettid);
 	p->opts = o;
 	p->trace = o->trace;
 	p->pid = getpid();

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -72,6 +73,14 @@ static void *thread_main(void *arg)
 	t->running = false;
 	p->nrunning--;
 	pthread_cond_broadcast(&p->gone);
+	/* The owner may be blocked in a host call the last kick missed; it
+	 * must get out to end the process. */
+	struct lx_thread *owner = NULL;
+	for (int i = 0; i < SYS_MAX_VCPUS; i++)
+		if (p->threads[i] && p->threads[i]->owner)
+			owner = p->threads[i];
+	while (p->exited && owner && owner->running)
+		lx_wait_gone(p, t);
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
@@ -211,6 +220,25 @@ void lx_proc_exit(struct lx_proc *p, int status)
 	pthread_mutex_unlock(&p->lock);
 }
 
+void lx_wait_gone(struct lx_proc *p, struct lx_thread *self)
+{
+	/* A kick that lands while its target is in monitor code, just before
+	 * a blocking host call, is lost: kick again until it is out. */
+	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
+		struct lx_thread *o = p->threads[i];
+		if (o && o != self && o->running && (o->exiting || p->exited))
+			lx_kick(o);
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 5000000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&p->gone, &p->lock, &ts);
+}
+
 void lx_exec_single(struct lx_thread *t)
 {
 	/* Linux's de_thread: the other threads end before the new image
@@ -236,7 +264,7 @@ void lx_exec_single(struct lx_thread *t)
 		}
 		if (!busy)
 			break;
-		pthread_cond_wait(&p->gone, &p->lock);
+		lx_wait_gone(p, t);
 	}
 	pthread_mutex_unlock(&p->lock);
 	t->tid = p->pid;
