@@ -5,19 +5,19 @@
 #include <stdint.h>
 #include <stdnoreturn.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
-#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
+#define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)	 ((a) < (b) ? (a) : (b))
+#define MAX(a, b)	 ((a) > (b) ? (a) : (b))
+#define ALIGN_UP(x, a)	 (((x) + (a)-1) & ~((uint64_t)(a)-1))
+#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a)-1))
 
 /* mote's own exit statuses, distinct from what a guest usually returns and
  * the same convention as env(1), timeout(1) and container runtimes. */
 enum mote_status {
 	MOTE_EXIT_TIMEOUT = 124, /* --timeout expired */
-	MOTE_EXIT_FAIL = 125,    /* mote itself failed: usage, KVM, internal */
-	MOTE_EXIT_NOEXEC = 126,  /* the program cannot be executed */
-	MOTE_EXIT_NOENT = 127,   /* the program does not exist */
+	MOTE_EXIT_FAIL = 125,	 /* mote itself failed: usage, KVM, internal */
+	MOTE_EXIT_NOEXEC = 126,	 /* the program cannot be executed */
+	MOTE_EXIT_NOENT = 127,	 /* the program does not exist */
 };
 
 /* Prints "mote: <message>\n" to stderr. */

@@ -188,7 +188,7 @@ struct lx_thread {
 	uint64_t altstack_sp, altstack_size;
 	int altstack_flags;
 	pthread_t host;
-	pid_t host_tid;       /* its host thread, for kicks */
+	pid_t host_tid;	   /* its host thread, for kicks */
 	bool live;	   /* has not called exit */
 	bool running;	   /* its host thread is in the run loop */
 	bool exiting;	   /* leaves the run loop after this exit */
