@@ -40,10 +40,6 @@ static const char *const vector_names[32] = {
 };
 
 #define LSTAR_GVA (SYS_GVA + SYS_SHIM + SHIM_OFF_SYSCALL)
-/* RFLAGS bits a user may set: CF PF AF ZF SF TF DF OF AC ID (like the
- * bits Linux restores from a signal frame); IF is always on. */
-#define USER_RFLAGS 0x254dd5ULL
-
 /* Some KVMs (kvm_pvm) run the instruction at LSTAR after `syscall` without
  * switching to CPL 0. The fetch from the supervisor-only shim page then
  * faults at CPL 3 with RIP == CR2 == LSTAR, and the #PF stub brings the

@@ -50,6 +50,10 @@
 #define TRAMP_GVA    0x8000ULL
 #define DOORBELL_GVA 0x9000ULL
 
+/* RFLAGS bits a user may set: CF PF AF ZF SF TF DF OF AC ID, as Linux
+ * restores from a signal frame; IF is always on. */
+#define USER_RFLAGS 0x254dd5ULL
+
 /* GDT selectors, the same numbers Linux uses so that signal frames and
  * programs that look at CS/SS see familiar values. */
 #define SEL_KCODE   0x10

@@ -46,10 +46,6 @@
 #define MSR_PAT		   0x277
 #define MSR_IA32_TSC	   0x10
 
-/* RFLAGS bits a user may set: CF PF AF ZF SF TF DF OF AC ID, as Linux
- * restores from a signal frame; IF is always on. */
-#define USER_RFLAGS 0x254dd5ULL
-
 /* RFLAGS bits cleared on syscall entry: TF, IF, DF, AC, NT like Linux. */
 #define SFMASK_BITS 0x47700ULL
 
