@@ -373,7 +373,7 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 	uint8_t *fph = gm_user(&p->vm, fp, fsize + 4, GM_WRITE);
 	struct lx_rt_sigframe *f = gm_user(&p->vm, frame, sizeof(*f), GM_WRITE);
 	struct kvm_xsave xs;
-	if (!fph || !f || ioctl(t->cpu.fd, KVM_GET_XSAVE, &xs) < 0)
+	if (!fph || !f || kvm_ioctl(t->cpu.fd, KVM_GET_XSAVE, &xs) < 0)
 		return -1;
 	memcpy(fph, xs.region, fsize);
 	/* The software-reserved bytes of the FXSAVE area say an XSAVE
@@ -632,7 +632,7 @@ LX_SYS(rt_sigreturn)
 		memcpy(xs.region, fph, fsize);
 		/* KVM refuses state the CPU would fault on: that is the
 		 * guest's bad frame. */
-		if (ioctl(t->cpu.fd, KVM_SET_XSAVE, &xs) < 0) {
+		if (kvm_ioctl(t->cpu.fd, KVM_SET_XSAVE, &xs) < 0) {
 			lx_kill(p, SIGSEGV, " (bad FPU state in rt_sigreturn)");
 			return -EFAULT;
 		}

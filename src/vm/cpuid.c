@@ -108,7 +108,7 @@ static struct kvm_cpuid2 *ask_kvm(int kvm_fd)
 		if (!c)
 			return NULL;
 		c->nent = n;
-		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+		if (kvm_ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, (void *)c) == 0)
 			return c;
 		free(c);
 		if (errno != E2BIG)

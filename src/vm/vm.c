@@ -80,15 +80,17 @@ static enum vm_error open_kvm(struct vm *vm)
 			return VM_EACCES;
 		return VM_EKVM;
 	}
-	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+	if (kvm_ioctl(vm->kvm_fd, KVM_GET_API_VERSION, NULL) != KVM_API_VERSION)
 		return VM_EVERSION;
-	int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	int sync = kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+			     (void *)KVM_CAP_SYNC_REGS);
 	if (sync <= 0 || (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) !=
 				 (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS))
 		return VM_EVERSION;
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0)
+	if (kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+		      (void *)KVM_CAP_USER_MEMORY) <= 0)
 		return VM_EVERSION;
-	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm->run_size = kvm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
 	if (vm->run_size < (int)sizeof(struct kvm_run))
 		return VM_EVERSION;
 	return VM_OK;
@@ -191,7 +193,7 @@ static int set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t len)
 		.memory_size = len,
 		.userspace_addr = (uintptr_t)(vm->mem + gpa),
 	};
-	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+	return kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
 #define CHUNK_MIN (64ULL << 20)
@@ -199,8 +201,8 @@ static int set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t len)
 /* Slot 0 is the system region; user chunk i is slot 1 + i. */
 static int plan_chunks(struct vm *vm)
 {
-	int nslots =
-		ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	int nslots = kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+			       (void *)KVM_CAP_NR_MEMSLOTS);
 	if (nslots < 8)
 		nslots = 32; /* the documented minimum */
 	uint64_t per =
@@ -270,7 +272,7 @@ enum vm_error vm_create(struct vm *vm, uint64_t user_size)
 	enum vm_error err = open_kvm(vm);
 	if (err)
 		goto err_close;
-	vm->vm_fd = fd_high(ioctl(vm->kvm_fd, KVM_CREATE_VM, 0));
+	vm->vm_fd = fd_high(kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, NULL));
 	if (vm->vm_fd < 0) {
 		err = errno == ENOMEM ? VM_ENOMEM : VM_EKVM;
 		goto err_close;
@@ -333,7 +335,7 @@ int vm_refork(struct vm *vm)
 	/* The parent's VM fd is no use here: KVM ties a VM to the mm that
 	 * created it. The memory, copied on write, is already in place. */
 	close(vm->vm_fd);
-	vm->vm_fd = fd_high(ioctl(vm->kvm_fd, KVM_CREATE_VM, 0));
+	vm->vm_fd = fd_high(kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, NULL));
 	if (vm->vm_fd < 0 || set_slot(vm, 0, vm->user_size, vm->sys_size) < 0)
 		return -1;
 	uint64_t n = (vm->user_size + vm->chunk_size - 1) / vm->chunk_size;
@@ -457,7 +459,8 @@ static int setup_msrs(struct vcpu *c)
 		m.h.entries[i].index = idx[i];
 		m.h.entries[i].data = val[i];
 	}
-	return ioctl(c->fd, KVM_SET_MSRS, &m) == (int)ARRAY_SIZE(idx) ? 0 : -1;
+	return kvm_ioctl(c->fd, KVM_SET_MSRS, &m) == (int)ARRAY_SIZE(idx) ? 0
+									  : -1;
 }
 
 /* Creates the vCPU and what every vCPU needs: CPUID, the syscall MSRs,
@@ -473,7 +476,8 @@ static int vcpu_open(struct vm *vm, struct vcpu *c, int id)
 		return -1;
 	}
 	setup_tss(vm, id);
-	c->fd = fd_high(ioctl(vm->vm_fd, KVM_CREATE_VCPU, id));
+	c->fd = fd_high(
+		kvm_ioctl(vm->vm_fd, KVM_CREATE_VCPU, (void *)(long)id));
 	if (c->fd < 0)
 		return -1;
 	c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -483,9 +487,9 @@ static int vcpu_open(struct vm *vm, struct vcpu *c, int id)
 	struct kvm_xcrs xcrs = {.nr_xcrs = 1};
 	xcrs.xcrs[0].xcr = 0;
 	xcrs.xcrs[0].value = vm->xcr0;
-	if (ioctl(c->fd, KVM_SET_CPUID2, vm->cpuid) < 0 || setup_msrs(c) < 0 ||
-	    ioctl(c->fd, KVM_SET_XCRS, &xcrs) < 0 ||
-	    ioctl(c->fd, KVM_GET_SREGS, vcpu_sregs(c)) < 0)
+	if (kvm_ioctl(c->fd, KVM_SET_CPUID2, (void *)vm->cpuid) < 0 ||
+	    setup_msrs(c) < 0 || kvm_ioctl(c->fd, KVM_SET_XCRS, &xcrs) < 0 ||
+	    kvm_ioctl(c->fd, KVM_GET_SREGS, (void *)vcpu_sregs(c)) < 0)
 		goto err_unmap;
 	c->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	return 0;
@@ -504,7 +508,7 @@ int vcpu_create(struct vm *vm, struct vcpu *c, int id, uint64_t rip,
 	if (vcpu_open(vm, c, id) < 0)
 		return -1;
 	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
-	if (ioctl(c->fd, KVM_SET_FPU, &fpu) < 0) {
+	if (kvm_ioctl(c->fd, KVM_SET_FPU, &fpu) < 0) {
 		vcpu_destroy(c);
 		return -1;
 	}
@@ -528,7 +532,7 @@ static int msr_io(struct vcpu *c, unsigned long req, uint32_t idx,
 	m.h.nmsrs = 1;
 	m.h.entries[0].index = idx;
 	m.h.entries[0].data = *val;
-	if (ioctl(c->fd, req, &m) != 1)
+	if (kvm_ioctl(c->fd, req, &m) != 1)
 		return -1;
 	*val = m.h.entries[0].data;
 	return 0;
@@ -539,7 +543,7 @@ int vcpu_save(struct vcpu *c, struct vcpu_state *s)
 	s->regs = *vcpu_regs(c);
 	s->sregs = *vcpu_sregs(c);
 	s->tsc = 0;
-	if (ioctl(c->fd, KVM_GET_XSAVE, &s->xsave) < 0 ||
+	if (kvm_ioctl(c->fd, KVM_GET_XSAVE, &s->xsave) < 0 ||
 	    msr_io(c, KVM_GET_MSRS, MSR_IA32_TSC, &s->tsc) < 0)
 		return -1;
 	return 0;
@@ -553,7 +557,7 @@ void vcpu_user_segments(struct kvm_sregs *s)
 
 int vcpu_load(struct vcpu *c, const struct vcpu_state *s)
 {
-	if (ioctl(c->fd, KVM_SET_XSAVE, &s->xsave) < 0)
+	if (kvm_ioctl(c->fd, KVM_SET_XSAVE, (void *)&s->xsave) < 0)
 		return -1;
 	/* Wherever the vCPU stopped (even in the shim), it resumes in user
 	 * mode with the saved registers and segment bases. */
@@ -570,7 +574,7 @@ int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
 	uint64_t tsc = s->tsc;
 	if (vcpu_open(vm, c, id) < 0)
 		return -1;
-	if (ioctl(c->fd, KVM_SET_XSAVE, &s->xsave) < 0 ||
+	if (kvm_ioctl(c->fd, KVM_SET_XSAVE, (void *)&s->xsave) < 0 ||
 	    msr_io(c, KVM_SET_MSRS, MSR_IA32_TSC, &tsc) < 0) {
 		vcpu_destroy(c);
 		return -1;
@@ -667,4 +671,13 @@ void vcpu_dump(struct vcpu *c)
 		r->rsi, r->rdi, r->rbp, r->r8, r->r9, r->r10, r->r11, r->r12,
 		r->r13, r->r14, r->r15, s->cs.selector, s->ss.selector, s->cr0,
 		s->cr2, s->cr3, s->cr4, s->efer);
+}
+
+int kvm_ioctl(int fd, unsigned long req, void *arg)
+{
+	int r;
+	do
+		r = ioctl(fd, req, arg);
+	while (r < 0 && errno == EINTR);
+	return r;
 }

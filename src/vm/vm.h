@@ -106,6 +106,11 @@ void vm_reset_user(struct vm *vm);
 int vm_refork(struct vm *vm);
 void vcpu_destroy(struct vcpu *c);
 
+/* ioctl on a KVM fd, repeated while a host signal interrupts it (a
+ * SIGSTOP/SIGCONT pair or a SIGCHLD while a forked child builds its VM).
+ * Not for KVM_RUN, whose EINTR is the kick. */
+int kvm_ioctl(int fd, unsigned long req, void *arg);
+
 /* The registers of a vCPU stopped in an exit, through KVM_CAP_SYNC_REGS. */
 static inline struct kvm_regs *vcpu_regs(struct vcpu *c)
 {
