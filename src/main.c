@@ -43,22 +43,27 @@ static const char usage_text[] =
 	"to\n"
 	"                        stderr or FILE, and a count of ENOSYS at "
 	"exit\n"
+	"  --no-aslr             load the program, its loader, the mmap area,\n"
+	"                        brk and stack at fixed addresses (default: "
+	"random)\n"
 	"  --timing              print start-up and run time at exit\n"
 	"  -h, --help            this text\n"
 	"  --version             mote's version\n"
 	"\n"
 	"PROGRAM is found like a shell finds it (a name without / is looked "
 	"up\n"
-	"in PATH) on the host; it must be a static x86-64 ELF executable\n"
-	"(ET_EXEC or static-PIE).\n"
+	"in PATH) on the host; it must be an x86-64 ELF executable (static,\n"
+	"static-PIE, or dynamic: its loader, e.g. "
+	"/lib64/ld-linux-x86-64.so.2,\n"
+	"and libraries are found inside the guest root).\n"
 	"\n"
 	"exit status: the guest's status; 128+N if the guest was killed by\n"
 	"signal N; 125 if mote failed (bad option, no usable /dev/kvm, "
 	"internal\n"
 	"error); 126 if PROGRAM cannot be executed (not ELF, not x86-64, "
 	"32-bit,\n"
-	"dynamically linked, bad segments, too big for --memory); 127 if\n"
-	"PROGRAM does not exist.\n";
+	"bad segments, too big for --memory); 127 if PROGRAM or its dynamic\n"
+	"loader does not exist.\n";
 
 static void usage(FILE *f)
 {
@@ -185,6 +190,7 @@ enum {
 	OPT_CWD,
 	OPT_TRACE,
 	OPT_TIMING,
+	OPT_NO_ASLR,
 	OPT_VERSION,
 	OPT_PIDS,
 };
@@ -199,6 +205,7 @@ static const struct option run_options[] = {
 	{"pids", required_argument, NULL, OPT_PIDS},
 	{"trace", optional_argument, NULL, OPT_TRACE},
 	{"timing", no_argument, NULL, OPT_TIMING},
+	{"no-aslr", no_argument, NULL, OPT_NO_ASLR},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{0},
@@ -241,6 +248,7 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 			    .pids = LX_DEFAULT_PIDS,
 			    .root = "/",
 			    .cwd = "/",
+			    .aslr = true,
 			    .t_start = t_start};
 	struct env env = {0};
 	const char **extra = calloc(argc, sizeof(char *));
@@ -265,6 +273,7 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		case OPT_PIDS: parse_pids(&o, optarg); break;
 		case OPT_TRACE: open_trace(&o, optarg); break;
 		case OPT_TIMING: o.timing = true; break;
+		case OPT_NO_ASLR: o.aslr = false; break;
 		case 'h': usage(stdout); exit(0);
 		case OPT_VERSION: printf("mote %s\n", MOTE_VERSION); exit(0);
 		case ':':

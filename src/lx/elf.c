@@ -29,9 +29,9 @@ const char *elf_strerror(enum elf_error e)
 	case ELF_EENTRY:
 		return "ELF entry point is outside the executable segments";
 	case ELF_EINTERP: return "bad ELF interpreter (PT_INTERP)";
-	case ELF_EDYNAMIC:
-		return "dynamically linked programs are not supported yet "
-		       "(link with -static or -static-pie)";
+	case ELF_ELOADER:
+		return "its dynamic loader (PT_INTERP) is not an x86-64 "
+		       "position-independent loader";
 	case ELF_ENOFIT:
 		return "program does not fit in guest memory (raise --memory)";
 	}
@@ -96,6 +96,9 @@ static enum elf_error add_load(struct elf_info *in, const Elf64_Phdr *ph,
 		    ALIGN_UP(prev->vaddr + prev->memsz, PAGE_SIZE))
 			return ELF_EOVERLAP;
 	}
+	if (ph->p_align && !(ph->p_align & (ph->p_align - 1)) &&
+	    ph->p_align > in->align)
+		in->align = ph->p_align;
 	in->segs[in->nsegs++] = (struct elf_seg){
 		.vaddr = ph->p_vaddr,
 		.memsz = ph->p_memsz,

@@ -23,6 +23,7 @@ struct elf_info {
 	uint16_t phnum;
 	uint16_t phentsize;
 	uint64_t lo, hi; /* page-aligned extent of the segments */
+	uint64_t align;	 /* the largest power-of-two p_align of a PT_LOAD */
 	int nsegs;
 	struct elf_seg segs[ELF_MAX_SEGS];
 	char interp[256]; /* PT_INTERP, or "" */
@@ -43,7 +44,7 @@ enum elf_error {
 	ELF_ENOLOAD,  /* no PT_LOAD at all */
 	ELF_EENTRY,   /* entry point outside every executable segment */
 	ELF_EINTERP,  /* malformed PT_INTERP */
-	ELF_EDYNAMIC, /* needs a dynamic loader (not supported yet) */
+	ELF_ELOADER,  /* PT_INTERP names a file that is no loader */
 	ELF_ENOFIT,   /* does not fit the guest's memory */
 };
 

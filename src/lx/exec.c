@@ -184,14 +184,15 @@ static int resolve(struct lx_proc *p, long dirfd, const char *path, int flags,
 			flags = 0;
 			continue;
 		}
+		int err = -ENOEXEC;
 		enum elf_error e = lx_image_parse(im, fd);
-		if (e == ELF_EDYNAMIC)
-			msg("%s: %s", exe, elf_strerror(e));
-		if (e) {
+		/* Linux says only ENOENT for a missing loader; the line names
+		 * it. */
+		if (!e && (err = lx_image_open_interp(p, im, &e)))
+			lx_interp_error(exe, im, err, e);
+		if (err)
 			lx_image_close(im);
-			return -ENOEXEC;
-		}
-		return 0;
+		return err;
 	}
 	return -ELOOP;
 }
@@ -231,7 +232,7 @@ static long replace_image(struct lx_thread *t, struct lx_image *im,
 	if (p->forked)
 		lx_tree_set_execd(p->tree, p->tree_slot);
 	struct kvm_regs r = {
-		.rip = im->elf.entry + im->bias, .rsp = rsp, .rflags = 0x202};
+		.rip = lx_image_entry(im), .rsp = rsp, .rflags = 0x202};
 	vcpu_set_fs(&t->cpu, 0);
 	vcpu_set_gs(&t->cpu, 0);
 	if (lx_set_user(t, &r) < 0) {

@@ -4,6 +4,8 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -14,7 +16,13 @@
 #include "util.h"
 #include "vm/layout.h"
 
-#define PIE_BASE 0x400000ULL /* where static-PIE programs are loaded */
+/* Where PIE programs are loaded, at least: a third of the way up, as Linux
+ * puts them at two thirds of its address space, so that an ET_EXEC program
+ * that ld.so loads (at 0x400000) does not collide with it. */
+#define PIE_BASE(user_size) ALIGN_DOWN((user_size) / 3, PAGE_SIZE)
+#define MAX_SEG_ALIGN	    (2ULL << 20)  /* p_align honoured up to this */
+#define BRK_RANDOM	    (32ULL << 20) /* Linux's brk randomisation range */
+#define STACK_RANDOM	    (1ULL << 20)  /* how far the initial stack moves */
 
 enum elf_error lx_image_parse(struct lx_image *im, int fd)
 {
@@ -28,10 +36,7 @@ enum elf_error lx_image_parse(struct lx_image *im, int fd)
 	if (d == MAP_FAILED)
 		return ELF_EMAGIC;
 	im->data = d;
-	enum elf_error err = elf_parse(im->data, im->size, &im->elf);
-	if (!err && im->elf.interp[0])
-		err = ELF_EDYNAMIC;
-	return err;
+	return elf_parse(im->data, im->size, &im->elf);
 }
 
 void lx_image_close(struct lx_image *im)
@@ -42,6 +47,66 @@ void lx_image_close(struct lx_image *im)
 		close(im->fd);
 	im->data = NULL;
 	im->fd = -1;
+	if (im->interp) {
+		lx_image_close(im->interp);
+		free(im->interp);
+		im->interp = NULL;
+	}
+}
+
+int lx_image_open_interp(struct lx_proc *p, struct lx_image *im,
+			 enum elf_error *why)
+{
+	*why = ELF_OK;
+	if (!im->elf.interp[0])
+		return 0;
+	struct lx_path lp;
+	int err = lx_path_lookup(p, AT_FDCWD, im->elf.interp, false, &lp);
+	if (err)
+		return err;
+	int fd = lx_path_open(&lp, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	struct lx_image *ld = calloc(1, sizeof(*ld));
+	if (!ld) {
+		close(fd);
+		return -ENOMEM;
+	}
+	im->interp = ld;
+	enum elf_error e = lx_image_parse(ld, fd);
+	/* A loader is position-independent and needs no loader itself. */
+	if (!e && (ld->elf.interp[0] || !ld->elf.pie))
+		e = ELF_ELOADER;
+	*why = e;
+	return e ? -ENOEXEC : 0;
+}
+
+void lx_interp_error(const char *prog, const struct lx_image *im, int err,
+		     enum elf_error why)
+{
+	if (err == -ENOEXEC)
+		msg("%s: %s: %s", prog, im->elf.interp, elf_strerror(why));
+	else
+		msg("%s: cannot open its dynamic loader %s in the guest root: "
+		    "%s (is the loader inside --root?)",
+		    prog, im->elf.interp, strerror(-err));
+}
+
+/* A random multiple of `align` below `range` (0 without ASLR): the
+ * offsets that move the program, the loader, the mmap area, the brk and
+ * the stack. */
+static uint64_t aslr(const struct lx_proc *p, uint64_t range, uint64_t align)
+{
+	uint64_t r;
+	if (!p->opts->aslr || range <= align ||
+	    getrandom(&r, sizeof(r), 0) != sizeof(r))
+		return 0;
+	return r % (range / align) * align;
+}
+
+static uint64_t seg_align(const struct elf_info *e)
+{
+	return MAX(PAGE_SIZE, MIN(e->align, MAX_SEG_ALIGN));
 }
 
 /* Maps one PT_LOAD: the file part straight from the host file, MAP_PRIVATE,
@@ -60,25 +125,64 @@ static int load_segment(struct lx_proc *p, struct lx_image *im,
 		if (mmap(host + start, fend - start, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_FIXED, im->fd, off) == MAP_FAILED)
 			return -errno;
-		/* The bytes after filesz in the last file page are bss. */
-		if (s->memsz > s->filesz)
-			memset(host + va + s->filesz, 0,
-			       MIN(fend, va + s->memsz) - (va + s->filesz));
+		/* The rest of the last file page is zero, as Linux clears it
+		 * (padzero): bss, and past the end of the image, memory that
+		 * ld.so's minimal malloc hands out as calloc'd. */
+		memset(host + va + s->filesz, 0, fend - (va + s->filesz));
 	}
 	return lx_mm_map(p, start, end, s->prot, VMA_ELF);
 }
 
-int lx_image_load(struct lx_proc *p, struct lx_image *im)
+static int load_segments(struct lx_proc *p, struct lx_image *im)
 {
-	if (elf_place(&im->elf, USER_MIN, p->mm.mmap_top, PIE_BASE, &im->bias))
-		return -ENOMEM;
 	for (int i = 0; i < im->elf.nsegs; i++) {
 		int err = load_segment(p, im, &im->elf.segs[i]);
 		if (err < 0)
 			return err;
 	}
-	p->mm.brk_start = p->mm.brk = im->elf.hi + im->bias;
 	return 0;
+}
+
+/* The loader goes where Linux puts it: at the top of the mmap area, which
+ * the libraries it maps then grow down from. */
+static int load_interp(struct lx_proc *p, struct lx_image *ld)
+{
+	uint64_t align = seg_align(&ld->elf);
+	uint64_t span = ld->elf.hi - ld->elf.lo;
+	uint64_t at = lx_mm_find_free(p, span + align);
+	if (!at)
+		return -ENOMEM;
+	if (elf_place(&ld->elf, USER_MIN, p->mm.mmap_top, ALIGN_UP(at, align),
+		      &ld->bias))
+		return -ENOMEM;
+	return load_segments(p, ld);
+}
+
+int lx_image_load(struct lx_proc *p, struct lx_image *im)
+{
+	/* A sixteenth of the address space each for the program's and the
+	 * mmap area's offsets: guest memory is small, so ASLR has fewer
+	 * bits here than on a 47-bit Linux address space. */
+	uint64_t range = p->vm.user_size / 16;
+	uint64_t align = seg_align(&im->elf);
+	p->mm.mmap_top -= aslr(p, range, PAGE_SIZE);
+	uint64_t base = ALIGN_UP(PIE_BASE(p->vm.user_size), align) +
+			aslr(p, range, align);
+	if (elf_place(&im->elf, USER_MIN, p->mm.mmap_top, base, &im->bias))
+		return -ENOMEM;
+	int err = load_segments(p, im);
+	if (err)
+		return err;
+	p->mm.brk_start = p->mm.brk =
+		im->elf.hi + im->bias +
+		aslr(p, MIN(BRK_RANDOM, p->vm.user_size / 32), PAGE_SIZE);
+	return im->interp ? load_interp(p, im->interp) : 0;
+}
+
+uint64_t lx_image_entry(const struct lx_image *im)
+{
+	const struct lx_image *e = im->interp ? im->interp : im;
+	return e->elf.entry + e->bias;
 }
 
 static uint64_t hwcap(const struct vm *vm)
@@ -109,7 +213,7 @@ uint64_t lx_image_stack(struct lx_proc *p, const struct lx_image *im,
 		{AT_PHDR, im->elf.phdr + b},
 		{AT_PHENT, sizeof(Elf64_Phdr)},
 		{AT_PHNUM, im->elf.phnum},
-		{AT_BASE, 0},
+		{AT_BASE, im->interp ? im->interp->bias : 0},
 		{AT_FLAGS, 0},
 		{AT_ENTRY, im->elf.entry + b},
 		{AT_UID, getuid()},
@@ -124,6 +228,7 @@ uint64_t lx_image_stack(struct lx_proc *p, const struct lx_image *im,
 		img.auxv[img.nauxv++][1] = aux[i][1];
 	}
 	uint64_t top = p->vm.user_size;
+	top -= aslr(p, MIN(STACK_RANDOM, (top - p->mm.stack_lo) / 8), 16);
 	uint64_t room = MIN(LX_ARG_MAX, top - p->mm.stack_lo);
 	return stack_build(&img, p->vm.mem + top, top, room);
 }

@@ -33,6 +33,7 @@ struct lx_opts {
 	const char *cwd;  /* --cwd, default "/" */
 	FILE *trace;	  /* --trace, or NULL */
 	bool timing;	  /* --timing: report start-up time at exit */
+	bool aslr;	  /* random load bases (off with --no-aslr) */
 	uint64_t t_start; /* mono_ns() at the start of main() */
 	char **argv;	  /* the program and its arguments */
 };

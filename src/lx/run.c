@@ -21,7 +21,6 @@
 #include "vm/exit.h"
 #include "vm/layout.h"
 
-#define PIE_BASE      0x400000ULL /* where static-PIE programs are loaded */
 #define ARG_MAX_BYTES (2ULL << 20)
 
 /* The program named on the command line, found and opened on the host. */
@@ -54,7 +53,7 @@ static int find_program(const char *name, char *out, size_t outlen)
 static int open_image(const char *name, struct image *img)
 {
 	char *path = img->path;
-	img->im.fd = -1;
+	img->im = (struct lx_image){.fd = -1};
 	if (find_program(name, path, sizeof(img->path)) < 0) {
 		msg("%s: command not found", name);
 		return MOTE_EXIT_NOENT;
@@ -201,7 +200,15 @@ static int setup(struct lx_proc *p, struct image *img, uint64_t *rsp)
 			msg("%s", vm_strerror(ve));
 		return MOTE_EXIT_FAIL;
 	}
-	int err = lx_mm_init(p);
+	if (lx_fs_init(p) < 0 || lx_fd_init(p) < 0)
+		return MOTE_EXIT_FAIL;
+	enum elf_error why;
+	int err = lx_image_open_interp(p, &img->im, &why);
+	if (err) {
+		lx_interp_error(img->path, &img->im, err, why);
+		return err == -ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_NOEXEC;
+	}
+	err = lx_mm_init(p);
 	if (!err)
 		err = lx_image_load(p, &img->im);
 	if (err) {
@@ -209,8 +216,6 @@ static int setup(struct lx_proc *p, struct image *img, uint64_t *rsp)
 		    err == -ENOMEM ? elf_strerror(ELF_ENOFIT) : strerror(-err));
 		return MOTE_EXIT_NOEXEC;
 	}
-	if (lx_fs_init(p) < 0 || lx_fd_init(p) < 0)
-		return MOTE_EXIT_FAIL;
 	*rsp = lx_image_stack(p, &img->im, o->argv, o->envp, o->argv[0]);
 	if (!*rsp) {
 		msg("arguments and environment too long for the stack");
@@ -258,8 +263,7 @@ int lx_run(const struct lx_opts *o)
 	status = setup(p, &img, &rsp);
 	if (status)
 		goto out_proc;
-	if (vcpu_create(&p->vm, &t->cpu, 0, img.im.elf.entry + img.im.bias,
-			rsp) < 0) {
+	if (vcpu_create(&p->vm, &t->cpu, 0, lx_image_entry(&img.im), rsp) < 0) {
 		msg("cannot create vCPU: %s", strerror(errno));
 		status = MOTE_EXIT_FAIL;
 		goto out_proc;

@@ -32,12 +32,12 @@ expect() {
 # expect_out NAME STATUS out|err PATTERN MOTE-ARGS...: mote exits with
 # STATUS and its stdout or stderr matches PATTERN (extended regex).
 expect_out() {
-	local name=elf/$1 want=$2 file=$tmp/$3 pat=$4
+	local name=elf/$1 want=$2 file=$tmp/$3 std=$3 pat=$4
 	shift 4
 	run_mote "$tmp/out" "$tmp/err" "$@"
 	local st=$?
 	if [ "$st" != "$want" ] || ! grep -qE -- "$pat" "$file"; then
-		fail "$name" "status $st (want $want), std$3 should match '$pat': $(head -c 200 "$file" | tr '\n' ' ')"
+		fail "$name" "status $st (want $want), std$std should match '$pat': $(head -c 200 "$file" | tr '\n' ' ')"
 	else
 		pass "$name"
 	fi
@@ -90,13 +90,33 @@ expect elf32 126 "32-bit" run "$tmp/elf32"
 patched aarch64 18 '\267\000' # e_machine = EM_AARCH64 (183)
 expect aarch64 126 "x86-64" run "$tmp/aarch64"
 echo 'int main(void) { return 0; }' >"$tmp/dyn.c"
-if gcc -o "$tmp/dynamic" "$tmp/dyn.c" 2>/dev/null; then
-	expect dynamic 126 "dynamically linked" run "$tmp/dynamic"
+
+# ---- dynamic programs: the loader is found inside the guest root ----
+printf '#include <stdio.h>\nint main(void) { puts("dynamic ok"); }\n' \
+	>"$tmp/dynp.c"
+if gcc -o "$tmp/dynamic" "$tmp/dynp.c" 2>/dev/null; then
+	expect_out dynamic 0 out '^dynamic ok$' run "$tmp/dynamic"
+	# An empty root has no /lib64/ld-linux-x86-64.so.2.
+	mkdir "$tmp/emptyroot"
+	expect loader-missing 127 "cannot open its dynamic loader /lib64/" \
+		run --root "$tmp/emptyroot" "$tmp/dynamic"
+	# A root whose "loader" is a static ET_EXEC program.
+	ld=$(readelf -lW "$tmp/dynamic" | sed -n 's/.*interpreter: \(.*\)]/\1/p')
+	mkdir -p "$tmp/badroot$(dirname "$ld")"
+	cp "$base" "$tmp/badroot$ld"
+	expect loader-not-pie 126 "not an x86-64 position-independent loader" \
+		run --root "$tmp/badroot" "$tmp/dynamic"
+	# A PT_INTERP that is not NUL-terminated.
+	off=$(grep -boa "$ld" "$tmp/dynamic" | head -1 | cut -d: -f1)
+	cp "$tmp/dynamic" "$tmp/badinterp"
+	printf 'X' | dd of="$tmp/badinterp" bs=1 seek=$((off + ${#ld})) \
+		conv=notrunc status=none
+	expect interp-unterminated 126 "bad ELF interpreter" run "$tmp/badinterp"
 else
 	fail elf/dynamic "gcc could not link a dynamic program"
 fi
-if [ -x /bin/true ]; then
-	expect bin-true 126 "dynamically linked" run /bin/true
+if [ -x /bin/ls ]; then
+	expect_out bin-ls 0 out '^/bin/true$' run /bin/ls /bin/true
 fi
 head -c 100 "$base" >"$tmp/truncated" && chmod +x "$tmp/truncated"
 expect truncated 126 "truncated" run "$tmp/truncated"
