@@ -5,6 +5,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 O=${1:-build}
-exec "$O/bench/bench" -n "${BENCH_RUNS:-100}" "$O/mote" "$O/bench/floor" \
+"$O/bench/bench" -n "${BENCH_RUNS:-100}" "$O/mote" "$O/bench/floor" \
 	"$O/demo/hello" "$O/bench/getppid" "$O/bench/idle" \
 	"$O/bench/forkwait" "$O/bench/threads"
+echo
+bash bench/real.sh "$O"

@@ -3,7 +3,7 @@
 # build, tests and demo need. Silent when everything is there.
 set -e
 need=""
-for pkg in gcc make binutils musl-tools busybox-static; do
+for pkg in gcc make binutils musl-tools busybox-static python3 sqlite3; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
 [ -z "$need" ] && exit 0
