@@ -277,6 +277,23 @@ static long do_exec(struct lx_thread *t, long dirfd, uint64_t gpath,
 	return err;
 }
 
+int lx_resolve_script(struct lx_proc *p, const char *path, char *const *args,
+		      char ***argv, struct lx_image *im, char *exe)
+{
+	struct strv v = {0};
+	int err = 0;
+	for (size_t i = 0; args[i] && !err; i++)
+		err = strv_push(&v, args[i]);
+	if (!err)
+		err = resolve(p, AT_FDCWD, path, 0, &v, im, exe);
+	if (err) {
+		strv_free(&v);
+		return err;
+	}
+	*argv = v.v;
+	return 0;
+}
+
 LX_SYS(execve)
 {
 	return do_exec(t, AT_FDCWD, a[0], a[1], a[2], 0);

@@ -58,7 +58,7 @@ int lx_image_open_interp(struct lx_proc *p, struct lx_image *im,
 			 enum elf_error *why)
 {
 	*why = ELF_OK;
-	if (!im->elf.interp[0])
+	if (!im->elf.interp[0] || im->interp) /* static, or opened already */
 		return 0;
 	struct lx_path lp;
 	int err = lx_path_lookup(p, AT_FDCWD, im->elf.interp, false, &lp);

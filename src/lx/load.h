@@ -46,4 +46,11 @@ uint64_t lx_image_stack(struct lx_proc *p, const struct lx_image *im,
 			char *const argv[], char *const envp[],
 			const char *execfn);
 
+/* mote run of a #! script: resolves guest path `path` as execve would
+ * (interpreters inside the guest root, nested up to 4 deep) and returns the
+ * new argv (args with the interpreter in front; malloc'd, NULL-terminated),
+ * the loaded image and its guest path in exe. Returns 0 or -errno. */
+int lx_resolve_script(struct lx_proc *p, const char *path, char *const *args,
+		      char ***argv, struct lx_image *im, char *exe);
+
 #endif

@@ -27,6 +27,8 @@
 struct image {
 	char path[PATH_MAX];
 	struct lx_image im;
+	bool script; /* starts with #!: resolved in the guest by setup() */
+	char **argv; /* the guest's argv: the options' or the script's */
 };
 
 /* Finds the program like a shell: a name with a slash is a path, anything
@@ -54,6 +56,8 @@ static int open_image(const char *name, struct image *img)
 {
 	char *path = img->path;
 	img->im = (struct lx_image){.fd = -1};
+	img->script = false;
+	img->argv = NULL;
 	if (find_program(name, path, sizeof(img->path)) < 0) {
 		msg("%s: command not found", name);
 		return MOTE_EXIT_NOENT;
@@ -76,6 +80,11 @@ static int open_image(const char *name, struct image *img)
 		msg("%s: permission denied (not executable: chmod +x %s)", path,
 		    path);
 		return MOTE_EXIT_NOEXEC;
+	}
+	char head[2];
+	if (pread(fd, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!') {
+		img->script = true;
+		return 0;
 	}
 	enum elf_error err = lx_image_parse(&img->im, fd);
 	if (err) {
@@ -189,6 +198,26 @@ void lx_run_thread(struct lx_thread *t)
 	}
 }
 
+/* A #! script runs as execve would run it inside the guest: by its
+ * absolute path (so with --root it must be inside the root, where its
+ * interpreter opens it), the interpreter found in the guest root. */
+static int resolve_script(struct lx_proc *p, struct image *img)
+{
+	char exe[PATH_MAX];
+	lx_image_close(&img->im);
+	int err = lx_resolve_script(p, p->exe, p->opts->argv, &img->argv,
+				    &img->im, exe);
+	if (err) {
+		msg("%s: cannot run this script in the guest: %s (its #! "
+		    "interpreter and the script itself must be inside "
+		    "--root)",
+		    img->path, strerror(-err));
+		return err == -ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_NOEXEC;
+	}
+	snprintf(p->exe, sizeof(p->exe), "%s", exe);
+	return 0;
+}
+
 static int setup(struct lx_proc *p, struct image *img, uint64_t *rsp)
 {
 	const struct lx_opts *o = p->opts;
@@ -202,8 +231,11 @@ static int setup(struct lx_proc *p, struct image *img, uint64_t *rsp)
 	}
 	if (lx_fs_init(p) < 0 || lx_fd_init(p) < 0)
 		return MOTE_EXIT_FAIL;
+	int err;
+	if (img->script && (err = resolve_script(p, img)))
+		return err;
 	enum elf_error why;
-	int err = lx_image_open_interp(p, &img->im, &why);
+	err = lx_image_open_interp(p, &img->im, &why);
 	if (err) {
 		lx_interp_error(img->path, &img->im, err, why);
 		return err == -ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_NOEXEC;
@@ -216,7 +248,7 @@ static int setup(struct lx_proc *p, struct image *img, uint64_t *rsp)
 		    err == -ENOMEM ? elf_strerror(ELF_ENOFIT) : strerror(-err));
 		return MOTE_EXIT_NOEXEC;
 	}
-	*rsp = lx_image_stack(p, &img->im, o->argv, o->envp, o->argv[0]);
+	*rsp = lx_image_stack(p, &img->im, img->argv, o->envp, o->argv[0]);
 	if (!*rsp) {
 		msg("arguments and environment too long for the stack");
 		return MOTE_EXIT_FAIL;
@@ -260,6 +292,7 @@ int lx_run(const struct lx_opts *o)
 	if (!realpath(img.path, p->exe))
 		snprintf(p->exe, sizeof(p->exe), "%s", img.path);
 	uint64_t rsp;
+	img.argv = (char **)o->argv;
 	status = setup(p, &img, &rsp);
 	if (status)
 		goto out_proc;
@@ -296,5 +329,10 @@ out_proc:
 	lx_tree_kill_all(p->tree);
 out_image:
 	lx_image_close(&img.im);
+	if (img.argv && img.argv != o->argv) {
+		for (char **a = img.argv; *a; a++)
+			free(*a);
+		free(img.argv);
+	}
 	return status;
 }

@@ -83,8 +83,17 @@ cp "$base" "$tmp/noexec" && chmod 644 "$tmp/noexec"
 expect not-executable 126 "permission denied" run "$tmp/noexec"
 : >"$tmp/empty" && chmod +x "$tmp/empty"
 expect empty 126 "not an ELF" run "$tmp/empty"
-printf '#!/bin/sh\necho hi\n' >"$tmp/script" && chmod +x "$tmp/script"
-expect text-file 126 "not an ELF" run "$tmp/script"
+printf 'echo hi\n' >"$tmp/text" && chmod +x "$tmp/text"
+expect text-file 126 "not an ELF" run "$tmp/text"
+# A #! script runs as execve runs it, the interpreter from the guest root.
+printf '#!/bin/sh -e\necho "hi $0 $*"\n' >"$tmp/script" && chmod +x "$tmp/script"
+expect_out script 0 out "^hi $tmp/script a b\$" run "$tmp/script" a b
+printf '#!/no/such/sh\necho hi\n' >"$tmp/script2" && chmod +x "$tmp/script2"
+expect script-no-interpreter 127 "cannot run this script in the guest" \
+	run "$tmp/script2"
+mkdir -p "$tmp/root2"
+expect script-outside-root 127 "must be inside --root" \
+	run --root "$tmp/root2" "$tmp/script"
 make_elf32
 expect elf32 126 "32-bit" run "$tmp/elf32"
 patched aarch64 18 '\267\000' # e_machine = EM_AARCH64 (183)
