@@ -106,7 +106,7 @@ static int open_exec(struct lx_proc *p, long dirfd, const char *path, int flags,
 		return err;
 	int fd = lx_path_open(
 		&lp,
-		O_RDONLY | O_CLOEXEC |
+		O_RDONLY | O_CLOEXEC | O_NONBLOCK | /* a FIFO must not hang */
 			(flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0),
 		0);
 	if (fd < 0)

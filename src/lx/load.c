@@ -64,9 +64,15 @@ int lx_image_open_interp(struct lx_proc *p, struct lx_image *im,
 	int err = lx_path_lookup(p, AT_FDCWD, im->elf.interp, false, &lp);
 	if (err)
 		return err;
-	int fd = lx_path_open(&lp, O_RDONLY | O_CLOEXEC, 0);
+	/* O_NONBLOCK: a FIFO named as the loader must not hang the exec. */
+	int fd = lx_path_open(&lp, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EACCES;
+	}
 	struct lx_image *ld = calloc(1, sizeof(*ld));
 	if (!ld) {
 		close(fd);

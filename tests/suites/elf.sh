@@ -115,6 +115,11 @@ if gcc -o "$tmp/dynamic" "$tmp/dynp.c" 2>/dev/null; then
 	cp "$base" "$tmp/badroot$ld"
 	expect loader-not-pie 126 "not an x86-64 position-independent loader" \
 		run --root "$tmp/badroot" "$tmp/dynamic"
+	# A loader that is a FIFO: refused, not waited on.
+	mkdir -p "$tmp/fiforoot$(dirname "$ld")"
+	mkfifo "$tmp/fiforoot$ld"
+	expect loader-fifo 126 "Permission denied" \
+		run --root "$tmp/fiforoot" "$tmp/dynamic"
 	# A PT_INTERP that is not NUL-terminated.
 	off=$(grep -boa "$ld" "$tmp/dynamic" | head -1 | cut -d: -f1)
 	cp "$tmp/dynamic" "$tmp/badinterp"
