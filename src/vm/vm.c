@@ -105,6 +105,20 @@ static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t fn,
 	return NULL;
 }
 
+/* Drops KVM's paravirtual leaves (0x40000000-0x400000ff: the "KVMKVMKVM"
+ * signature, kvmclock and PV features): the guest has no kernel to use them,
+ * and they tell a hostile guest which host hypervisor it attacks. The
+ * "hypervisor present" bit of leaf 1 stays: it is true, and programs (and
+ * /proc/cpuinfo's flags) read it. */
+static void hide_kvm_leaves(struct kvm_cpuid2 *c)
+{
+	uint32_t out = 0;
+	for (uint32_t i = 0; i < c->nent; i++)
+		if ((c->entries[i].function & 0xffffff00) != 0x40000000)
+			c->entries[out++] = c->entries[i];
+	c->nent = out;
+}
+
 /* What the guest sees in CPUID: what KVM supports, minus what a process
  * has no business seeing. */
 static int setup_cpuid(struct vm *vm)
@@ -122,6 +136,7 @@ static int setup_cpuid(struct vm *vm)
 	struct kvm_cpuid_entry2 *e1 = cpuid_find(vm->cpuid, 0x80000001, 0);
 	if (e1)
 		e1->ecx &= ~(1U << 2); /* SVM */
+	hide_kvm_leaves(vm->cpuid);
 	if (l7) {
 		vm->smep = l7->ebx & (1U << 7);
 		vm->smap = l7->ebx & (1U << 20);
@@ -264,6 +279,28 @@ static void setup_doorbell(struct vm *vm)
 	       PT_USER | PT_READ | PT_WRITE);
 }
 
+/* Guest RDMSR/WRMSR: the app runs at CPL 3, where both are #GP anyway, and
+ * the shim at CPL 0 uses none. Denying every MSR means that even code that
+ * reached CPL 0 could read or write none (it gets #GP). The monitor's own
+ * KVM_GET/SET_MSRS are host-initiated and not filtered. */
+static void deny_msrs(struct vm *vm)
+{
+	/* KVM refuses a deny-all filter with no range: one range of one MSR
+	 * whose bit is clear (denied) makes it non-empty. */
+	static uint8_t deny_bitmap[8];
+	struct kvm_msr_filter f = {
+		.flags = KVM_MSR_FILTER_DEFAULT_DENY,
+		.ranges[0] = {.flags = KVM_MSR_FILTER_READ |
+				       KVM_MSR_FILTER_WRITE,
+			      .nmsrs = 1,
+			      .base = 0,
+			      .bitmap = deny_bitmap},
+	};
+	vm->msr_filter = kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+				   (void *)KVM_CAP_X86_MSR_FILTER) > 0 &&
+			 kvm_ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &f) == 0;
+}
+
 enum vm_error vm_create(struct vm *vm, uint64_t user_size)
 {
 	memset(vm, 0, sizeof(*vm));
@@ -303,6 +340,7 @@ enum vm_error vm_create(struct vm *vm, uint64_t user_size)
 		goto err_unmap;
 	}
 	setup_sys(vm);
+	deny_msrs(vm);
 	vm->doorbell = want_doorbell();
 	if (vm->doorbell)
 		setup_doorbell(vm);
@@ -338,6 +376,7 @@ int vm_refork(struct vm *vm)
 	vm->vm_fd = fd_high(kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, NULL));
 	if (vm->vm_fd < 0 || set_slot(vm, 0, vm->user_size, vm->sys_size) < 0)
 		return -1;
+	deny_msrs(vm);
 	uint64_t n = (vm->user_size + vm->chunk_size - 1) / vm->chunk_size;
 	for (uint64_t i = 0; i < n; i++) {
 		if (!vm->chunk_live[i])
