@@ -39,6 +39,12 @@ static const char usage_text[] =
 	"  --cwd DIR             the guest's working directory; default /\n"
 	"  --pids N              at most N guest processes (fork beyond gives\n"
 	"                        EAGAIN); default 256\n"
+	"  --net[=PORT,...]      host sockets (AF_INET, AF_INET6, abstract "
+	"and\n"
+	"                        host AF_UNIX sockets); with ports, the guest\n"
+	"                        may listen on those alone. Off by default:\n"
+	"                        the guest then has AF_UNIX sockets in its\n"
+	"                        rw volumes and socketpair only\n"
 	"  --trace[=FILE]        print each syscall (name, arguments, result) "
 	"to\n"
 	"                        stderr or FILE, and a count of ENOSYS at "
@@ -187,6 +193,7 @@ enum {
 	OPT_TIMING,
 	OPT_VERSION,
 	OPT_PIDS,
+	OPT_NET,
 };
 
 static const struct option run_options[] = {
@@ -197,6 +204,7 @@ static const struct option run_options[] = {
 	{"env-inherit", no_argument, NULL, OPT_ENV_INHERIT},
 	{"cwd", required_argument, NULL, OPT_CWD},
 	{"pids", required_argument, NULL, OPT_PIDS},
+	{"net", optional_argument, NULL, OPT_NET},
 	{"trace", optional_argument, NULL, OPT_TRACE},
 	{"timing", no_argument, NULL, OPT_TIMING},
 	{"help", no_argument, NULL, 'h'},
@@ -222,6 +230,35 @@ static void parse_pids(struct lx_opts *o, const char *arg)
 	if (errno || *end || arg[0] < '1' || arg[0] > '9' || v > 65536)
 		bad_usage("--pids %s: expected a number from 1 to 65536", arg);
 	o->pids = (uint32_t)v;
+}
+
+/* --net or --net=PORT,PORT...: host sockets, listening on those ports
+ * alone when any are listed. */
+static void parse_net(struct lx_opts *o, const char *arg)
+{
+	o->net = true;
+	if (!arg)
+		return;
+	uint16_t *ports = calloc(strlen(arg) / 2 + 1, sizeof(*ports));
+	if (!ports)
+		die(MOTE_EXIT_FAIL, "out of memory");
+	int n = 0;
+	for (const char *s = arg;; s++) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(s, &end, 10);
+		if (errno || end == s || *s < '0' || *s > '9' || v < 1 ||
+		    v > 65535 || (*end && *end != ','))
+			bad_usage("--net=%s: expected ports from 1 to 65535 "
+				  "separated by commas",
+				  arg);
+		ports[n++] = (uint16_t)v;
+		s = end;
+		if (!*s)
+			break;
+	}
+	o->net_ports = ports;
+	o->nnet_ports = n;
 }
 
 static void open_trace(struct lx_opts *o, const char *arg)
@@ -263,6 +300,7 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		case OPT_ENV_INHERIT: inherit = true; break;
 		case OPT_CWD: o.cwd = guest_path(optarg, "--cwd"); break;
 		case OPT_PIDS: parse_pids(&o, optarg); break;
+		case OPT_NET: parse_net(&o, optarg); break;
 		case OPT_TRACE: open_trace(&o, optarg); break;
 		case OPT_TIMING: o.timing = true; break;
 		case 'h': usage(stdout); exit(0);
