@@ -29,15 +29,18 @@ struct lx_opts {
 	const char *root; /* --root, default "/" */
 	struct lx_volume *volumes;
 	int nvolumes;
-	char **envp;		   /* the guest environment, NULL-terminated */
-	const char *cwd;	   /* --cwd, default "/" */
-	FILE *trace;		   /* --trace, or NULL */
-	bool timing;		   /* --timing: report start-up time at exit */
-	bool net;		   /* --net: host AF_INET/AF_INET6 sockets */
-	const uint16_t *net_ports; /* --net=PORTS: the only ports it may */
-	int nnet_ports;		   /* listen on (0 of them: any) */
-	uint64_t t_start;	   /* mono_ns() at the start of main() */
-	char **argv;		   /* the program and its arguments */
+	char **envp;	  /* the guest environment, NULL-terminated */
+	const char *cwd;  /* --cwd, default "/" */
+	FILE *trace;	  /* --trace, or NULL */
+	bool timing;	  /* --timing: report start-up time at exit */
+	uint64_t t_start; /* mono_ns() at the start of main() */
+	char **argv;	  /* the program and its arguments */
+
+	/* --net: host AF_INET/AF_INET6 sockets; --net=PORTS: the only ports
+	 * it may listen on (none listed: any). */
+	bool net;
+	const uint16_t *net_ports;
+	int nnet_ports;
 };
 
 #define LX_DEFAULT_MEMORY (1ULL << 30)

@@ -228,6 +228,9 @@ static void escapes(void)
 	CHECK(symlink("../../../../../../../tmp", "/vol/up") == 0);
 	CHECK_ERR(bind_path(s, "/vol/up/escape.sock"), ENOENT);
 	CHECK_ERR(connect_path(s, "/vol/up/escape.sock"), ENOENT);
+	unlink("/vol/side");
+	CHECK(symlink("../tmp", "/vol/side") == 0);
+	CHECK_ERR(bind_path(s, "/vol/side/escape.sock"), ENOENT);
 	CHECK_ERR(connect_path(s, "/vol/nothere.sock"), ENOENT);
 	int f = open("/vol/plain", O_WRONLY | O_CREAT, 0600);
 	CHECK(f >= 0);
