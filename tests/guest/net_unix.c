@@ -4,7 +4,8 @@
  * the guest bound them, paths that would leave the volume, and blocking
  * calls ended by signals (EINTR, SA_RESTART).
  * With the argument "escape" it only tries the escapes (tests/suites/net.sh
- * then checks the host tree). */
+ * then checks the host tree); with "connect PATH ERRNO" it only checks that
+ * connecting to PATH fails with ERRNO. */
 // mote-args: --volume @TMP@:/vol:rw
 #define _GNU_SOURCE
 #include "proc.h"
@@ -126,6 +127,39 @@ static void pass_fds(void)
 	CHECK(shutdown(sv[0], SHUT_WR) == 0);
 	CHECK(read_all(sv[1], buf, sizeof(buf)) == 5);
 	close(got[0]), close(file), close(sv[0]), close(sv[1]), close(p[0]);
+}
+
+/* SCM_CREDENTIALS passes as data: the host checks it against the
+ * sender, whose pid is the guest's. */
+static void credentials(void)
+{
+	int sv[2], one = 1;
+	CHECK(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0);
+	CHECK(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, 4) == 0);
+	struct ucred cr = {getpid(), getuid(), getgid()};
+	char byte = 'c';
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = u.buf,
+			   .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_CREDENTIALS;
+	c->cmsg_len = CMSG_LEN(sizeof(cr));
+	memcpy(CMSG_DATA(c), &cr, sizeof(cr));
+	CHECK(sendmsg(sv[0], &m, 0) == 1);
+	memset(u.buf, 0, sizeof(u.buf));
+	CHECK(recvmsg(sv[1], &m, 0) == 1);
+	c = CMSG_FIRSTHDR(&m);
+	CHECK(c && c->cmsg_type == SCM_CREDENTIALS);
+	memcpy(&cr, CMSG_DATA(c), sizeof(cr));
+	CHECK(cr.pid == getpid() && cr.uid == getuid());
+	close(sv[0]), close(sv[1]);
 }
 
 /* SEQPACKET and DGRAM keep message boundaries. */
@@ -288,7 +322,13 @@ int main(int argc, char **argv)
 		escapes();
 		success();
 	}
+	if (argc > 3 && strcmp(argv[1], "connect") == 0) {
+		int s = socket(AF_UNIX, SOCK_STREAM, 0);
+		CHECK_ERR(connect_path(s, argv[2]), atoi(argv[3]));
+		success();
+	}
 	pass_fds();
+	credentials();
 	boundaries();
 	server_client();
 	escapes();

@@ -2,7 +2,8 @@
  *   net_client freeport        prints a TCP port free on 127.0.0.1
  *   net_client echo PORT N     connects to 127.0.0.1:PORT (retrying while
  *                              the server starts) and makes N round trips
- *                              of 1 to 1,500 bytes, each checked */
+ *                              of 1 to 1,500 bytes, each checked
+ *   net_client unixsock PATH   leaves a UNIX socket file at PATH */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,12 +95,25 @@ static int echo(int port, int rounds)
 	return 0;
 }
 
+static int unixsock(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return fail(path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "unixsock") == 0)
+		return unixsock(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "freeport") == 0)
 		return freeport();
 	if (argc == 4 && strcmp(argv[1], "echo") == 0)
 		return echo(atoi(argv[2]), atoi(argv[3]));
-	fprintf(stderr, "usage: net_client freeport | echo PORT N\n");
+	fprintf(stderr,
+		"usage: net_client freeport | echo PORT N | unixsock PATH\n");
 	return 2;
 }

@@ -5,7 +5,9 @@
 #   under --net=PORT) and tests/host/net_client outside making 1,000
 #   checked round trips on 127.0.0.1;
 # - AF_UNIX binds through symlinks in a rw volume that point outside it
-#   (absolute and relative): nothing may appear outside the volume.
+#   (absolute and relative): nothing may appear outside the volume;
+# - a socket file of the read-only root is the host's: connecting to it
+#   needs --net.
 set -u
 . tests/lib.sh
 why=$(kvm_missing)
@@ -61,3 +63,27 @@ for cc in gcc musl; do
 		pass "$t"
 	fi
 done
+
+# A socket file with no listener in the --root: EACCES (and the hint)
+# without --net, ECONNREFUSED from the host with it.
+t=net/root_socket
+bin=$O/tests/guest/net_unix.gcc
+if [ -n "$why" ]; then
+	skip "$t" "$why"
+else
+	d=$(mktemp -d "$tmp/XXXX")
+	"$client" unixsock "$d/host.sock"
+	run_mote "$tmp/out" "$tmp/err" run --root "$d" "$bin" connect \
+		/host.sock 13
+	st=$?
+	run_mote "$tmp/out2" "$tmp/err2" run --net --root "$d" "$bin" connect \
+		/host.sock 111
+	st2=$?
+	if [ "$st" != 0 ] || ! grep -q "run with --net" "$tmp/err"; then
+		fail "$t" "without --net: status $st: $(cat "$tmp/out" "$tmp/err" | tail -3 | tr '\n' ' ')"
+	elif [ "$st2" != 0 ]; then
+		fail "$t" "with --net: status $st2: $(cat "$tmp/out2" "$tmp/err2" | tail -3 | tr '\n' ' ')"
+	else
+		pass "$t"
+	fi
+fi
