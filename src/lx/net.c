@@ -182,7 +182,8 @@ int lx_addr_in(struct lx_thread *t, uint64_t gva, uint64_t len,
 	       enum lx_addr_use use, struct lx_addr *a)
 {
 	*a = (struct lx_addr){.hold = -1};
-	if ((int)len < 0 || len > sizeof(a->ss))
+	len = (uint64_t)(int)len; /* an int on Linux: high bits ignored */
+	if ((int64_t)len < 0 || len > sizeof(a->ss))
 		return -EINVAL;
 	a->len = (socklen_t)len;
 	if (len == 0)
