@@ -39,6 +39,14 @@ static const char usage_text[] =
 	"  --cwd DIR             the guest's working directory; default /\n"
 	"  --pids N              at most N guest processes (fork beyond gives\n"
 	"                        EAGAIN); default 256\n"
+	"  --net[=PORT,...]      the host's network: AF_INET and AF_INET6\n"
+	"                        sockets, abstract AF_UNIX names, sockets of\n"
+	"                        the read-only root. With ports "
+	"(--net=80,8080)\n"
+	"                        the guest may bind and listen on those "
+	"alone.\n"
+	"                        Off by default; AF_UNIX in rw volumes and\n"
+	"                        socketpair work without it\n"
 	"  --trace[=FILE]        print each syscall (name, arguments, result) "
 	"to\n"
 	"                        stderr or FILE, and a count of ENOSYS at "
@@ -194,6 +202,7 @@ enum {
 	OPT_NO_ASLR,
 	OPT_VERSION,
 	OPT_PIDS,
+	OPT_NET,
 };
 
 static const struct option run_options[] = {
@@ -204,6 +213,7 @@ static const struct option run_options[] = {
 	{"env-inherit", no_argument, NULL, OPT_ENV_INHERIT},
 	{"cwd", required_argument, NULL, OPT_CWD},
 	{"pids", required_argument, NULL, OPT_PIDS},
+	{"net", optional_argument, NULL, OPT_NET},
 	{"trace", optional_argument, NULL, OPT_TRACE},
 	{"timing", no_argument, NULL, OPT_TIMING},
 	{"no-aslr", no_argument, NULL, OPT_NO_ASLR},
@@ -230,6 +240,35 @@ static void parse_pids(struct lx_opts *o, const char *arg)
 	if (errno || *end || arg[0] < '1' || arg[0] > '9' || v > 65536)
 		bad_usage("--pids %s: expected a number from 1 to 65536", arg);
 	o->pids = (uint32_t)v;
+}
+
+/* --net or --net=PORT,PORT...: host sockets, listening on those ports
+ * alone when any are listed. */
+static void parse_net(struct lx_opts *o, const char *arg)
+{
+	o->net = true;
+	if (!arg)
+		return;
+	uint16_t *ports = calloc(strlen(arg) / 2 + 1, sizeof(*ports));
+	if (!ports)
+		die(MOTE_EXIT_FAIL, "out of memory");
+	int n = 0;
+	for (const char *s = arg;; s++) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(s, &end, 10);
+		if (errno || end == s || *s < '0' || *s > '9' || v < 1 ||
+		    v > 65535 || (*end && *end != ','))
+			bad_usage("--net=%s: expected ports from 1 to 65535 "
+				  "separated by commas",
+				  arg);
+		ports[n++] = (uint16_t)v;
+		s = end;
+		if (!*s)
+			break;
+	}
+	o->net_ports = ports;
+	o->nnet_ports = n;
 }
 
 static void open_trace(struct lx_opts *o, const char *arg)
@@ -272,6 +311,7 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		case OPT_ENV_INHERIT: inherit = true; break;
 		case OPT_CWD: o.cwd = guest_path(optarg, "--cwd"); break;
 		case OPT_PIDS: parse_pids(&o, optarg); break;
+		case OPT_NET: parse_net(&o, optarg); break;
 		case OPT_TRACE: open_trace(&o, optarg); break;
 		case OPT_TIMING: o.timing = true; break;
 		case OPT_NO_ASLR: o.aslr = false; break;

@@ -5,6 +5,8 @@
 # tests/guest/NAME.c  guest programs, each built twice: $(O)/tests/guest/NAME.gcc
 #                     (gcc -static) and NAME.musl (musl-gcc -static); the
 #                     PIE_GUESTS also as NAME.pie (gcc -static-pie)
+# tests/host/NAME.c   host programs the suites drive guests with:
+#                     $(O)/tests/host/NAME
 
 GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Itests/guest
 MUSL_CC      ?= musl-gcc
@@ -18,14 +20,21 @@ GUEST_BINS := $(GUEST_SRCS:tests/guest/%.c=$(O)/tests/guest/%.gcc) \
 PIE_GUESTS := hello start_auxv io_rw mm_mmap neg_ptr fault_null
 PIE_BINS   := $(PIE_GUESTS:%=$(O)/tests/guest/%.pie)
 LIB_OBJS   := $(filter-out $(O)/src/main.o,$(OBJS))
+HOST_SRCS  := $(wildcard tests/host/*.c)
+HOST_BINS  := $(HOST_SRCS:tests/host/%.c=$(O)/tests/host/%)
 
 .PHONY: tests
-tests: $(UNIT_BINS) $(GUEST_BINS) $(PIE_BINS) $(O)/demo/hello
+tests: $(UNIT_BINS) $(GUEST_BINS) $(PIE_BINS) $(HOST_BINS) $(O)/demo/hello
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS)
+
+$(O)/tests/host/%: tests/host/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
 $(O)/tests/guest/%.gcc: tests/guest/%.c $(wildcard tests/guest/*.h)
 	@mkdir -p $(dir $@)

@@ -29,6 +29,7 @@ enum lx_fd_kind lx_fd_kind_of(int host)
 	case S_IFREG: return LX_FD_FILE;
 	case S_IFDIR: return LX_FD_DIR;
 	case S_IFIFO: return LX_FD_PIPE;
+	case S_IFSOCK: return LX_FD_SOCK;
 	case S_IFCHR: return isatty(host) ? LX_FD_TTY : LX_FD_DEV;
 	}
 	return LX_FD_OTHER;

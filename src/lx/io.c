@@ -64,8 +64,8 @@ LX_SYS(pwrite64)
 
 /* Translates a guest iovec array into host iovecs, every buffer checked.
  * Like Linux, the total is capped at MAX_RW. Returns the count or -errno. */
-static int get_iov(struct lx_thread *t, uint64_t gva, uint64_t cnt, bool wr,
-		   struct iovec *out)
+int lx_get_iov(struct lx_thread *t, uint64_t gva, uint64_t cnt, bool wr,
+	       struct iovec *out)
 {
 	if (cnt > IOV_MAX_LX)
 		return -EINVAL;
@@ -99,7 +99,7 @@ static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
 		return free(iov), -EINVAL;
 	if (!iov)
 		return -ENOMEM;
-	int n = get_iov(t, a[1], a[2], wr, iov);
+	int n = lx_get_iov(t, a[1], a[2], wr, iov);
 	ssize_t r = n;
 	if (n >= 0) {
 		r = wr ? writev(f->host, iov, n) : readv(f->host, iov, n);
@@ -335,6 +335,8 @@ LX_SYS(ioctl)
 	case FIOCLEX: f->fdflags |= FD_CLOEXEC; return 0;
 	case FIONCLEX: f->fdflags &= ~FD_CLOEXEC; return 0;
 	}
+	if (f->kind == LX_FD_SOCK)
+		return lx_sock_ioctl(t, f, req, a[2]);
 	return -ENOTTY;
 }
 

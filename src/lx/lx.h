@@ -36,6 +36,12 @@ struct lx_opts {
 	bool aslr;	  /* random load bases (off with --no-aslr) */
 	uint64_t t_start; /* mono_ns() at the start of main() */
 	char **argv;	  /* the program and its arguments */
+
+	/* --net: host AF_INET/AF_INET6 sockets; --net=PORTS: the only ports
+	 * it may listen on (none listed: any). */
+	bool net;
+	const uint16_t *net_ports;
+	int nnet_ports;
 };
 
 #define LX_DEFAULT_MEMORY (1ULL << 30)
@@ -57,6 +63,7 @@ enum lx_fd_kind {
 	LX_FD_TTY,  /* the real terminal */
 	LX_FD_DEV,  /* an allowed character device */
 	LX_FD_PATH, /* O_PATH */
+	LX_FD_SOCK, /* socket (net.c) */
 	LX_FD_OTHER,
 };
 
@@ -64,7 +71,8 @@ struct lx_fd {
 	int host;    /* host fd, -1 if this slot is free */
 	int fdflags; /* FD_CLOEXEC */
 	enum lx_fd_kind kind;
-	char *path; /* absolute guest path, or NULL (pipes, stdio) */
+	char *path; /* absolute guest path, or NULL (pipes, stdio); for a
+		       socket, the guest path it is bound to (net.c) */
 	bool used;
 };
 
@@ -218,6 +226,14 @@ int lx_set_user(struct lx_thread *t, const struct kvm_regs *r);
 
 /* io.c: a guest timespec, checked (EFAULT) and validated (EINVAL). */
 int lx_get_timespec(struct lx_thread *t, uint64_t gva, struct timespec *ts);
+/* Translates cnt (<= 1024) guest iovecs at gva into host iovecs in out,
+ * every buffer checked for reading (wr) or writing. Returns cnt or -errno. */
+struct iovec;
+int lx_get_iov(struct lx_thread *t, uint64_t gva, uint64_t cnt, bool wr,
+	       struct iovec *out);
+/* net.c: the ioctls of a socket fd that io.c does not serve. */
+long lx_sock_ioctl(struct lx_thread *t, struct lx_fd *f, unsigned long req,
+		   uint64_t arg);
 
 /* thread.c */
 long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,

@@ -459,6 +459,7 @@ bool lx_signal_restartable(uint64_t nr)
 	case __NR_sendto:
 	case __NR_recvfrom:
 	case __NR_accept:
+	case __NR_accept4:
 	case __NR_connect:
 	case __NR_sendmsg:
 	case __NR_recvmsg: return true;

@@ -117,6 +117,28 @@ LX_SYS(getpgrp);
 LX_SYS(setsid);
 LX_SYS(getsid);
 
+/* net.c: sockets, addresses, options */
+LX_SYS(socket);
+LX_SYS(socketpair);
+LX_SYS(bind);
+LX_SYS(listen);
+LX_SYS(accept);
+LX_SYS(accept4);
+LX_SYS(connect);
+LX_SYS(getsockname);
+LX_SYS(getpeername);
+LX_SYS(shutdown);
+LX_SYS(setsockopt);
+LX_SYS(getsockopt);
+
+/* netmsg.c: sending and receiving */
+LX_SYS(sendto);
+LX_SYS(recvfrom);
+LX_SYS(sendmsg);
+LX_SYS(recvmsg);
+LX_SYS(sendmmsg);
+LX_SYS(recvmmsg);
+
 /* exec.c */
 LX_SYS(execve);
 LX_SYS(execveat);

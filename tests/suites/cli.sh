@@ -36,6 +36,10 @@ check bad-volume 125 "" "HOST:GUEST" -- run --volume nocolon "$hello"
 check bad-volume-mode 125 "" "ro or rw" -- run --volume /tmp:/x:rx "$hello"
 check relative-cwd 125 "" "absolute" -- run --cwd usr "$hello"
 check bad-env 125 "" "K=V" -- run --env NOEQUALS "$hello"
+check bad-net-port 125 "" "--net=0: expected ports" -- run --net=0 "$hello"
+check bad-net-list 125 "" "--net=80,,1: expected" -- run --net=80,,1 "$hello"
+check bad-net-big 125 "" "--net=65536: expected" -- run --net=65536 "$hello"
+check net-help 0 "--net\\[=PORT" "" -- --help
 
 if [ -n "$why" ]; then
 	for t in root-missing cwd env-default env-inherit trace trace-file timing; do
