@@ -75,11 +75,16 @@ static long wait_loop(struct lx_thread *t, const struct timespec *timeout,
 	}
 	sigset_t all, hold;
 	sigfillset(&all);
+	const struct timespec zero = {0, 0};
 	for (;;) {
 		pthread_sigmask(SIG_BLOCK, &all, &hold);
-		long r = must_stop(t) ? -EINTR
-				      : fn(arg, timeout ? &left : NULL, &hold);
+		/* With a signal to deliver, what is ready still comes first,
+		 * as on Linux; only an empty result becomes EINTR. */
+		bool stop = must_stop(t);
+		long r = fn(arg, stop ? &zero : timeout ? &left : NULL, &hold);
 		pthread_sigmask(SIG_SETMASK, &hold, NULL);
+		if (stop && r == 0)
+			r = -EINTR;
 		if (r != -EINTR || must_stop(t))
 			return r;
 		if (timeout) {

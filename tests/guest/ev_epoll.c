@@ -5,10 +5,12 @@
 #include "guest.h"
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/select.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -138,6 +140,51 @@ static void interrupted(int ep, int p[2])
 	CHECK(sigprocmask(SIG_SETMASK, &old, NULL) == 0);
 }
 
+/* ppoll and pselect apply their masks the same way; plain poll is not
+ * ended by a signal the guest blocks. */
+static void poll_masks(int p[2])
+{
+	sigset_t alrm, old, now;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	CHECK(sigprocmask(SIG_BLOCK, &alrm, &old) == 0);
+	handler(0);
+	struct pollfd pfd = {p[0], POLLIN, 0};
+	char c;
+	while (poll(&pfd, 1, 0) == 1)
+		CHECK(read(p[0], &c, 1) == 1);
+	alarms = 0;
+	arm(20);
+	CHECK(poll(&pfd, 1, 120) == 0 && alarms == 0);
+	CHECK_ERR(ppoll(&pfd, 1, NULL, &old), EINTR);
+	CHECK(alarms == 1);
+	CHECK(sigprocmask(SIG_SETMASK, NULL, &now) == 0);
+	CHECK(sigismember(&now, SIGALRM));
+	arm(20);
+	fd_set rd;
+	FD_ZERO(&rd);
+	FD_SET(p[0], &rd);
+	struct timeval tv = {0, 120000};
+	CHECK(select(p[0] + 1, &rd, NULL, NULL, &tv) == 0 && alarms == 1);
+	FD_SET(p[0], &rd);
+	CHECK_ERR(pselect(p[0] + 1, &rd, NULL, NULL, NULL, &old), EINTR);
+	CHECK(alarms == 2);
+	/* Ready data wins over the signal. */
+	arm(20);
+	struct timespec nap = {0, 60000000L};
+	nanosleep(&nap, NULL);
+	CHECK(write(p[1], "r", 1) == 1);
+	CHECK(ppoll(&pfd, 1, NULL, &old) == 1 && alarms == 2);
+	CHECK(read(p[0], &c, 1) == 1);
+	CHECK(sigprocmask(SIG_SETMASK, &old, NULL) == 0);
+	CHECK(alarms == 3);
+	long long badset[2] = {(long long)BAD_PTR, 8};
+	CHECK_ERR(
+		syscall(SYS_pselect6, p[0] + 1, &rd, NULL, NULL, NULL, badset),
+		EFAULT);
+	CHECK_ERR(syscall(SYS_ppoll, &pfd, 1, NULL, BAD_PTR, 8), EFAULT);
+}
+
 static void errors(int ep, int p[2], int ev)
 {
 	struct epoll_event e = {.events = EPOLLIN}, out[4];
@@ -198,6 +245,7 @@ int main(void)
 	CHECK(read(ev, &one, 8) == 8);
 	CHECK(epoll_ctl(ep, EPOLL_CTL_DEL, ev, NULL) == 0);
 	interrupted(ep, p);
+	poll_masks(p);
 	errors(ep, p, ev);
 	success();
 }
