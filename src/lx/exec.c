@@ -222,6 +222,7 @@ static long replace_image(struct lx_thread *t, struct lx_image *im,
 		if (p->sigact[s].handler != (uint64_t)(uintptr_t)SIG_IGN)
 			p->sigact[s] = (struct lx_sigaction){0};
 	t->clear_child_tid = 0;
+	t->comm[0] = 0;
 	t->altstack_sp = t->altstack_size = 0;
 	t->altstack_flags = 0;
 	t->robust_list = t->robust_len = 0;

@@ -29,6 +29,8 @@ static long rw(struct lx_thread *t, const uint64_t *a, bool wr, bool at)
 	struct lx_fd *f = fd_or_null(t, a[0]);
 	if (!f)
 		return -EBADF;
+	if (f->kind == LX_FD_SFD)
+		return wr || at ? -EINVAL : lx_sigfd_read(t, f, a[1], a[2]);
 	uint64_t len = MIN(a[2], MAX_RW);
 	void *h = gm_user(&t->p->vm, a[1], len, wr ? GM_READ : GM_WRITE);
 	if (!h)
@@ -94,6 +96,8 @@ static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
 	struct lx_fd *f = fd_or_null(t, a[0]);
 	if (!f)
 		return -EBADF;
+	if (f->kind == LX_FD_SFD)
+		return -EINVAL;
 	struct iovec *iov = calloc(MAX(a[2], 1), sizeof(*iov));
 	if (a[2] > IOV_MAX_LX)
 		return free(iov), -EINVAL;
@@ -344,10 +348,24 @@ LX_SYS(ioctl)
 
 #define POLL_MAX 4096
 
+struct poll_call {
+	struct pollfd *h;
+	uint64_t n;
+};
+
+static long poll_fn(void *arg, const struct timespec *left,
+		    const sigset_t *hmask)
+{
+	struct poll_call *c = arg;
+	int r = ppoll(c->h, c->n, left, hmask);
+	return r < 0 ? -errno : r;
+}
+
 /* Polls nfds pollfds already in host memory (guest fds in .fd); rewrites
- * revents. timeout_ms < 0 waits forever. */
+ * revents. ts NULL waits forever; mask (ppoll, pselect6) is the guest
+ * signal mask while waiting, or NULL. */
 static long poll_guest(struct lx_thread *t, struct pollfd *g, uint64_t n,
-		       const struct timespec *ts)
+		       const struct timespec *ts, const uint64_t *mask)
 {
 	struct pollfd *h = calloc(MAX(n, 1), sizeof(*h));
 	if (!h)
@@ -364,10 +382,11 @@ static long poll_guest(struct lx_thread *t, struct pollfd *g, uint64_t n,
 			ready++;
 	}
 	struct timespec zero = {0, 0};
-	int r = ppoll(h, n, ready ? &zero : ts, NULL);
+	struct poll_call c = {h, n};
+	long r = lx_wait(t, mask, ready ? &zero : ts, poll_fn, &c);
 	if (r < 0) {
 		free(h);
-		return -errno;
+		return r;
 	}
 	ready = 0;
 	/* An fd the guest does not have went to the host as -1, which the
@@ -396,21 +415,21 @@ int lx_get_timespec(struct lx_thread *t, uint64_t gva, struct timespec *ts)
 }
 
 static long do_poll(struct lx_thread *t, uint64_t fds, uint64_t n,
-		    const struct timespec *ts)
+		    const struct timespec *ts, const uint64_t *mask)
 {
 	if (n > POLL_MAX || n > t->p->nofile_cur)
 		return -EINVAL;
 	struct pollfd *g = gm_user(&t->p->vm, fds, n * sizeof(*g), GM_WRITE);
 	if (!g && n)
 		return -EFAULT;
-	return poll_guest(t, g, n, ts);
+	return poll_guest(t, g, n, ts, mask);
 }
 
 LX_SYS(poll)
 {
 	int ms = (int)a[2];
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	return do_poll(t, a[0], a[1], ms < 0 ? NULL : &ts);
+	return do_poll(t, a[0], a[1], ms < 0 ? NULL : &ts, NULL);
 }
 
 LX_SYS(ppoll)
@@ -421,14 +440,21 @@ LX_SYS(ppoll)
 		if (err)
 			return err;
 	}
+	uint64_t mask;
 	if (a[3] && a[4] != 8)
 		return -EINVAL;
-	return do_poll(t, a[0], a[1], a[2] ? &ts : NULL);
+	if (a[3]) {
+		const uint64_t *g = gm_user(&t->p->vm, a[3], 8, GM_READ);
+		if (!g)
+			return -EFAULT;
+		mask = *g;
+	}
+	return do_poll(t, a[0], a[1], a[2] ? &ts : NULL, a[3] ? &mask : NULL);
 }
 
 /* select() over up to 1024 guest fds, served by one host poll. */
 static long do_select(struct lx_thread *t, uint64_t nfds, uint64_t sets[3],
-		      const struct timespec *ts)
+		      const struct timespec *ts, const uint64_t *mask)
 {
 	if ((int64_t)nfds < 0 || nfds > FD_SETSIZE)
 		return -EINVAL;
@@ -452,7 +478,7 @@ static long do_select(struct lx_thread *t, uint64_t nfds, uint64_t sets[3],
 			return -EBADF;
 		pfd[n++] = (struct pollfd){(int)fd, events, 0};
 	}
-	long r = poll_guest(t, pfd, n, ts);
+	long r = poll_guest(t, pfd, n, ts, mask);
 	if (r < 0)
 		return r;
 	for (int s = 0; s < 3; s++)
@@ -485,7 +511,7 @@ LX_SYS(select)
 			return -EINVAL;
 		ts = (struct timespec){tv->tv_sec, tv->tv_usec * 1000};
 	}
-	return do_select(t, a[0], sets, a[4] ? &ts : NULL);
+	return do_select(t, a[0], sets, a[4] ? &ts : NULL, NULL);
 }
 
 LX_SYS(pselect6)
@@ -497,12 +523,20 @@ LX_SYS(pselect6)
 		if (err)
 			return err;
 	}
-	if (a[5]) {
-		const uint64_t *sig = gm_user(&t->p->vm, a[5], 16, GM_READ);
-		if (!sig)
-			return -EFAULT;
-		if (sig[0] && sig[1] != 8)
+	/* The sixth argument points at {sigset pointer, its size}. */
+	uint64_t mask = 0;
+	const uint64_t *sig =
+		a[5] ? gm_user(&t->p->vm, a[5], 16, GM_READ) : NULL;
+	if (a[5] && !sig)
+		return -EFAULT;
+	if (sig && sig[0]) {
+		if (sig[1] != 8)
 			return -EINVAL;
+		const uint64_t *g = gm_user(&t->p->vm, sig[0], 8, GM_READ);
+		if (!g)
+			return -EFAULT;
+		mask = *g;
 	}
-	return do_select(t, a[0], sets, a[4] ? &ts : NULL);
+	return do_select(t, a[0], sets, a[4] ? &ts : NULL,
+			 sig && sig[0] ? &mask : NULL);
 }

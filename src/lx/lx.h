@@ -64,6 +64,7 @@ enum lx_fd_kind {
 	LX_FD_DEV,  /* an allowed character device */
 	LX_FD_PATH, /* O_PATH */
 	LX_FD_SOCK, /* socket (net.c) */
+	LX_FD_SFD,  /* signalfd: the monitor serves its reads (sigfd.c) */
 	LX_FD_OTHER,
 };
 
@@ -208,6 +209,7 @@ struct lx_thread {
 	uint64_t own_pending; /* the same, once collected */
 	siginfo_t own_info[65];
 	siginfo_t deliver_info; /* of the signal being delivered */
+	char comm[16];		/* PR_SET_NAME's, or "": the executable's */
 };
 
 /* A syscall handler: arguments in a[0..5]; returns the result or -errno. */
@@ -234,6 +236,27 @@ int lx_get_iov(struct lx_thread *t, uint64_t gva, uint64_t cnt, bool wr,
 /* net.c: the ioctls of a socket fd that io.c does not serve. */
 long lx_sock_ioctl(struct lx_thread *t, struct lx_fd *f, unsigned long req,
 		   uint64_t arg);
+
+/* event.c: a blocking host call under the guest's signal rules. fn makes
+ * the call with `left` as its timeout (NULL: none), host signals unblocked
+ * exactly while it waits, through hmask (ppoll's or epoll_pwait2's sigmask
+ * argument), and returns the result or -errno. `mask`, if not NULL,
+ * replaces the thread's guest signal mask for the call (ppoll, epoll_pwait).
+ * Returns fn's result, 0 once `timeout` has passed, or -EINTR when a guest
+ * signal is deliverable (or the thread must exit); a host EINTR for a
+ * signal the guest blocks does not end the wait. */
+typedef long (*lx_wait_fn)(void *arg, const struct timespec *left,
+			   const sigset_t *hmask);
+long lx_wait(struct lx_thread *t, const uint64_t *mask,
+	     const struct timespec *timeout, lx_wait_fn fn, void *arg);
+
+/* sigfd.c: signalfd. notify marks the signalfds whose mask has sig
+ * readable (async-signal-safe); fork gives a fork's child signalfds of its
+ * own; read serves read() on one. */
+void lx_sigfd_notify(int sig);
+void lx_sigfd_fork(struct lx_proc *p);
+long lx_sigfd_read(struct lx_thread *t, struct lx_fd *f, uint64_t buf,
+		   uint64_t count);
 
 /* thread.c */
 long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,

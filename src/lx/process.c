@@ -76,6 +76,7 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 	pthread_mutex_init(&p->mm_lock, NULL);
 	pthread_mutex_init(&p->fd_lock, NULL);
 	pthread_cond_init(&p->gone, NULL);
+	lx_sigfd_fork(p);
 	p->threads[0] = t;
 	t->live = t->running = t->owner = true;
 	t->host = pthread_self();

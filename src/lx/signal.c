@@ -122,6 +122,7 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 			if (sig >= SIGRT_FIRST && (was & BIT(sig)))
 				atomic_fetch_add(&host_rt_extra[sig], 1);
 		}
+		lx_sigfd_notify(sig);
 	}
 	if (t && t->cpu.run)
 		t->cpu.run->immediate_exit = 1;
@@ -225,6 +226,7 @@ void lx_signal_raise(struct lx_proc *p, int sig, const siginfo_t *si)
 		p->sig_info[sig] =
 			(siginfo_t){.si_signo = sig, .si_code = SI_USER};
 	pthread_mutex_unlock(&p->lock);
+	lx_sigfd_notify(sig);
 }
 
 static bool ignored(struct lx_proc *p, int sig)
@@ -282,6 +284,7 @@ void lx_signal_thread_raise(struct lx_thread *target, int sig,
 {
 	target->tinfo[sig] = *si;
 	__atomic_fetch_or(&target->tpending, BIT(sig), __ATOMIC_SEQ_CST);
+	lx_sigfd_notify(sig);
 	if (target != cur_thread)
 		lx_kick(target);
 }
@@ -455,6 +458,9 @@ bool lx_signal_restartable(uint64_t nr)
 	case __NR_openat:
 	case __NR_fcntl:
 	case __NR_flock:
+	case __NR_sendfile:
+	case __NR_splice:
+	case __NR_tee:
 	case __NR_futex:
 	case __NR_sendto:
 	case __NR_recvfrom:

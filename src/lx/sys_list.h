@@ -153,6 +153,67 @@ LX_SYS(alarm);
 LX_SYS(setitimer);
 LX_SYS(getitimer);
 
+/* event.c: epoll, eventfd, timerfd */
+LX_SYS(epoll_create);
+LX_SYS(epoll_create1);
+LX_SYS(epoll_ctl);
+LX_SYS(epoll_wait);
+LX_SYS(epoll_pwait);
+LX_SYS(epoll_pwait2);
+LX_SYS(eventfd);
+LX_SYS(eventfd2);
+LX_SYS(timerfd_create);
+LX_SYS(timerfd_settime);
+LX_SYS(timerfd_gettime);
+
+/* sigfd.c */
+LX_SYS(signalfd);
+LX_SYS(signalfd4);
+
+/* task.c: usage, priorities, prctl, memory locks, membarrier, caps */
+LX_SYS(getrusage);
+LX_SYS(times);
+LX_SYS(getpriority);
+LX_SYS(setpriority);
+LX_SYS(sched_getparam);
+LX_SYS(sched_getscheduler);
+LX_SYS(sched_get_priority_max);
+LX_SYS(sched_get_priority_min);
+LX_SYS(prctl);
+LX_SYS(mlock);
+LX_SYS(munlock);
+LX_SYS(mlock2);
+LX_SYS(mlockall);
+LX_SYS(munlockall);
+LX_SYS(membarrier);
+LX_SYS(capget);
+LX_SYS(capset);
+
+/* fileops.c: memfd, in-kernel copies, statfs, xattrs, close_range */
+LX_SYS(memfd_create);
+LX_SYS(copy_file_range);
+LX_SYS(sendfile);
+LX_SYS(splice);
+LX_SYS(tee);
+LX_SYS(fallocate);
+LX_SYS(flock);
+LX_SYS(fadvise64);
+LX_SYS(statfs);
+LX_SYS(fstatfs);
+LX_SYS(getxattr);
+LX_SYS(lgetxattr);
+LX_SYS(fgetxattr);
+LX_SYS(listxattr);
+LX_SYS(llistxattr);
+LX_SYS(flistxattr);
+LX_SYS(setxattr);
+LX_SYS(lsetxattr);
+LX_SYS(fsetxattr);
+LX_SYS(removexattr);
+LX_SYS(lremovexattr);
+LX_SYS(fremovexattr);
+LX_SYS(close_range);
+
 /* thread.c */
 LX_SYS(exit);
 LX_SYS(exit_group);

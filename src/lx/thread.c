@@ -149,6 +149,7 @@ long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,
 		return err;
 	}
 	nt->sigmask = t->sigmask;
+	memcpy(nt->comm, t->comm, sizeof(nt->comm));
 	nt->tpending = 0;
 	nt->altstack_sp = nt->altstack_size = 0;
 	nt->altstack_flags = 0;
