@@ -11,6 +11,7 @@
 struct lx_fs_obj {
 	int fd; /* O_PATH fd (owned) or a guest fd's host fd (borrowed) */
 	bool owned;
+	bool synth; /* a node of the guest's /proc: fd is -1, st made up */
 	int mount; /* host fd of its mount (tells mounts apart), or -1 */
 	bool rw;   /* on a mount that allows writes */
 	struct stat st;

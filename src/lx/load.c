@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lx/procfs.h"
 #include "lx/stack.h"
 #include "util.h"
 #include "vm/layout.h"
@@ -65,7 +66,14 @@ static int load_segment(struct lx_proc *p, struct lx_image *im,
 			memset(host + va + s->filesz, 0,
 			       MIN(fend, va + s->memsz) - (va + s->filesz));
 	}
-	return lx_mm_map(p, start, end, s->prot, VMA_ELF);
+	struct lx_vma file = {.name = lx_mm_name(p, p->exe),
+			      .off = ALIGN_DOWN(s->offset, PAGE_SIZE)};
+	struct stat st;
+	if (fstat(im->fd, &st) == 0) {
+		file.dev = st.st_dev;
+		file.ino = st.st_ino;
+	}
+	return lx_mm_map_file(p, start, end, s->prot, VMA_ELF, &file);
 }
 
 int lx_image_load(struct lx_proc *p, struct lx_image *im)
@@ -125,5 +133,8 @@ uint64_t lx_image_stack(struct lx_proc *p, const struct lx_image *im,
 	}
 	uint64_t top = p->vm.user_size;
 	uint64_t room = MIN(LX_ARG_MAX, top - p->mm.stack_lo);
-	return stack_build(&img, p->vm.mem + top, top, room);
+	uint64_t sp = stack_build(&img, p->vm.mem + top, top, room);
+	if (sp)
+		lx_procfs_note_stack(p, sp);
+	return sp;
 }

@@ -16,6 +16,7 @@
 
 #include "lx/elf.h"
 #include "lx/load.h"
+#include "lx/procfs.h"
 #include "lx/lx.h"
 #include "util.h"
 #include "vm/exit.h"
@@ -254,6 +255,7 @@ int lx_run(const struct lx_opts *o)
 	 * guest sees (its root is / unless --root says otherwise). */
 	if (!realpath(img.path, p->exe))
 		snprintf(p->exe, sizeof(p->exe), "%s", img.path);
+	lx_procfs_set_comm(p, img.path);
 	uint64_t rsp;
 	status = setup(p, &img, &rsp);
 	if (status)
