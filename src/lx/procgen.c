@@ -4,6 +4,7 @@
  * not learn inside a VM (the host's other processes, its memory, its load)
  * never appears. */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -463,14 +464,28 @@ static void gen_uptime(struct lx_proc *p, struct sbuf *b)
 
 /* ---- the CPU, as CPUID shows it to the guest ---- */
 
-static const struct kvm_cpuid_entry2 *leaf(struct lx_proc *p, uint32_t fn,
-					   uint32_t idx)
+/* A CPUID leaf as the guest's CPUID instruction answers it: from the
+ * VM's table, or on kvm_pvm from the CPU itself. */
+static bool leaf(struct lx_proc *p, uint32_t fn, uint32_t idx,
+		 struct kvm_cpuid_entry2 *e)
 {
+	static int pvm = -1;
+	if (pvm < 0)
+		pvm = vm_kvm_is_pvm();
+	*e = (struct kvm_cpuid_entry2){.function = fn, .index = idx};
+	if (pvm) {
+		if (fn > __get_cpuid_max(fn & 0x80000000, NULL))
+			return false;
+		__cpuid_count(fn, idx, e->eax, e->ebx, e->ecx, e->edx);
+		return true;
+	}
 	const struct kvm_cpuid2 *c = p->vm.cpuid;
 	for (uint32_t i = 0; c && i < c->nent; i++)
-		if (c->entries[i].function == fn && c->entries[i].index == idx)
-			return &c->entries[i];
-	return NULL;
+		if (c->entries[i].function == fn && c->entries[i].index == idx) {
+			*e = c->entries[i];
+			return true;
+		}
+	return false;
 }
 
 /* Linux's names for the feature bits of one CPUID register. */
@@ -534,8 +549,9 @@ static void cpu_flags(struct lx_proc *p, struct sbuf *b)
 	sb_printf(b, "flags\t\t:");
 	for (size_t i = 0; i < ARRAY_SIZE(flagsets); i++) {
 		const struct flagset *f = &flagsets[i];
-		const struct kvm_cpuid_entry2 *e = leaf(p, f->fn, f->idx);
-		uint32_t v = e ? reg_of(e, f->reg) : 0;
+		struct kvm_cpuid_entry2 e;
+		leaf(p, f->fn, f->idx, &e);
+		uint32_t v = reg_of(&e, f->reg);
 		for (int bit = 0; bit < 32; bit++)
 			if ((v >> bit & 1) && f->names[bit])
 				sb_printf(b, " %s", f->names[bit]);
@@ -548,11 +564,10 @@ static void model_name(struct lx_proc *p, char out[49])
 {
 	memset(out, 0, 49);
 	for (uint32_t i = 0; i < 3; i++) {
-		const struct kvm_cpuid_entry2 *e = leaf(p, 0x80000002 + i, 0);
-		if (e) {
-			const uint32_t r[4] = {e->eax, e->ebx, e->ecx, e->edx};
-			memcpy(out + 16 * i, r, 16);
-		}
+		struct kvm_cpuid_entry2 e;
+		leaf(p, 0x80000002 + i, 0, &e);
+		const uint32_t r[4] = {e.eax, e.ebx, e.ecx, e.edx};
+		memcpy(out + 16 * i, r, 16);
 	}
 	size_t skip = strspn(out, " ");
 	memmove(out, out + skip, 49 - skip);
@@ -564,17 +579,17 @@ static void model_name(struct lx_proc *p, char out[49])
 
 static void gen_cpuinfo(struct lx_proc *p, struct sbuf *b)
 {
-	const struct kvm_cpuid_entry2 *l0 = leaf(p, 0, 0), *l1 = leaf(p, 1, 0);
-	const struct kvm_cpuid_entry2 *l16 = leaf(p, 0x16, 0);
-	const struct kvm_cpuid_entry2 *a8 = leaf(p, 0x80000008, 0);
+	struct kvm_cpuid_entry2 l0, l1, l16, a8;
+	leaf(p, 0, 0, &l0);
+	leaf(p, 1, 0, &l1);
+	leaf(p, 0x16, 0, &l16);
+	bool has_a8 = leaf(p, 0x80000008, 0, &a8);
 	char vendor[13] = "", name[49];
-	if (l0) {
-		memcpy(vendor, &l0->ebx, 4);
-		memcpy(vendor + 4, &l0->edx, 4);
-		memcpy(vendor + 8, &l0->ecx, 4);
-	}
+	memcpy(vendor, &l0.ebx, 4);
+	memcpy(vendor + 4, &l0.edx, 4);
+	memcpy(vendor + 8, &l0.ecx, 4);
 	model_name(p, name);
-	uint32_t sig = l1 ? l1->eax : 0;
+	uint32_t sig = l1.eax;
 	unsigned fam = (sig >> 8) & 0xf, model = (sig >> 4) & 0xf;
 	if (fam == 0xf)
 		fam += (sig >> 20) & 0xff;
@@ -587,21 +602,22 @@ static void gen_cpuinfo(struct lx_proc *p, struct sbuf *b)
 			  "processor\t: %d\nvendor_id\t: %s\ncpu family\t: %u\n"
 			  "model\t\t: %u\nmodel name\t: %s\nstepping\t: %u\n",
 			  ids[i], vendor, fam, model, name, sig & 0xf);
-		if (l16 && (l16->eax & 0xffff))
-			sb_printf(b, "cpu MHz\t\t: %u.000\n", l16->eax & 0xffff);
+		if (l16.eax & 0xffff)
+			sb_printf(b, "cpu MHz\t\t: %u.000\n", l16.eax & 0xffff);
 		sb_printf(b,
 			  "physical id\t: 0\nsiblings\t: %d\ncore id\t\t: %d\n"
 			  "cpu cores\t: %d\napicid\t\t: %d\ninitial apicid\t: "
 			  "%d\nfpu\t\t: yes\nfpu_exception\t: yes\n"
 			  "cpuid level\t: %u\nwp\t\t: yes\n",
-			  n, i, n, i, i, l0 ? l0->eax : 0);
+			  n, i, n, i, i, l0.eax);
 		cpu_flags(p, b);
 		sb_printf(b,
 			  "clflush size\t: %u\ncache_alignment\t: 64\n"
 			  "address sizes\t: %u bits physical, %u bits virtual\n"
 			  "power management:\n\n",
-			  l1 ? ((l1->ebx >> 8) & 0xff) * 8 : 64,
-			  a8 ? a8->eax & 0xff : 48, a8 ? (a8->eax >> 8) & 0xff : 48);
+			  l1.ebx & 0xff00 ? ((l1.ebx >> 8) & 0xff) * 8 : 64,
+			  has_a8 ? a8.eax & 0xff : 48,
+			  has_a8 ? (a8.eax >> 8) & 0xff : 48);
 	}
 }
 
