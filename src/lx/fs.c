@@ -8,7 +8,8 @@
  * one plain component, which the host never follows. After each open the
  * file system is checked: the host's kernel pseudo file systems (/proc,
  * /sys, ...) are not files the guest may see. Device nodes open only from
- * a short list, decided on an O_PATH fd before the real open.
+ * a short list, decided on an O_PATH fd before the real open. The guest's
+ * /proc and the usual /dev names are the monitor's own (procfs.c).
  */
 #define _GNU_SOURCE
 #include <asm/unistd_64.h>
@@ -53,8 +54,7 @@ static int check_host_fs(int fd)
 	return 0;
 }
 
-/* The devices any Linux process may open, even on a read-only root. */
-static bool dev_allowed(const struct stat *st)
+bool lx_fs_dev_allowed(const struct stat *st)
 {
 	static const unsigned ok[][2] = {
 		{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0},
@@ -250,7 +250,7 @@ static int open_policy(const struct lx_path *lp, int flags,
 	if (flags & O_PATH)
 		return 0;
 	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
-		return dev_allowed(st) ? 0 : -EACCES;
+		return lx_fs_dev_allowed(st) ? 0 : -EACCES;
 	if (S_ISDIR(st->st_mode) && !(flags & TMPFILE_BIT) &&
 	    ((flags & O_CREAT) || (flags & O_ACCMODE) != O_RDONLY))
 		return -EISDIR;
@@ -579,7 +579,7 @@ static int access_policy(const struct lx_fs_obj *o, int mode)
 			       ? -EACCES
 			       : 0;
 	if ((type == S_IFCHR || type == S_IFBLK) && (mode & (R_OK | W_OK)) &&
-	    !dev_allowed(&o->st))
+	    !lx_fs_dev_allowed(&o->st))
 		return -EACCES;
 	/* As on a read-only Linux mount, only what holds data refuses. */
 	if ((mode & W_OK) && !o->rw &&
@@ -603,7 +603,7 @@ static long do_access(struct lx_thread *t, long dirfd, uint64_t gpath, int mode,
 	err = access_policy(&o, mode);
 	if (!err && !o.synth &&
 	    syscall(__NR_faccessat2, o.fd, "", mode,
-			    AT_EMPTY_PATH | (at & AT_EACCESS)) < 0)
+		    AT_EMPTY_PATH | (at & AT_EACCESS)) < 0)
 		err = -errno;
 	lx_fs_obj_put(&o);
 	return err;
@@ -644,8 +644,8 @@ static int check_cwd(int fd, const struct stat *st)
 {
 	if (!S_ISDIR(st->st_mode))
 		return -ENOTDIR;
-	if (fd >= 0 && syscall(__NR_faccessat2, fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) <
-	    0)
+	if (fd >= 0 && syscall(__NR_faccessat2, fd, "", X_OK,
+			       AT_EMPTY_PATH | AT_EACCESS) < 0)
 		return -errno;
 	return 0;
 }

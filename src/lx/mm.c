@@ -153,7 +153,8 @@ static bool user_range(const struct lx_proc *p, uint64_t start, uint64_t len)
 }
 
 int lx_mm_map_file(struct lx_proc *p, uint64_t start, uint64_t end,
-		   unsigned prot, enum lx_vma_kind kind, const struct lx_vma *file)
+		   unsigned prot, enum lx_vma_kind kind,
+		   const struct lx_vma *file)
 {
 	struct lx_mm *mm = &p->mm;
 	if (vma_reserve(mm, 2) < 0 ||

@@ -76,13 +76,13 @@ static const struct ent root_ents[] = {
 };
 
 static const struct ent pid_ents[] = {
-	{"exe", N_LINK, L_EXE},	      {"cwd", N_LINK, L_CWD},
-	{"root", N_LINK, L_ROOT},     {"fd", N_DIR, D_FD},
-	{"task", N_DIR, D_TASK},      {"maps", N_FILE, G_MAPS},
-	{"status", N_FILE, G_STATUS}, {"stat", N_FILE, G_STAT},
-	{"statm", N_FILE, G_STATM},   {"cmdline", N_FILE, G_CMDLINE},
+	{"exe", N_LINK, L_EXE},		{"cwd", N_LINK, L_CWD},
+	{"root", N_LINK, L_ROOT},	{"fd", N_DIR, D_FD},
+	{"task", N_DIR, D_TASK},	{"maps", N_FILE, G_MAPS},
+	{"status", N_FILE, G_STATUS},	{"stat", N_FILE, G_STAT},
+	{"statm", N_FILE, G_STATM},	{"cmdline", N_FILE, G_CMDLINE},
 	{"environ", N_FILE, G_ENVIRON}, {"comm", N_FILE, G_COMM},
-	{"limits", N_FILE, G_LIMITS}, {"mounts", N_FILE, G_MOUNTS},
+	{"limits", N_FILE, G_LIMITS},	{"mounts", N_FILE, G_MOUNTS},
 };
 
 static const struct ent sys_ents[] = {{"kernel", N_DIR, D_SYSKERNEL}};
@@ -100,9 +100,9 @@ static const struct {
 	const char *name;
 	unsigned major, minor;
 } devs[] = {
-	{"null", 1, 3},	   {"zero", 1, 5},    {"full", 1, 7},
-	{"random", 1, 8},  {"urandom", 1, 9}, {"tty", 5, 0},
-	{"stdin", 0, 0},   {"stdout", 0, 1},  {"stderr", 0, 2},
+	{"null", 1, 3},	  {"zero", 1, 5},    {"full", 1, 7},
+	{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+	{"stdin", 0, 0},  {"stdout", 0, 1},  {"stderr", 0, 2},
 };
 #define DEV_STD 6 /* devs[] from here are links to /proc/self/fd/N */
 
@@ -113,7 +113,9 @@ static const struct ent *dir_table(enum ndir d, size_t *n)
 	case D_PID:
 	case D_TID: *n = ARRAY_SIZE(pid_ents); return pid_ents;
 	case D_SYS: *n = ARRAY_SIZE(sys_ents); return sys_ents;
-	case D_SYSKERNEL: *n = ARRAY_SIZE(syskernel_ents); return syskernel_ents;
+	case D_SYSKERNEL:
+		*n = ARRAY_SIZE(syskernel_ents);
+		return syskernel_ents;
 	default: *n = 0; return NULL;
 	}
 }
@@ -168,12 +170,13 @@ static int fd_copy(struct lx_proc *p, int fd, enum lx_fd_kind *kind,
 	struct lx_fd *f = lx_fd_get(p, fd);
 	int h = f ? fcntl(f->host, F_DUPFD_CLOEXEC, 3) : -1;
 	int err = !f ? -EBADF : h < 0 ? -errno : 0;
+	bool had_path = f && f->path;
 	if (f) {
 		*kind = f->kind;
 		*path = f->path ? strdup(f->path) : NULL;
 	}
 	pthread_mutex_unlock(&p->fd_lock);
-	if (!err && f->path && !*path)
+	if (!err && had_path && !*path)
 		err = -ENOMEM;
 	if (err && h >= 0)
 		close(h);
@@ -213,7 +216,8 @@ static int dev_index(const char *guest)
 	if (n == 2 && strncmp(s, "fd", 2) == 0)
 		return -2;
 	for (size_t i = 0; i < ARRAY_SIZE(devs); i++)
-		if (strlen(devs[i].name) == n && strncmp(s, devs[i].name, n) == 0)
+		if (strlen(devs[i].name) == n &&
+		    strncmp(s, devs[i].name, n) == 0)
 			return (int)i;
 	return -1;
 }
@@ -246,8 +250,8 @@ static int step(struct lx_proc *p, struct node *n, const char *name, size_t len)
 	case D_TASK:
 		if (!tid_ok(p, v))
 			return -ENOENT;
-		*n = (struct node){N_DIR, n->which == D_ROOT ? D_PID : D_TID,
-				   v, 0};
+		*n = (struct node){N_DIR, n->which == D_ROOT ? D_PID : D_TID, v,
+				   0};
 		return 0;
 	case D_FD:
 		if (!fd_open(p, v))
@@ -376,8 +380,8 @@ static bool path_link(struct lx_proc *p, const struct node *n)
 
 /* The absolute path link n (whose own path is guest[0, len)) leads to,
  * followed by `rest`, into out (PATH_MAX). */
-static int link_join(struct lx_proc *p, const struct node *n,
-		     const char *guest, size_t len, const char *rest, char *out)
+static int link_join(struct lx_proc *p, const struct node *n, const char *guest,
+		     size_t len, const char *rest, char *out)
 {
 	char text[PATH_MAX];
 	int err = link_text(p, n, text);
@@ -410,8 +414,8 @@ int lx_procfs_hop(struct lx_proc *p, const char *guest, char *out)
 		int err = path && (kind == LX_FD_DIR || kind == LX_FD_PATH)
 				  ? 0
 				  : -ENOTDIR;
-		if (!err && snprintf(out, PATH_MAX, "%s%s", path, rest) >=
-				    PATH_MAX)
+		if (!err &&
+		    snprintf(out, PATH_MAX, "%s%s", path, rest) >= PATH_MAX)
 			err = -ENAMETOOLONG;
 		free(path);
 		return err ? err : 1;
@@ -430,8 +434,8 @@ int lx_procfs_follow(struct lx_proc *p, struct lx_path *lp)
 		    parse(p, lp->guest, &n, &rest) < 0 || n.type != N_LINK ||
 		    !path_link(p, &n))
 			return 0;
-		int err = link_join(p, &n, lp->guest, strlen(lp->guest), "",
-				    to);
+		int err =
+			link_join(p, &n, lp->guest, strlen(lp->guest), "", to);
 		if (!err)
 			err = lx_path_lookup(p, AT_FDCWD, to, false, lp);
 		if (err)
@@ -474,8 +478,8 @@ static struct timespec start_time(struct lx_proc *p)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	uint64_t ago = mono_ns() - (p->start_ns ? p->start_ns : p->vm.boot_ns);
-	int64_t ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec -
-		     (int64_t)ago;
+	int64_t ns =
+		(int64_t)now.tv_sec * 1000000000LL + now.tv_nsec - (int64_t)ago;
 	return (struct timespec){ns / 1000000000LL, ns % 1000000000LL};
 }
 
@@ -500,14 +504,13 @@ static void node_stat(struct lx_proc *p, const struct node *n,
 	st->st_atim = st->st_mtim = st->st_ctim = start_time(p);
 }
 
-void lx_procfs_fstat(struct lx_proc *p, const struct lx_fd *f,
-		     struct stat *st)
+void lx_procfs_fstat(struct lx_proc *p, const struct lx_fd *f, struct stat *st)
 {
 	struct node n = {f->kind == LX_FD_PROCDIR ? N_DIR : N_FILE, -1, 0, 0};
 	const char *rest;
 	if (parse(p, f->path, &n, &rest) < 0 || *rest)
-		n = (struct node){f->kind == LX_FD_PROCDIR ? N_DIR : N_FILE,
-				  -1, 0, 0};
+		n = (struct node){f->kind == LX_FD_PROCDIR ? N_DIR : N_FILE, -1,
+				  0, 0};
 	node_stat(p, &n, f->path, st);
 }
 
@@ -644,12 +647,15 @@ static long open_node(struct lx_thread *t, const struct node *n,
 /* What a reopen of a guest fd may ask: a file on a read-only mount is
  * not opened for writing, and an object without a guest path (stdio,
  * a socket) not for more than the fd allows; a pipe takes any. */
-static int reopen_policy(struct lx_proc *p, int h, const char *path,
-			 int flags)
+static int reopen_policy(struct lx_proc *p, int h, const char *path, int flags)
 {
 	struct stat st;
 	if (fstat(h, &st) < 0)
 		return -errno;
+	/* An O_PATH fd of any device opens only as an allowed one. */
+	if (path && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
+	    !(flags & O_PATH) && !lx_fs_dev_allowed(&st))
+		return -EACCES;
 	if (path) {
 		struct lx_fd f = {.path = (char *)path};
 		int mount;
@@ -723,9 +729,8 @@ long lx_procfs_open(struct lx_thread *t, const struct lx_path *lp, int flags,
 	if (n.type == N_DEV) {
 		if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 			return -EEXIST;
-		int fd = dev_open(n.which,
-				  flags & ~(O_CREAT | O_EXCL | TMPFILE_BIT |
-					    O_CLOEXEC));
+		int fd = dev_open(n.which, flags & ~(O_CREAT | O_EXCL |
+						     TMPFILE_BIT | O_CLOEXEC));
 		char *gp = fd >= 0 ? strdup(lp->guest) : NULL;
 		if (fd < 0)
 			return fd;
@@ -741,8 +746,7 @@ long lx_procfs_open(struct lx_thread *t, const struct lx_path *lp, int flags,
 	return open_node(t, &n, lp->guest, flags);
 }
 
-int lx_procfs_open_exec(struct lx_proc *p, const struct lx_path *lp,
-			char *exe)
+int lx_procfs_open_exec(struct lx_proc *p, const struct lx_path *lp, char *exe)
 {
 	struct node n;
 	const char *rest;
@@ -805,7 +809,8 @@ static bool dir_next(struct lx_proc *p, const struct node *n, uint64_t pos,
 		for (; !found && i < (uint64_t)p->nfds; i++)
 			if (p->fds[i].used) {
 				*d = (struct dent){base + i, "", DT_LNK};
-				snprintf(d->name, sizeof(d->name), "%d", (int)i);
+				snprintf(d->name, sizeof(d->name), "%d",
+					 (int)i);
 				found = true;
 			}
 		pthread_mutex_unlock(&p->fd_lock);

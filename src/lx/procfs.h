@@ -41,12 +41,10 @@ long lx_procfs_readlink(struct lx_proc *p, const char *guest, char *buf,
 			size_t max);
 /* A host fd (O_RDONLY, close-on-exec) of an owned path for execve, with
  * its guest path in `exe` (PATH_MAX), or -errno. */
-int lx_procfs_open_exec(struct lx_proc *p, const struct lx_path *lp,
-			char *exe);
+int lx_procfs_open_exec(struct lx_proc *p, const struct lx_path *lp, char *exe);
 
 /* The stat of a guest fd of kind LX_FD_PROC or LX_FD_PROCDIR. */
-void lx_procfs_fstat(struct lx_proc *p, const struct lx_fd *f,
-		     struct stat *st);
+void lx_procfs_fstat(struct lx_proc *p, const struct lx_fd *f, struct stat *st);
 /* getdents64 on an LX_FD_PROCDIR fd into guest memory at buf. */
 long lx_procfs_getdents(struct lx_thread *t, struct lx_fd *f, uint64_t buf,
 			unsigned count);

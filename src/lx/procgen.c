@@ -94,7 +94,8 @@ static void mem_use(struct lx_proc *p, struct memuse *m)
 	pthread_mutex_lock(&p->mm_lock);
 	for (int i = 0; i < p->mm.nvmas; i++) {
 		const struct lx_vma *v = &p->mm.vmas[i];
-		uint64_t len = v->end - v->start, r = resident(p, v->start, v->end);
+		uint64_t len = v->end - v->start,
+			 r = resident(p, v->start, v->end);
 		m->size += len;
 		m->rss += r;
 		if (v->kind == VMA_FILE || v->kind == VMA_ELF)
@@ -228,11 +229,13 @@ static void gen_status(struct lx_proc *p, pid_t tid, struct sbuf *b)
 	getresgid(&g[0], &g[1], &g[2]);
 	sb_printf(b, "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\n", comm(p),
 		  (unsigned)p->fs.umask);
-	sb_printf(b, "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n",
+	sb_printf(b,
+		  "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n",
 		  (int)p->pid, (int)tid, (int)getppid());
 	sb_printf(b, "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\n", u[0], u[1],
 		  u[2], u[1], g[0], g[1], g[2], g[1]);
-	sb_printf(b, "FDSize:\t%d\nGroups:\t\n", (int)ALIGN_UP(p->nfds + 1, 64));
+	sb_printf(b, "FDSize:\t%d\nGroups:\t\n",
+		  (int)ALIGN_UP(p->nfds + 1, 64));
 	sb_printf(b,
 		  "VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t       0 kB\n"
 		  "VmPin:\t       0 kB\nVmHWM:\t%8lu kB\nVmRSS:\t%8lu kB\n"
@@ -290,7 +293,8 @@ static void gen_stat(struct lx_proc *p, pid_t tid, struct sbuf *b)
 		  ticks(kids.ru_stime), s.threads,
 		  (unsigned long)(start / (1000000000 / HZ)),
 		  (unsigned long)m.size, (unsigned long)(m.rss / PAGE_SIZE));
-	sb_printf(b, "%lu %lu %lu %lu 0 0 %lu %lu %lu %lu 0 0 0 17 0 0 0 0 0 0 ",
+	sb_printf(b,
+		  "%lu %lu %lu %lu 0 0 %lu %lu %lu %lu 0 0 0 17 0 0 0 0 0 0 ",
 		  (unsigned long)RLIM_INFINITY, (unsigned long)m.code_lo,
 		  (unsigned long)m.code_hi, (unsigned long)mm->arg_start,
 		  (unsigned long)(s.pnd | s.shd), (unsigned long)s.blk,
@@ -474,14 +478,15 @@ static bool leaf(struct lx_proc *p, uint32_t fn, uint32_t idx,
 		pvm = vm_kvm_is_pvm();
 	*e = (struct kvm_cpuid_entry2){.function = fn, .index = idx};
 	if (pvm) {
-		if (fn > __get_cpuid_max(fn & 0x80000000, NULL))
+		if (fn > (uint32_t)__get_cpuid_max(fn & 0x80000000, NULL))
 			return false;
 		__cpuid_count(fn, idx, e->eax, e->ebx, e->ecx, e->edx);
 		return true;
 	}
 	const struct kvm_cpuid2 *c = p->vm.cpuid;
 	for (uint32_t i = 0; c && i < c->nent; i++)
-		if (c->entries[i].function == fn && c->entries[i].index == idx) {
+		if (c->entries[i].function == fn &&
+		    c->entries[i].index == idx) {
 			*e = c->entries[i];
 			return true;
 		}
@@ -496,46 +501,98 @@ struct flagset {
 };
 
 static const struct flagset flagsets[] = {
-	{1, 0, 3, {"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce",
-		   "cx8", "apic", NULL, "sep", "mtrr", "pge", "mca", "cmov",
-		   "pat", "pse36", "pn", "clflush", NULL, "dts", "acpi", "mmx",
-		   "fxsr", "sse", "sse2", "ss", "ht", "tm", "ia64", "pbe"}},
-	{0x80000001, 0, 3, {[11] = "syscall", [19] = "mp", [20] = "nx",
-			    [22] = "mmxext", [25] = "fxsr_opt",
-			    [26] = "pdpe1gb", [27] = "rdtscp", [29] = "lm",
-			    [30] = "3dnowext", [31] = "3dnow"}},
-	{1, 0, 2, {"pni", "pclmulqdq", "dtes64", "monitor", "ds_cpl", "vmx",
-		   "smx", "est", "tm2", "ssse3", "cid", "sdbg", "fma", "cx16",
-		   "xtpr", "pdcm", NULL, "pcid", "dca", "sse4_1", "sse4_2",
-		   "x2apic", "movbe", "popcnt", "tsc_deadline_timer", "aes",
-		   "xsave", NULL, "avx", "f16c", "rdrand", "hypervisor"}},
-	{0x80000001, 0, 2, {"lahf_lm", "cmp_legacy", "svm", "extapic",
-			    "cr8_legacy", "abm", "sse4a", "misalignsse",
-			    "3dnowprefetch", "osvw", "ibs", "xop", "skinit",
-			    "wdt", NULL, "lwp", "fma4", "tce", NULL,
-			    "nodeid_msr", NULL, "tbm", "topoext",
-			    "perfctr_core", "perfctr_nb", NULL, "bpext", "ptsc",
-			    "perfctr_llc", "mwaitx"}},
-	{7, 0, 1, {"fsgsbase", "tsc_adjust", "sgx", "bmi1", "hle", "avx2",
-		   NULL, "smep", "bmi2", "erms", "invpcid", "rtm", "cqm", NULL,
-		   "mpx", "rdt_a", "avx512f", "avx512dq", "rdseed", "adx",
-		   "smap", "avx512ifma", NULL, "clflushopt", "clwb",
-		   "intel_pt", "avx512pf", "avx512er", "avx512cd", "sha_ni",
+	{1, 0, 3, {"fpu", "vme",  "de",	  "pse",   "tsc", "msr",     "pae",
+		   "mce", "cx8",  "apic", NULL,	   "sep", "mtrr",    "pge",
+		   "mca", "cmov", "pat",  "pse36", "pn",  "clflush", NULL,
+		   "dts", "acpi", "mmx",  "fxsr",  "sse", "sse2",    "ss",
+		   "ht",  "tm",	  "ia64", "pbe"}},
+	{0x80000001,
+	 0,
+	 3,
+	 {[11] = "syscall",
+	  [19] = "mp",
+	  [20] = "nx",
+	  [22] = "mmxext",
+	  [25] = "fxsr_opt",
+	  [26] = "pdpe1gb",
+	  [27] = "rdtscp",
+	  [29] = "lm",
+	  [30] = "3dnowext",
+	  [31] = "3dnow"}},
+	{1,
+	 0,
+	 2,
+	 {"pni",    "pclmulqdq", "dtes64", "monitor", "ds_cpl",
+	  "vmx",    "smx",	 "est",	   "tm2",     "ssse3",
+	  "cid",    "sdbg",	 "fma",	   "cx16",    "xtpr",
+	  "pdcm",   NULL,	 "pcid",   "dca",     "sse4_1",
+	  "sse4_2", "x2apic",	 "movbe",  "popcnt",  "tsc_deadline_timer",
+	  "aes",    "xsave",	 NULL,	   "avx",     "f16c",
+	  "rdrand", "hypervisor"}},
+	{0x80000001, 0, 2, {"lahf_lm",	  "cmp_legacy",	 "svm",
+			    "extapic",	  "cr8_legacy",	 "abm",
+			    "sse4a",	  "misalignsse", "3dnowprefetch",
+			    "osvw",	  "ibs",	 "xop",
+			    "skinit",	  "wdt",	 NULL,
+			    "lwp",	  "fma4",	 "tce",
+			    NULL,	  "nodeid_msr",	 NULL,
+			    "tbm",	  "topoext",	 "perfctr_core",
+			    "perfctr_nb", NULL,		 "bpext",
+			    "ptsc",	  "perfctr_llc", "mwaitx"}},
+	{7, 0, 1, {"fsgsbase", "tsc_adjust", "sgx",	 "bmi1",       "hle",
+		   "avx2",     NULL,	     "smep",	 "bmi2",       "erms",
+		   "invpcid",  "rtm",	     "cqm",	 NULL,	       "mpx",
+		   "rdt_a",    "avx512f",    "avx512dq", "rdseed",     "adx",
+		   "smap",     "avx512ifma", NULL,	 "clflushopt", "clwb",
+		   "intel_pt", "avx512pf",   "avx512er", "avx512cd",   "sha_ni",
 		   "avx512bw", "avx512vl"}},
 	{0xd, 1, 0, {"xsaveopt", "xsavec", "xgetbv1", "xsaves"}},
-	{7, 0, 2, {NULL, "avx512vbmi", "umip", "pku", "ospke", "waitpkg",
-		   "avx512_vbmi2", NULL, "gfni", "vaes", "vpclmulqdq",
-		   "avx512_vnni", "avx512_bitalg", "tme", "avx512_vpopcntdq",
-		   NULL, "la57", [22] = "rdpid", [24] = "bus_lock_detect",
-		   [25] = "cldemote", [27] = "movdiri", [28] = "movdir64b",
-		   [29] = "enqcmd", [30] = "sgx_lc"}},
-	{7, 0, 3, {[2] = "avx512_4vnniw", [3] = "avx512_4fmaps",
-		   [4] = "fsrm", [8] = "avx512_vp2intersect",
-		   [10] = "md_clear", [14] = "serialize", [16] = "tsxldtrk",
-		   [18] = "pconfig", [19] = "arch_lbr", [20] = "ibt",
-		   [22] = "amx_bf16", [23] = "avx512_fp16", [24] = "amx_tile",
-		   [25] = "amx_int8", [28] = "flush_l1d",
-		   [29] = "arch_capabilities"}},
+	{7,
+	 0,
+	 2,
+	 {NULL,
+	  "avx512vbmi",
+	  "umip",
+	  "pku",
+	  "ospke",
+	  "waitpkg",
+	  "avx512_vbmi2",
+	  NULL,
+	  "gfni",
+	  "vaes",
+	  "vpclmulqdq",
+	  "avx512_vnni",
+	  "avx512_bitalg",
+	  "tme",
+	  "avx512_vpopcntdq",
+	  NULL,
+	  "la57",
+	  [22] = "rdpid",
+	  [24] = "bus_lock_detect",
+	  [25] = "cldemote",
+	  [27] = "movdiri",
+	  [28] = "movdir64b",
+	  [29] = "enqcmd",
+	  [30] = "sgx_lc"}},
+	{7,
+	 0,
+	 3,
+	 {[2] = "avx512_4vnniw",
+	  [3] = "avx512_4fmaps",
+	  [4] = "fsrm",
+	  [8] = "avx512_vp2intersect",
+	  [10] = "md_clear",
+	  [14] = "serialize",
+	  [16] = "tsxldtrk",
+	  [18] = "pconfig",
+	  [19] = "arch_lbr",
+	  [20] = "ibt",
+	  [22] = "amx_bf16",
+	  [23] = "avx512_fp16",
+	  [24] = "amx_tile",
+	  [25] = "amx_int8",
+	  [28] = "flush_l1d",
+	  [29] = "arch_capabilities"}},
 };
 
 static uint32_t reg_of(const struct kvm_cpuid_entry2 *e, int reg)
@@ -630,7 +687,8 @@ static void gen_uname(enum procgen g, struct sbuf *b)
 		memset(&u, 0, sizeof(u));
 	switch (g) {
 	case G_VERSION:
-		sb_printf(b, "Linux version %s (mote) (mote microVM monitor) %s\n",
+		sb_printf(b,
+			  "Linux version %s (mote) (mote microVM monitor) %s\n",
 			  u.release, u.version);
 		break;
 	case G_OSTYPE: sb_printf(b, "Linux\n"); break;
@@ -658,8 +716,8 @@ void lx_procgen(struct lx_proc *p, pid_t tid, enum procgen g, struct sbuf *b)
 	case G_MEMINFO: gen_meminfo(p, b); break;
 	case G_UPTIME: gen_uptime(p, b); break;
 	case G_LOADAVG:
-		sb_printf(b, "0.00 0.00 0.00 1/%d %d\n",
-			  lx_tree_count(p->tree), (int)p->pid);
+		sb_printf(b, "0.00 0.00 0.00 1/%d %d\n", lx_tree_count(p->tree),
+			  (int)p->pid);
 		break;
 	case G_SYSSTAT: gen_sysstat(p, b); break;
 	case G_FILESYSTEMS:

@@ -16,8 +16,8 @@
 
 #include "lx/elf.h"
 #include "lx/load.h"
-#include "lx/procfs.h"
 #include "lx/lx.h"
+#include "lx/procfs.h"
 #include "util.h"
 #include "vm/exit.h"
 #include "vm/layout.h"

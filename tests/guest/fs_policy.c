@@ -118,7 +118,13 @@ static void devices(void)
 	CHECK_ERR(sys_open("/dev/kvm", O_RDONLY, 0), EACCES);
 	CHECK_ERR(syscall(SYS_access, "/dev/kvm", R_OK), EACCES);
 	fd = sys_open("/dev/kvm", O_PATH, 0); /* no side effect: allowed */
-	CHECK(fd >= 0 && close(fd) == 0);
+	CHECK(fd >= 0);
+	/* ... and reopening it through /proc/self/fd is no way around. */
+	char p[48];
+	snprintf(p, sizeof(p), "/proc/self/fd/%ld", fd);
+	CHECK_ERR(sys_open(p, O_RDWR, 0), EACCES);
+	CHECK_ERR(sys_open(p, O_RDONLY, 0), EACCES);
+	CHECK(close(fd) == 0);
 	errno = 0;
 	CHECK(sys_open("/dev/mem", O_RDONLY, 0) == -1);
 	CHECK(errno == EACCES || errno == ENOENT);

@@ -215,7 +215,8 @@ static void links(const char *argv0)
 {
 	char link[256], cwd[256];
 	long n = readlink("/proc/self/exe", link, sizeof(link));
-	const char *base = strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
+	const char *base =
+		strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
 	CHECK(n > 0 && link[0] == '/' &&
 	      memcmp(link + n - strlen(base), base, strlen(base)) == 0);
 	struct stat a, b;

@@ -92,7 +92,8 @@ static void misc(void)
 	CHECK(strcmp(buf, "Linux\n") == 0);
 	slurp("/proc/sys/kernel/osrelease");
 	struct utsname u;
-	CHECK(uname(&u) == 0 && strncmp(buf, u.release, strlen(u.release)) == 0);
+	CHECK(uname(&u) == 0 &&
+	      strncmp(buf, u.release, strlen(u.release)) == 0);
 	slurp("/proc/loadavg");
 	CHECK(count(buf, " ") == 4);
 	CHECK_ERR(syscall(SYS_open, "/proc/sys/kernel/ostype", O_WRONLY, 0),
@@ -110,7 +111,8 @@ static void devs(void)
 			  0666);
 	CHECK(fd >= 0 && write(fd, "x", 1) == 1 && close(fd) == 0);
 	fd = syscall(SYS_open, "/dev/zero", O_RDONLY, 0);
-	CHECK(fd >= 0 && read(fd, b, 4) == 4 && !b[0] && !b[3] && close(fd) == 0);
+	CHECK(fd >= 0 && read(fd, b, 4) == 4 && !b[0] && !b[3] &&
+	      close(fd) == 0);
 	fd = syscall(SYS_open, "/dev/urandom", O_RDONLY, 0);
 	CHECK(fd >= 0 && read(fd, b, 16) == 16 && close(fd) == 0);
 	CHECK(stat("/dev/random", &st) == 0 && S_ISCHR(st.st_mode));
