@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lx/load.h"
+#include "lx/procfs.h"
 #include "util.h"
 
 #define MAX_STRINGS	 (1 << 17)
@@ -102,13 +103,21 @@ static int open_exec(struct lx_proc *p, long dirfd, const char *path, int flags,
 {
 	struct lx_path lp;
 	int err = lx_path_lookup(p, dirfd, path, flags & AT_EMPTY_PATH, &lp);
+	if (!err)
+		err = lx_procfs_follow(p, &lp);
 	if (err)
 		return err;
-	int fd = lx_path_open(
-		&lp,
-		O_RDONLY | O_CLOEXEC | O_NONBLOCK | /* a FIFO must not hang */
-			(flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0),
-		0);
+	/* /proc/self/exe (busybox re-runs itself through it) and
+	 * /proc/self/fd/N are the monitor's. */
+	bool proc = lx_procfs_owns(lp.guest);
+	int fd = proc ? lx_procfs_open_exec(p, &lp, guest_path)
+		      : lx_path_open(&lp,
+				     O_RDONLY | O_CLOEXEC |
+					     O_NONBLOCK | /* no FIFO hangs */
+					     (flags & AT_SYMLINK_NOFOLLOW
+						      ? O_NOFOLLOW
+						      : 0),
+				     0);
 	if (fd < 0)
 		return fd == -ELOOP && (flags & AT_SYMLINK_NOFOLLOW) ? -ELOOP
 								     : fd;
@@ -118,27 +127,8 @@ static int open_exec(struct lx_proc *p, long dirfd, const char *path, int flags,
 		close(fd);
 		return -EACCES;
 	}
-	snprintf(guest_path, PATH_MAX, "%s", lp.guest);
-	return fd;
-}
-
-/* "/proc/self/exe" (busybox re-runs itself through it) is the running
- * image, whatever path it came from. */
-static bool is_self_exe(struct lx_proc *p, const char *path)
-{
-	char own[32];
-	snprintf(own, sizeof(own), "/proc/%d/exe", p->pid);
-	return strcmp(path, "/proc/self/exe") == 0 || strcmp(path, own) == 0;
-}
-
-static int self_exe(struct lx_proc *p, char *exe)
-{
-	if (p->exe_fd < 0)
-		return -ENOENT;
-	int fd = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return -errno;
-	snprintf(exe, PATH_MAX, "%s", p->exe);
+	if (!proc)
+		snprintf(guest_path, PATH_MAX, "%s", lp.guest);
 	return fd;
 }
 
@@ -150,9 +140,7 @@ static int resolve(struct lx_proc *p, long dirfd, const char *path, int flags,
 	char cur[PATH_MAX], interp[BINPRM_BUF], iarg[BINPRM_BUF];
 	snprintf(cur, sizeof(cur), "%s", path);
 	for (int depth = 0; depth <= MAX_SCRIPT_DEPTH; depth++) {
-		int fd = is_self_exe(p, cur)
-				 ? self_exe(p, exe)
-				 : open_exec(p, dirfd, cur, flags, exe);
+		int fd = open_exec(p, dirfd, cur, flags, exe);
 		if (fd < 0)
 			return fd;
 		char head[BINPRM_BUF];
@@ -264,6 +252,7 @@ static long do_exec(struct lx_thread *t, long dirfd, uint64_t gpath,
 		err = resolve(p, dirfd, path, (int)flags, &argv, &im, exe);
 	if (!err) {
 		snprintf(p->exe, sizeof(p->exe), "%s", exe);
+		lx_procfs_set_comm(p, path);
 		int nfd = fd_high(fcntl(im.fd, F_DUPFD_CLOEXEC, 3));
 		if (nfd >= 0) {
 			if (p->exe_fd >= 0)

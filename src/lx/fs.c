@@ -8,7 +8,8 @@
  * one plain component, which the host never follows. After each open the
  * file system is checked: the host's kernel pseudo file systems (/proc,
  * /sys, ...) are not files the guest may see. Device nodes open only from
- * a short list, decided on an O_PATH fd before the real open.
+ * a short list, decided on an O_PATH fd before the real open. The guest's
+ * /proc and the usual /dev names are the monitor's own (procfs.c).
  */
 #define _GNU_SOURCE
 #include <asm/unistd_64.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "lx/fs.h"
+#include "lx/procfs.h"
 #include "util.h"
 
 #define CONFIGFS_MAGIC 0x62656570
@@ -52,8 +54,7 @@ static int check_host_fs(int fd)
 	return 0;
 }
 
-/* The devices any Linux process may open, even on a read-only root. */
-static bool dev_allowed(const struct stat *st)
+bool lx_fs_dev_allowed(const struct stat *st)
 {
 	static const unsigned ok[][2] = {
 		{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0},
@@ -86,11 +87,16 @@ void lx_fs_fd_mount(struct lx_proc *p, const struct lx_fd *f, int *mount,
 	}
 }
 
-/* The guest's /proc is not the host's; until it is emulated it is empty. */
+/* The guest's /proc is the monitor's (procfs.c), and read-only. */
 static bool is_proc(const struct lx_path *lp)
 {
 	return strncmp(lp->guest, "/proc", 5) == 0 &&
 	       (lp->guest[5] == 0 || lp->guest[5] == '/');
+}
+
+static bool is_procfs_fd(const struct lx_fd *f)
+{
+	return f->kind == LX_FD_PROC || f->kind == LX_FD_PROCDIR;
 }
 
 /* A final '/' asks for a directory; lx_path_lookup drops it. */
@@ -107,20 +113,28 @@ static int borrow_fd(struct lx_proc *p, long gfd, struct lx_fs_obj *o)
 		return -EBADF;
 	o->fd = f->host;
 	lx_fs_fd_mount(p, f, &o->mount, &o->rw);
+	o->synth = is_procfs_fd(f);
+	if (o->synth) {
+		o->fd = -1;
+		lx_procfs_fstat(p, f, &o->st);
+		return 0;
+	}
 	return fstat(o->fd, &o->st) < 0 ? -errno : 0;
 }
 
 int lx_fs_obj_path(struct lx_proc *p, long dirfd, const char *path, int at,
 		   struct lx_fs_obj *o)
 {
-	o->owned = false;
+	o->owned = o->synth = false;
 	if (!path[0] && (at & AT_EMPTY_PATH) && dirfd != AT_FDCWD)
 		return borrow_fd(p, dirfd, o);
 	int err = lx_path_lookup(p, dirfd, path, at & AT_EMPTY_PATH, &o->lp);
+	if (!err && (!(at & AT_SYMLINK_NOFOLLOW) || trailing_slash(path)))
+		err = lx_procfs_follow(p, &o->lp);
 	if (err)
 		return err;
-	if (is_proc(&o->lp))
-		return -ENOENT;
+	if (lx_procfs_owns(o->lp.guest))
+		return lx_procfs_obj(p, &o->lp, at, o);
 	int fl = O_PATH;
 	if (trailing_slash(path))
 		fl |= O_DIRECTORY;
@@ -179,7 +193,7 @@ int lx_fs_parent_path(struct lx_proc *p, long dirfd, const char *path,
 	if (err)
 		return err;
 	if (is_proc(&pa->lp))
-		return -ENOENT;
+		return -EACCES;
 	pa->slash = trailing_slash(path);
 	if (strcmp(pa->lp.rel, ".") == 0)
 		return 0;
@@ -236,7 +250,7 @@ static int open_policy(const struct lx_path *lp, int flags,
 	if (flags & O_PATH)
 		return 0;
 	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
-		return dev_allowed(st) ? 0 : -EACCES;
+		return lx_fs_dev_allowed(st) ? 0 : -EACCES;
 	if (S_ISDIR(st->st_mode) && !(flags & TMPFILE_BIT) &&
 	    ((flags & O_CREAT) || (flags & O_ACCMODE) != O_RDONLY))
 		return -EISDIR;
@@ -339,12 +353,14 @@ static long do_open(struct lx_thread *t, long dirfd, uint64_t gpath, int flags,
 		err = lx_path_lookup(p, dirfd, path, false, &lp);
 	if (err)
 		return err;
-	if (is_proc(&lp))
-		return -ENOENT;
 	/* Like open(2), not openat2(2): unknown bits are ignored. */
 	flags &= OPEN_VALID;
 	if (flags & O_PATH)
 		flags &= O_PATH_VALID;
+	if (!(flags & O_NOFOLLOW) && (err = lx_procfs_follow(p, &lp)) < 0)
+		return err;
+	if (lx_procfs_owns(lp.guest))
+		return lx_procfs_open(t, &lp, flags, mode);
 	if (trailing_slash(path)) {
 		if (flags & O_CREAT)
 			return -EISDIR;
@@ -429,10 +445,30 @@ LX_SYS(fstat)
 	if (!h)
 		return -EFAULT;
 	struct stat st;
-	if (fstat(f->host, &st) < 0)
+	if (is_procfs_fd(f))
+		lx_procfs_fstat(t->p, f, &st);
+	else if (fstat(f->host, &st) < 0)
 		return -errno;
 	memcpy(h, &st, sizeof(st));
 	return 0;
+}
+
+/* statx of a /proc node, from its stat. */
+static void statx_of(const struct stat *st, struct statx *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->stx_mask = STATX_BASIC_STATS;
+	x->stx_blksize = (uint32_t)st->st_blksize;
+	x->stx_nlink = (uint32_t)st->st_nlink;
+	x->stx_uid = st->st_uid;
+	x->stx_gid = st->st_gid;
+	x->stx_mode = (uint16_t)st->st_mode;
+	x->stx_ino = st->st_ino;
+	x->stx_atime.tv_sec = st->st_atim.tv_sec;
+	x->stx_atime.tv_nsec = (uint32_t)st->st_atim.tv_nsec;
+	x->stx_mtime = x->stx_ctime = x->stx_atime;
+	x->stx_dev_major = major(st->st_dev);
+	x->stx_dev_minor = minor(st->st_dev);
 }
 
 LX_SYS(statx)
@@ -452,8 +488,10 @@ LX_SYS(statx)
 	int err = stat_obj(t->p, (long)(int)a[0], a[1], at, &o);
 	if (err)
 		return err;
-	if (statx(o.fd, "", AT_EMPTY_PATH | (at & AT_STATX_SYNC_TYPE), mask,
-		  h) < 0)
+	if (o.synth)
+		statx_of(&o.st, h);
+	else if (statx(o.fd, "", AT_EMPTY_PATH | (at & AT_STATX_SYNC_TYPE),
+		       mask, h) < 0)
 		err = -errno;
 	lx_fs_obj_put(&o);
 	return err;
@@ -465,6 +503,8 @@ LX_SYS(getdents64)
 	if (!f)
 		return -EBADF;
 	unsigned count = (unsigned)a[2];
+	if (f->kind == LX_FD_PROCDIR)
+		return lx_procfs_getdents(t, f, a[1], count);
 	void *h = gm_user(&t->p->vm, a[1], count, GM_WRITE);
 	if (!h)
 		return -EFAULT;
@@ -473,19 +513,6 @@ LX_SYS(getdents64)
 }
 
 /* ---- readlink ---- */
-
-/* /proc/self/exe names the guest's program, as glibc expects at start-up;
- * it is the only part of /proc there is until /proc is emulated. */
-static bool is_self_exe(struct lx_proc *p, long dirfd, const char *path)
-{
-	struct lx_path lp;
-	char pid[32];
-	if (lx_path_lookup(p, dirfd, path, false, &lp) < 0)
-		return false;
-	snprintf(pid, sizeof(pid), "/proc/%d/exe", (int)p->pid);
-	return strcmp(lp.guest, "/proc/self/exe") == 0 ||
-	       strcmp(lp.guest, pid) == 0;
-}
 
 /* Copies a link's n bytes out; like Linux, only those are written. */
 static long put_link(struct lx_proc *p, uint64_t buf, const char *link,
@@ -509,10 +536,12 @@ static long do_readlink(struct lx_thread *t, long dirfd, uint64_t gpath,
 	int err = lx_get_path(p, gpath, path);
 	if (err)
 		return err;
-	if (is_self_exe(p, dirfd, path)) {
-		/* p->exe is absolute and resolved, as on Linux (glibc
-		 * asserts the former). */
-		return put_link(p, buf, p->exe, MIN(strlen(p->exe), max));
+	/* The links of /proc (exe, fd/N, ...) are the monitor's. */
+	struct lx_path lp;
+	if (lx_path_lookup(p, dirfd, path, true, &lp) == 0 &&
+	    lx_procfs_owns(lp.guest) && (path[0] || dirfd != AT_FDCWD)) {
+		long n = lx_procfs_readlink(p, lp.guest, link, max);
+		return n < 0 ? n : put_link(p, buf, link, (size_t)n);
 	}
 	/* Linux's readlinkat takes an empty path as the fd itself. */
 	struct lx_fs_obj o;
@@ -545,8 +574,12 @@ LX_SYS(readlinkat)
 static int access_policy(const struct lx_fs_obj *o, int mode)
 {
 	mode_t type = o->st.st_mode & S_IFMT;
+	if (o->synth)
+		return (mode & W_OK) || ((mode & X_OK) && type != S_IFDIR)
+			       ? -EACCES
+			       : 0;
 	if ((type == S_IFCHR || type == S_IFBLK) && (mode & (R_OK | W_OK)) &&
-	    !dev_allowed(&o->st))
+	    !lx_fs_dev_allowed(&o->st))
 		return -EACCES;
 	/* As on a read-only Linux mount, only what holds data refuses. */
 	if ((mode & W_OK) && !o->rw &&
@@ -568,8 +601,9 @@ static long do_access(struct lx_thread *t, long dirfd, uint64_t gpath, int mode,
 	if (err)
 		return err;
 	err = access_policy(&o, mode);
-	if (!err && syscall(__NR_faccessat2, o.fd, "", mode,
-			    AT_EMPTY_PATH | (at & AT_EACCESS)) < 0)
+	if (!err && !o.synth &&
+	    syscall(__NR_faccessat2, o.fd, "", mode,
+		    AT_EMPTY_PATH | (at & AT_EACCESS)) < 0)
 		err = -errno;
 	lx_fs_obj_put(&o);
 	return err;
@@ -604,13 +638,14 @@ LX_SYS(getcwd)
 	return (long)len;
 }
 
-/* The cwd must be a directory the guest may search. */
+/* The cwd must be a directory the guest may search (fd -1: a /proc
+ * directory). */
 static int check_cwd(int fd, const struct stat *st)
 {
 	if (!S_ISDIR(st->st_mode))
 		return -ENOTDIR;
-	if (syscall(__NR_faccessat2, fd, "", X_OK, AT_EMPTY_PATH | AT_EACCESS) <
-	    0)
+	if (fd >= 0 && syscall(__NR_faccessat2, fd, "", X_OK,
+			       AT_EMPTY_PATH | AT_EACCESS) < 0)
 		return -errno;
 	return 0;
 }
@@ -634,11 +669,13 @@ LX_SYS(fchdir)
 	struct stat st;
 	if (!f)
 		return -EBADF;
-	if (fstat(f->host, &st) < 0)
+	if (is_procfs_fd(f))
+		lx_procfs_fstat(t->p, f, &st);
+	else if (fstat(f->host, &st) < 0)
 		return -errno;
 	if (!f->path)
 		return -ENOTDIR;
-	int err = check_cwd(f->host, &st);
+	int err = check_cwd(is_procfs_fd(f) ? -1 : f->host, &st);
 	if (!err)
 		snprintf(t->p->fs.cwd, sizeof(t->p->fs.cwd), "%s", f->path);
 	return err;

@@ -11,8 +11,9 @@
 struct lx_fs_obj {
 	int fd; /* O_PATH fd (owned) or a guest fd's host fd (borrowed) */
 	bool owned;
-	int mount; /* host fd of its mount (tells mounts apart), or -1 */
-	bool rw;   /* on a mount that allows writes */
+	bool synth; /* a node of the guest's /proc: fd is -1, st made up */
+	int mount;  /* host fd of its mount (tells mounts apart), or -1 */
+	bool rw;    /* on a mount that allows writes */
 	struct stat st;
 	struct lx_path lp; /* the lookup, when owned */
 };
@@ -29,7 +30,8 @@ struct lx_fs_parent {
 /* Resolves the guest path string `path` against dirfd (AT_FDCWD or a guest
  * fd) to an O_PATH fd of the object, following a final symlink unless
  * AT_SYMLINK_NOFOLLOW is in `at`; with AT_EMPTY_PATH an empty path names
- * dirfd itself. Host pseudo file systems and guest /proc give -ENOENT.
+ * dirfd itself. Host pseudo file systems give -ENOENT; the guest's /proc
+ * is procfs.c's (o->synth).
  * Returns 0 (release with lx_fs_obj_put) or -errno. */
 int lx_fs_obj_path(struct lx_proc *p, long dirfd, const char *path, int at,
 		   struct lx_fs_obj *o);
@@ -47,6 +49,10 @@ int lx_fs_parent_path(struct lx_proc *p, long dirfd, const char *path,
 int lx_fs_parent_at(struct lx_proc *p, long dirfd, uint64_t gva,
 		    struct lx_fs_parent *pa);
 void lx_fs_parent_put(struct lx_fs_parent *pa);
+
+/* The devices any Linux process may open, even on a read-only root: null,
+ * zero, full, random, urandom, tty and mote's own terminal. */
+bool lx_fs_dev_allowed(const struct stat *st);
 
 /* The mount a guest fd's file was opened on: sets *mount (-1 if none, as
  * for stdio and pipes) and *rw. */

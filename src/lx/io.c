@@ -31,6 +31,8 @@ static long rw(struct lx_thread *t, const uint64_t *a, bool wr, bool at)
 		return -EBADF;
 	if (f->kind == LX_FD_SFD)
 		return wr || at ? -EINVAL : lx_sigfd_read(t, f, a[1], a[2]);
+	if (!wr && f->kind == LX_FD_PROCDIR)
+		return -EISDIR; /* its host fd is no directory */
 	uint64_t len = MIN(a[2], MAX_RW);
 	void *h = gm_user(&t->p->vm, a[1], len, wr ? GM_READ : GM_WRITE);
 	if (!h)
@@ -98,6 +100,8 @@ static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
 		return -EBADF;
 	if (f->kind == LX_FD_SFD)
 		return -EINVAL;
+	if (!wr && f->kind == LX_FD_PROCDIR)
+		return -EISDIR;
 	struct iovec *iov = calloc(MAX(a[2], 1), sizeof(*iov));
 	if (a[2] > IOV_MAX_LX)
 		return free(iov), -EINVAL;

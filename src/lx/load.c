@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lx/procfs.h"
 #include "lx/stack.h"
 #include "util.h"
 #include "vm/layout.h"
@@ -119,7 +120,7 @@ static uint64_t seg_align(const struct elf_info *e)
  * so every VM running this binary shares its clean pages through the page
  * cache; the rest is the address space's zero memory. */
 static int load_segment(struct lx_proc *p, struct lx_image *im,
-			const struct elf_seg *s)
+			const struct elf_seg *s, const char *path)
 {
 	uint64_t va = s->vaddr + im->bias;
 	uint64_t start = ALIGN_DOWN(va, PAGE_SIZE);
@@ -136,13 +137,22 @@ static int load_segment(struct lx_proc *p, struct lx_image *im,
 		 * ld.so's minimal malloc hands out as calloc'd. */
 		memset(host + va + s->filesz, 0, fend - (va + s->filesz));
 	}
-	return lx_mm_map(p, start, end, s->prot, VMA_ELF);
+	struct lx_vma file = {.name = lx_mm_name(p, path),
+			      .off = ALIGN_DOWN(s->offset, PAGE_SIZE)};
+	struct stat st;
+	if (fstat(im->fd, &st) == 0) {
+		file.dev = st.st_dev;
+		file.ino = st.st_ino;
+	}
+	return lx_mm_map_file(p, start, end, s->prot, VMA_ELF, &file);
 }
 
-static int load_segments(struct lx_proc *p, struct lx_image *im)
+/* Maps every PT_LOAD of im; /proc/self/maps names them `path`. */
+static int load_segments(struct lx_proc *p, struct lx_image *im,
+			 const char *path)
 {
 	for (int i = 0; i < im->elf.nsegs; i++) {
-		int err = load_segment(p, im, &im->elf.segs[i]);
+		int err = load_segment(p, im, &im->elf.segs[i], path);
 		if (err < 0)
 			return err;
 	}
@@ -151,7 +161,7 @@ static int load_segments(struct lx_proc *p, struct lx_image *im)
 
 /* The loader goes where Linux puts it: at the top of the mmap area, which
  * the libraries it maps then grow down from. */
-static int load_interp(struct lx_proc *p, struct lx_image *ld)
+static int load_interp(struct lx_proc *p, struct lx_image *ld, const char *path)
 {
 	uint64_t align = seg_align(&ld->elf);
 	uint64_t span = ld->elf.hi - ld->elf.lo;
@@ -161,7 +171,7 @@ static int load_interp(struct lx_proc *p, struct lx_image *ld)
 	if (elf_place(&ld->elf, USER_MIN, p->mm.mmap_top, ALIGN_UP(at, align),
 		      &ld->bias))
 		return -ENOMEM;
-	return load_segments(p, ld);
+	return load_segments(p, ld, path);
 }
 
 int lx_image_load(struct lx_proc *p, struct lx_image *im)
@@ -176,13 +186,13 @@ int lx_image_load(struct lx_proc *p, struct lx_image *im)
 			aslr(p, range, align);
 	if (elf_place(&im->elf, USER_MIN, p->mm.mmap_top, base, &im->bias))
 		return -ENOMEM;
-	int err = load_segments(p, im);
+	int err = load_segments(p, im, p->exe);
 	if (err)
 		return err;
 	p->mm.brk_start = p->mm.brk =
 		im->elf.hi + im->bias +
 		aslr(p, MIN(BRK_RANDOM, p->vm.user_size / 32), PAGE_SIZE);
-	return im->interp ? load_interp(p, im->interp) : 0;
+	return im->interp ? load_interp(p, im->interp, im->elf.interp) : 0;
 }
 
 uint64_t lx_image_entry(const struct lx_image *im)
@@ -236,5 +246,8 @@ uint64_t lx_image_stack(struct lx_proc *p, const struct lx_image *im,
 	uint64_t top = p->vm.user_size;
 	top -= aslr(p, MIN(STACK_RANDOM, (top - p->mm.stack_lo) / 8), 16);
 	uint64_t room = MIN(LX_ARG_MAX, top - p->mm.stack_lo);
-	return stack_build(&img, p->vm.mem + top, top, room);
+	uint64_t sp = stack_build(&img, p->vm.mem + top, top, room);
+	if (sp)
+		lx_procfs_note_stack(p, sp);
+	return sp;
 }

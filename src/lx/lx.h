@@ -66,6 +66,8 @@ enum lx_fd_kind {
 	LX_FD_SOCK, /* socket (net.c) */
 	LX_FD_SFD,  /* signalfd: the monitor serves its reads (sigfd.c) */
 	LX_FD_OTHER,
+	LX_FD_PROC,    /* a file of the guest's /proc: a sealed memfd */
+	LX_FD_PROCDIR, /* a directory of the guest's /proc (procfs.c) */
 };
 
 struct lx_fd {
@@ -102,6 +104,12 @@ struct lx_vma {
 	uint64_t start, end; /* page aligned */
 	unsigned prot;	     /* PT_READ | PT_WRITE | PT_EXEC */
 	enum lx_vma_kind kind;
+	bool shared; /* MAP_SHARED */
+	/* What /proc/PID/maps names (VMA_FILE, VMA_ELF): the guest path
+	 * (interned by lx_mm_name, or NULL), the file's offset at start, its
+	 * device and inode. */
+	const char *name;
+	uint64_t off, dev, ino;
 };
 
 struct lx_mm {
@@ -111,6 +119,10 @@ struct lx_mm {
 	uint64_t mmap_top; /* mmap allocates top-down below this */
 	uint64_t stack_lo; /* lowest address of the stack area */
 	bool tlb_stale;	   /* permissions were reduced: flush before resume */
+	/* The strings of the initial stack, for /proc/PID/cmdline, environ. */
+	uint64_t arg_start, arg_end, env_start, env_end;
+	char **names; /* the VMAs' names, interned */
+	int nnames;
 };
 
 /* ---- signals (signal.c delivers them) ---- */
@@ -144,6 +156,8 @@ struct lx_proc {
 	struct rlimit *rlimits;
 	char exe[PATH_MAX]; /* guest path of the executable */
 	int exe_fd;	    /* the executable itself, for /proc/self/exe */
+	char comm[16];	    /* the command name, for /proc/PID/comm */
+	uint64_t start_ns;  /* mono_ns() when it started (fork) */
 	FILE *trace;
 	struct lx_stats stats;
 	bool exited;
@@ -374,6 +388,13 @@ int lx_mm_reset(struct lx_proc *p);
 /* Maps [start, end) into the guest as kind with prot, recording a VMA. */
 int lx_mm_map(struct lx_proc *p, uint64_t start, uint64_t end, unsigned prot,
 	      enum lx_vma_kind kind);
+/* The same for a mapping of a file: `file` gives name, off, dev, ino and
+ * shared (NULL: none). */
+int lx_mm_map_file(struct lx_proc *p, uint64_t start, uint64_t end,
+		   unsigned prot, enum lx_vma_kind kind,
+		   const struct lx_vma *file);
+/* The interned copy of a mapping's name (NULL if there is no room). */
+const char *lx_mm_name(struct lx_proc *p, const char *name);
 /* Finds `len` free bytes top-down; returns the address or 0. */
 uint64_t lx_mm_find_free(struct lx_proc *p, uint64_t len);
 /* Applies any pending TLB flush to the vCPU before it resumes. */

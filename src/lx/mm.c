@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "lx/lx.h"
 #include "util.h"
@@ -50,6 +51,13 @@ static int vma_reserve(struct lx_mm *mm, int extra)
 	return 0;
 }
 
+/* Moves a VMA's start up to `start`, keeping its file offset in step. */
+static void vma_advance(struct lx_vma *v, uint64_t start)
+{
+	v->off += start - v->start;
+	v->start = start;
+}
+
 /* Removes [start, end) from the VMA list, splitting VMAs that straddle it.
  * Needs room for one more entry (see vma_reserve). */
 static void vma_cut(struct lx_mm *mm, uint64_t start, uint64_t end)
@@ -63,13 +71,13 @@ static void vma_cut(struct lx_mm *mm, uint64_t start, uint64_t end)
 			mm->nvmas++;
 			v[1] = *v;
 			v[0].end = start;
-			v[1].start = end;
+			vma_advance(&v[1], end);
 			return;
 		}
 		if (v->start < start) {
 			v->end = start;
 		} else if (v->end > end) {
-			v->start = end;
+			vma_advance(v, end);
 		} else {
 			memmove(v, v + 1, (mm->nvmas - i - 1) * sizeof(*v));
 			mm->nvmas--;
@@ -88,6 +96,14 @@ static void vma_insert(struct lx_mm *mm, struct lx_vma nv)
 	mm->nvmas++;
 }
 
+/* Whether b continues a: the same file at the next offset, or no file. */
+static bool vma_continues(const struct lx_vma *a, const struct lx_vma *b)
+{
+	if (a->shared != b->shared || a->name != b->name)
+		return false;
+	return !a->name || a->off + (a->end - a->start) == b->off;
+}
+
 /* Joins neighbours of the same protection, as Linux merges anonymous
  * VMAs, so that a range grown or re-protected piece by piece is one mapping
  * again (mremap needs its source inside one mapping). */
@@ -98,7 +114,8 @@ static void vma_merge(struct lx_mm *mm)
 		struct lx_vma v = mm->vmas[i];
 		struct lx_vma *prev = out ? &mm->vmas[out - 1] : NULL;
 		if (prev && prev->end == v.start && prev->prot == v.prot &&
-		    prev->kind == v.kind && v.kind != VMA_FILE)
+		    prev->kind == v.kind && v.kind != VMA_FILE &&
+		    vma_continues(prev, &v))
 			prev->end = v.end;
 		else
 			mm->vmas[out++] = v;
@@ -135,20 +152,32 @@ static bool user_range(const struct lx_proc *p, uint64_t start, uint64_t len)
 	       start + len <= p->vm.user_size;
 }
 
-int lx_mm_map(struct lx_proc *p, uint64_t start, uint64_t end, unsigned prot,
-	      enum lx_vma_kind kind)
+int lx_mm_map_file(struct lx_proc *p, uint64_t start, uint64_t end,
+		   unsigned prot, enum lx_vma_kind kind,
+		   const struct lx_vma *file)
 {
 	struct lx_mm *mm = &p->mm;
 	if (vma_reserve(mm, 2) < 0 ||
 	    (prot && vm_mem_ensure(&p->vm, start, end - start) < 0))
 		return -ENOMEM;
 	vma_cut(mm, start, end);
-	vma_insert(mm, (struct lx_vma){start, end, prot, kind});
+	struct lx_vma v = file ? *file : (struct lx_vma){0};
+	v.start = start;
+	v.end = end;
+	v.prot = prot;
+	v.kind = kind;
+	vma_insert(mm, v);
 	vma_merge(mm);
 	pt_map(&p->vm.pt, start, start, end - start, to_pt(prot));
 	/* Replacing a mapping may take permissions away. */
 	mm->tlb_stale = true;
 	return 0;
+}
+
+int lx_mm_map(struct lx_proc *p, uint64_t start, uint64_t end, unsigned prot,
+	      enum lx_vma_kind kind)
+{
+	return lx_mm_map_file(p, start, end, prot, kind, NULL);
 }
 
 /* Gives [start, end) back: page tables cleared, host pages dropped (a fresh
@@ -192,6 +221,11 @@ void lx_mm_fini(struct lx_proc *p)
 	free(p->mm.vmas);
 	p->mm.vmas = NULL;
 	p->mm.nvmas = p->mm.cap = 0;
+	for (int i = 0; i < p->mm.nnames; i++)
+		free(p->mm.names[i]);
+	free(p->mm.names);
+	p->mm.names = NULL;
+	p->mm.nnames = 0;
 }
 
 uint64_t lx_mm_find_free(struct lx_proc *p, uint64_t len)
@@ -318,8 +352,15 @@ LX_SYS(mmap)
 	}
 	if (r == MAP_FAILED)
 		return -errno;
-	int err = lx_mm_map(t->p, at, at + len, from_linux_prot(prot),
-			    f ? VMA_FILE : VMA_ANON);
+	struct lx_vma file = {.shared = type != MAP_PRIVATE, .off = off};
+	struct stat st;
+	if (f && fstat(f->host, &st) == 0) {
+		file.name = f->path ? lx_mm_name(t->p, f->path) : NULL;
+		file.dev = st.st_dev;
+		file.ino = st.st_ino;
+	}
+	int err = lx_mm_map_file(t->p, at, at + len, from_linux_prot(prot),
+				 f ? VMA_FILE : VMA_ANON, &file);
 	return err ? err : at;
 }
 
@@ -385,7 +426,7 @@ LX_SYS(mprotect)
 		if (v.end <= addr || v.start >= addr + len)
 			continue;
 		uint64_t s = MAX(v.start, addr), e = MIN(v.end, addr + len);
-		v.start = s;
+		vma_advance(&v, s);
 		v.end = e;
 		v.prot = np;
 		vma_cut(mm, s, e);
@@ -442,8 +483,8 @@ LX_SYS(mremap)
 		 * pages; only anonymous memory grows here. */
 		if (keep.kind == VMA_FILE)
 			goto move;
-		int err = lx_mm_map(p, old + olen, old + nlen, keep.prot,
-				    keep.kind);
+		int err = lx_mm_map_file(p, old + olen, old + nlen, keep.prot,
+					 keep.kind, &keep);
 		return err ? err : (long)old;
 	}
 move:
@@ -472,7 +513,8 @@ move:
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
 		     -1, 0);
 	unmap_range(p, old, old + olen);
-	int err = lx_mm_map(p, to, to + nlen, keep.prot, keep.kind);
+	keep.off += old - keep.start;
+	int err = lx_mm_map_file(p, to, to + nlen, keep.prot, keep.kind, &keep);
 	return err ? err : to;
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lx/lx.h"
+#include "lx/procfs.h"
 #include "util.h"
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
@@ -80,7 +81,7 @@ int lx_get_path(struct lx_proc *p, uint64_t gva, char buf[PATH_MAX])
 static bool fd_is_dir(const struct lx_fd *f)
 {
 	struct stat st;
-	if (f->kind == LX_FD_DIR)
+	if (f->kind == LX_FD_DIR || f->kind == LX_FD_PROCDIR)
 		return true;
 	return f->kind == LX_FD_PATH && fstat(f->host, &st) == 0 &&
 	       S_ISDIR(st.st_mode);
@@ -116,6 +117,23 @@ static int normalise(char *out, size_t *len, const char *path)
 	return 0;
 }
 
+/* The guest's /proc has symlinks the monitor follows itself (procfs.c):
+ * one in the middle of the path is replaced by where it leads. */
+static int follow_proc(struct lx_proc *p, char *guest, size_t *len)
+{
+	char to[PATH_MAX];
+	for (int i = 0; i < 40; i++) {
+		int r = lx_procfs_hop(p, guest, to);
+		if (r <= 0)
+			return r;
+		*len = 0;
+		guest[0] = 0;
+		if ((r = normalise(guest, len, to)) < 0)
+			return r;
+	}
+	return -ELOOP;
+}
+
 int lx_path_lookup(struct lx_proc *p, long dirfd, const char *gpath,
 		   bool empty_ok, struct lx_path *out)
 {
@@ -139,6 +157,8 @@ int lx_path_lookup(struct lx_proc *p, long dirfd, const char *gpath,
 			return err;
 	}
 	if ((err = normalise(out->guest, &len, gpath)) < 0)
+		return err;
+	if ((err = follow_proc(p, out->guest, &len)) < 0)
 		return err;
 	if (len == 0) {
 		out->guest[0] = '/';

@@ -60,6 +60,7 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 		close(p->vfork_fd);
 	p->vfork_fd = vfork_fd;
 	lx_tree_fill(p->tree, slot, p->pid);
+	p->start_ns = mono_ns();
 	/* Only the calling thread lives on, on vCPU 0; the parent's vCPU fds
 	 * are closed and its locks, perhaps held by threads that are not
 	 * here, made anew. */

@@ -17,6 +17,7 @@
 #include "lx/elf.h"
 #include "lx/load.h"
 #include "lx/lx.h"
+#include "lx/procfs.h"
 #include "util.h"
 #include "vm/exit.h"
 #include "vm/layout.h"
@@ -291,6 +292,7 @@ int lx_run(const struct lx_opts *o)
 	 * guest sees (its root is / unless --root says otherwise). */
 	if (!realpath(img.path, p->exe))
 		snprintf(p->exe, sizeof(p->exe), "%s", img.path);
+	lx_procfs_set_comm(p, img.path);
 	uint64_t rsp;
 	img.argv = (char **)o->argv;
 	status = setup(p, &img, &rsp);

@@ -251,14 +251,19 @@ int vm_mem_ensure(struct vm *vm, uint64_t gpa, uint64_t len)
  * CPL 0. It serves /dev/kvm only when no hardware KVM module is loaded.
  * MOTE_SYSCALL_ENTRY=shim forces the shim path (tests use it to exercise
  * the #PF fallback of that path on such hosts). */
+bool vm_kvm_is_pvm(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0 &&
+	       access("/sys/module/kvm_intel", F_OK) != 0 &&
+	       access("/sys/module/kvm_amd", F_OK) != 0;
+}
+
 static bool want_doorbell(void)
 {
 	const char *force = getenv("MOTE_SYSCALL_ENTRY");
 	if (force)
 		return strcmp(force, "doorbell") == 0;
-	return access("/sys/module/kvm_pvm", F_OK) == 0 &&
-	       access("/sys/module/kvm_intel", F_OK) != 0 &&
-	       access("/sys/module/kvm_amd", F_OK) != 0;
+	return vm_kvm_is_pvm();
 }
 
 /* The trampoline: movb %al, DOORBELL_GVA; jmp *%rcx. */

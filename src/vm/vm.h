@@ -64,6 +64,10 @@ int vm_mem_ensure(struct vm *vm, uint64_t gpa, uint64_t len);
 /* A one-line explanation with the fix, for vm_create's error. */
 const char *vm_strerror(enum vm_error e);
 
+/* Whether /dev/kvm is kvm_pvm, whose guests run CPUID at CPL 3 natively
+ * (they see the host's CPUID, not the VM's table). */
+bool vm_kvm_is_pvm(void);
+
 /* What KVM_GET_SUPPORTED_CPUID says (cached per boot, see cpuid.c), or
  * NULL. The caller frees it. */
 struct kvm_cpuid2 *cpuid_supported(int kvm_fd);
