@@ -461,9 +461,9 @@ static long grow_in_place(struct lx_proc *p, const struct lx_vma *keep,
 			lx_mm_map(p, tail, old + nlen, keep->prot, keep->kind);
 		return err ? err : (long)old;
 	}
-	/* One file VMA still: it maps consecutive pages of its file. */
-	if (keep->end != tail ||
-	    (keep->prot && vm_mem_ensure(&p->vm, tail, nlen - olen) < 0))
+	/* One file VMA still (the range after it was free, so it ended at
+	 * tail): it maps consecutive pages of its file. */
+	if (keep->prot && vm_mem_ensure(&p->vm, tail, nlen - olen) < 0)
 		return -ENOMEM;
 	int err = host_grow_file(p, old, olen, nlen);
 	if (err)
