@@ -43,7 +43,8 @@ static void dontneed(void)
 	CHECK(a != MAP_FAILED);
 	memset(a, 9, 4 * PG);
 	CHECK(madvise(a + PG, 2 * PG, MADV_DONTNEED) == 0);
-	CHECK(all(a, PG, 9) && all(a + PG, 2 * PG, 0) && all(a + 3 * PG, PG, 9));
+	CHECK(all(a, PG, 9) && all(a + PG, 2 * PG, 0) &&
+	      all(a + 3 * PG, PG, 9));
 	CHECK(munmap(a, 4 * PG) == 0);
 
 	int fd = make_file("advise", 2 * PG, 'f');

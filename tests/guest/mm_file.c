@@ -24,8 +24,10 @@ static int open_file(const char *name, long size, char fill)
 	CHECK(fd >= 0);
 	char buf[PG];
 	memset(buf, fill, sizeof(buf));
-	for (long at = 0; at < size; at += PG)
-		CHECK(write(fd, buf, (PG < size - at ? PG : size - at)) == (PG < size - at ? PG : size - at));
+	for (long at = 0; at < size; at += PG) {
+		long n = size - at < PG ? size - at : PG;
+		CHECK(write(fd, buf, n) == n);
+	}
 	return fd;
 }
 

@@ -31,8 +31,8 @@ int main(void)
 	CHECK(mmap(p + PG, PG, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0) ==
 		      MAP_FAILED &&
 	      errno == EEXIST);
-	CHECK(mmap(p + 7 * PG, 2 * PG, RW, ANON | MAP_FIXED_NOREPLACE, -1,
-		   0) == MAP_FAILED &&
+	CHECK(mmap(p + 7 * PG, 2 * PG, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0) ==
+		      MAP_FAILED &&
 	      errno == EEXIST);
 	CHECK(munmap(p + 4 * PG, PG) == 0);
 	CHECK(mmap(p + 4 * PG, PG, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0) ==
@@ -45,9 +45,9 @@ int main(void)
 
 	CHECK_ERR(syscall(SYS_mmap, 0, -PG, RW, ANON, -1, 0), ENOMEM);
 	CHECK_ERR(syscall(SYS_mmap, 0, 1L << 50, RW, ANON, -1, 0), ENOMEM);
-	CHECK_ERR(syscall(SYS_mmap, 0, 1L << 50, RW, ANON | MAP_NORESERVE, -1,
-			  0),
-		  ENOMEM);
+	CHECK_ERR(
+		syscall(SYS_mmap, 0, 1L << 50, RW, ANON | MAP_NORESERVE, -1, 0),
+		ENOMEM);
 	CHECK_ERR(syscall(SYS_munmap, p, 1L << 50), EINVAL);
 	success();
 }

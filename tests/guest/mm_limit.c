@@ -27,8 +27,8 @@ int main(void)
 	/* Piece by piece, the cap is reached all the same. */
 	char *p[64];
 	int n = 0;
-	while (n < 64 && (p[n] = mmap(NULL, 8 * MB, RW, ANON, -1, 0)) !=
-				 MAP_FAILED)
+	while (n < 64 &&
+	       (p[n] = mmap(NULL, 8 * MB, RW, ANON, -1, 0)) != MAP_FAILED)
 		n++;
 	CHECK(n > 2 && n < 8 && errno == ENOMEM);
 	for (int i = 0; i < n; i++) {

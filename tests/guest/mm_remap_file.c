@@ -39,8 +39,8 @@ static int pages_ok(const char *p, long first, long n)
 static void grow(int fd, int type)
 {
 	/* Room after it: grows in place. */
-	char *p = mmap(NULL, 8 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
+	char *p = mmap(NULL, 8 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
 	CHECK(p != MAP_FAILED && munmap(p, 8 * PG) == 0);
 	CHECK(mmap(p, 2 * PG, RW, type | MAP_FIXED, fd, PG) == p);
 	CHECK(pages_ok(p, 1, 2));
@@ -48,8 +48,9 @@ static void grow(int fd, int type)
 	CHECK(pages_ok(p, 1, 4));
 
 	/* Something in the way: grows by moving. */
-	char *b = mmap(p + 4 * PG, PG, RW,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	char *b =
+		mmap(p + 4 * PG, PG, RW,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	CHECK(b == p + 4 * PG);
 	CHECK_ERR(mremap(p, 4 * PG, 6 * PG, 0), ENOMEM);
 	char *q = mremap(p, 4 * PG, 6 * PG, MREMAP_MAYMOVE);
