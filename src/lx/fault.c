@@ -80,7 +80,6 @@ static void syscall_by_trap(struct lx_thread *t, struct mote_exc_frame *f)
 static int fault_code(const struct mote_exc_frame *f)
 {
 	switch (f->vector) {
-	case 14: return f->error & 1 ? SEGV_ACCERR : SEGV_MAPERR;
 	case 0: return FPE_INTDIV;
 	case 6: return ILL_ILLOPN;
 	case 1: return TRAP_BRKPT;
@@ -131,15 +130,25 @@ void lx_exception(struct lx_thread *t)
 		return;
 	}
 	int sig = vector_signal(f->vector);
+	int code = fault_code(f);
 	uint64_t cr2 = vcpu_sregs(&t->cpu)->cr2;
+	/* The user context is the faulting instruction, also for a signal
+	 * that arrives while a page fault is resolved. */
 	t->entry = ENTRY_FAULT;
 	t->trap_rip = f->rip;
 	t->trap_rsp = f->rsp;
 	t->trap_rflags = f->rflags;
+	/* A #PF is Linux's page fault: a page to map now (a file that grew),
+	 * or SIGSEGV / SIGBUS by what the address space holds there. */
+	if (f->vector == 14) {
+		sig = lx_mm_fault(t, cr2, (unsigned)f->error, &code);
+		if (!sig)
+			return;
+	}
 	t->fault_vector = f->vector;
 	t->fault_error = f->error;
 	t->fault_addr = f->vector == 14 ? cr2 : 0;
-	if (lx_signal_fault(t, sig, fault_code(f),
+	if (lx_signal_fault(t, sig, code,
 			    f->vector == 14   ? cr2
 			    : f->vector == 13 ? 0
 					      : f->rip))

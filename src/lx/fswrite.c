@@ -445,6 +445,8 @@ LX_SYS(truncate)
 	else
 		err = truncate_obj(&o, (off_t)a[1]);
 	lx_fs_obj_put(&o);
+	if (!err)
+		lx_mm_files_changed(t); /* its mappings see the new size */
 	return err;
 }
 
@@ -457,5 +459,8 @@ LX_SYS(ftruncate)
 		return -EINVAL;
 	/* The host checks the fd is open for writing, which only a rw mount,
 	 * an allowed device or mote's own stdio can give. */
-	return ftruncate(f->host, (off_t)a[1]) < 0 ? -errno : 0;
+	if (ftruncate(f->host, (off_t)a[1]) < 0)
+		return -errno;
+	lx_mm_files_changed(t); /* its mappings see the new size */
+	return 0;
 }

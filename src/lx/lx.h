@@ -400,6 +400,16 @@ uint64_t lx_mm_find_free(struct lx_proc *p, uint64_t len);
 /* Applies any pending TLB flush to the vCPU before it resumes. */
 void lx_mm_sync(struct lx_thread *t);
 
+/* mmpage.c */
+/* Resolves a #PF at CPL 3 on addr with the CPU's error code `err`: returns
+ * 0 if the guest may retry the access (the page was mapped meanwhile),
+ * else the signal Linux sends, with its si_code in *code. */
+int lx_mm_fault(struct lx_thread *t, uint64_t addr, unsigned err, int *code);
+/* Files under mappings may have shrunk or grown (a truncate, or KVM_RUN
+ * failing with EFAULT): pages past their end leave the page tables,
+ * pages back within it return. */
+void lx_mm_files_changed(struct lx_thread *t);
+
 /* The syscall handlers, grouped by file. */
 #define LX_SYS(name) long lx_sys_##name(struct lx_thread *t, const uint64_t *a)
 #include "lx/sys_list.h"

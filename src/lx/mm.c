@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include "lx/lx.h"
+#include "lx/mm.h"
 #include "util.h"
 #include "vm/layout.h"
 
@@ -26,7 +26,7 @@ static uint64_t max_len(const struct lx_proc *p)
 	return p->vm.user_size;
 }
 
-static unsigned to_pt(unsigned prot)
+unsigned lx_mm_pt_prot(unsigned prot)
 {
 	return prot ? prot | PT_USER : 0;
 }
@@ -123,6 +123,14 @@ static void vma_merge(struct lx_mm *mm)
 	mm->nvmas = out;
 }
 
+struct lx_vma *lx_vma_find(struct lx_mm *mm, uint64_t addr)
+{
+	for (int i = 0; i < mm->nvmas; i++)
+		if (addr >= mm->vmas[i].start && addr < mm->vmas[i].end)
+			return &mm->vmas[i];
+	return NULL;
+}
+
 static bool range_free(const struct lx_mm *mm, uint64_t start, uint64_t end)
 {
 	for (int i = 0; i < mm->nvmas; i++)
@@ -131,8 +139,7 @@ static bool range_free(const struct lx_mm *mm, uint64_t start, uint64_t end)
 	return true;
 }
 
-/* True if every page of [start, end) is in some VMA. */
-static bool range_mapped(const struct lx_mm *mm, uint64_t start, uint64_t end)
+bool lx_mm_range_mapped(const struct lx_mm *mm, uint64_t start, uint64_t end)
 {
 	uint64_t at = start;
 	for (int i = 0; i < mm->nvmas && at < end; i++) {
@@ -146,7 +153,7 @@ static bool range_mapped(const struct lx_mm *mm, uint64_t start, uint64_t end)
 	return at >= end;
 }
 
-static bool user_range(const struct lx_proc *p, uint64_t start, uint64_t len)
+bool lx_mm_user_range(const struct lx_proc *p, uint64_t start, uint64_t len)
 {
 	return start >= USER_MIN && start + len >= start &&
 	       start + len <= p->vm.user_size;
@@ -168,7 +175,9 @@ int lx_mm_map_file(struct lx_proc *p, uint64_t start, uint64_t end,
 	v.kind = kind;
 	vma_insert(mm, v);
 	vma_merge(mm);
-	pt_map(&p->vm.pt, start, start, end - start, to_pt(prot));
+	pt_map(&p->vm.pt, start, start, end - start, lx_mm_pt_prot(prot));
+	if (kind == VMA_FILE)
+		lx_mm_fit_files(p, start, end, false);
 	/* Replacing a mapping may take permissions away. */
 	mm->tlb_stale = true;
 	return 0;
@@ -282,6 +291,14 @@ LX_SYS(brk)
 }
 
 #define MAP_TYPE_MASK 0x0f
+/* The flags Linux knew before MAP_SHARED_VALIDATE (its LEGACY_MAP_MASK:
+ * 0x80 is MAP_ABOVE4G, 0x4000000 MAP_UNINITIALIZED, then the huge page
+ * sizes). */
+#define LEGACY_MAP_MASK                                                        \
+	(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS |                \
+	 MAP_DENYWRITE | MAP_EXECUTABLE | 0x80 | 0x4000000 | MAP_GROWSDOWN |   \
+	 MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK |            \
+	 MAP_STACK | MAP_HUGETLB | MAP_32BIT | (0x1fULL << MAP_HUGE_SHIFT))
 
 /* Picks the address for an mmap; returns it or -errno. */
 static long mmap_place(struct lx_proc *p, uint64_t addr, uint64_t len,
@@ -290,7 +307,7 @@ static long mmap_place(struct lx_proc *p, uint64_t addr, uint64_t len,
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		if (addr & (PAGE_SIZE - 1))
 			return -EINVAL;
-		if (!user_range(p, addr, len))
+		if (!lx_mm_user_range(p, addr, len))
 			return -ENOMEM;
 		if ((flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED) &&
 		    !range_free(&p->mm, addr, addr + len))
@@ -298,7 +315,8 @@ static long mmap_place(struct lx_proc *p, uint64_t addr, uint64_t len,
 		return (long)addr;
 	}
 	addr = ALIGN_DOWN(addr, PAGE_SIZE);
-	if (addr && user_range(p, addr, len) && addr + len <= p->mm.mmap_top &&
+	if (addr && lx_mm_user_range(p, addr, len) &&
+	    addr + len <= p->mm.mmap_top &&
 	    range_free(&p->mm, addr, addr + len))
 		return (long)addr;
 	addr = lx_mm_find_free(p, len);
@@ -317,6 +335,12 @@ LX_SYS(mmap)
 		return -EINVAL;
 	if (flags & MAP_HUGETLB)
 		return -EINVAL;
+	/* MAP_SHARED_VALIDATE is for files, and knows its flags: MAP_SYNC
+	 * needs DAX, which no file here has. */
+	if (type == MAP_SHARED_VALIDATE && (flags & MAP_ANONYMOUS))
+		return -EINVAL;
+	if (type == MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK))
+		return -EOPNOTSUPP;
 	if (len > max_len(t->p))
 		return -ENOMEM;
 	len = ALIGN_UP(len, PAGE_SIZE);
@@ -337,7 +361,7 @@ LX_SYS(mmap)
 	void *r;
 	if (f) {
 		int hflags = (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED) |
-			     MAP_FIXED;
+			     MAP_FIXED | (flags & MAP_POPULATE);
 		int hprot = PROT_READ | (prot & PROT_WRITE ? PROT_WRITE : 0);
 		if (type == MAP_PRIVATE)
 			hprot = PROT_READ | PROT_WRITE;
@@ -347,7 +371,8 @@ LX_SYS(mmap)
 		 * fork makes: the host mapping is shared too. */
 		r = mmap(host, len, PROT_READ | PROT_WRITE,
 			 (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED) |
-				 MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+				 MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE |
+				 (flags & MAP_POPULATE),
 			 -1, 0);
 	}
 	if (r == MAP_FAILED)
@@ -372,7 +397,7 @@ LX_SYS(munmap)
 	len = ALIGN_UP(len, PAGE_SIZE);
 	if (addr + len < addr)
 		return -EINVAL;
-	if (!user_range(t->p, addr, len))
+	if (!lx_mm_user_range(t->p, addr, len))
 		return addr >= t->p->vm.user_size ? 0 : -EINVAL;
 	if (vma_reserve(&t->p->mm, 1) < 0)
 		return -ENOMEM;
@@ -388,7 +413,7 @@ LX_SYS(munmap)
  * is a shared mapping of a read-only file: the guest cannot write there
  * either (mprotect checked that before), so the monitor never will. With
  * one vCPU, nothing touches the range in between. */
-static void drop_translations(struct lx_proc *p, uint64_t start, uint64_t len)
+void lx_mm_drop_translations(struct lx_proc *p, uint64_t start, uint64_t len)
 {
 	uint8_t *h = p->vm.mem + start;
 	mprotect(h, len, PROT_NONE);
@@ -407,8 +432,8 @@ LX_SYS(mprotect)
 	if (a[1] == 0)
 		return 0;
 	/* A length that wrapped to 0 when rounded up is no range at all. */
-	if (len == 0 || !user_range(t->p, addr, len) ||
-	    !range_mapped(mm, addr, addr + len))
+	if (len == 0 || !lx_mm_user_range(t->p, addr, len) ||
+	    !lx_mm_range_mapped(mm, addr, addr + len))
 		return -ENOMEM;
 	if (vma_reserve(mm, 2) < 0)
 		return -ENOMEM;
@@ -433,19 +458,86 @@ LX_SYS(mprotect)
 		vma_insert(mm, v);
 	}
 	vma_merge(mm);
-	pt_map(&t->p->vm.pt, addr, addr, len, to_pt(np));
-	drop_translations(t->p, addr, len);
+	pt_map(&t->p->vm.pt, addr, addr, len, lx_mm_pt_prot(np));
+	lx_mm_drop_translations(t->p, addr, len);
+	lx_mm_fit_files(t->p, addr, addr + len, false);
 	mm->tlb_stale = true;
 	return 0;
 }
 
-/* The VMA containing addr, or NULL. */
-static struct lx_vma *vma_find(struct lx_mm *mm, uint64_t addr)
+/* The host grows a file mapping (with the file's next pages) only by
+ * moving it: out to where it has room, then back over the anonymous
+ * memory that held the place after it. */
+static int host_grow_file(struct lx_proc *p, uint64_t at, uint64_t olen,
+			  uint64_t nlen)
 {
-	for (int i = 0; i < mm->nvmas; i++)
-		if (addr >= mm->vmas[i].start && addr < mm->vmas[i].end)
-			return &mm->vmas[i];
-	return NULL;
+	uint8_t *h = p->vm.mem + at;
+	void *tmp = mremap(h, olen, nlen, MREMAP_MAYMOVE);
+	if (tmp == MAP_FAILED)
+		return -errno;
+	if (mremap(tmp, nlen, nlen, MREMAP_MAYMOVE | MREMAP_FIXED, h) != h) {
+		int err = -errno;
+		munmap(tmp, nlen);
+		mmap(h, nlen, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+		     -1, 0);
+		return err;
+	}
+	return 0;
+}
+
+/* Grows [old, old + olen) to nlen where it is: anonymous memory gets
+ * fresh pages after it, a file mapping the file's next pages. */
+static long grow_in_place(struct lx_proc *p, const struct lx_vma *keep,
+			  uint64_t old, uint64_t olen, uint64_t nlen)
+{
+	uint64_t tail = old + olen;
+	if (keep->kind != VMA_FILE) {
+		if (mmap(p->vm.mem + tail, nlen - olen, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+				 MAP_NORESERVE,
+			 -1, 0) == MAP_FAILED)
+			return -ENOMEM;
+		int err =
+			lx_mm_map(p, tail, old + nlen, keep->prot, keep->kind);
+		return err ? err : (long)old;
+	}
+	/* One file VMA still (the range after it was free, so it ended at
+	 * tail): it maps consecutive pages of its file. */
+	if (keep->prot && vm_mem_ensure(&p->vm, tail, nlen - olen) < 0)
+		return -ENOMEM;
+	int err = host_grow_file(p, old, olen, nlen);
+	if (err)
+		return err;
+	lx_vma_find(&p->mm, old)->end = old + nlen;
+	pt_map(&p->vm.pt, tail, tail, nlen - olen, lx_mm_pt_prot(keep->prot));
+	lx_mm_fit_files(p, tail, old + nlen, false);
+	p->mm.tlb_stale = true;
+	return (long)old;
+}
+
+/* Moves [old, old + olen) to [to, to + nlen). The host moves the pages
+ * without copying (a file mapping grows with the file's next pages,
+ * anonymous memory with fresh ones); the old range gets fresh anonymous
+ * memory again. */
+static long move_to(struct lx_proc *p, const struct lx_vma *keep, uint64_t old,
+		    uint64_t olen, uint64_t to, uint64_t nlen)
+{
+	uint64_t moved = MIN(olen, nlen);
+	bool file = keep->kind == VMA_FILE;
+	if (mremap(p->vm.mem + old, file ? olen : moved, file ? nlen : moved,
+		   MREMAP_MAYMOVE | MREMAP_FIXED, p->vm.mem + to) == MAP_FAILED)
+		return -errno;
+	if (!file && nlen > moved)
+		mmap(p->vm.mem + to + moved, nlen - moved,
+		     PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+		     -1, 0);
+	unmap_range(p, old, old + olen);
+	struct lx_vma at = *keep; /* the name, the file offset of `to` */
+	at.off += old - keep->start;
+	int err = lx_mm_map_file(p, to, to + nlen, keep->prot, keep->kind, &at);
+	return err ? err : (long)to;
 }
 
 LX_SYS(mremap)
@@ -459,7 +551,7 @@ LX_SYS(mremap)
 		return -EINVAL;
 	if (nlen > max_len(p) || olen > max_len(p))
 		return -ENOMEM;
-	struct lx_vma *v = vma_find(&p->mm, old);
+	struct lx_vma *v = lx_vma_find(&p->mm, old);
 	if (!v || olen == 0 || old + olen > v->end)
 		return -EFAULT;
 	struct lx_vma keep = *v;
@@ -470,29 +562,19 @@ LX_SYS(mremap)
 			unmap_range(p, old + nlen, old + olen);
 		return (long)old;
 	}
-	if (!(flags & MREMAP_FIXED) && user_range(p, old, nlen) &&
+	if (!(flags & MREMAP_FIXED) && lx_mm_user_range(p, old, nlen) &&
 	    range_free(&p->mm, old + olen, old + nlen) &&
 	    old + nlen <= p->mm.mmap_top) {
-		uint8_t *h = p->vm.mem + old + olen;
-		if (mmap(h, nlen - olen, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
-				 MAP_NORESERVE,
-			 -1, 0) == MAP_FAILED)
-			return -ENOMEM;
-		/* Growing a file mapping in place would need the file's next
-		 * pages; only anonymous memory grows here. */
-		if (keep.kind == VMA_FILE)
-			goto move;
-		int err = lx_mm_map_file(p, old + olen, old + nlen, keep.prot,
-					 keep.kind, &keep);
-		return err ? err : (long)old;
+		long r = grow_in_place(p, &keep, old, olen, nlen);
+		if (r >= 0 || !(flags & MREMAP_MAYMOVE))
+			return r;
 	}
-move:
 	if (!(flags & MREMAP_MAYMOVE))
 		return -ENOMEM;
 	long to;
 	if (flags & MREMAP_FIXED) {
-		if ((naddr & (PAGE_SIZE - 1)) || !user_range(p, naddr, nlen) ||
+		if ((naddr & (PAGE_SIZE - 1)) ||
+		    !lx_mm_user_range(p, naddr, nlen) ||
 		    (naddr < old + olen && naddr + nlen > old))
 			return -EINVAL;
 		to = (long)naddr;
@@ -501,21 +583,7 @@ move:
 		if (!to)
 			return -ENOMEM;
 	}
-	/* The host moves the pages (file-backed or not) without copying;
-	 * then the old range gets fresh anonymous memory again. */
-	uint64_t moved = MIN(olen, nlen);
-	if (mremap(p->vm.mem + old, moved, moved, MREMAP_MAYMOVE | MREMAP_FIXED,
-		   p->vm.mem + to) == MAP_FAILED)
-		return -errno;
-	if (nlen > moved)
-		mmap(p->vm.mem + to + moved, nlen - moved,
-		     PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-		     -1, 0);
-	unmap_range(p, old, old + olen);
-	keep.off += old - keep.start;
-	int err = lx_mm_map_file(p, to, to + nlen, keep.prot, keep.kind, &keep);
-	return err ? err : to;
+	return move_to(p, &keep, old, olen, (uint64_t)to, nlen);
 }
 
 LX_SYS(madvise)
@@ -543,8 +611,8 @@ LX_SYS(madvise)
 	}
 	if (len == 0)
 		return 0;
-	if (!user_range(t->p, addr, len) ||
-	    !range_mapped(&t->p->mm, addr, addr + len))
+	if (!lx_mm_user_range(t->p, addr, len) ||
+	    !lx_mm_range_mapped(&t->p->mm, addr, addr + len))
 		return -ENOMEM;
 	/* Advice that changes what the guest reads (DONTNEED zero-fills or
 	 * reverts to the file, FREE may) or is a pure hint goes to the host

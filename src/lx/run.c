@@ -112,10 +112,26 @@ static void report_timing(struct lx_proc *p, uint64_t t_first)
 	    (unsigned long long)p->stats.exits);
 }
 
-/* KVM_RUN failed with EFAULT: the host page behind a guest address was
- * briefly inaccessible (another thread's mprotect drops KVM's translations
- * by toggling the host protection, see mm.c). Retried a few times. */
+/* KVM_RUN failed with EFAULT: the host has no page behind a guest address.
+ * Either a file under a mapping shrank (its pages past the new end leave
+ * the page tables, so the guest's next touch is a #PF and SIGBUS, as on
+ * Linux), or the page was briefly inaccessible (another thread's mprotect
+ * drops KVM's translations by toggling the host protection, see mm.c),
+ * which retrying outlasts. A page that stays missing is what Linux would
+ * answer with SIGBUS too. */
 #define EFAULT_RETRIES 1000
+
+static void serve_efault(struct lx_thread *t, int efaults)
+{
+	if (efaults == 1) {
+		lx_mm_files_changed(t);
+	} else if (efaults >= EFAULT_RETRIES) {
+		lx_kill(t->p, SIGBUS, " (the memory behind a mapping is gone)");
+		lx_kick_others(t);
+	} else {
+		sched_yield();
+	}
+}
 
 static void serve_exit(struct lx_thread *t, int r)
 {
@@ -171,8 +187,8 @@ void lx_run_thread(struct lx_thread *t)
 		int r = ioctl(t->cpu.fd, KVM_RUN, 0);
 		/* A fork's child runs on a new vCPU. */
 		t->cpu.run->immediate_exit = 0;
-		if (r < 0 && errno == EFAULT && ++efaults < EFAULT_RETRIES) {
-			sched_yield();
+		if (r < 0 && errno == EFAULT) {
+			serve_efault(t, ++efaults);
 			continue;
 		}
 		if (r < 0 && errno != EINTR && errno != EAGAIN) {

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -99,10 +100,36 @@ static bool monitor_fault(int sig, const siginfo_t *si)
 	return false;
 }
 
+/* A page of guest memory the host has no page for: a file mapped by the
+ * guest shrank under it (by another process) while the monitor copied
+ * from it. Linux would fail the syscall with EFAULT; the monitor cannot
+ * undo a half-done call, so the guest dies of the SIGBUS its own touch
+ * would have raised, with a one-line report (from the first process, as
+ * lx_kill does). */
+static bool guest_page_gone(int sig, const siginfo_t *si)
+{
+	const uint8_t *a = si->si_addr;
+	return sig == SIGBUS && cur_proc && cur_proc->vm.mem &&
+	       a >= cur_proc->vm.mem &&
+	       a < cur_proc->vm.mem + cur_proc->vm.user_size;
+}
+
 static void on_host_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
 	if (monitor_fault(sig, si)) {
+		static const char gone[] =
+			"mote: guest killed by SIGBUS (a file it mapped shrank "
+			"while mote read the mapping for a syscall)\n";
+		if (guest_page_gone(sig, si)) {
+			/* The guest's death, not a crash of mote: no core. */
+			prctl(PR_SET_DUMPABLE, 0);
+			if (!cur_proc->forked) {
+				ssize_t n = write(STDERR_FILENO, gone,
+						  sizeof(gone) - 1);
+				(void)n;
+			}
+		}
 		/* A bug in mote: die of it, with the default action. */
 		signal(sig, SIG_DFL);
 		return;

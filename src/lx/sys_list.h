@@ -72,6 +72,9 @@ LX_SYS(munmap);
 LX_SYS(mprotect);
 LX_SYS(mremap);
 LX_SYS(madvise);
+/* mmpage.c */
+LX_SYS(msync);
+LX_SYS(mincore);
 
 /* misc.c: identity, time, limits, signal dispositions and masks */
 LX_SYS(arch_prctl);

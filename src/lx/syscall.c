@@ -57,6 +57,8 @@ static const struct lx_syscall table[LX_NSYSCALLS] = {
 	S(sched_yield),
 	S(mremap, A_HEX, A_UINT, A_UINT, A_HEX, A_HEX),
 	S(madvise, A_HEX, A_UINT, A_INT),
+	S(msync, A_HEX, A_UINT, A_HEX),
+	S(mincore, A_HEX, A_UINT, A_HEX),
 	S(dup, A_FD),
 	S(dup2, A_FD, A_FD),
 	S(nanosleep, A_HEX, A_HEX),
@@ -331,7 +333,8 @@ void lx_trace_summary(struct lx_proc *p)
 static bool is_mm(uint64_t nr)
 {
 	return nr == __NR_brk || nr == __NR_mmap || nr == __NR_munmap ||
-	       nr == __NR_mprotect || nr == __NR_mremap || nr == __NR_madvise;
+	       nr == __NR_mprotect || nr == __NR_mremap || nr == __NR_madvise ||
+	       nr == __NR_msync || nr == __NR_mincore;
 }
 
 void lx_syscall(struct lx_thread *t)

@@ -8,6 +8,8 @@
 #   // expect-stdout: TEXT     a line of stdout that must appear (default
 #                              SUCCESS when the status is 0)
 #   // expect-stderr: TEXT     text mote's stderr must contain
+#   // check-file: PATH TEXT   after the run, the host file PATH must have
+#                              a line TEXT (read natively, not by mote)
 # @TMP@ in options or args is replaced by a fresh scratch directory.
 set -u
 . tests/lib.sh
@@ -33,6 +35,9 @@ for src in tests/guest/*.c; do
 		wout=$(header expect-stdout "$src")
 		[ -z "$wout" ] && [ "$want" = 0 ] && wout=SUCCESS
 		werr=$(header expect-stderr "$src")
+		cfile=$(header check-file "$src" | sed "s|@TMP@|$scratch|g")
+		cpath=${cfile%% *}
+		ctext=${cfile#* }
 		# shellcheck disable=SC2086
 		run_mote "$tmp/out" "$tmp/err" run $margs "$bin" $pargs
 		st=$?
@@ -42,6 +47,8 @@ for src in tests/guest/*.c; do
 			fail "$t" "stdout lacks '$wout': $(tail -n 3 "$tmp/out" | tr '\n' ' ')"
 		elif [ -n "$werr" ] && ! grep -qF -- "$werr" "$tmp/err"; then
 			fail "$t" "stderr lacks '$werr': $(tail -n 3 "$tmp/err" | tr '\n' ' ')"
+		elif [ -n "$cfile" ] && ! grep -qxF -- "$ctext" "$cpath" 2>/dev/null; then
+			fail "$t" "$cpath lacks the line '$ctext': $(head -c 200 "$cpath" 2>&1 | tr '\n' ' ')"
 		else
 			pass "$t"
 		fi
