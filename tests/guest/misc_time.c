@@ -49,7 +49,10 @@ static void clocks(void)
 	CHECK(syscall(SYS_gettimeofday, NULL, NULL) == 0);
 	time_t t1 = 0;
 	long t0 = syscall(SYS_time, &t1);
-	CHECK(t0 == t1 && t0 >= rt / NS && t0 - rt / NS <= 1);
+	/* time() reads the coarse clock (updated each tick): near a second's
+	 * edge it may still say the one before CLOCK_REALTIME's, on Linux
+	 * too. */
+	CHECK(t0 == t1 && t0 >= rt / NS - 1 && t0 - rt / NS <= 1);
 	CHECK(syscall(SYS_time, NULL) >= t0);
 	CHECK(rt > 1577836800LL * NS);
 
