@@ -94,9 +94,10 @@ static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
 	struct lx_fd *f = fd_or_null(t, a[0]);
 	if (!f)
 		return -EBADF;
-	struct iovec *iov = calloc(MAX(a[2], 1), sizeof(*iov));
+	/* The count is checked before it sizes an allocation. */
 	if (a[2] > IOV_MAX_LX)
-		return free(iov), -EINVAL;
+		return -EINVAL;
+	struct iovec *iov = calloc(MAX(a[2], 1), sizeof(*iov));
 	if (!iov)
 		return -ENOMEM;
 	int n = get_iov(t, a[1], a[2], wr, iov);
