@@ -19,8 +19,9 @@ PIE_GUESTS := hello start_auxv io_rw mm_mmap neg_ptr fault_null
 PIE_BINS   := $(PIE_GUESTS:%=$(O)/tests/guest/%.pie)
 LIB_OBJS   := $(filter-out $(O)/src/main.o,$(OBJS))
 
-.PHONY: tests
+.PHONY: tests units
 tests: $(UNIT_BINS) $(GUEST_BINS) $(PIE_BINS) $(O)/demo/hello
+units: $(UNIT_BINS)
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
