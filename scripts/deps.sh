@@ -3,7 +3,8 @@
 # build, tests and demo need. Silent when everything is there.
 set -e
 need=""
-for pkg in gcc make binutils musl-tools busybox-static python3 sqlite3; do
+for pkg in gcc make binutils musl-tools busybox-static python3 sqlite3 \
+	clang libclang-rt-14-dev; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
 [ -z "$need" ] && exit 0

@@ -23,8 +23,9 @@ LIB_OBJS   := $(filter-out $(O)/src/main.o,$(OBJS))
 HOST_SRCS  := $(wildcard tests/host/*.c)
 HOST_BINS  := $(HOST_SRCS:tests/host/%.c=$(O)/tests/host/%)
 
-.PHONY: tests
+.PHONY: tests units
 tests: $(UNIT_BINS) $(GUEST_BINS) $(PIE_BINS) $(HOST_BINS) $(O)/demo/hello
+units: $(UNIT_BINS)
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)

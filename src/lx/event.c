@@ -63,6 +63,9 @@ static long wait_loop(struct lx_thread *t, const struct timespec *timeout,
 		      lx_wait_fn fn, void *arg)
 {
 	struct timespec end = {0, 0}, now, left = {0, 0};
+	/* Beyond a century is forever (and end cannot overflow). */
+	if (timeout && timeout->tv_sec > 100LL * 365 * 86400)
+		timeout = NULL;
 	if (timeout) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		end = (struct timespec){now.tv_sec + timeout->tv_sec,

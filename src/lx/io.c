@@ -102,9 +102,10 @@ static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
 		return -EINVAL;
 	if (!wr && f->kind == LX_FD_PROCDIR)
 		return -EISDIR;
-	struct iovec *iov = calloc(MAX(a[2], 1), sizeof(*iov));
+	/* The count is checked before it sizes an allocation. */
 	if (a[2] > IOV_MAX_LX)
-		return free(iov), -EINVAL;
+		return -EINVAL;
+	struct iovec *iov = calloc(MAX(a[2], 1), sizeof(*iov));
 	if (!iov)
 		return -ENOMEM;
 	int n = lx_get_iov(t, a[1], a[2], wr, iov);

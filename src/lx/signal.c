@@ -29,6 +29,7 @@
 
 #define SA_RESTORER_LX	     0x04000000ULL
 #define SS_AUTODISARM_LX     (1U << 31)
+#define LX_MINSIGSTKSZ	     2048 /* x86-64 Linux's minimum altstack size */
 #define UC_FP_XSTATE	     0x1
 #define UC_SIGCONTEXT_SS     0x2
 #define UC_STRICT_RESTORE_SS 0x4
@@ -463,8 +464,12 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 	h->rdx = frame + offsetof(struct lx_rt_sigframe, uc);
 	h->rflags =
 		u->rflags & ~(uint64_t)(0x100 | 0x400 | 0x40000); /* TF DF AC */
-	if (sa->flags & SS_AUTODISARM_LX)
-		t->altstack_size = 0;
+	/* As Linux's __save_altstack: the frame keeps the old stack (for
+	 * rt_sigreturn), the thread has none until then. */
+	if (t->altstack_flags & SS_AUTODISARM_LX) {
+		t->altstack_sp = t->altstack_size = 0;
+		t->altstack_flags = 0;
+	}
 	return 0;
 }
 
@@ -763,7 +768,9 @@ LX_SYS(sigaltstack)
 			t->altstack_sp = t->altstack_size = 0;
 			t->altstack_flags = 0;
 		} else {
-			if (n->size < (uint64_t)MINSIGSTKSZ)
+			/* The kernel's MINSIGSTKSZ, not the host glibc's
+			 * (sysconf-based, bigger with AVX-512). */
+			if (n->size < LX_MINSIGSTKSZ)
 				return -ENOMEM;
 			t->altstack_sp = n->sp;
 			t->altstack_size = n->size;

@@ -38,6 +38,10 @@ static void vectored(int r, int w)
 	CHECK(syscall(SYS_writev, w, NULL, 0) == 0);
 	CHECK_ERR(syscall(SYS_writev, w, wv, 1025), EINVAL);
 	CHECK_ERR(syscall(SYS_readv, r, rv, 1025), EINVAL);
+	/* A huge count is refused before the monitor sizes anything by it
+	 * (found by tests/fuzz/syscall). */
+	CHECK_ERR(syscall(SYS_writev, w, wv, 1L << 31), EINVAL);
+	CHECK_ERR(syscall(SYS_readv, r, rv, -1L), EINVAL);
 	CHECK_ERR(syscall(SYS_writev, w, wv, -1L), EINVAL);
 	struct iovec neg[1] = {{x, (size_t)-1}};
 	CHECK_ERR(syscall(SYS_readv, r, neg, 1), EINVAL);

@@ -113,9 +113,47 @@ static void overflow(void)
 	CHECK(raise(SIGUSR2) == 0 && !inside_alt(local_at));
 }
 
+/* SS_AUTODISARM: inside the handler the thread has no alternate stack;
+ * sigreturn gives it back. SA_RESETHAND (bit 31 of sa_flags too) does not
+ * disarm anything. The kernel's minimum size is 2048, whatever glibc's
+ * sysconf(_SC_MINSIGSTKSZ) says. */
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)
+#endif
+static volatile int inner_flags = -1;
+
+static void on_disarm(int sig)
+{
+	(void)sig;
+	stack_t cur;
+	inner_flags = sigaltstack(NULL, &cur) == 0 ? cur.ss_flags : -2;
+}
+
+static void autodisarm(void)
+{
+	stack_t ss = {.ss_sp = alt, .ss_size = 2048}, cur;
+	CHECK(sigaltstack(&ss, NULL) == 0);
+	ss.ss_size = 2047;
+	CHECK_ERR(sigaltstack(&ss, NULL), ENOMEM);
+	ss.ss_size = ALT_SIZE;
+	ss.ss_flags = (int)SS_AUTODISARM;
+	CHECK(sigaltstack(&ss, NULL) == 0);
+	handle(SIGUSR1, on_disarm, SA_ONSTACK);
+	CHECK(raise(SIGUSR1) == 0);
+	CHECK(inner_flags == SS_DISABLE);
+	CHECK(sigaltstack(NULL, &cur) == 0 && cur.ss_sp == alt &&
+	      cur.ss_flags == (int)SS_AUTODISARM);
+	ss.ss_flags = 0;
+	CHECK(sigaltstack(&ss, NULL) == 0);
+	handle(SIGUSR1, on_disarm, SA_ONSTACK | SA_RESETHAND);
+	CHECK(raise(SIGUSR1) == 0);
+	CHECK(inner_flags == SS_ONSTACK);
+}
+
 int main(void)
 {
 	basic();
+	autodisarm();
 	overflow();
 	success();
 }

@@ -11,6 +11,9 @@
 #   // check-file: PATH TEXT   after the run, the host file PATH must have
 #                              a line TEXT (read natively, not by mote)
 # @TMP@ in options or args is replaced by a fresh scratch directory.
+# GUEST_PREFIX names the tests (default guest; asan.sh runs them again
+# under the ASan/UBSan build of mote). A sanitizer report on stderr fails
+# a test whatever its status.
 set -u
 . tests/lib.sh
 why=$(kvm_missing)
@@ -25,7 +28,7 @@ for src in tests/guest/*.c; do
 	[ -e "$O/tests/guest/$name.pie" ] && kinds="$kinds pie"
 	for cc in $kinds; do
 		bin=$O/tests/guest/$name.$cc
-		t="guest/$name.$cc"
+		t="${GUEST_PREFIX:-guest}/$name.$cc"
 		if [ -n "$why" ]; then skip "$t" "$why"; continue; fi
 		if [ ! -x "$bin" ]; then fail "$t" "not built ($bin)"; continue; fi
 		scratch=$(mktemp -d "$tmp/XXXX")
@@ -41,7 +44,9 @@ for src in tests/guest/*.c; do
 		# shellcheck disable=SC2086
 		run_mote "$tmp/out" "$tmp/err" run $margs "$bin" $pargs
 		st=$?
-		if [ "$st" != "$want" ]; then
+		if grep -qE 'Sanitizer|runtime error:' "$tmp/err"; then
+			fail "$t" "sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$tmp/err")"
+		elif [ "$st" != "$want" ]; then
 			fail "$t" "status $st, want $want: $(cat "$tmp/out" "$tmp/err" | tail -n 3 | tr '\n' ' ')"
 		elif [ -n "$wout" ] && ! grep -qxF -- "$wout" "$tmp/out"; then
 			fail "$t" "stdout lacks '$wout': $(tail -n 3 "$tmp/out" | tr '\n' ' ')"
