@@ -23,3 +23,15 @@ run_mote() {
 	shift 2
 	timeout -k 5 ${TEST_TIMEOUT:-60} "$MOTE" "$@" >"$out" 2>"$err" </dev/null
 }
+
+# lsan_broken ASAN_BIN: why LeakSanitizer cannot run here (nothing if it
+# can), probed with an ASan-built program. It needs /proc/PID/task of its
+# own pid namespace and ptrace of its own threads: a pid namespace without
+# its own /proc, or a sandbox without ptrace, makes it abort.
+lsan_broken() {
+	[ -x "$1" ] || return 0
+	if ASAN_OPTIONS=detect_leaks=1 "$1" 2>&1 >/dev/null |
+		grep -q 'LeakSanitizer has encountered a fatal error'; then
+		echo "LeakSanitizer cannot run here (no /proc of this pid namespace, or no ptrace): leak checks off"
+	fi
+}

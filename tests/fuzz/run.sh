@@ -17,7 +17,9 @@ for name in "$@"; do
 	# -timeout: one input may take at most 10 s (a blocking call is cut
 	# after 10 ms); -rss_limit_mb: the fake guest's memory is 64 MiB at
 	# most, so 2 GiB means a leak.
+	# shellcheck disable=SC2086 # FUZZ_FLAGS: extra libFuzzer flags
 	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+		${FUZZ_FLAGS:-} \
 		-print_final_stats=1 -artifact_prefix="$dir/crashes/$name-" \
 		"$corpus" "tests/fuzz/corpus/$name" >"$log" 2>&1
 	st=$?
