@@ -31,7 +31,8 @@ struct vm {
 	struct kvm_cpuid2 *cpuid; /* what the guest sees */
 	uint64_t xcr0;
 	bool smep, smap, fsgsbase;
-	bool msr_filter; /* KVM_X86_SET_MSR_FILTER denies every guest MSR */
+	bool msr_filter; /* KVM_X86_SET_MSR_FILTER denies every guest MSR
+			  * (not on kvm_pvm, see deny_msrs) */
 	/* The monitor's view of the guest's time. */
 	uint64_t boot_ns; /* CLOCK_MONOTONIC at vm_create */
 };
