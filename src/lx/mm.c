@@ -221,7 +221,8 @@ int lx_mm_reset(struct lx_proc *p)
 		return -ENOMEM;
 	p->mm.nvmas = 0;
 	p->mm.brk = p->mm.brk_start = 0;
-	vm_reset_user(&p->vm);
+	if (vm_reset_user(&p->vm) < 0)
+		return -ENOMEM;
 	return lx_mm_init(p);
 }
 

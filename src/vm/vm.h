@@ -103,9 +103,10 @@ void vcpu_user_segments(struct kvm_sregs *s);
  * came by. RFLAGS are limited to what a user may set. */
 int vcpu_set_user(struct vcpu *c, const struct kvm_regs *r);
 
-/* Drops every user mapping from the page tables (execve); the caller
- * replaces the memory behind them and flushes the vCPU. */
-void vm_reset_user(struct vm *vm);
+/* Drops every user mapping from the page tables (execve) and makes KVM
+ * forget its shadows of them; the caller replaces the memory behind them
+ * and flushes the vCPU. Returns 0, or -1 if KVM refused (errno). */
+int vm_reset_user(struct vm *vm);
 
 /* In a child of fork(): makes a new VM on the inherited memory, with the
  * same slots. The parent's vCPUs must be closed by the caller. */
