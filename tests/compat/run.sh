@@ -93,7 +93,11 @@ for i in "${!names[@]}"; do
 	name=${names[$i]} cmd=${cmds[$i]} prog=
 	argv_of "$cmd"
 	prog=${argv[0]}
-	[[ $cmd == sh:* ]] && prog=$(echo "${cmd#sh:}" | cut -d' ' -f1)
+	# A script's program is its first word when that is a path.
+	if [[ $cmd == sh:* ]]; then
+		prog=$(echo "${cmd#sh:}" | cut -d' ' -f1)
+		[[ $prog == /* ]] || prog=/bin/sh
+	fi
 	res= detail= nms= mms=
 	if [ -n "$why" ]; then
 		res=SKIP detail=$why
