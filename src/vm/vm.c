@@ -661,6 +661,10 @@ int vcpu_set_user(struct vcpu *c, const struct kvm_regs *want)
 		f[4] = SEL_UDATA;
 		r->rsp = top - 5 * 8;
 		r->rip = SYS_GVA + SYS_SHIM + SHIM_OFF_IRET;
+		/* The user's flags are for after the iretq (the frame), not
+		 * for the iretq itself: in long mode an iretq with NT set is
+		 * #GP, TF would single-step it, AC would lift SMAP. */
+		r->rflags = 0x2;
 	}
 	vcpu_regs_dirty(c);
 	return 0;
