@@ -3,8 +3,7 @@
 # the unit tests with AddressSanitizer and UndefinedBehaviorSanitizer): the
 # unit tests, then every guest program of the normal build (tests/guest
 # and tests/hostile; the guests themselves are not instrumented) under
-# that mote. A sanitizer report
-# fails the test, whatever the exit status.
+# that mote. A sanitizer report fails the test, whatever the exit status.
 #
 # Leak detection is off for mote: a forked monitor (a guest fork) exits
 # with the process state it inherited still allocated, and a process's
