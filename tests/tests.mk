@@ -5,6 +5,8 @@
 # tests/guest/NAME.c  guest programs, each built twice: $(O)/tests/guest/NAME.gcc
 #                     (gcc -static) and NAME.musl (musl-gcc -static); the
 #                     PIE_GUESTS also as NAME.pie (gcc -static-pie)
+# tests/hostile/NAME.c hostile guests, each attempting one escape: built the
+#                     same two ways (and may include tests/guest/guest.h)
 # tests/host/NAME.c   host programs the suites drive guests with:
 #                     $(O)/tests/host/NAME
 
@@ -14,8 +16,11 @@ MUSL_CC      ?= musl-gcc
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 GUEST_SRCS := $(wildcard tests/guest/*.c)
-GUEST_BINS := $(GUEST_SRCS:tests/guest/%.c=$(O)/tests/guest/%.gcc) \
-	      $(GUEST_SRCS:tests/guest/%.c=$(O)/tests/guest/%.musl)
+HOSTILE_SRCS := $(wildcard tests/hostile/*.c)
+GUEST_BINS := $(GUEST_SRCS:tests/%.c=$(O)/tests/%.gcc) \
+	      $(GUEST_SRCS:tests/%.c=$(O)/tests/%.musl) \
+	      $(HOSTILE_SRCS:tests/%.c=$(O)/tests/%.gcc) \
+	      $(HOSTILE_SRCS:tests/%.c=$(O)/tests/%.musl)
 # A few guests also as static-PIE (ET_DYN without PT_INTERP): NAME.pie.
 PIE_GUESTS := hello start_auxv io_rw mm_mmap neg_ptr fault_null
 PIE_BINS   := $(PIE_GUESTS:%=$(O)/tests/guest/%.pie)
@@ -37,12 +42,13 @@ $(O)/tests/host/%: tests/host/%.c
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
-$(O)/tests/guest/%.gcc: tests/guest/%.c $(wildcard tests/guest/*.h)
+# Guest programs of any directory: tests/guest/NAME.c, tests/hostile/NAME.c.
+$(O)/tests/%.gcc: tests/%.c $(wildcard tests/guest/*.h tests/hostile/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  GUEST   $@"
 	$(Q)gcc -static $(GUEST_CFLAGS) -o $@ $< -lpthread
 
-$(O)/tests/guest/%.musl: tests/guest/%.c $(wildcard tests/guest/*.h)
+$(O)/tests/%.musl: tests/%.c $(wildcard tests/guest/*.h tests/hostile/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  GUEST   $@"
 	$(Q)$(MUSL_CC) -static $(GUEST_CFLAGS) -o $@ $<

@@ -100,6 +100,23 @@ void lx_kill(struct lx_proc *p, int sig, const char *why)
 	lx_proc_exit(p, 128 + sig);
 }
 
+/* `int n` at CPL 3 is #GP through the DPL-0 gates (#BP, #OF for n = 3, 4,
+ * whose gates are DPL 3), as on Linux; kvm_pvm raises #UD for it instead.
+ * Make that what the hardware would have raised. */
+static void int_n_fault(struct lx_thread *t, struct mote_exc_frame *f)
+{
+	const uint8_t *ip = gm_user(&t->p->vm, f->rip, 2, GM_READ);
+	if (f->vector != 6 || !ip || ip[0] != 0xcd)
+		return;
+	if (ip[1] == 3 || ip[1] == 4) {
+		f->vector = ip[1]; /* a trap: it returns past the instruction */
+		f->rip += 2;
+	} else {
+		f->vector = 13;
+		f->error = (uint64_t)ip[1] << 3 | 2; /* an IDT selector */
+	}
+}
+
 void lx_exception(struct lx_thread *t)
 {
 	struct lx_proc *p = t->p;
@@ -129,6 +146,7 @@ void lx_exception(struct lx_thread *t)
 		syscall_by_trap(t, f);
 		return;
 	}
+	int_n_fault(t, f);
 	int sig = vector_signal(f->vector);
 	int code = fault_code(f);
 	uint64_t cr2 = vcpu_sregs(&t->cpu)->cr2;

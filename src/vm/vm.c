@@ -172,10 +172,12 @@ static void setup_sys(struct vm *vm)
 	uint64_t *idt = (uint64_t *)(sys + SYS_IDT);
 	for (int v = 0; v < SHIM_VECTORS; v++) {
 		uint64_t h = SYS_GVA + SYS_SHIM + SHIM_OFF_VECTOR(v);
-		/* Interrupt gate, DPL 0 (so `int n` from CPL 3 is #GP), IST 1.
-		 */
+		/* Interrupt gate, DPL 0 (so `int n` from CPL 3 is #GP), IST 1;
+		 * DPL 3 for #BP and #OF, so that int3 and `int $4` trap as
+		 * they do on Linux. */
+		uint64_t type = v == 3 || v == 4 ? 0xee : 0x8e;
 		idt[2 * v] = (h & 0xffff) | ((uint64_t)SEL_KCODE << 16) |
-			     (1ULL << 32) | (0x8eULL << 40) |
+			     (1ULL << 32) | (type << 40) |
 			     ((h >> 16 & 0xffff) << 48);
 		idt[2 * v + 1] = h >> 32;
 	}
@@ -708,6 +710,10 @@ int vcpu_set_user(struct vcpu *c, const struct kvm_regs *want)
 		f[4] = SEL_UDATA;
 		r->rsp = top - 5 * 8;
 		r->rip = SYS_GVA + SYS_SHIM + SHIM_OFF_IRET;
+		/* The user's flags are for after the iretq (the frame), not
+		 * for the iretq itself: in long mode an iretq with NT set is
+		 * #GP, TF would single-step it, AC would lift SMAP. */
+		r->rflags = 0x2;
 	}
 	vcpu_regs_dirty(c);
 	return 0;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The sanitizer build ($O-asan, made by `make check` with SAN=asan: mote and
 # the unit tests with AddressSanitizer and UndefinedBehaviorSanitizer): the
-# unit tests, then every guest program of the normal build (the guests
-# themselves are not instrumented) under that mote. A sanitizer report
-# fails the test, whatever the exit status.
+# unit tests, then every guest program of the normal build (tests/guest
+# and tests/hostile; the guests themselves are not instrumented) under
+# that mote. A sanitizer report fails the test, whatever the exit status.
 #
 # Leak detection is off for mote: a forked monitor (a guest fork) exits
 # with the process state it inherited still allocated, and a process's
@@ -39,3 +39,5 @@ if [ ! -x "$dir/mote" ]; then
 fi
 ASAN_OPTIONS=detect_leaks=0 MOTE=$dir/mote GUEST_PREFIX=asan/guest \
 	bash tests/suites/guest.sh
+ASAN_OPTIONS=detect_leaks=0 MOTE=$dir/mote GUEST_PREFIX=asan/hostile \
+	GUEST_DIR=tests/hostile bash tests/suites/guest.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Guest programs under tests/guest/, each built with gcc -static and with
+# Guest programs under tests/guest/ (or GUEST_DIR), each built with gcc -static and with
 # musl-gcc -static (some also with gcc -static-pie), run under mote. Header comments in the source steer the
 # run:
 #   // mote-args: OPTIONS      mote options before the program
@@ -11,9 +11,10 @@
 #   // check-file: PATH TEXT   after the run, the host file PATH must have
 #                              a line TEXT (read natively, not by mote)
 # @TMP@ in options or args is replaced by a fresh scratch directory.
-# GUEST_PREFIX names the tests (default guest; asan.sh runs them again
-# under the ASan/UBSan build of mote). A sanitizer report on stderr fails
-# a test whatever its status.
+# GUEST_DIR is the directory of sources (default tests/guest; hostile.sh
+# sets tests/hostile). GUEST_PREFIX names the tests (default the
+# directory's name; asan.sh runs them again under the ASan/UBSan build of
+# mote). A sanitizer report on stderr fails a test whatever its status.
 set -u
 . tests/lib.sh
 why=$(kvm_missing)
@@ -22,13 +23,14 @@ trap 'rm -rf "$tmp"' EXIT
 
 header() { sed -n "s|^// $1: ||p" "$2" | head -1; }
 
-for src in tests/guest/*.c; do
+dir=${GUEST_DIR:-tests/guest}
+for src in "$dir"/*.c; do
 	name=$(basename "$src" .c)
 	kinds="gcc musl"
-	[ -e "$O/tests/guest/$name.pie" ] && kinds="$kinds pie"
+	[ -e "$O/$dir/$name.pie" ] && kinds="$kinds pie"
 	for cc in $kinds; do
-		bin=$O/tests/guest/$name.$cc
-		t="${GUEST_PREFIX:-guest}/$name.$cc"
+		bin=$O/$dir/$name.$cc
+		t="${GUEST_PREFIX:-$(basename "$dir")}/$name.$cc"
 		if [ -n "$why" ]; then skip "$t" "$why"; continue; fi
 		if [ ! -x "$bin" ]; then fail "$t" "not built ($bin)"; continue; fi
 		scratch=$(mktemp -d "$tmp/XXXX")
