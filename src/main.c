@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,31 @@ static const char usage_text[] =
 	"                        plus TERM and HOME when mote has them\n"
 	"  --cwd DIR             the guest's working directory; default /\n"
 	"  --pids N              at most N guest processes (fork beyond gives\n"
-	"                        EAGAIN); default 256\n"
+	"                        EAGAIN); default 256. --memory holds for "
+	"each\n"
+	"                        of them\n"
+	"  --cpus N              the guest's threads run on N of the host "
+	"CPUs\n"
+	"                        mote may use (the first N of its affinity);\n"
+	"                        the guest sees N CPUs (sched_getaffinity,\n"
+	"                        nproc, /proc/cpuinfo). Default: all of them;\n"
+	"                        more than mote has is an error\n"
+	"  --timeout SECONDS     stop the whole guest (every process and "
+	"thread)\n"
+	"                        once SECONDS (e.g. 30, 0.5) have passed "
+	"since\n"
+	"                        mote started; mote then exits with status "
+	"124.\n"
+	"                        Default: none\n"
+	"  --max-file-size SIZE  the guest's RLIMIT_FSIZE (soft and hard), "
+	"e.g.\n"
+	"                        10M: a write beyond it fails with EFBIG and\n"
+	"                        raises SIGXFSZ. Default: mote's own limit\n"
+	"  --max-fds N           the guest's RLIMIT_NOFILE hard limit (soft: "
+	"the\n"
+	"                        smaller of 1024 and N); default 65536, less\n"
+	"                        if mote's own hard limit is low"
+	"\n"
 	"  --net[=PORT,...]      the host's network: AF_INET and AF_INET6\n"
 	"                        sockets, abstract AF_UNIX names, sockets of\n"
 	"                        the read-only root. With ports "
@@ -67,7 +92,8 @@ static const char usage_text[] =
 	"as execve would run it: its interpreter is found in the guest root.\n"
 	"\n"
 	"exit status: the guest's status; 128+N if the guest was killed by\n"
-	"signal N; 125 if mote failed (bad option, no usable /dev/kvm, "
+	"signal N; 124 if --timeout stopped it; 125 if mote failed (bad "
+	"option, no usable /dev/kvm, "
 	"internal\n"
 	"error); 126 if PROGRAM cannot be executed (not ELF, not x86-64, "
 	"32-bit,\n"
@@ -203,6 +229,10 @@ enum {
 	OPT_VERSION,
 	OPT_PIDS,
 	OPT_NET,
+	OPT_CPUS,
+	OPT_TIMEOUT,
+	OPT_MAX_FILE_SIZE,
+	OPT_MAX_FDS,
 };
 
 static const struct option run_options[] = {
@@ -214,6 +244,10 @@ static const struct option run_options[] = {
 	{"cwd", required_argument, NULL, OPT_CWD},
 	{"pids", required_argument, NULL, OPT_PIDS},
 	{"net", optional_argument, NULL, OPT_NET},
+	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"max-file-size", required_argument, NULL, OPT_MAX_FILE_SIZE},
+	{"max-fds", required_argument, NULL, OPT_MAX_FDS},
 	{"trace", optional_argument, NULL, OPT_TRACE},
 	{"timing", no_argument, NULL, OPT_TIMING},
 	{"no-aslr", no_argument, NULL, OPT_NO_ASLR},
@@ -232,14 +266,89 @@ static void parse_memory(struct lx_opts *o, const char *arg)
 	o->memory = ALIGN_UP(v, 2ULL << 20);
 }
 
-static void parse_pids(struct lx_opts *o, const char *arg)
+/* A decimal count from 1 to max, or -1. */
+static long parse_count(const char *arg, unsigned long max)
 {
 	char *end;
 	errno = 0;
 	unsigned long v = strtoul(arg, &end, 10);
-	if (errno || *end || arg[0] < '1' || arg[0] > '9' || v > 65536)
+	if (errno || *end || arg[0] < '1' || arg[0] > '9' || v > max)
+		return -1;
+	return (long)v;
+}
+
+static void parse_pids(struct lx_opts *o, const char *arg)
+{
+	long v = parse_count(arg, 65536);
+	if (v < 0)
 		bad_usage("--pids %s: expected a number from 1 to 65536", arg);
 	o->pids = (uint32_t)v;
+}
+
+static void parse_max_fds(struct lx_opts *o, const char *arg)
+{
+	long v = parse_count(arg, LX_NOFILE_MAX);
+	if (v < 4)
+		bad_usage("--max-fds %s: expected a number from 4 to 65536",
+			  arg);
+	o->max_fds = (uint32_t)v;
+}
+
+/* The run's CPUs: the first N of mote's own (default: all of them). */
+static void parse_cpus(struct lx_opts *o, const char *arg)
+{
+	cpu_set_t own, set;
+	if (sched_getaffinity(0, sizeof(own), &own) < 0)
+		die(MOTE_EXIT_FAIL, "--cpus: cannot read mote's CPUs: %s",
+		    strerror(errno));
+	int have = CPU_COUNT(&own);
+	long n = have;
+	if (arg && (n = parse_count(arg, CPU_SETSIZE)) < 0)
+		bad_usage("--cpus %s: expected a number of CPUs from 1", arg);
+	if (n > have) {
+		fprintf(stderr,
+			"mote: --cpus %s: only %d CPU%s available to mote "
+			"(see nproc)\n",
+			arg, have, have == 1 ? " is" : "s are");
+		exit(MOTE_EXIT_FAIL);
+	}
+	CPU_ZERO(&set);
+	for (int i = 0, k = 0; i < CPU_SETSIZE && k < n; i++)
+		if (CPU_ISSET(i, &own)) {
+			CPU_SET(i, &set);
+			k++;
+		}
+	memcpy(o->cpus, &set, sizeof(o->cpus));
+	o->ncpus = (int)n;
+}
+
+/* Seconds, decimals allowed: "30", "0.5". Nothing else (no sign, no
+ * exponent, no hex, no inf): at most a year. */
+static void parse_timeout(struct lx_opts *o, const char *arg)
+{
+	size_t digits = strspn(arg, "0123456789");
+	size_t frac =
+		arg[digits] == '.' ? strspn(arg + digits + 1, "0123456789") : 0;
+	size_t len = digits + (arg[digits] == '.' ? 1 + frac : 0);
+	double v = digits + frac && !arg[len] ? strtod(arg, NULL) : -1;
+	if (v < 0)
+		bad_usage("--timeout %s: expected seconds, like 30 or 0.5",
+			  arg);
+	if (v < 0.001 || v > 366 * 86400.0)
+		bad_usage("--timeout %s: must be from 0.001 to 31622400 "
+			  "seconds",
+			  arg);
+	o->timeout_ns = (uint64_t)(v * 1e9);
+	o->timeout_arg = arg;
+}
+
+static void parse_max_file_size(struct lx_opts *o, const char *arg)
+{
+	if (parse_size(arg, &o->fsize) < 0)
+		bad_usage("--max-file-size %s: expected a size like 0, 4096, "
+			  "512K or 2G",
+			  arg);
+	o->fsize_set = true;
 }
 
 /* --net or --net=PORT,PORT...: host sockets, listening on those ports
@@ -312,6 +421,10 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		case OPT_CWD: o.cwd = guest_path(optarg, "--cwd"); break;
 		case OPT_PIDS: parse_pids(&o, optarg); break;
 		case OPT_NET: parse_net(&o, optarg); break;
+		case OPT_CPUS: parse_cpus(&o, optarg); break;
+		case OPT_TIMEOUT: parse_timeout(&o, optarg); break;
+		case OPT_MAX_FILE_SIZE: parse_max_file_size(&o, optarg); break;
+		case OPT_MAX_FDS: parse_max_fds(&o, optarg); break;
 		case OPT_TRACE: open_trace(&o, optarg); break;
 		case OPT_TIMING: o.timing = true; break;
 		case OPT_NO_ASLR: o.aslr = false; break;
@@ -324,6 +437,8 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 	}
 	if (optind >= argc)
 		bad_usage("%s: no PROGRAM given", "run");
+	if (!o.ncpus)
+		parse_cpus(&o, NULL);
 	env_default(&env, inherit);
 	for (int i = 0; i < nextra; i++)
 		env_set(&env, extra[i]);

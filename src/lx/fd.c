@@ -40,7 +40,11 @@ enum lx_fd_kind lx_fd_kind_of(int host)
  * touched only as fds are used. */
 int lx_fd_init(struct lx_proc *p)
 {
-	p->nofile_max = MIN(LX_NOFILE_MAX, (uint64_t)fd_high_floor() - 16);
+	uint64_t max =
+		p->opts && p->opts->max_fds ? p->opts->max_fds : LX_NOFILE_MAX;
+	/* Below the monitor's own descriptors (fd_high), with room for the
+	 * monitor's short-lived ones. */
+	p->nofile_max = MIN(max, (uint64_t)fd_high_floor() - 16);
 	p->nofile_cur = MIN(LX_NOFILE, p->nofile_max);
 	p->fd_cap = (int)p->nofile_max;
 	void *v = mmap(NULL, p->fd_cap * sizeof(struct lx_fd),

@@ -42,6 +42,17 @@ struct lx_opts {
 	bool net;
 	const uint16_t *net_ports;
 	int nnet_ports;
+
+	/* Limits (limit.c). */
+	uint64_t timeout_ns; /* --timeout: the run's wall-clock cap, 0: none */
+	const char *timeout_arg; /* --timeout as given, for the message */
+	/* The host CPUs the guest's threads may run on: --cpus N of mote's
+	 * own, else all of mote's (a cpu_set_t; empty: the thread's own). */
+	uint64_t cpus[16];
+	int ncpus;
+	bool fsize_set;	  /* --max-file-size given: */
+	uint64_t fsize;	  /* RLIMIT_FSIZE, soft and hard */
+	uint32_t max_fds; /* --max-fds: RLIMIT_NOFILE hard, 0: LX_NOFILE_MAX */
 };
 
 #define LX_DEFAULT_MEMORY (1ULL << 30)
@@ -49,6 +60,8 @@ struct lx_opts {
 /* Exactly the environment a guest gets without --env-inherit. */
 #define LX_DEFAULT_PATH                                                        \
 	"/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+
+#define LX_EXIT_TIMEOUT 124 /* --timeout elapsed, as timeout(1) says */
 
 /* Runs the program of `o` in a new microVM. Returns mote's exit status: the
  * guest's status, 128 + signal, or a MOTE_EXIT_* code. */
@@ -306,8 +319,33 @@ bool lx_tree_has(struct lx_tree *t, pid_t pid);
 int lx_tree_count(struct lx_tree *t);
 /* Signals the members in process group pgrp (0: every member). */
 int lx_tree_signal_group(struct lx_tree *t, pid_t pgrp, int sig);
-/* SIGKILLs every member but the caller. */
+/* SIGKILLs every member but the caller, forks under way included. */
 void lx_tree_kill_all(struct lx_tree *t);
+
+/* limit.c: --cpus, --timeout and RLIMIT_FSIZE. */
+/* Confines the monitor (and so every vCPU thread) to the run's CPUs. */
+int lx_limit_cpus(const struct lx_opts *o);
+/* Starts what holds the run's limits once set-up is done, right before
+ * the first guest instruction: the guest's RLIMIT_FSIZE on the host, the
+ * --timeout watchdog. */
+void lx_limit_start(struct lx_proc *p);
+/* A guest sched_setaffinity mask (len bytes) narrowed to the run's CPUs,
+ * into set (a cpu_set_t). Returns 0 or -EINVAL if no CPU is left. */
+int lx_limit_affinity(struct lx_proc *p, const void *mask, size_t len,
+		      void *set);
+/* Sets the guest's RLIMIT_FSIZE soft limit on the host. 0 or -errno. */
+int lx_limit_fsize(uint64_t soft);
+/* Around a write of the monitor's own into a regular file (a /proc
+ * snapshot, --trace): the host limit is lifted to the guest's hard one
+ * and the host SIGXFSZ that a write beyond it raises is not the guest's. */
+struct lx_own_write {
+	sigset_t old;
+	bool active, lifted;
+};
+void lx_own_write_begin(struct lx_proc *p, struct lx_own_write *w);
+void lx_own_write_end(struct lx_proc *p, struct lx_own_write *w, bool efbig);
+/* misc.c: the guest's resource limits (NULL: out of memory). */
+struct rlimit *lx_rlimits(struct lx_proc *p);
 
 /* process.c: ends the monitor the way the guest process ended: exit status,
  * or (in a forked child) death by the same signal. Never returns. */

@@ -73,9 +73,10 @@ LX_SYS(set_robust_list)
 	return 0;
 }
 
-/* ---- resource limits: kept per VM, never applied to the monitor ---- */
+/* ---- resource limits: kept per VM; RLIMIT_FSIZE is also the monitor's
+ * own (limit.c), the others are never applied to the monitor ---- */
 
-static struct rlimit *limits(struct lx_proc *p)
+struct rlimit *lx_rlimits(struct lx_proc *p)
 {
 	if (!p->rlimits) {
 		p->rlimits = calloc(RLIM_NLIMITS, sizeof(struct rlimit));
@@ -87,6 +88,11 @@ static struct rlimit *limits(struct lx_proc *p)
 			(struct rlimit){p->nofile_cur, p->nofile_max};
 		p->rlimits[RLIMIT_AS] =
 			(struct rlimit){p->vm.user_size, p->vm.user_size};
+		/* The host's hard limit bounds what it can hold. */
+		struct rlimit *fs = &p->rlimits[RLIMIT_FSIZE];
+		if (p->opts && p->opts->fsize_set)
+			fs->rlim_cur = fs->rlim_max =
+				MIN(p->opts->fsize, fs->rlim_max);
 	}
 	return p->rlimits;
 }
@@ -99,7 +105,7 @@ LX_SYS(prlimit64)
 		return -ESRCH;
 	if (res < 0 || res >= RLIM_NLIMITS)
 		return -EINVAL;
-	struct rlimit *lim = limits(p);
+	struct rlimit *lim = lx_rlimits(p);
 	if (!lim)
 		return -ENOMEM;
 	struct rlimit nl;
@@ -115,6 +121,11 @@ LX_SYS(prlimit64)
 	 * has. */
 	if (nl.rlim_max > lim[res].rlim_max)
 		return -EPERM;
+	if (res == RLIMIT_FSIZE) {
+		int err = lx_limit_fsize(nl.rlim_cur);
+		if (err)
+			return err;
+	}
 	lim[res] = nl;
 	if (res == RLIMIT_NOFILE) {
 		p->nofile_cur = nl.rlim_cur;

@@ -585,18 +585,27 @@ int lx_procfs_obj(struct lx_proc *p, const struct lx_path *lp, int at,
 
 /* A sealed memfd holding `len` bytes of data, reopened with `acc`
  * (O_RDONLY or O_PATH) so that the guest cannot write it. */
-static int memfd_of(const char *data, size_t len, int acc)
+static int memfd_of(struct lx_proc *p, const char *data, size_t len, int acc)
 {
 	int fd = memfd_create("mote-proc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	for (size_t done = 0; done < len;) {
+	/* A memfd counts against RLIMIT_FSIZE, which is the guest's: a
+	 * snapshot beyond its hard limit cannot be made (EFBIG). */
+	struct lx_own_write w;
+	lx_own_write_begin(p, &w);
+	int err = 0;
+	for (size_t done = 0; done < len && !err;) {
 		ssize_t n = write(fd, data + done, len - done);
-		if (n <= 0) {
-			close(fd);
-			return -ENOMEM;
-		}
-		done += (size_t)n;
+		if (n <= 0)
+			err = n < 0 && errno == EFBIG ? -EFBIG : -ENOMEM;
+		else
+			done += (size_t)n;
+	}
+	lx_own_write_end(p, &w, err == -EFBIG);
+	if (err) {
+		close(fd);
+		return err;
 	}
 	fcntl(fd, F_ADD_SEALS,
 	      F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
@@ -631,7 +640,7 @@ static long open_node(struct lx_thread *t, const struct node *n,
 	if (n->type == N_FILE && !(flags & O_PATH))
 		lx_procgen(p, n->tid ? n->tid : p->pid, n->which, &b);
 	int fd = b.err ? -ENOMEM
-		       : memfd_of(b.s, b.len, flags & O_PATH ? O_PATH : 0);
+		       : memfd_of(p, b.s, b.len, flags & O_PATH ? O_PATH : 0);
 	free(b.s);
 	char *gp = fd >= 0 ? strdup(guest) : NULL;
 	if (fd >= 0 && !gp) {

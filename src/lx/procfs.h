@@ -96,9 +96,9 @@ enum procgen {
 /* Writes file `g` of thread `tid`'s process (the caller's own, whatever
  * thread of it tid names) into b. */
 void lx_procgen(struct lx_proc *p, pid_t tid, enum procgen g, struct sbuf *b);
-/* The CPUs the guest may run on (its affinity set), as a count and, into
- * ids (up to max), their numbers. */
-int lx_procgen_cpus(int *ids, int max);
+/* The CPUs the guest may run on (the run's --cpus, else the caller's
+ * affinity), as a count and, into ids (up to max), their numbers. */
+int lx_procgen_cpus(struct lx_proc *p, int *ids, int max);
 /* The thread of p with guest tid `tid`, or NULL. With p->lock held. */
 struct lx_thread *lx_procfs_thread(struct lx_proc *p, pid_t tid);
 

@@ -256,7 +256,7 @@ static void gen_status(struct lx_proc *p, pid_t tid, struct sbuf *b)
 		     "CapAmb:\t0000000000000000\nNoNewPrivs:\t1\n"
 		     "Seccomp:\t0\n");
 	int ids[CPU_SETSIZE];
-	int n = lx_procgen_cpus(ids, CPU_SETSIZE);
+	int n = lx_procgen_cpus(p, ids, CPU_SETSIZE);
 	uint64_t mask = 0;
 	for (int i = 0; i < n; i++)
 		mask |= ids[i] < 64 ? 1ULL << ids[i] : 0;
@@ -385,11 +385,13 @@ static void gen_mounts(struct lx_proc *p, struct sbuf *b)
 
 /* ---- the machine ---- */
 
-int lx_procgen_cpus(int *ids, int max)
+int lx_procgen_cpus(struct lx_proc *p, int *ids, int max)
 {
 	cpu_set_t set;
 	int n = 0;
-	if (sched_getaffinity(0, sizeof(set), &set) < 0) {
+	if (p->opts && p->opts->ncpus) {
+		memcpy(&set, p->opts->cpus, sizeof(set));
+	} else if (sched_getaffinity(0, sizeof(set), &set) < 0) {
 		ids[0] = 0;
 		return 1;
 	}
@@ -434,7 +436,7 @@ static void gen_meminfo(struct lx_proc *p, struct sbuf *b)
 static void gen_sysstat(struct lx_proc *p, struct sbuf *b)
 {
 	int ids[CPU_SETSIZE];
-	int n = lx_procgen_cpus(ids, CPU_SETSIZE);
+	int n = lx_procgen_cpus(p, ids, CPU_SETSIZE);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	uint64_t up = uptime_ns(p) / (1000000000 / HZ);
@@ -459,7 +461,7 @@ static void gen_sysstat(struct lx_proc *p, struct sbuf *b)
 static void gen_uptime(struct lx_proc *p, struct sbuf *b)
 {
 	int ids[CPU_SETSIZE];
-	int n = lx_procgen_cpus(ids, CPU_SETSIZE);
+	int n = lx_procgen_cpus(p, ids, CPU_SETSIZE);
 	uint64_t cs = uptime_ns(p) / 10000000;
 	sb_printf(b, "%lu.%02lu %lu.%02lu\n", (unsigned long)(cs / 100),
 		  (unsigned long)(cs % 100), (unsigned long)(cs * n / 100),
@@ -653,7 +655,7 @@ static void gen_cpuinfo(struct lx_proc *p, struct sbuf *b)
 	if (fam >= 6)
 		model |= ((sig >> 16) & 0xf) << 4;
 	int ids[CPU_SETSIZE];
-	int n = lx_procgen_cpus(ids, CPU_SETSIZE);
+	int n = lx_procgen_cpus(p, ids, CPU_SETSIZE);
 	for (int i = 0; i < n; i++) {
 		sb_printf(b,
 			  "processor\t: %d\nvendor_id\t: %s\ncpu family\t: %u\n"

@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lx/elf.h"
@@ -273,10 +274,25 @@ static int setup(struct lx_proc *p, struct image *img, uint64_t *rsp)
 	return 0;
 }
 
+/* The children just killed are reaped here rather than left to the
+ * host's init, which may take its time: once mote has exited, nothing of
+ * the run is left. A child that does not die soon is left to init. */
+static void reap_children(void)
+{
+	for (int i = 0; i < 100; i++) {
+		pid_t r = waitpid(-1, NULL, WNOHANG);
+		if (r < 0)
+			return;
+		if (r == 0)
+			nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
+}
+
 int lx_run(const struct lx_opts *o)
 {
-	struct image img;
-	int status = open_image(o->argv[0], &img);
+	struct image img = {.im = {.fd = -1}};
+	int status = lx_limit_cpus(o) < 0 ? MOTE_EXIT_FAIL
+					  : open_image(o->argv[0], &img);
 	if (status)
 		goto out_image;
 	struct lx_proc *p = calloc(1, sizeof(*p));
@@ -323,6 +339,7 @@ int lx_run(const struct lx_opts *o)
 	lx_image_close(&img.im);
 	lx_signal_init(p);
 	lx_signal_thread(t);
+	lx_limit_start(p);
 	lx_run_thread(t);
 	lx_signal_thread(NULL);
 	status = p->status;
@@ -345,6 +362,7 @@ out_proc:
 	 * its init. (A forked process ends in lx_run_thread and stays in the
 	 * tree until reaped: a zombie can still be signalled.) */
 	lx_tree_kill_all(p->tree);
+	reap_children();
 out_image:
 	lx_image_close(&img.im);
 	if (img.argv && img.argv != o->argv) {

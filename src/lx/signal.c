@@ -138,9 +138,13 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 	struct lx_thread *t = cur_thread;
 	bool kick = sig == LX_SIG_KICK && si->si_code == SI_TKILL &&
 		    si->si_pid == getpid();
+	/* The kernel's SIGXFSZ for a write beyond RLIMIT_FSIZE (limit.c) is
+	 * the writing thread's, as on Linux. */
+	bool xfsz = sig == SIGXFSZ && si->si_code == SI_USER &&
+		    si->si_pid == getpid();
 	if (!kick) {
 		/* Another process's tgkill names this thread alone. */
-		if (si->si_code == SI_TKILL && t) {
+		if ((si->si_code == SI_TKILL || xfsz) && t) {
 			t->tinfo[sig] = *si;
 			__atomic_fetch_or(&t->tpending, BIT(sig),
 					  __ATOMIC_SEQ_CST);

@@ -361,8 +361,14 @@ void lx_syscall(struct lx_thread *t)
 	} else {
 		t->p->stats.enosys_other++;
 	}
-	if (t->p->trace)
+	if (t->p->trace) {
+		struct lx_own_write w;
+		lx_own_write_begin(t->p, &w);
+		clearerr(t->p->trace);
 		trace_call(t, nr, a, ret);
+		lx_own_write_end(t->p, &w,
+				 ferror(t->p->trace) && errno == EFBIG);
+	}
 	if (!t->replaced) {
 		/* Re-read: fork's child runs on a new vCPU. */
 		r = vcpu_regs(&t->cpu);

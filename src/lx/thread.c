@@ -382,9 +382,11 @@ LX_SYS(sched_setaffinity)
 	if (!g)
 		return -EFAULT;
 	cpu_set_t set;
-	CPU_ZERO(&set);
-	memcpy(&set, g, MIN(a[1], sizeof(set)));
-	/* The vCPU's host thread runs where the guest asks. */
+	/* The vCPU's host thread runs where the guest asks, within the
+	 * run's CPUs (--cpus), as a cpuset confines a Linux task. */
+	int err = lx_limit_affinity(t->p, g, a[1], &set);
+	if (err)
+		return err;
 	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lx/lx.h"
@@ -177,12 +178,38 @@ int lx_tree_signal_group(struct lx_tree *t, pid_t pgrp, int sig)
 	return sent ? 0 : err;
 }
 
-void lx_tree_kill_all(struct lx_tree *t)
+static int kill_all(struct lx_tree *t)
 {
 	pid_t self = getpid();
+	int n = 0;
 	for (uint32_t i = 0; i < t->max; i++) {
 		pid_t pid = atomic_load(&t->e[i].pid);
 		if (pid > 0 && pid != self && t->e[i].start == start_time(pid))
-			kill(pid, SIGKILL);
+			n += kill(pid, SIGKILL) == 0;
+	}
+	return n;
+}
+
+/* True while a fork is under way: a slot reserved, its pid not in yet. */
+static bool forking(struct lx_tree *t)
+{
+	for (uint32_t i = 0; i < t->max; i++)
+		if (atomic_load(&t->e[i].pid) == -1)
+			return true;
+	return false;
+}
+
+/* A process forked just before its parent was killed enters the table
+ * only after the first sweep (a SIGKILL aborts a fork in progress, so no
+ * new one starts): sweep once more after any kill, and again while a
+ * fork is under way, for a while (a parent killed between reserving a
+ * slot and forking leaves it reserved). */
+void lx_tree_kill_all(struct lx_tree *t)
+{
+	bool again = kill_all(t) > 0;
+	for (int i = 0; i < 50 && (again || forking(t)); i++) {
+		nanosleep(&(struct timespec){0, 2000000}, NULL);
+		kill_all(t);
+		again = false;
 	}
 }

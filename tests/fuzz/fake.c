@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -300,6 +301,8 @@ void fake_reset(struct fake *f)
 	reset_fds(f);
 	free(p->rlimits);
 	p->rlimits = NULL;
+	/* The guest's RLIMIT_FSIZE is this process's own (limit.c). */
+	lx_limit_fsize(RLIM_INFINITY);
 	snprintf(p->fs.cwd, sizeof(p->fs.cwd), "/");
 	p->fs.umask = 022;
 	must(lx_mm_reset(p) == 0, "lx_mm_reset");

@@ -40,9 +40,28 @@ check bad-net-port 125 "" "--net=0: expected ports" -- run --net=0 "$hello"
 check bad-net-list 125 "" "--net=80,,1: expected" -- run --net=80,,1 "$hello"
 check bad-net-big 125 "" "--net=65536: expected" -- run --net=65536 "$hello"
 check net-help 0 "--net\\[=PORT" "" -- --help
+check bad-timeout 125 "" "--timeout 1x: expected seconds" -- run --timeout 1x "$hello"
+check bad-timeout-neg 125 "" "--timeout -1: expected seconds" -- run --timeout -1 "$hello"
+check bad-timeout-hex 125 "" "--timeout 0x10: expected seconds" -- run --timeout 0x10 "$hello"
+check bad-timeout-inf 125 "" "--timeout inf: expected seconds" -- run --timeout inf "$hello"
+check bad-timeout-empty 125 "" "--timeout : expected seconds" -- run --timeout "" "$hello"
+check bad-timeout-dot 125 "" "--timeout \\.: expected seconds" -- run --timeout . "$hello"
+check zero-timeout 125 "" "--timeout 0: must be from 0.001" -- run --timeout 0 "$hello"
+check huge-timeout 125 "" "--timeout 99999999999: must be from" -- run --timeout 99999999999 "$hello"
+check bad-cpus 125 "" "--cpus 0: expected a number of CPUs" -- run --cpus 0 "$hello"
+check bad-cpus-junk 125 "" "--cpus two: expected a number of CPUs" -- run --cpus two "$hello"
+check bad-cpus-neg 125 "" "--cpus -1: expected a number of CPUs" -- run --cpus -1 "$hello"
+check too-many-cpus 125 "" "--cpus 100000: expected|--cpus 100000: only [0-9]+ CPU" -- run --cpus 100000 "$hello"
+check more-cpus-than-host 125 "" "--cpus $(($(nproc) + 1)): only $(nproc) CPU" -- run --cpus $(($(nproc) + 1)) "$hello"
+check bad-fsize 125 "" "--max-file-size 10Q: expected a size" -- run --max-file-size 10Q "$hello"
+check bad-fsize-neg 125 "" "--max-file-size -1: expected a size" -- run --max-file-size -1 "$hello"
+check bad-fsize-big 125 "" "--max-file-size 99999999T: expected a size" -- run --max-file-size 99999999T "$hello"
+check bad-max-fds 125 "" "--max-fds 3: expected a number from 4" -- run --max-fds 3 "$hello"
+check big-max-fds 125 "" "--max-fds 65537: expected a number from 4" -- run --max-fds 65537 "$hello"
+check limits-help 0 "--timeout SECONDS" "" -- --help
 
 if [ -n "$why" ]; then
-	for t in root-missing cwd env-default env-inherit trace trace-file timing; do
+	for t in root-missing cwd env-default env-inherit trace trace-file timing limits-ok ulimit-fsize ulimit-nofile; do
 		skip "cli/$t" "$why"
 	done
 else
@@ -64,6 +83,9 @@ else
 		fail "cli/trace-file" "$(grep hostname "$tmp/trace.txt" | head -2 | tr '\n' ' ')"
 	fi
 	check timing 0 "" "timing: start to first guest instruction [0-9.]+ us" -- run --timing "$hello" one two
+	check limits-ok 0 "SUCCESS" "" -- run --timeout 0.5 --timeout 20 --cpus 1 --max-file-size 1G --max-fds 100 "$hello" one two
+	check ulimit-fsize 0 "^2048 2048$" "" -- run --max-file-size 1M $BB sh -c 'echo $(ulimit -f) $(ulimit -Hf)'
+	check ulimit-nofile 0 "^100 100$" "" -- run --max-fds 100 $BB sh -c 'echo $(ulimit -n) $(ulimit -Hn)'
 fi
 
 # /dev/kvm missing or forbidden: one line naming the fix, status 125. Both
