@@ -769,12 +769,3 @@ void vcpu_dump(struct vcpu *c)
 		r->r13, r->r14, r->r15, s->cs.selector, s->ss.selector, s->cr0,
 		s->cr2, s->cr3, s->cr4, s->efer);
 }
-
-int kvm_ioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-	do
-		r = ioctl(fd, req, arg);
-	while (r < 0 && errno == EINTR);
-	return r;
-}
