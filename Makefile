@@ -95,7 +95,7 @@ bench: deps all
 	@bench/run.sh $(O)
 
 format:
-	clang-format -i $(SRCS) $(wildcard src/*/*.h src/*.h include/mote/*.h tests/*/*.c tests/*/*.h bench/*.c)
+	clang-format -i $(SRCS) $(wildcard src/seccomp/*.c src/*/*.h src/*.h include/mote/*.h tests/*/*.c tests/*/*.h bench/*.c)
 
 clean:
 	rm -rf $(O) $(O)-asan $(O)-fuzz

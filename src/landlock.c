@@ -30,12 +30,12 @@
 #include "util.h"
 
 /* Rights and structures of ABI versions newer than Debian 12's headers. */
-#define LL_TRUNCATE	    (1ULL << 14) /* ABI 3 */
-#define LL_IOCTL_DEV	    (1ULL << 15) /* ABI 5 */
-#define LL_NET_BIND_TCP	    (1ULL << 0)	 /* ABI 4 */
-#define LL_NET_CONNECT_TCP  (1ULL << 1)
-#define LL_SCOPE_ABSTRACT   (1ULL << 0) /* ABI 6 */
-#define LL_SCOPE_SIGNAL	    (1ULL << 1)
+#define LL_TRUNCATE	     (1ULL << 14) /* ABI 3 */
+#define LL_IOCTL_DEV	     (1ULL << 15) /* ABI 5 */
+#define LL_NET_BIND_TCP	     (1ULL << 0)  /* ABI 4 */
+#define LL_NET_CONNECT_TCP   (1ULL << 1)
+#define LL_SCOPE_ABSTRACT    (1ULL << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL	     (1ULL << 1)
 #define LL_RULE_PATH_BENEATH 1
 
 struct ll_ruleset_attr {
@@ -51,13 +51,12 @@ struct ll_path_attr {
 #define R_DIR  LANDLOCK_ACCESS_FS_READ_DIR
 #define W_FILE LANDLOCK_ACCESS_FS_WRITE_FILE
 /* What a :rw volume allows beyond reading: the guest's file operations
- * there (no device nodes: the guest cannot make them). */
+ * there (no mknod: mote serves none, so no FIFO or device node). */
 #define RW_TREE                                                                \
 	(W_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |                              \
 	 LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_DIR |        \
 	 LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |          \
-	 LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_SYM |          \
-	 LANDLOCK_ACCESS_FS_REFER | LL_TRUNCATE)
+	 LANDLOCK_ACCESS_FS_MAKE_SYM | LANDLOCK_ACCESS_FS_REFER | LL_TRUNCATE)
 /* The rights a rule on a file (not a directory) may carry. */
 #define FILE_RIGHTS                                                            \
 	(LANDLOCK_ACCESS_FS_EXECUTE | W_FILE | R_FILE | LL_TRUNCATE |          \
@@ -143,7 +142,8 @@ static int allow_devices(const struct ruleset *rs)
 	for (size_t i = 0; i < ARRAY_SIZE(devs) && !err; i++)
 		err = allow_path(rs, devs[i], R_FILE | W_FILE | LL_TRUNCATE);
 	if (!err)
-		err = allow_path(rs, "/dev/tty", R_FILE | W_FILE | LL_IOCTL_DEV);
+		err = allow_path(rs, "/dev/tty",
+				 R_FILE | W_FILE | LL_IOCTL_DEV);
 	return err;
 }
 
@@ -155,7 +155,8 @@ static int add_rules(const struct ruleset *rs, const struct lx_proc *p)
 	 * ([0] is the root, read-only). */
 	for (int i = 0; i < fs->nmounts && !err; i++)
 		err = allow_fd(rs, fs->mounts[i].host_fd,
-			       R_FILE | R_DIR | (fs->mounts[i].rw ? RW_TREE : 0));
+			       R_FILE | R_DIR |
+				       (fs->mounts[i].rw ? RW_TREE : 0));
 	if (!err)
 		err = allow_path(rs, "/proc", R_FILE | R_DIR);
 	if (!err)
@@ -179,8 +180,8 @@ static int make_ruleset(const struct lx_proc *p, int abi)
 	}
 	/* Signals only to processes of the tree (which share this domain). */
 	if (abi >= 6) {
-		attr.scoped =
-			LL_SCOPE_SIGNAL | (p->opts->net ? 0 : LL_SCOPE_ABSTRACT);
+		attr.scoped = LL_SCOPE_SIGNAL |
+			      (p->opts->net ? 0 : LL_SCOPE_ABSTRACT);
 		size = sizeof(attr);
 	}
 	return (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);

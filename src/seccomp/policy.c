@@ -55,7 +55,10 @@ struct allow {
 	const char *why;
 };
 
-#define A(name, why) {SCMP_SYS(name), why}
+#define A(name, why)                                                           \
+	{                                                                      \
+		SCMP_SYS(name), why                                            \
+	}
 
 /* Allowed whatever the arguments. */
 static const struct allow plain[] = {
@@ -281,7 +284,8 @@ static int allow_arg(scmp_filter_ctx ctx, int nr, unsigned arg,
 	for (size_t i = 0; i < n; i++) {
 		struct scmp_arg_cmp c = {arg, SCMP_CMP_MASKED_EQ, mask,
 					 (scmp_datum_t)v[i].nr & mask};
-		int err = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &c);
+		int err =
+			seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &c);
 		if (err)
 			return err;
 	}
@@ -294,21 +298,26 @@ static int add_filtered(scmp_filter_ctx ctx, int variant)
 {
 	/* The kernel reads ioctl's request and socket's family as ints. */
 	const scmp_datum_t ux = 0xffffffffu;
-	int err = allow_arg(ctx, SCMP_SYS(ioctl), 1, ioctls,
-			    ARRAY_SIZE(ioctls), ux);
-	err = err ?: allow_arg(ctx, SCMP_SYS(prctl), 0, prctls,
-			       ARRAY_SIZE(prctls), ux);
-	err = err ?: allow_arg(ctx, SCMP_SYS(clone), 0, clones,
-			       ARRAY_SIZE(clones), ~0ULL);
-	err = err ?: allow_arg(ctx, SCMP_SYS(socket), 0, families,
-			       variant & V_NET ? 3 : 1, ux);
+	int err = allow_arg(ctx, SCMP_SYS(ioctl), 1, ioctls, ARRAY_SIZE(ioctls),
+			    ux);
+	err = err
+		      ?: allow_arg(ctx, SCMP_SYS(prctl), 0, prctls,
+				   ARRAY_SIZE(prctls), ux);
+	err = err
+		      ?: allow_arg(ctx, SCMP_SYS(clone), 0, clones,
+				   ARRAY_SIZE(clones), ~0ULL);
+	err = err
+		      ?: allow_arg(ctx, SCMP_SYS(socket), 0, families,
+				   variant & V_NET ? 3 : 1, ux);
 	err = err ?: allow_arg(ctx, SCMP_SYS(socketpair), 0, families, 1, ux);
 	err = err ?: allow_arg(ctx, SCMP_SYS(mmap), 2, noexec, 1, PROT_EXEC);
-	err = err ?: allow_arg(ctx, SCMP_SYS(mprotect), 2, noexec, 1,
-			       PROT_EXEC);
+	err = err
+		      ?: allow_arg(ctx, SCMP_SYS(mprotect), 2, noexec, 1,
+				   PROT_EXEC);
 	err = err ?: allow_arg(ctx, SCMP_SYS(prlimit64), 0, self, 1, ~0ULL);
-	err = err ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
-				      SCMP_SYS(clone3), 0);
+	err = err
+		      ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+					  SCMP_SYS(clone3), 0);
 	if (!err && (variant & V_READV)) {
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 				       SCMP_SYS(process_vm_readv), 0);
@@ -330,7 +339,8 @@ static scmp_filter_ctx build(int variant)
 	err = err ?: seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	err = err ?: seccomp_syscall_priority(ctx, SCMP_SYS(ioctl), 255);
 	for (size_t i = 0; i < ARRAY_SIZE(plain) && !err; i++)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, (int)plain[i].nr, 0);
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, (int)plain[i].nr,
+				       0);
 	nallowed += ARRAY_SIZE(plain);
 	err = err ?: add_filtered(ctx, variant);
 	if (err) {
@@ -350,8 +360,8 @@ static int emit(scmp_filter_ctx ctx, int variant)
 	printf("static const struct sock_filter filter_%d[] = {\n", variant);
 	struct sock_filter ins;
 	while (fread(&ins, sizeof(ins), 1, f) == 1)
-		printf("\t{0x%04x, %u, %u, 0x%08x},\n", ins.code, ins.jt, ins.jf,
-		       ins.k);
+		printf("\t{0x%04x, %u, %u, 0x%08x},\n", ins.code, ins.jt,
+		       ins.jf, ins.k);
 	printf("};\n");
 	fclose(f);
 	return 0;
@@ -361,7 +371,8 @@ static void emit_names(void)
 {
 	printf("static const char *const sandbox_names[] = {\n");
 	for (int nr = 0; nr < 512; nr++) {
-		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+		char *name =
+			seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
 		if (name)
 			printf("\t[%d] = \"%s\",\n", nr, name);
 		free(name);
