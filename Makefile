@@ -9,6 +9,9 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	   -fno-strict-aliasing -D_FILE_OFFSET_BITS=64 \
 	   -DMOTE_VERSION='"$(VERSION)"' -Iinclude -Isrc -MMD -MP
 LDFLAGS ?=
+# libseccomp compiles the monitor's seccomp filter at build time
+# (src/seccomp/policy.c); mote itself does not link it.
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
 
 # SAN=asan: ASan + UBSan (make check builds $(O)-asan so); SAN=fuzz: the
 # same plus libFuzzer's coverage, for the harnesses in tests/fuzz (clang).
@@ -44,6 +47,17 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# The seccomp allowlist, compiled to BPF by a build-time tool (plain flags:
+# it is not part of mote) into a header src/sandbox.c includes.
+$(O)/gen/seccomp-gen: src/seccomp/policy.c
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -o $@ $< $(SECCOMP_LIBS)
+$(O)/gen/seccomp_bpf.h: $(O)/gen/seccomp-gen
+	$(Q)$< > $@.tmp && mv $@.tmp $@
+$(O)/src/sandbox.o: $(O)/gen/seccomp_bpf.h
+$(O)/src/sandbox.o: CFLAGS += -I$(O)/gen
 
 # The shim is assembled for the guest, flattened to raw bytes, and embedded.
 $(O)/shim.o: src/shim/shim.S include/mote/abi.h
@@ -81,7 +95,7 @@ bench: deps all
 	@bench/run.sh $(O)
 
 format:
-	clang-format -i $(SRCS) $(wildcard src/*/*.h src/*.h include/mote/*.h tests/*/*.c tests/*/*.h bench/*.c)
+	clang-format -i $(SRCS) $(wildcard src/seccomp/*.c src/*/*.h src/*.h include/mote/*.h tests/*/*.c tests/*/*.h bench/*.c)
 
 clean:
 	rm -rf $(O) $(O)-asan $(O)-fuzz

@@ -80,6 +80,9 @@ static const char usage_text[] =
 	"                        brk and stack at fixed addresses (default: "
 	"random)\n"
 	"  --timing              print start-up and run time at exit\n"
+	"  --no-sandbox          run the monitor without its seccomp filter,\n"
+	"                        Landlock rules and resource limits (for\n"
+	"                        debugging mote; says so on stderr)\n"
 	"  -h, --help            this text\n"
 	"  --version             mote's version\n"
 	"\n"
@@ -233,6 +236,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_MAX_FILE_SIZE,
 	OPT_MAX_FDS,
+	OPT_NO_SANDBOX,
 };
 
 static const struct option run_options[] = {
@@ -251,6 +255,7 @@ static const struct option run_options[] = {
 	{"trace", optional_argument, NULL, OPT_TRACE},
 	{"timing", no_argument, NULL, OPT_TIMING},
 	{"no-aslr", no_argument, NULL, OPT_NO_ASLR},
+	{"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{0},
@@ -428,6 +433,7 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		case OPT_TRACE: open_trace(&o, optarg); break;
 		case OPT_TIMING: o.timing = true; break;
 		case OPT_NO_ASLR: o.aslr = false; break;
+		case OPT_NO_SANDBOX: o.no_sandbox = true; break;
 		case 'h': usage(stdout); exit(0);
 		case OPT_VERSION: printf("mote %s\n", MOTE_VERSION); exit(0);
 		case ':':
@@ -439,6 +445,9 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		bad_usage("%s: no PROGRAM given", "run");
 	if (!o.ncpus)
 		parse_cpus(&o, NULL);
+	if (o.no_sandbox)
+		msg("warning: --no-sandbox: the monitor runs without its "
+		    "seccomp/Landlock sandbox");
 	env_default(&env, inherit);
 	for (int i = 0; i < nextra; i++)
 		env_set(&env, extra[i]);

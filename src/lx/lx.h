@@ -34,6 +34,7 @@ struct lx_opts {
 	FILE *trace;	  /* --trace, or NULL */
 	bool timing;	  /* --timing: report start-up time at exit */
 	bool aslr;	  /* random load bases (off with --no-aslr) */
+	bool no_sandbox;  /* --no-sandbox: no seccomp, Landlock, limits */
 	uint64_t t_start; /* mono_ns() at the start of main() */
 	char **argv;	  /* the program and its arguments */
 

@@ -19,6 +19,7 @@
 #include "lx/load.h"
 #include "lx/lx.h"
 #include "lx/procfs.h"
+#include "sandbox.h"
 #include "util.h"
 #include "vm/exit.h"
 #include "vm/layout.h"
@@ -339,6 +340,12 @@ int lx_run(const struct lx_opts *o)
 	lx_image_close(&img.im);
 	lx_signal_init(p);
 	lx_signal_thread(t);
+	if (sandbox_enter(p) < 0) {
+		status = MOTE_EXIT_FAIL;
+		goto out_proc;
+	}
+	/* After the sandbox: the watchdog thread inherits Landlock, which
+	 * binds only the threads that exist when it is entered. */
 	lx_limit_start(p);
 	lx_run_thread(t);
 	lx_signal_thread(NULL);

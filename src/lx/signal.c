@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lx/lx.h"
+#include "sandbox.h"
 #include "util.h"
 #include "vm/layout.h"
 
@@ -118,6 +119,8 @@ static bool guest_page_gone(int sig, const siginfo_t *si)
 static void on_host_signal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
+	if (sandbox_trapped(sig, si))
+		sandbox_violation(si);
 	if (monitor_fault(sig, si)) {
 		static const char gone[] =
 			"mote: guest killed by SIGBUS (a file it mapped shrank "
@@ -166,8 +169,10 @@ void lx_signal_init(struct lx_proc *p)
 	struct sigaction sa = {.sa_sigaction = on_host_signal,
 			       .sa_flags = SA_SIGINFO};
 	/* No SA_RESTART: a blocking host call must return so that the guest
-	 * sees the signal. */
+	 * sees the signal. SIGSYS stays deliverable: a syscall the sandbox
+	 * refuses in a handler is reported, not a silent default death. */
 	sigfillset(&sa.sa_mask);
+	sigdelset(&sa.sa_mask, SIGSYS);
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
@@ -186,6 +191,7 @@ void lx_signal_fork_begin(struct lx_thread *t)
 {
 	sigset_t all;
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS); /* as in lx_signal_init */
 	sigprocmask(SIG_BLOCK, &all, &fork_saved);
 	collect(t);
 }
@@ -206,6 +212,7 @@ void lx_signal_sync_chld(struct lx_proc *p)
 	struct sigaction hs = {.sa_sigaction = on_host_signal,
 			       .sa_flags = SA_SIGINFO};
 	sigfillset(&hs.sa_mask);
+	sigdelset(&hs.sa_mask, SIGSYS); /* as in lx_signal_init */
 	if (sa->handler == (uint64_t)(uintptr_t)SIG_IGN ||
 	    (sa->flags & SA_NOCLDWAIT)) {
 		hs.sa_handler = SIG_IGN;
