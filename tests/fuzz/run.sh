@@ -31,7 +31,11 @@ for name in "$@"; do
 	else
 		status=1
 		echo "fuzz/$name: FAILED (status $st); report in $log:"
-		grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$log" | head -5 | sed 's/^/    /'
+		grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$log" |
+			head -5 | sed 's/^/    /'
+		# A silent end (no report at all): its last lines say where.
+		grep -qE 'ERROR|SUMMARY' "$log" ||
+			tail -n 2 "$log" | cut -c1-160 | sed 's/^/    last: /'
 	fi
 done
 exit $status

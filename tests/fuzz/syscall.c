@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -548,6 +549,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (affinity_changed)
 		sched_setaffinity(0, sizeof(affinity), &affinity);
+	/* The guest's RLIMIT_FSIZE is this process's own (limit.c): it must
+	 * not outlive the input, or libFuzzer's next write to its log or
+	 * corpus dies of SIGXFSZ (its handler then exits 1 without a word). */
+	lx_limit_fsize(RLIM_INFINITY);
 	fake_check_mm(fk.p);
 	fake_check_fds(fk.p);
 	return 0;
