@@ -22,16 +22,6 @@
 #define ARCH_GET_GS   0x1004
 #define USER_ADDR_MAX (1ULL << 47)
 
-/* Copies a value out to the guest; -EFAULT if it may not be written. */
-static int put(struct lx_thread *t, uint64_t gva, const void *v, size_t len)
-{
-	void *h = gm_user(&t->p->vm, gva, len, GM_WRITE);
-	if (!h)
-		return -EFAULT;
-	memcpy(h, v, len);
-	return 0;
-}
-
 static int get(struct lx_thread *t, void *v, uint64_t gva, size_t len)
 {
 	const void *h = gm_user(&t->p->vm, gva, len, GM_READ);
@@ -56,10 +46,10 @@ LX_SYS(arch_prctl)
 		return 0;
 	case ARCH_GET_FS:
 		v = vcpu_sregs(&t->cpu)->fs.base;
-		return put(t, a[1], &v, sizeof(v));
+		return lx_put(t, a[1], &v, sizeof(v));
 	case ARCH_GET_GS:
 		v = vcpu_sregs(&t->cpu)->gs.base;
-		return put(t, a[1], &v, sizeof(v));
+		return lx_put(t, a[1], &v, sizeof(v));
 	}
 	return -EINVAL;
 }
@@ -111,7 +101,7 @@ LX_SYS(prlimit64)
 	struct rlimit nl;
 	if (a[2] && get(t, &nl, a[2], sizeof(nl)) < 0)
 		return -EFAULT;
-	if (a[3] && put(t, a[3], &lim[res], sizeof(lim[res])) < 0)
+	if (a[3] && lx_put(t, a[3], &lim[res], sizeof(lim[res])) < 0)
 		return -EFAULT;
 	if (!a[2])
 		return 0;
@@ -153,7 +143,7 @@ LX_SYS(uname)
 	struct utsname u;
 	if (uname(&u) < 0)
 		return -errno;
-	return put(t, a[0], &u, sizeof(u));
+	return lx_put(t, a[0], &u, sizeof(u));
 }
 
 LX_SYS(sysinfo)
@@ -171,7 +161,7 @@ LX_SYS(sysinfo)
 	si.freeram = p->vm.user_size > used ? p->vm.user_size - used : 0;
 	si.procs = 1;
 	si.mem_unit = 1;
-	return put(t, a[0], &si, sizeof(si));
+	return lx_put(t, a[0], &si, sizeof(si));
 }
 
 LX_SYS(getpid)
@@ -216,7 +206,7 @@ LX_SYS(getgroups)
 		return n;
 	if (size < n)
 		return -EINVAL;
-	int err = put(t, a[1], g, n * sizeof(gid_t));
+	int err = lx_put(t, a[1], g, n * sizeof(gid_t));
 	return err ? err : n;
 }
 
@@ -258,7 +248,7 @@ LX_SYS(clock_gettime)
 	if (!clock_ok(a[0]))
 		return -EINVAL;
 	clock_gettime((clockid_t)a[0], &ts);
-	return put(t, a[1], &ts, sizeof(ts));
+	return lx_put(t, a[1], &ts, sizeof(ts));
 }
 
 LX_SYS(clock_getres)
@@ -267,7 +257,7 @@ LX_SYS(clock_getres)
 	if (!clock_ok(a[0]))
 		return -EINVAL;
 	clock_getres((clockid_t)a[0], &ts);
-	return a[1] ? put(t, a[1], &ts, sizeof(ts)) : 0;
+	return a[1] ? lx_put(t, a[1], &ts, sizeof(ts)) : 0;
 }
 
 LX_SYS(gettimeofday)
@@ -275,10 +265,10 @@ LX_SYS(gettimeofday)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct timeval tv = {ts.tv_sec, ts.tv_nsec / 1000};
-	if (a[0] && put(t, a[0], &tv, sizeof(tv)) < 0)
+	if (a[0] && lx_put(t, a[0], &tv, sizeof(tv)) < 0)
 		return -EFAULT;
 	struct timezone tz = {0, 0};
-	if (a[1] && put(t, a[1], &tz, sizeof(tz)) < 0)
+	if (a[1] && lx_put(t, a[1], &tz, sizeof(tz)) < 0)
 		return -EFAULT;
 	return 0;
 }
@@ -286,7 +276,7 @@ LX_SYS(gettimeofday)
 LX_SYS(time)
 {
 	time_t now = time(NULL);
-	if (a[0] && put(t, a[0], &now, sizeof(now)) < 0)
+	if (a[0] && lx_put(t, a[0], &now, sizeof(now)) < 0)
 		return -EFAULT;
 	return now;
 }
@@ -301,7 +291,7 @@ static long do_sleep(struct lx_thread *t, clockid_t clk, int flags,
 		return -EINVAL;
 	int r = clock_nanosleep(clk, flags, &req, &rem);
 	if (r == EINTR && rem_gva && !(flags & TIMER_ABSTIME) &&
-	    put(t, rem_gva, &rem, sizeof(rem)) < 0)
+	    lx_put(t, rem_gva, &rem, sizeof(rem)) < 0)
 		return -EFAULT;
 	return -r;
 }
@@ -338,7 +328,7 @@ LX_SYS(rt_sigaction)
 		if (sig == SIGKILL || sig == SIGSTOP)
 			return -EINVAL;
 	}
-	if (a[2] && put(t, a[2], &old, sizeof(old)) < 0)
+	if (a[2] && lx_put(t, a[2], &old, sizeof(old)) < 0)
 		return -EFAULT;
 	if (a[1]) {
 		nsa.mask &= ~UNBLOCKABLE;
@@ -371,7 +361,7 @@ LX_SYS(rt_sigprocmask)
 		}
 		t->sigmask &= ~UNBLOCKABLE;
 	}
-	if (a[2] && put(t, a[2], &old, sizeof(old)) < 0)
+	if (a[2] && lx_put(t, a[2], &old, sizeof(old)) < 0)
 		return -EFAULT;
 	return 0;
 }
@@ -391,7 +381,7 @@ LX_SYS(sched_getaffinity)
 	cpu_set_t set;
 	if (n > sizeof(set) || sched_getaffinity(0, sizeof(set), &set) < 0)
 		return -EINVAL;
-	int err = put(t, a[2], &set, n);
+	int err = lx_put(t, a[2], &set, n);
 	return err ? err : (long)n;
 }
 

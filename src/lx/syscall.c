@@ -378,6 +378,15 @@ void lx_syscall(struct lx_thread *t)
 	lx_mm_sync(t);
 }
 
+int lx_put(struct lx_thread *t, uint64_t gva, const void *v, size_t len)
+{
+	void *h = gm_user(&t->p->vm, gva, len, GM_WRITE);
+	if (!h)
+		return -EFAULT;
+	memcpy(h, v, len);
+	return 0;
+}
+
 int lx_set_user(struct lx_thread *t, const struct kvm_regs *r)
 {
 	if (vcpu_set_user(&t->cpu, r) < 0)

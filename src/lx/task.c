@@ -18,15 +18,6 @@
 #include "lx/lx.h"
 #include "util.h"
 
-static int put(struct lx_thread *t, uint64_t gva, const void *v, size_t len)
-{
-	void *h = gm_user(&t->p->vm, gva, len, GM_WRITE);
-	if (!h)
-		return -EFAULT;
-	memcpy(h, v, len);
-	return 0;
-}
-
 /* A pid or tid the guest may act on: 0 (the caller), one of its threads,
  * or a process of this run. */
 static bool own_task(struct lx_thread *t, pid_t who)
@@ -58,14 +49,14 @@ LX_SYS(getrusage)
 	 * RUSAGE_CHILDREN). */
 	if (getrusage(who, &ru) < 0)
 		return -errno;
-	return put(t, a[1], &ru, sizeof(ru));
+	return lx_put(t, a[1], &ru, sizeof(ru));
 }
 
 LX_SYS(times)
 {
 	struct tms tm;
 	clock_t now = times(&tm);
-	if (a[0] && put(t, a[0], &tm, sizeof(tm)) < 0)
+	if (a[0] && lx_put(t, a[0], &tm, sizeof(tm)) < 0)
 		return -EFAULT;
 	return now;
 }
@@ -130,7 +121,7 @@ LX_SYS(sched_getparam)
 	struct sched_param sp;
 	if (sched_getparam((pid_t)a[0], &sp) < 0)
 		return -errno;
-	return put(t, a[1], &sp, sizeof(sp));
+	return lx_put(t, a[1], &sp, sizeof(sp));
 }
 
 LX_SYS(sched_getscheduler)
@@ -190,7 +181,7 @@ static long get_int_out(struct lx_thread *t, int option, uint64_t gva)
 	int v = 0;
 	if (prctl(option, &v, 0, 0, 0) < 0)
 		return -errno;
-	return put(t, gva, &v, sizeof(v));
+	return lx_put(t, gva, &v, sizeof(v));
 }
 
 LX_SYS(prctl)
@@ -199,7 +190,9 @@ LX_SYS(prctl)
 	long r;
 	switch (a[0]) {
 	case PR_SET_NAME: return set_name(t, a[1]);
-	case PR_GET_NAME: comm_of(t, name); return put(t, a[1], name, COMM_LEN);
+	case PR_GET_NAME:
+		comm_of(t, name);
+		return lx_put(t, a[1], name, COMM_LEN);
 	/* These are the monitor's own on the vCPU's host thread, with the
 	 * meaning they have for the guest: the parent's death signal is a
 	 * host signal to the monitor, which is the guest's; no_new_privs
@@ -355,7 +348,7 @@ LX_SYS(capget)
 		return -ESRCH;
 	struct __user_cap_data_struct d[2];
 	long err = host_caps(d);
-	return err ? err : put(t, a[1], d, words * sizeof(d[0]));
+	return err ? err : lx_put(t, a[1], d, words * sizeof(d[0]));
 }
 
 LX_SYS(capset)
