@@ -235,6 +235,7 @@ void lx_addr_copy_out(void *buf, socklen_t room, const void *addr,
 struct addr_out {
 	void *buf;
 	int *lenp;
+	int room; /* *lenp, read once: another guest thread may change it */
 };
 
 static int addr_out_get(struct lx_thread *t, uint64_t addr, uint64_t lenp,
@@ -246,10 +247,11 @@ static int addr_out_get(struct lx_thread *t, uint64_t addr, uint64_t lenp,
 	o->lenp = gm_user(&t->p->vm, lenp, sizeof(int), GM_WRITE);
 	if (!o->lenp)
 		return -EFAULT;
-	if (*o->lenp < 0)
+	o->room = __atomic_load_n(o->lenp, __ATOMIC_RELAXED);
+	if (o->room < 0)
 		return -EINVAL;
-	o->buf = gm_user(&t->p->vm, addr, (uint64_t)*o->lenp, GM_WRITE);
-	return o->buf || *o->lenp == 0 ? 0 : -EFAULT;
+	o->buf = gm_user(&t->p->vm, addr, (uint64_t)o->room, GM_WRITE);
+	return o->buf || o->room == 0 ? 0 : -EFAULT;
 }
 
 static void addr_out_put(const struct lx_fd *f, struct addr_out *o,
@@ -258,7 +260,7 @@ static void addr_out_put(const struct lx_fd *f, struct addr_out *o,
 	if (!o->lenp)
 		return;
 	len = lx_addr_guest(f, ss, len, own);
-	lx_addr_copy_out(o->buf, (socklen_t)*o->lenp, ss, len);
+	lx_addr_copy_out(o->buf, (socklen_t)o->room, ss, len);
 	*o->lenp = (int)len;
 }
 
@@ -518,11 +520,12 @@ LX_SYS(getsockopt)
 	int *lenp = gm_user(&t->p->vm, a[4], sizeof(int), GM_WRITE);
 	if (!lenp)
 		return -EFAULT;
-	if (*lenp < 0)
+	int room = __atomic_load_n(lenp, __ATOMIC_RELAXED); /* read once */
+	if (room < 0)
 		return -EINVAL;
 	if ((err = opt_policy(level, name)) < 0)
 		return err;
-	socklen_t len = MIN((socklen_t)*lenp, OPT_MAX);
+	socklen_t len = MIN((socklen_t)room, OPT_MAX);
 	void *v = len ? gm_user(&t->p->vm, a[3], len, GM_WRITE) : NULL;
 	if (len && !v)
 		return -EFAULT;

@@ -211,16 +211,29 @@ static long send_msg(struct lx_thread *t, struct lx_fd *f,
 	return r;
 }
 
+/* sendto and recvfrom: the socket of a[0] and the one buffer (a[1], a[2]),
+ * checked for reading (GM_READ) or for writing. */
+static int one_buffer(struct lx_thread *t, const uint64_t *a,
+		      enum gm_access access, struct lx_fd **f,
+		      struct iovec *iov)
+{
+	int err = lx_sock_get(t, a[0], f);
+	if (err)
+		return err;
+	*iov = (struct iovec){0, MIN(a[2], MAX_RW)};
+	if (iov->iov_len &&
+	    !(iov->iov_base = gm_user(&t->p->vm, a[1], iov->iov_len, access)))
+		return -EFAULT;
+	return 0;
+}
+
 LX_SYS(sendto)
 {
 	struct lx_fd *f;
-	int err = lx_sock_get(t, a[0], &f);
+	struct iovec iov;
+	int err = one_buffer(t, a, GM_READ, &f, &iov);
 	if (err)
 		return err;
-	struct iovec iov = {0, MIN(a[2], MAX_RW)};
-	if (iov.iov_len &&
-	    !(iov.iov_base = gm_user(&t->p->vm, a[1], iov.iov_len, GM_READ)))
-		return -EFAULT;
 	struct lx_addr ad = {.hold = -1};
 	if (a[4] && (err = lx_addr_in(t, a[4], a[5], ADDR_DEST, &ad)) < 0) {
 		lx_addr_put(&ad);
@@ -315,22 +328,23 @@ static long recv_msg(struct lx_thread *t, struct lx_fd *f, struct lx_msghdr *g,
 LX_SYS(recvfrom)
 {
 	struct lx_fd *f;
-	int err = lx_sock_get(t, a[0], &f);
+	struct iovec iov;
+	int err = one_buffer(t, a, GM_WRITE, &f, &iov);
 	if (err)
 		return err;
-	struct iovec iov = {0, MIN(a[2], MAX_RW)};
-	if (iov.iov_len &&
-	    !(iov.iov_base = gm_user(&t->p->vm, a[1], iov.iov_len, GM_WRITE)))
-		return -EFAULT;
 	int *lenp = NULL;
 	void *buf = NULL;
+	/* The length is read once: another guest thread may change it
+	 * between the check of the buffer and the copy. */
+	int room = 0;
 	if (a[4]) {
 		if (!(lenp = gm_user(&t->p->vm, a[5], sizeof(int), GM_WRITE)))
 			return -EFAULT;
-		if (*lenp < 0)
+		room = __atomic_load_n(lenp, __ATOMIC_RELAXED);
+		if (room < 0)
 			return -EINVAL;
-		buf = gm_user(&t->p->vm, a[4], (uint64_t)*lenp, GM_WRITE);
-		if (*lenp && !buf)
+		buf = gm_user(&t->p->vm, a[4], (uint64_t)room, GM_WRITE);
+		if (room && !buf)
 			return -EFAULT;
 	}
 	struct sockaddr_storage ss = {0};
@@ -343,7 +357,7 @@ LX_SYS(recvfrom)
 		return -errno;
 	if (lenp) {
 		socklen_t len = lx_addr_guest(f, &ss, h.msg_namelen, false);
-		lx_addr_copy_out(buf, (socklen_t)*lenp, &ss, len);
+		lx_addr_copy_out(buf, (socklen_t)room, &ss, len);
 		*lenp = (int)len;
 	}
 	return r;
