@@ -1,6 +1,7 @@
 /* Process identity, time, limits, randomness, and signal state. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -281,19 +282,47 @@ LX_SYS(time)
 	return now;
 }
 
+static struct timespec ts_minus(struct timespec a, struct timespec b)
+{
+	struct timespec r = {a.tv_sec - b.tv_sec, a.tv_nsec - b.tv_nsec};
+	if (r.tv_nsec < 0) {
+		r.tv_sec--;
+		r.tv_nsec += 1000000000L;
+	}
+	return r.tv_sec < 0 ? (struct timespec){0, 0} : r;
+}
+
+static long sleep_fn(void *arg, const struct timespec *left,
+		     const sigset_t *hmask)
+{
+	(void)arg;
+	return ppoll(NULL, 0, left, hmask) < 0 ? -errno : 0;
+}
+
+/* A sleep ends early only for a signal the guest would take (lx_wait), as
+ * on Linux: a kick for a signal it blocks does not cut it short. An
+ * absolute time is turned into the time left on its clock. */
 static long do_sleep(struct lx_thread *t, clockid_t clk, int flags,
 		     uint64_t req_gva, uint64_t rem_gva)
 {
-	struct timespec req, rem = {0, 0};
+	struct timespec req, now, t0;
 	if (get(t, &req, req_gva, sizeof(req)) < 0)
 		return -EFAULT;
 	if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000L)
 		return -EINVAL;
-	int r = clock_nanosleep(clk, flags, &req, &rem);
-	if (r == EINTR && rem_gva && !(flags & TIMER_ABSTIME) &&
-	    lx_put(t, rem_gva, &rem, sizeof(rem)) < 0)
-		return -EFAULT;
-	return -r;
+	if (flags & TIMER_ABSTIME) {
+		clock_gettime(clk, &now);
+		req = ts_minus(req, now);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long r = lx_wait(t, NULL, &req, sleep_fn, NULL);
+	if (r == -EINTR && rem_gva && !(flags & TIMER_ABSTIME)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		struct timespec rem = ts_minus(req, ts_minus(now, t0));
+		if (lx_put(t, rem_gva, &rem, sizeof(rem)) < 0)
+			return -EFAULT;
+	}
+	return r;
 }
 
 LX_SYS(nanosleep)
