@@ -35,3 +35,32 @@ lsan_broken() {
 		echo "LeakSanitizer cannot run here (no /proc of this pid namespace, or no ptrace): leak checks off"
 	fi
 }
+
+# await_line FILE TEXT: waits up to $STAGE seconds for a line TEXT in
+# FILE; status 1 if it does not come.
+await_line() {
+	local end=$((SECONDS + STAGE))
+	while ! grep -qxF -- "$2" "$1" 2>/dev/null; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+
+# first_diff A B: the first line where files A and B differ, quoted with
+# cat -v ("line N: native "...", mote "..."").
+first_diff() {
+	awk -v A="$1" -v B="$2" 'BEGIN {
+		for (i = 1;; i++) {
+			ra = (getline la < A) > 0; rb = (getline lb < B) > 0
+			if (!ra && !rb)
+				exit
+			if (!ra) la = "<EOF>"
+			if (!rb) lb = "<EOF>"
+			if (ra != rb || la != lb) {
+				printf "line %d: native \"%s\", mote \"%s\"\n",
+				       i, substr(la, 1, 100), substr(lb, 1, 100)
+				exit
+			}
+		}
+	}' | cat -v
+}

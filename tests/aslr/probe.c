@@ -9,7 +9,8 @@
 int main(void)
 {
 	int local;
-	void *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *m =
+		mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	printf("program %p\n", (void *)main);
 	printf("stack %p\n", (void *)&local);
 	printf("brk %p\n", sbrk(0));

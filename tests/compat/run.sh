@@ -66,16 +66,6 @@ side() {
 	fi
 }
 
-# first_diff A B: "line N: native ... mote ..." for the first difference.
-first_diff() {
-	local n
-	n=$(cmp "$1" "$2" 2>/dev/null | sed -n 's/.* line \([0-9]*\)$/\1/p')
-	[ -z "$n" ] && n=1
-	printf 'line %s: native "%s", mote "%s"' "$n" \
-		"$(sed -n "${n}p" "$1" | cut -c1-80)" \
-		"$(sed -n "${n}p" "$2" | cut -c1-80)"
-}
-
 declare -A after=()
 names=() cmds=()
 while read -r name cmd; do

@@ -93,24 +93,6 @@ bb_run() {
 	printf '\n[exit %d]\n' "$st" >>"$out/$tag.mote"
 }
 
-# first_diff A B: the first line where A and B differ, quoted with cat -v.
-first_diff() {
-	awk -v A="$1" -v B="$2" 'BEGIN {
-		for (i = 1;; i++) {
-			ra = (getline la < A) > 0; rb = (getline lb < B) > 0
-			if (!ra && !rb)
-				exit
-			if (!ra) la = "<EOF>"
-			if (!rb) lb = "<EOF>"
-			if (ra != rb || la != lb) {
-				printf "line %d: native \"%s\", mote \"%s\"\n",
-				       i, substr(la, 1, 100), substr(lb, 1, 100)
-				exit
-			}
-		}
-	}' | cat -v
-}
-
 # bb_check NAME [WHY]: compares what bb_run collected under tag NAME; a
 # non-empty WHY is a failure found by an extra check.
 bb_check() {

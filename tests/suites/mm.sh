@@ -29,14 +29,6 @@ tmp=$(mktemp -d)
 job=
 trap 'stop_run; rm -rf "$tmp"' EXIT
 
-await_line() {
-	local end=$((SECONDS + STAGE))
-	while ! grep -qxF -- "$2" "$1" 2>/dev/null; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.05
-	done
-}
-
 stop_run() {
 	exec 3>&- 2>/dev/null
 	[ -n "$job" ] && kill -KILL "$job" 2>/dev/null

@@ -143,24 +143,6 @@ sh_c() {
 	sh_run "$1" sh -c "$2"
 }
 
-# first_diff A B: the first line where A and B differ, quoted with cat -v.
-first_diff() {
-	awk -v A="$1" -v B="$2" 'BEGIN {
-		for (i = 1;; i++) {
-			ra = (getline la < A) > 0; rb = (getline lb < B) > 0
-			if (!ra && !rb)
-				exit
-			if (!ra) la = "<EOF>"
-			if (!rb) lb = "<EOF>"
-			if (ra != rb || la != lb) {
-				printf "line %d: native \"%s\", mote \"%s\"\n",
-				       i, substr(la, 1, 100), substr(lb, 1, 100)
-				exit
-			}
-		}
-	}' | cat -v
-}
-
 # sh_check NAME [WANT]: compares what sh_run collected under NAME; WANT,
 # if given, is text the native output must contain (so that a case which
 # goes wrong natively too cannot pass).

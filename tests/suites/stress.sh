@@ -33,15 +33,6 @@ sid=
 job=
 trap 'stop_run; rm -rf "$tmp"' EXIT
 
-# await_line FILE TEXT: waits up to $STAGE seconds for a line TEXT in FILE.
-await_line() {
-	local end=$((SECONDS + STAGE))
-	while ! grep -qxF -- "$2" "$1" 2>/dev/null; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.05
-	done
-}
-
 # picture PID: the session's processes, and PID's thread and fd counts.
 picture() {
 	echo "procs $(pgrep -s "$1" | wc -l) threads $(ls "/proc/$1/task" |
