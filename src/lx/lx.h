@@ -193,6 +193,7 @@ struct lx_proc {
 	struct lx_thread *threads[SYS_MAX_VCPUS];
 	int nlive;    /* threads that have not exited */
 	int nrunning; /* host threads still in their run loop */
+	int nparked;  /* of those, parked by a hold (hold.c) */
 };
 
 /* The host signal that makes a vCPU thread leave KVM_RUN or a blocking
@@ -231,6 +232,7 @@ struct lx_thread {
 	bool running;	   /* its host thread is in the run loop */
 	bool exiting;	   /* leaves the run loop after this exit */
 	bool owner;	   /* ends the process once every thread is out */
+	bool parked;	   /* waiting in lx_park */
 	uint64_t tpending; /* signals for this thread alone, from the host
 			      handler or another thread */
 	siginfo_t tinfo[65];
@@ -325,6 +327,31 @@ int lx_tree_count(struct lx_tree *t);
 int lx_tree_signal_group(struct lx_tree *t, pid_t pgrp, int sig);
 /* SIGKILLs every member but the caller, forks under way included. */
 void lx_tree_kill_all(struct lx_tree *t);
+/* The hold word (hold.c), the kick cookie, the first monitor's pid. */
+_Atomic uint32_t *lx_tree_hold_word(struct lx_tree *t);
+uint64_t lx_tree_cookie(const struct lx_tree *t);
+pid_t lx_tree_root(const struct lx_tree *t);
+/* The pids of the live members, at most max of them; returns how many. */
+int lx_tree_pids(struct lx_tree *t, pid_t *out, int max);
+/* Sends every other member the kick that makes it look at the hold word. */
+void lx_tree_kick_others(struct lx_tree *t);
+
+/* hold.c: holding every vCPU of the run out of KVM_RUN (mote pause, and
+ * snapshots, which need every thread at a point where its user context is
+ * whole). A held thread's blocking syscall is interrupted and restarted
+ * when the hold ends. */
+/* Whether the run is held. */
+bool lx_held(struct lx_proc *p);
+/* Holds the run: every monitor of the tree is asked to park its threads,
+ * and this returns once every thread of this process but `self` (a vCPU
+ * thread that asks for its own snapshot, or NULL) has parked. Returns 0,
+ * or -ETIMEDOUT if some thread did not park within timeout_ms (the hold
+ * stays: it parks when its host call returns). */
+int lx_hold(struct lx_proc *p, struct lx_thread *self, int timeout_ms);
+/* Ends the hold: every parked thread of the tree goes on. */
+void lx_release(struct lx_proc *p);
+/* The run loop's side: waits while the run is held. */
+void lx_park(struct lx_thread *t);
 
 /* limit.c: --cpus, --timeout and RLIMIT_FSIZE. */
 /* Confines the monitor (and so every vCPU thread) to the run's CPUs. */

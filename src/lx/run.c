@@ -186,6 +186,10 @@ void lx_run_thread(struct lx_thread *t)
 	uint64_t t_first = mono_ns();
 	int efaults = 0;
 	while (!p->exited && !t->exiting) {
+		if (lx_held(p)) {
+			lx_park(t);
+			continue;
+		}
 		int r = ioctl(t->cpu.fd, KVM_RUN, 0);
 		/* A fork's child runs on a new vCPU. */
 		t->cpu.run->immediate_exit = 0;

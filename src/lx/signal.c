@@ -139,8 +139,13 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	struct lx_thread *t = cur_thread;
-	bool kick = sig == LX_SIG_KICK && si->si_code == SI_TKILL &&
-		    si->si_pid == getpid();
+	/* A kick: from this monitor, or another monitor of the tree asking
+	 * it to look at the hold word (hold.c), with the tree's cookie. */
+	bool kick = sig == LX_SIG_KICK &&
+		    ((si->si_code == SI_TKILL && si->si_pid == getpid()) ||
+		     (si->si_code == SI_QUEUE && cur_proc && cur_proc->tree &&
+		      (uint64_t)(uintptr_t)si->si_value.sival_ptr ==
+			      lx_tree_cookie(cur_proc->tree)));
 	/* The kernel's SIGXFSZ for a write beyond RLIMIT_FSIZE (limit.c) is
 	 * the writing thread's, as on Linux. */
 	bool xfsz = sig == SIGXFSZ && si->si_code == SI_USER &&

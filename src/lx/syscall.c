@@ -356,7 +356,11 @@ void lx_syscall(struct lx_thread *t)
 		}
 		if (ret == -ENOSYS)
 			t->p->stats.enosys[nr]++;
-		if (ret == -EINTR && lx_signal_restartable(nr))
+		/* A call a hold interrupted (with no signal for the guest)
+		 * runs again once the hold ends, whatever it is. */
+		if (ret == -EINTR &&
+		    (lx_signal_restartable(nr) ||
+		     (lx_held(t->p) && !(lx_signal_pending(t) & ~t->sigmask))))
 			t->restart_nr = nr + 1;
 	} else {
 		t->p->stats.enosys_other++;

@@ -17,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lx/lx.h"
+#include "util.h"
 
 struct tree_entry {
 	_Atomic int32_t pid;   /* 0 free, -1 reserved, else a monitor's pid */
@@ -31,6 +33,11 @@ struct tree_entry {
 struct lx_tree {
 	uint32_t max;
 	pid_t root; /* the first monitor */
+	/* Holding the run (hold.c): a futex word every monitor of the tree
+	 * waits on while it is 1, and the value that tells the kick asking
+	 * them to look apart from a guest's SIGRTMAX. */
+	_Atomic uint32_t hold;
+	uint64_t cookie;
 	struct tree_entry e[];
 };
 
@@ -71,6 +78,8 @@ struct lx_tree *lx_tree_create(uint32_t max)
 		return NULL;
 	t->max = max;
 	t->root = getpid();
+	if (getrandom(&t->cookie, sizeof(t->cookie), 0) != sizeof(t->cookie))
+		t->cookie = (uint64_t)mono_ns() ^ ((uint64_t)t->root << 32);
 	atomic_store(&t->e[0].pid, t->root);
 	t->e[0].start = start_time(t->root);
 	return t;
@@ -211,5 +220,44 @@ void lx_tree_kill_all(struct lx_tree *t)
 		nanosleep(&(struct timespec){0, 2000000}, NULL);
 		kill_all(t);
 		again = false;
+	}
+}
+
+_Atomic uint32_t *lx_tree_hold_word(struct lx_tree *t)
+{
+	return &t->hold;
+}
+
+uint64_t lx_tree_cookie(const struct lx_tree *t)
+{
+	return t->cookie;
+}
+
+pid_t lx_tree_root(const struct lx_tree *t)
+{
+	return t->root;
+}
+
+int lx_tree_pids(struct lx_tree *t, pid_t *out, int max)
+{
+	int n = 0;
+	for (uint32_t i = 0; i < t->max && n < max; i++) {
+		pid_t pid = atomic_load(&t->e[i].pid);
+		if (pid > 0 && t->e[i].start == start_time(pid))
+			out[n++] = pid;
+	}
+	return n;
+}
+
+void lx_tree_kick_others(struct lx_tree *t)
+{
+	pid_t self = getpid();
+	for (uint32_t i = 0; i < t->max; i++) {
+		pid_t pid = atomic_load(&t->e[i].pid);
+		if (pid > 0 && pid != self && t->e[i].start == start_time(pid))
+			sigqueue(pid, LX_SIG_KICK,
+				 (union sigval){.sival_ptr =
+							(void *)(uintptr_t)
+								t->cookie});
 	}
 }
