@@ -26,7 +26,7 @@ ifneq ($(SAN),)
 override CFLAGS += $(SAN_FLAGS_$(SAN))
 endif
 
-SRCS := $(wildcard src/*.c src/vm/*.c src/lx/*.c)
+SRCS := $(wildcard src/*.c src/vm/*.c src/lx/*.c src/snap/*.c)
 OBJS := $(SRCS:%.c=$(O)/%.o) $(O)/src/shim/blob.o
 
 .PHONY: all check demo bench deps clean help format unit guest fuzz

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lx/lx.h"
+#include "snap/snap.h"
 #include "util.h"
 
 #ifndef MOTE_VERSION
@@ -17,6 +18,7 @@
 
 static const char usage_text[] =
 	"usage: mote run [options] PROGRAM [ARGS...]\n"
+	"       mote restore [options] SNAPSHOT\n"
 	"       mote --help | --version\n"
 	"\n"
 	"Runs an x86-64 Linux program in its own KVM microVM, with no guest "
@@ -79,6 +81,11 @@ static const char usage_text[] =
 	"  --no-aslr             load the program, its loader, the mmap area,\n"
 	"                        brk and stack at fixed addresses (default: "
 	"random)\n"
+	"  --snapshot FILE       let the guest save snapshots of itself to "
+	"FILE\n"
+	"                        by writing to /dev/mote-snapshot (see\n"
+	"                        docs/snapshot.md); without it such a write\n"
+	"                        fails with EPERM\n"
 	"  --timing              print start-up and run time at exit\n"
 	"  --no-sandbox          run the monitor without its seccomp filter,\n"
 	"                        Landlock rules and resource limits (for\n"
@@ -101,7 +108,20 @@ static const char usage_text[] =
 	"error); 126 if PROGRAM cannot be executed (not ELF, not x86-64, "
 	"32-bit,\n"
 	"bad segments, too big for --memory); 127 if PROGRAM or its dynamic\n"
-	"loader does not exist.\n";
+	"loader does not exist.\n"
+	"\n"
+	"options for restore (SNAPSHOT is a file a guest or mote snapshot "
+	"wrote;\n"
+	"the VM keeps the memory, root, volumes, network and limits it was\n"
+	"started with):\n"
+	"  -n, --count N         start N clones of the snapshot, each its own "
+	"VM\n"
+	"                        sharing every page it has not written; exit\n"
+	"                        status: the first non-zero status of a "
+	"clone\n"
+	"  --name NAME           the VM's id (NAME-1..NAME-N with --count)\n"
+	"  --snapshot FILE, --timing, --timeout SECONDS, --cpus N: as for "
+	"run\n";
 
 static void usage(FILE *f)
 {
@@ -237,6 +257,8 @@ enum {
 	OPT_MAX_FILE_SIZE,
 	OPT_MAX_FDS,
 	OPT_NO_SANDBOX,
+	OPT_SNAPSHOT,
+	OPT_NAME,
 };
 
 static const struct option run_options[] = {
@@ -256,8 +278,20 @@ static const struct option run_options[] = {
 	{"timing", no_argument, NULL, OPT_TIMING},
 	{"no-aslr", no_argument, NULL, OPT_NO_ASLR},
 	{"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
+	{0},
+};
+
+static const struct option restore_options[] = {
+	{"count", required_argument, NULL, 'n'},
+	{"name", required_argument, NULL, OPT_NAME},
+	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+	{"timing", no_argument, NULL, OPT_TIMING},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"help", no_argument, NULL, 'h'},
 	{0},
 };
 
@@ -434,6 +468,7 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		case OPT_TIMING: o.timing = true; break;
 		case OPT_NO_ASLR: o.aslr = false; break;
 		case OPT_NO_SANDBOX: o.no_sandbox = true; break;
+		case OPT_SNAPSHOT: o.snapshot = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		case OPT_VERSION: printf("mote %s\n", MOTE_VERSION); exit(0);
 		case ':':
@@ -463,6 +498,45 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 	return status;
 }
 
+static int cmd_restore(int argc, char **argv, uint64_t t_start)
+{
+	struct lx_opts o = {.t_start = t_start};
+	const char *name = NULL;
+	long count = 1;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:hn:", restore_options, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'n':
+			count = parse_count(optarg, 100000);
+			if (count < 0)
+				bad_usage("--count %s: expected a number from 1 "
+					  "to 100000",
+					  optarg);
+			break;
+		case OPT_NAME: name = optarg; break;
+		case OPT_SNAPSHOT: o.snapshot = optarg; break;
+		case OPT_TIMING: o.timing = true; break;
+		case OPT_TIMEOUT: parse_timeout(&o, optarg); break;
+		case OPT_CPUS: parse_cpus(&o, optarg); break;
+		case 'h': usage(stdout); exit(0);
+		case ':':
+			bad_usage("option %s needs a value", argv[optind - 1]);
+		default: bad_usage("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		bad_usage("%s: no SNAPSHOT file given", "restore");
+	if (optind + 1 < argc)
+		bad_usage("restore: unexpected argument %s", argv[optind + 1]);
+	if (!o.ncpus)
+		parse_cpus(&o, NULL);
+	fflush(stdout);
+	return snap_restore(argv[optind], name, (unsigned)count, &o);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t t_start = mono_ns();
@@ -483,6 +557,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1, t_start);
+	if (!strcmp(argv[1], "restore"))
+		return cmd_restore(argc - 1, argv + 1, t_start);
 	fprintf(stderr, "mote: unknown command '%s' (see mote --help)\n",
 		argv[1]);
 	return MOTE_EXIT_FAIL;

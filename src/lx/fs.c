@@ -26,6 +26,7 @@
 
 #include "lx/fs.h"
 #include "lx/procfs.h"
+#include "snap/snap.h"
 #include "util.h"
 
 #define CONFIGFS_MAGIC 0x62656570
@@ -361,6 +362,8 @@ static long do_open(struct lx_thread *t, long dirfd, uint64_t gpath, int flags,
 		return err;
 	if (lx_procfs_owns(lp.guest))
 		return lx_procfs_open(t, &lp, flags, mode);
+	if (!strcmp(lp.guest, SNAP_DEV))
+		return snap_dev_open(t, flags);
 	if (trailing_slash(path)) {
 		if (flags & O_CREAT)
 			return -EISDIR;
@@ -378,6 +381,21 @@ static long do_open(struct lx_thread *t, long dirfd, uint64_t gpath, int flags,
 	}
 	return lx_fd_install(p, fd, flags & O_CLOEXEC ? FD_CLOEXEC : 0,
 			     lx_fd_kind_of(fd), gp, 0);
+}
+
+int lx_fs_reopen(struct lx_proc *p, const char *gpath, int flags)
+{
+	struct lx_path lp;
+	int err = lx_path_lookup(p, AT_FDCWD, gpath, false, &lp);
+	if (err)
+		return err;
+	if (lx_procfs_owns(lp.guest))
+		return -ENOENT;
+	flags &= ~(O_CREAT | O_EXCL | O_TRUNC | TMPFILE_BIT);
+	int fd = -EAGAIN;
+	for (int i = 0; i < OPEN_TRIES && fd == -EAGAIN; i++)
+		fd = open_once(p, &lp, flags | O_CLOEXEC, 0);
+	return fd == -EAGAIN ? -ENOENT : fd;
 }
 
 LX_SYS(open)

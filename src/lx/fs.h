@@ -54,6 +54,11 @@ void lx_fs_parent_put(struct lx_fs_parent *pa);
  * zero, full, random, urandom, tty and mote's own terminal. */
 bool lx_fs_dev_allowed(const struct stat *st);
 
+/* Opens the existing guest path gpath (absolute) as the guest's open(2)
+ * would, with the same checks (never creating or truncating): for
+ * snapshots, which reopen files by path. A host fd or -errno. */
+int lx_fs_reopen(struct lx_proc *p, const char *gpath, int flags);
+
 /* The mount a guest fd's file was opened on: sets *mount (-1 if none, as
  * for stdio and pipes) and *rw. */
 void lx_fs_fd_mount(struct lx_proc *p, const struct lx_fd *f, int *mount,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lx/lx.h"
+#include "snap/snap.h"
 #include "util.h"
 
 #define MAX_RW		    0x7ffff000ULL /* Linux's MAX_RW_COUNT */
@@ -31,6 +32,8 @@ static long rw(struct lx_thread *t, const uint64_t *a, bool wr, bool at)
 		return -EBADF;
 	if (f->kind == LX_FD_SFD)
 		return wr || at ? -EINVAL : lx_sigfd_read(t, f, a[1], a[2]);
+	if (f->kind == LX_FD_SNAP && wr)
+		return snap_dev_write(t, a[2]);
 	if (!wr && f->kind == LX_FD_PROCDIR)
 		return -EISDIR; /* its host fd is no directory */
 	uint64_t len = MIN(a[2], MAX_RW);
@@ -98,7 +101,7 @@ static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
 	struct lx_fd *f = fd_or_null(t, a[0]);
 	if (!f)
 		return -EBADF;
-	if (f->kind == LX_FD_SFD)
+	if (f->kind == LX_FD_SFD || (f->kind == LX_FD_SNAP && wr))
 		return -EINVAL;
 	if (!wr && f->kind == LX_FD_PROCDIR)
 		return -EISDIR;

@@ -54,6 +54,10 @@ struct lx_opts {
 	bool fsize_set;	  /* --max-file-size given: */
 	uint64_t fsize;	  /* RLIMIT_FSIZE, soft and hard */
 	uint32_t max_fds; /* --max-fds: RLIMIT_NOFILE hard, 0: LX_NOFILE_MAX */
+
+	/* --snapshot FILE: where a guest's write to /dev/mote-snapshot
+	 * saves it (opened before the sandbox), or NULL. */
+	const char *snapshot;
 };
 
 #define LX_DEFAULT_MEMORY (1ULL << 30)
@@ -67,6 +71,16 @@ struct lx_opts {
 /* Runs the program of `o` in a new microVM. Returns mote's exit status: the
  * guest's status, 128 + signal, or a MOTE_EXIT_* code. */
 int lx_run(const struct lx_opts *o);
+
+struct lx_proc;
+struct lx_thread;
+/* The parts of lx_run a restore shares (run.c): a process with one
+ * thread (the owner, threads[0]) and no VM yet; and, once its VM and
+ * vCPUs stand, running it to the end (sandbox, limits, the run loop)
+ * and freeing it. Both return a MOTE_EXIT_* code or the guest's status. */
+struct lx_proc *lx_proc_new(const struct lx_opts *o);
+int lx_proc_run(struct lx_proc *p, struct lx_thread *t);
+void lx_proc_free(struct lx_proc *p);
 
 /* ---- files ---- */
 
@@ -82,6 +96,7 @@ enum lx_fd_kind {
 	LX_FD_OTHER,
 	LX_FD_PROC,    /* a file of the guest's /proc: a sealed memfd */
 	LX_FD_PROCDIR, /* a directory of the guest's /proc (procfs.c) */
+	LX_FD_SNAP,    /* /dev/mote-snapshot (snap/dev.c) */
 };
 
 struct lx_fd {
@@ -194,6 +209,10 @@ struct lx_proc {
 	int nlive;    /* threads that have not exited */
 	int nrunning; /* host threads still in their run loop */
 	int nparked;  /* of those, parked by a hold (hold.c) */
+	/* Snapshots (src/snap/). */
+	bool restored;	    /* its memory came from a snapshot */
+	int snap_fd;	    /* --snapshot's file, or -1 */
+	uint8_t genid[16];  /* the VM generation: new at start and restore */
 };
 
 /* The host signal that makes a vCPU thread leave KVM_RUN or a blocking
@@ -233,6 +252,7 @@ struct lx_thread {
 	bool exiting;	   /* leaves the run loop after this exit */
 	bool owner;	   /* ends the process once every thread is out */
 	bool parked;	   /* waiting in lx_park */
+	bool unstarted;	   /* restored: its host thread is still to start */
 	uint64_t tpending; /* signals for this thread alone, from the host
 			      handler or another thread */
 	siginfo_t tinfo[65];
@@ -294,6 +314,8 @@ long lx_sigfd_read(struct lx_thread *t, struct lx_fd *f, uint64_t buf,
 /* thread.c */
 long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,
 		     uint64_t ptid, uint64_t ctid, uint64_t tls);
+/* Starts the host threads of restored threads (t->unstarted). */
+void lx_thread_start_all(struct lx_proc *p);
 /* With p->lock held: re-kicks the threads that must leave their run loop
  * and waits a little for one to go. */
 void lx_wait_gone(struct lx_proc *p, struct lx_thread *self);
@@ -452,6 +474,9 @@ int lx_get_path(struct lx_proc *p, uint64_t gva, char buf[PATH_MAX]);
 /* mm.c */
 int lx_mm_init(struct lx_proc *p);
 void lx_mm_fini(struct lx_proc *p);
+/* The VMAs of a restored snapshot (sorted, apart), names interned; the
+ * page tables and memory behind them are the snapshot's. */
+int lx_mm_restore(struct lx_proc *p, const struct lx_vma *v, int n);
 /* Empties the address space for a new image (execve). */
 int lx_mm_reset(struct lx_proc *p);
 /* Maps [start, end) into the guest as kind with prot, recording a VMA. */

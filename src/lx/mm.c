@@ -226,6 +226,21 @@ int lx_mm_reset(struct lx_proc *p)
 	return lx_mm_init(p);
 }
 
+int lx_mm_restore(struct lx_proc *p, const struct lx_vma *v, int n)
+{
+	struct lx_mm *mm = &p->mm;
+	mm->nvmas = 0;
+	if (vma_reserve(mm, n) < 0)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		mm->vmas[i] = v[i];
+		if (v[i].name && !(mm->vmas[i].name = lx_mm_name(p, v[i].name)))
+			return -ENOMEM;
+	}
+	mm->nvmas = n;
+	return 0;
+}
+
 void lx_mm_fini(struct lx_proc *p)
 {
 	free(p->mm.vmas);

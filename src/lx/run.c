@@ -293,13 +293,8 @@ static void reap_children(void)
 	}
 }
 
-int lx_run(const struct lx_opts *o)
+struct lx_proc *lx_proc_new(const struct lx_opts *o)
 {
-	struct image img = {.im = {.fd = -1}};
-	int status = lx_limit_cpus(o) < 0 ? MOTE_EXIT_FAIL
-					  : open_image(o->argv[0], &img);
-	if (status)
-		goto out_image;
 	struct lx_proc *p = calloc(1, sizeof(*p));
 	struct lx_thread *t = calloc(1, sizeof(*t));
 	if (!p || !t)
@@ -317,6 +312,7 @@ int lx_run(const struct lx_opts *o)
 	p->pid = getpid();
 	p->vfork_fd = -1;
 	p->exe_fd = -1;
+	p->snap_fd = -1;
 	p->tree = lx_tree_create(o->pids);
 	if (!p->tree)
 		die(MOTE_EXIT_FAIL, "cannot map the process table: %s",
@@ -325,38 +321,44 @@ int lx_run(const struct lx_opts *o)
 	t->p = p;
 	t->tid = p->pid;
 	t->cpu.fd = -1;
-	/* /proc/self/exe is absolute; the path the host found is the one the
-	 * guest sees (its root is / unless --root says otherwise). */
-	if (!realpath(img.path, p->exe))
-		snprintf(p->exe, sizeof(p->exe), "%s", img.path);
-	lx_procfs_set_comm(p, img.path);
-	uint64_t rsp;
-	img.argv = (char **)o->argv;
-	status = setup(p, &img, &rsp);
-	if (status)
-		goto out_proc;
-	if (vcpu_create(&p->vm, &t->cpu, 0, lx_image_entry(&img.im), rsp) < 0) {
-		msg("cannot create vCPU: %s", strerror(errno));
-		status = MOTE_EXIT_FAIL;
-		goto out_proc;
+	if (getrandom(p->genid, sizeof(p->genid), 0) != sizeof(p->genid))
+		die(MOTE_EXIT_FAIL, "getrandom: %s", strerror(errno));
+	/* --snapshot: the file is opened now, as the user who ran mote;
+	 * the sandboxed monitor could not open it later. */
+	if (o->snapshot) {
+		p->snap_fd = fd_high(open(o->snapshot,
+					  O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+		if (p->snap_fd < 0)
+			die(MOTE_EXIT_FAIL,
+			    "--snapshot %s: %s (give a writable file path)",
+			    o->snapshot, strerror(errno));
 	}
-	p->exe_fd = fd_high(fcntl(img.im.fd, F_DUPFD_CLOEXEC, 3));
-	lx_image_close(&img.im);
+	return p;
+}
+
+int lx_proc_run(struct lx_proc *p, struct lx_thread *t)
+{
 	lx_signal_init(p);
 	lx_signal_thread(t);
 	if (sandbox_enter(p) < 0) {
-		status = MOTE_EXIT_FAIL;
-		goto out_proc;
+		lx_proc_free(p);
+		return MOTE_EXIT_FAIL;
 	}
 	/* After the sandbox: the watchdog thread inherits Landlock, which
 	 * binds only the threads that exist when it is entered. */
 	lx_limit_start(p);
+	lx_thread_start_all(p);
 	lx_run_thread(t);
 	lx_signal_thread(NULL);
-	status = p->status;
+	int status = p->status;
 	if (p->trace)
 		lx_trace_summary(p);
-out_proc:
+	lx_proc_free(p);
+	return status;
+}
+
+void lx_proc_free(struct lx_proc *p)
+{
 	/* The other threads' host threads may still be unwinding (after
 	 * saying they are done): their structs and p stay allocated until
 	 * the process exits. */
@@ -368,12 +370,46 @@ out_proc:
 	lx_mm_fini(p);
 	if (p->exe_fd >= 0)
 		close(p->exe_fd);
+	if (p->snap_fd >= 0)
+		close(p->snap_fd);
+	p->exe_fd = p->snap_fd = -1;
 	vm_destroy(&p->vm);
 	/* The VM tree ends with its first process, as a container does with
 	 * its init. (A forked process ends in lx_run_thread and stays in the
 	 * tree until reaped: a zombie can still be signalled.) */
 	lx_tree_kill_all(p->tree);
 	reap_children();
+}
+
+int lx_run(const struct lx_opts *o)
+{
+	struct image img = {.im = {.fd = -1}};
+	int status = lx_limit_cpus(o) < 0 ? MOTE_EXIT_FAIL
+					  : open_image(o->argv[0], &img);
+	if (status)
+		goto out_image;
+	struct lx_proc *p = lx_proc_new(o);
+	struct lx_thread *t = p->threads[0];
+	/* /proc/self/exe is absolute; the path the host found is the one the
+	 * guest sees (its root is / unless --root says otherwise). */
+	if (!realpath(img.path, p->exe))
+		snprintf(p->exe, sizeof(p->exe), "%s", img.path);
+	lx_procfs_set_comm(p, img.path);
+	uint64_t rsp;
+	img.argv = (char **)o->argv;
+	status = setup(p, &img, &rsp);
+	if (!status &&
+	    vcpu_create(&p->vm, &t->cpu, 0, lx_image_entry(&img.im), rsp) < 0) {
+		msg("cannot create vCPU: %s", strerror(errno));
+		status = MOTE_EXIT_FAIL;
+	}
+	if (status) {
+		lx_proc_free(p);
+		goto out_image;
+	}
+	p->exe_fd = fd_high(fcntl(img.im.fd, F_DUPFD_CLOEXEC, 3));
+	lx_image_close(&img.im);
+	status = lx_proc_run(p, t);
 out_image:
 	lx_image_close(&img.im);
 	if (img.argv && img.argv != o->argv) {

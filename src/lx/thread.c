@@ -50,7 +50,10 @@ static void *thread_main(void *arg)
 	struct start *st = arg;
 	struct lx_thread *t = st->t;
 	struct lx_proc *p = t->p;
-	t->tid = t->host_tid = (pid_t)syscall(SYS_gettid);
+	t->host_tid = (pid_t)syscall(SYS_gettid);
+	/* A restored thread keeps the tid its guest knows (the snapshot's). */
+	if (!t->tid)
+		t->tid = t->host_tid;
 	lx_signal_thread(t);
 	/* Both tid words are written before the thread runs guest code: one
 	 * written later could land after the thread has exited and the
@@ -157,6 +160,7 @@ long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	nt->robust_list = nt->robust_len = 0;
 	nt->exiting = false;
 	nt->entry = ENTRY_NONE;
+	nt->tid = 0;
 	nt->live = nt->running = true;
 	p->nlive++;
 	p->nrunning++;
@@ -181,6 +185,38 @@ long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,
 		;
 	sem_destroy(&st.ready);
 	return nt->tid;
+}
+
+void lx_thread_start_all(struct lx_proc *p)
+{
+	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
+		struct lx_thread *t = p->threads[i];
+		if (!t || !t->unstarted)
+			continue;
+		t->unstarted = false;
+		struct start st = {.t = t};
+		sem_init(&st.ready, 0, 0);
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t->host, &attr, thread_main, &st) != 0) {
+			/* The guest's thread is lost: end the process rather
+			 * than run it with a thread missing. */
+			msg("cannot start a host thread for guest thread %d",
+			    (int)t->tid);
+			pthread_mutex_lock(&p->lock);
+			t->live = t->running = false;
+			p->nlive--;
+			p->nrunning--;
+			pthread_mutex_unlock(&p->lock);
+			lx_proc_exit(p, MOTE_EXIT_FAIL);
+		} else {
+			while (sem_wait(&st.ready) < 0 && errno == EINTR)
+				;
+		}
+		pthread_attr_destroy(&attr);
+		sem_destroy(&st.ready);
+	}
 }
 
 /* ---- the end of threads ---- */

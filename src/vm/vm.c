@@ -295,6 +295,12 @@ static bool want_doorbell(void)
 	return vm_kvm_is_pvm();
 }
 
+/* Past the end of every slot: no memory backs it. */
+static uint64_t doorbell_gpa(const struct vm *vm)
+{
+	return vm->user_size + vm->sys_size + HUGE_SIZE;
+}
+
 /* The trampoline: movb %al, DOORBELL_GVA; jmp *%rcx. */
 static void setup_doorbell(struct vm *vm)
 {
@@ -305,8 +311,7 @@ static void setup_doorbell(struct vm *vm)
 	};
 	_Static_assert(DOORBELL_GVA < 0x10000, "doorbell address encoding");
 	memcpy(vm->mem + vm->user_size + SYS_TRAMP, code, sizeof(code));
-	/* Past the end of every slot: no memory backs it. */
-	vm->doorbell_gpa = vm->user_size + vm->sys_size + HUGE_SIZE;
+	vm->doorbell_gpa = doorbell_gpa(vm);
 	pt_map(&vm->pt, TRAMP_GVA, vm->user_size + SYS_TRAMP, PAGE_SIZE,
 	       PT_USER | PT_READ | PT_EXEC);
 	pt_map(&vm->pt, DOORBELL_GVA, vm->doorbell_gpa, PAGE_SIZE,
@@ -344,6 +349,12 @@ static void deny_msrs(struct vm *vm)
 
 enum vm_error vm_create(struct vm *vm, uint64_t user_size)
 {
+	return vm_create_from(vm, user_size, -1, 0);
+}
+
+enum vm_error vm_create_from(struct vm *vm, uint64_t user_size, int fd,
+			     uint64_t off)
+{
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->boot_ns = mono_ns();
@@ -371,6 +382,14 @@ enum vm_error vm_create(struct vm *vm, uint64_t user_size)
 		munmap(raw, mem - raw);
 	munmap(mem + total, raw + HUGE_SIZE - mem);
 	vm->mem = mem;
+	/* A snapshot's memory: the file's pages, copied on write, so that
+	 * every VM restored from it shares each page it has not written. */
+	if (fd >= 0 && mmap(mem, total, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
+			    (off_t)off) == MAP_FAILED) {
+		err = VM_ENOMEM;
+		goto err_unmap;
+	}
 	if (set_slot(vm, 0, user_size, vm->sys_size) < 0 ||
 	    plan_chunks(vm) < 0) {
 		err = VM_EKVM;
@@ -380,9 +399,16 @@ enum vm_error vm_create(struct vm *vm, uint64_t user_size)
 		err = VM_EKVM;
 		goto err_unmap;
 	}
-	setup_sys(vm);
 	deny_msrs(vm);
 	vm->doorbell = want_doorbell();
+	if (fd >= 0) {
+		/* The system region and its tables came with the memory. */
+		pt_init(&vm->pt, vm->mem + user_size, user_size, SYS_PML4,
+			SYS_PT_POOL, vm->sys_size);
+		vm->doorbell_gpa = doorbell_gpa(vm);
+		return VM_OK;
+	}
+	setup_sys(vm);
 	if (vm->doorbell)
 		setup_doorbell(vm);
 	return VM_OK;

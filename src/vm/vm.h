@@ -58,6 +58,11 @@ enum vm_error {
  * the system region: page tables, GDT, IDT, shim. Returns VM_OK or the
  * reason, with errno set for VM_EKVM. */
 enum vm_error vm_create(struct vm *vm, uint64_t user_size);
+/* The same on the memory image of a snapshot: [off, off + user_size +
+ * sys_size) of fd, mapped copy-on-write, system region included (nothing
+ * is written to it). */
+enum vm_error vm_create_from(struct vm *vm, uint64_t user_size, int fd,
+			     uint64_t off);
 void vm_destroy(struct vm *vm);
 /* Registers with KVM every chunk of user memory that [gpa, gpa + len)
  * touches. Returns 0 or -ENOMEM. */

@@ -1,0 +1,632 @@
+/* mote restore: VMs started from a snapshot (docs/snapshot.md).
+ *
+ * Everything in the file is checked before any VM exists: the header
+ * (magic, format, version, checksums, sizes), the CPU features the saved
+ * state needs, and the state section. Then the memory image is mapped
+ * copy-on-write (vm_create_from), the unchanged pages of private file
+ * mappings from their files, the fds reopened by path at their offsets,
+ * and each vCPU created in its saved state. With -n COUNT the snapshot is
+ * read once and COUNT monitors fork from that point, each making its own
+ * VM on the shared mapping.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lx/fs.h"
+#include "snap/snap.h"
+#include "snap/state.h"
+#include "util.h"
+#include "vm/layout.h"
+#include "vm/pt.h"
+
+#ifndef MOTE_VERSION
+#define MOTE_VERSION "0.1.0"
+#endif
+
+/* ---- reading and checking the file ---- */
+
+static bool header_sane(const struct snap_header *h, uint64_t fsize)
+{
+	return h->user_size && h->user_size % HUGE_SIZE == 0 &&
+	       h->user_size <= (1ULL << 46) &&
+	       h->sys_size == layout_sys_size(h->user_size) &&
+	       h->mem_off == SNAP_HDR_SIZE &&
+	       h->mem_len == h->user_size + h->sys_size &&
+	       h->state_off == h->mem_off + h->mem_len &&
+	       h->state_len <= SNAP_STATE_MAX && h->nthreads >= 1 &&
+	       h->nthreads <= SYS_MAX_VCPUS && fsize >= h->state_off &&
+	       fsize - h->state_off >= h->state_len;
+}
+
+static int read_header(int fd, const char *path, struct snap_header *h,
+		       uint64_t fsize)
+{
+	uint8_t page[SNAP_HDR_SIZE];
+	ssize_t n = pread(fd, page, sizeof(page), 0);
+	if (n < (ssize_t)sizeof(*h) || memcmp(page, SNAP_MAGIC, 8)) {
+		msg("%s: not a mote snapshot (no MOTESNAP header; was it cut "
+		    "short?)",
+		    path);
+		return -1;
+	}
+	memcpy(h, page, sizeof(*h));
+	if (h->format != SNAP_FORMAT) {
+		msg("%s: snapshot format %u; this mote (%s) reads format %d "
+		    "(restore it with the mote that wrote it)",
+		    path, h->format, MOTE_VERSION, SNAP_FORMAT);
+		return -1;
+	}
+	uint32_t crc = h->header_crc;
+	h->header_crc = 0;
+	if (snap_crc32(0, h, sizeof(*h)) != crc) {
+		msg("%s: the snapshot header is corrupt (checksum mismatch)",
+		    path);
+		return -1;
+	}
+	h->version[sizeof(h->version) - 1] = 0;
+	if (strcmp(h->version, MOTE_VERSION)) {
+		msg("%s: written by mote %s; this is mote %s (restore it with "
+		    "the mote version that wrote it)",
+		    path, h->version, MOTE_VERSION);
+		return -1;
+	}
+	if (!header_sane(h, fsize)) {
+		msg("%s: the snapshot is truncated or its header is "
+		    "inconsistent (%llu bytes)",
+		    path, (unsigned long long)fsize);
+		return -1;
+	}
+	return 0;
+}
+
+static int load(int fd, const char *path, struct snap_state *st)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		msg("%s: not a regular file", path);
+		return -1;
+	}
+	if (read_header(fd, path, &st->h, (uint64_t)sb.st_size) < 0)
+		return -1;
+	uint8_t *buf = malloc(st->h.state_len ? st->h.state_len : 1);
+	if (!buf) {
+		msg("%s: out of memory", path);
+		return -1;
+	}
+	ssize_t n = pread(fd, buf, st->h.state_len, (off_t)st->h.state_off);
+	int err = 0;
+	if (n != (ssize_t)st->h.state_len) {
+		msg("%s: cannot read the snapshot's state: %s", path,
+		    n < 0 ? strerror(errno) : "file too short");
+		err = -1;
+	} else if (snap_crc32(0, buf, st->h.state_len) != st->h.state_crc) {
+		msg("%s: the snapshot's state is corrupt (checksum mismatch)",
+		    path);
+		err = -1;
+	} else {
+		struct rbuf r = {.d = buf, .n = st->h.state_len};
+		if (!snap_state_read(&r, st)) {
+			msg("%s: the snapshot's state is malformed", path);
+			err = -1;
+		}
+	}
+	free(buf);
+	return err;
+}
+
+/* ---- CPU features ---- */
+
+struct feature {
+	const char *name;
+	int word; /* index into the words compared */
+	int bit;
+};
+
+/* The ones programs pick code paths by; any other bit is named by its
+ * CPUID leaf, register and number. */
+static const struct feature features[] = {
+	{"sse3", 0, 0},	      {"ssse3", 0, 9},	    {"fma", 0, 12},
+	{"sse4_1", 0, 19},    {"sse4_2", 0, 20},    {"movbe", 0, 22},
+	{"popcnt", 0, 23},    {"aes", 0, 25},	    {"xsave", 0, 26},
+	{"avx", 0, 28},	      {"f16c", 0, 29},	    {"rdrand", 0, 30},
+	{"sse", 1, 25},	      {"sse2", 1, 26},	    {"bmi1", 2, 3},
+	{"avx2", 2, 5},	      {"bmi2", 2, 8},	    {"erms", 2, 9},
+	{"avx512f", 2, 16},   {"avx512dq", 2, 17},  {"rdseed", 2, 18},
+	{"adx", 2, 19},	      {"avx512bw", 2, 30},  {"avx512vl", 2, 31},
+	{"sha_ni", 2, 29},    {"vaes", 3, 9},	    {"vpclmulqdq", 3, 10},
+	{"gfni", 3, 8},	      {"fsrm", 4, 4},	    {"lzcnt", 5, 5},
+};
+
+static const char *const word_names[] = {
+	"1:ECX", "1:EDX", "7.0:EBX", "7.0:ECX", "7.0:EDX", "0x80000001:ECX",
+	"0x80000001:EDX"};
+
+static void cpu_words(const struct snap_cpu *c, uint32_t w[7])
+{
+	w[0] = c->l1_ecx;
+	w[1] = c->l1_edx;
+	w[2] = c->l7_ebx;
+	w[3] = c->l7_ecx;
+	w[4] = c->l7_edx;
+	w[5] = c->e1_ecx;
+	w[6] = c->e1_edx;
+}
+
+/* What this host's KVM can show a guest, as the snapshot recorded it. */
+static int host_cpu(struct snap_cpu *c)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return -1;
+	struct kvm_cpuid2 *cp = cpuid_supported(kvm);
+	close(kvm);
+	if (!cp)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	for (uint32_t i = 0; i < cp->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &cp->entries[i];
+		if (e->function == 1) {
+			c->l1_ecx = e->ecx;
+			c->l1_edx = e->edx;
+		} else if (e->function == 7 && e->index == 0) {
+			c->l7_ebx = e->ebx;
+			c->l7_ecx = e->ecx;
+			c->l7_edx = e->edx;
+		} else if (e->function == 0x80000001) {
+			c->e1_ecx = e->ecx;
+			c->e1_edx = e->edx;
+		} else if (e->function == 0xd && e->index == 0) {
+			c->xcr0 = e->eax | ((uint64_t)e->edx << 32);
+		}
+	}
+	free(cp);
+	return 0;
+}
+
+static int check_cpu(const char *path, const struct snap_cpu *need)
+{
+	struct snap_cpu have;
+	if (host_cpu(&have) < 0) {
+		msg("%s: cannot read this host's CPU features from /dev/kvm: "
+		    "%s",
+		    path, strerror(errno));
+		return -1;
+	}
+	if (need->xsave_size != sizeof(struct kvm_xsave)) {
+		msg("%s: the snapshot's XSAVE area is %u bytes, this host's "
+		    "%zu",
+		    path, need->xsave_size, sizeof(struct kvm_xsave));
+		return -1;
+	}
+	uint32_t n[7], h[7];
+	cpu_words(need, n);
+	cpu_words(&have, h);
+	/* Bits mote sets or clears itself: OSXSAVE follows CR4, and the
+	 * hypervisor, VMX and SVM bits are not features a program uses. */
+	n[0] &= ~((1U << 27) | (1U << 31) | (1U << 5));
+	n[5] &= ~(1U << 2);
+	for (int w = 0; w < 7; w++) {
+		uint32_t miss = n[w] & ~h[w];
+		if (!miss)
+			continue;
+		int bit = __builtin_ctz(miss);
+		const char *name = NULL;
+		for (size_t i = 0; i < ARRAY_SIZE(features); i++)
+			if (features[i].word == w && features[i].bit == bit)
+				name = features[i].name;
+		msg("%s: the snapshot needs CPU feature %s (CPUID %s bit %d), "
+		    "which this host lacks; restore it on a host with the "
+		    "same CPU features",
+		    path, name ? name : "?", word_names[w], bit);
+		return -1;
+	}
+	if (need->xcr0 & ~have.xcr0) {
+		msg("%s: the snapshot needs XSAVE state components %#llx, "
+		    "which this host lacks",
+		    path, (unsigned long long)(need->xcr0 & ~have.xcr0));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- memory ---- */
+
+static int map_at(struct lx_proc *p, uint64_t gpa, uint64_t len, int prot,
+		  int flags, int fd, uint64_t off)
+{
+	if (mmap(p->vm.mem + gpa, len, prot, flags | MAP_FIXED, fd,
+		 (off_t)off) == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
+/* A file mapping: its file, then the pages the image holds over it. */
+static int map_file_vma(struct lx_proc *p, const struct snap_state *st,
+			const struct snap_vma *sv, int snap)
+{
+	const struct lx_vma *v = &sv->v;
+	bool wr = sv->src == SRC_SHARED && (v->prot & PT_WRITE);
+	int fd = lx_fs_reopen(p, sv->name, wr ? O_RDWR : O_RDONLY);
+	struct stat sb;
+	if (fd < 0) {
+		msg("restore: %s: %s (a mapping of the snapshot needs it)",
+		    sv->name, strerror(-fd));
+		return -1;
+	}
+	if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_size != sv->fsize ||
+	    sb.st_mtim.tv_sec != sv->mtime_s ||
+	    sb.st_mtim.tv_nsec != sv->mtime_ns) {
+		msg("restore: %s changed since the snapshot (its size or "
+		    "modification time differ); the snapshot needs the file "
+		    "it mapped",
+		    sv->name);
+		close(fd);
+		return -1;
+	}
+	int err;
+	if (sv->src == SRC_SHARED)
+		err = map_at(p, v->start, v->end - v->start,
+			     PROT_READ | (wr ? PROT_WRITE : 0), MAP_SHARED, fd,
+			     v->off);
+	else
+		err = map_at(p, v->start, v->end - v->start,
+			     PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, v->off);
+	close(fd);
+	uint64_t pages = (v->end - v->start) / PAGE_SIZE;
+	for (uint64_t i = 0; !err && sv->src == SRC_FILE && i < pages;) {
+		if (!(sv->bitmap[i / 8] & (1 << (i % 8)))) {
+			i++;
+			continue;
+		}
+		uint64_t j = i;
+		while (j < pages && (sv->bitmap[j / 8] & (1 << (j % 8))))
+			j++;
+		uint64_t at = v->start + i * PAGE_SIZE;
+		err = map_at(p, at, (j - i) * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE, snap, st->h.mem_off + at);
+		i = j;
+	}
+	if (err)
+		msg("restore: cannot map %s: %s", sv->name, strerror(-err));
+	return err ? -1 : 0;
+}
+
+static int restore_memory(struct lx_proc *p, const struct snap_state *st,
+			  int snap)
+{
+	struct lx_vma *v = calloc(st->nvmas + 1, sizeof(*v));
+	if (!v)
+		return -1;
+	for (uint32_t i = 0; i < st->nvmas; i++)
+		v[i] = st->vmas[i].v;
+	int err = lx_mm_restore(p, v, (int)st->nvmas);
+	free(v);
+	if (err)
+		return -1;
+	struct lx_mm *mm = &p->mm;
+	mm->brk_start = st->brk_start;
+	mm->brk = st->brk;
+	mm->brk_max = st->brk_max;
+	mm->mmap_top = st->mmap_top;
+	mm->stack_lo = st->stack_lo;
+	mm->arg_start = st->arg_start;
+	mm->arg_end = st->arg_end;
+	mm->env_start = st->env_start;
+	mm->env_end = st->env_end;
+	for (uint32_t i = 0; i < st->nvmas; i++) {
+		const struct snap_vma *sv = &st->vmas[i];
+		if (vm_mem_ensure(&p->vm, sv->v.start, sv->v.end - sv->v.start)) {
+			msg("restore: KVM refused the guest memory");
+			return -1;
+		}
+		if (sv->src != SRC_IMAGE && map_file_vma(p, st, sv, snap) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- fds ---- */
+
+static const char *kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case LX_FD_PIPE: return "a pipe";
+	case LX_FD_SOCK: return "a socket";
+	case LX_FD_SFD: return "a signalfd";
+	case LX_FD_PROC: return "a /proc file";
+	case LX_FD_PROCDIR: return "a /proc directory";
+	case LX_FD_TTY: return "a terminal";
+	case LX_FD_OTHER: return "an epoll, eventfd, timerfd or memfd";
+	default: return "a file";
+	}
+}
+
+/* An fd that cannot come back: a pipe whose other end is gone, so that
+ * reads see end-of-file and writes fail with EPIPE, as they would for a
+ * pipe or socket whose peer has exited. */
+static int dead_fd(const struct snap_fd *f, const char *why)
+{
+	int pp[2];
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		return -1;
+	bool wronly = (f->flags & O_ACCMODE) == O_WRONLY;
+	close(wronly ? pp[0] : pp[1]);
+	msg("restore: fd %d (%s%s%s) cannot be restored (%s): it now %s",
+	    f->gfd, kind_name(f->kind), f->path ? " " : "",
+	    f->path ? f->path : "", why,
+	    wronly ? "fails writes with EPIPE" : "reads end-of-file");
+	return wronly ? pp[1] : pp[0];
+}
+
+/* Reopens a file by its guest path: the same file (device and inode), at
+ * its offset. -1 with the reason in *why otherwise. */
+static int reopen(struct lx_proc *p, const struct snap_fd *f, const char **why)
+{
+	int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECTORY |
+		   O_NOFOLLOW | O_DSYNC | O_SYNC | O_NOATIME | O_PATH;
+	int fd = lx_fs_reopen(p, f->path, f->flags & keep);
+	if (fd < 0) {
+		*why = strerror(-fd);
+		return -1;
+	}
+	struct stat sb;
+	if (f->kind != LX_FD_DEV && f->kind != LX_FD_TTY &&
+	    (fstat(fd, &sb) < 0 || sb.st_dev != f->dev ||
+	     sb.st_ino != f->ino)) {
+		*why = "the path names another file now";
+		close(fd);
+		return -1;
+	}
+	if (f->offset > 0 && lseek(fd, f->offset, SEEK_SET) != f->offset) {
+		*why = "cannot seek to its offset";
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int restore_fd(struct lx_proc *p, const struct snap_fd *f)
+{
+	if (f->kind == LX_FD_SNAP)
+		return snap_dev_reopen(p, f->gfd, f->fdflags, f->offset);
+	const char *why = "not a file";
+	int host = -1;
+	uint32_t kind = f->kind;
+	if (f->stdio >= 0) {
+		/* The restoring mote's own stdin, stdout or stderr. */
+		host = fcntl(f->stdio, F_DUPFD_CLOEXEC, 3);
+		why = "mote's own is closed";
+		if (host >= 0)
+			kind = lx_fd_kind_of(host);
+	} else if (f->path && (kind == LX_FD_FILE || kind == LX_FD_DIR ||
+			       kind == LX_FD_PATH || kind == LX_FD_DEV ||
+			       kind == LX_FD_TTY)) {
+		host = reopen(p, f, &why);
+	}
+	char *path = NULL;
+	if (host < 0) {
+		host = dead_fd(f, why);
+		kind = LX_FD_PIPE;
+	} else if (f->stdio < 0 && f->path) {
+		path = strdup(f->path);
+	}
+	if (host < 0)
+		return -1;
+	return lx_fd_install_at(p, f->gfd, host, f->fdflags, kind, path);
+}
+
+static int restore_fds(struct lx_proc *p, const struct snap_state *st)
+{
+	for (int i = 0; i < 3; i++)
+		lx_fd_close(p, i);
+	p->nofile_max = MIN(st->nofile_max, (uint64_t)p->fd_cap);
+	p->nofile_cur = MIN(st->nofile_cur, p->nofile_max);
+	for (uint32_t i = 0; i < st->nfds; i++) {
+		if ((uint64_t)st->fds[i].gfd >= p->nofile_cur ||
+		    restore_fd(p, &st->fds[i]) < 0) {
+			msg("restore: cannot restore fd %d", st->fds[i].gfd);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- threads and the process ---- */
+
+static int restore_threads(struct lx_proc *p, const struct snap_state *st)
+{
+	struct lx_thread *first = p->threads[0];
+	p->threads[0] = NULL;
+	for (uint32_t i = 0; i < st->nthreads; i++) {
+		const struct snap_thread *th = &st->threads[i];
+		/* The owner runs on this host thread, as the first thread of
+		 * a run does; the others get host threads of their own. */
+		struct lx_thread *t = th->owner ? first
+						: calloc(1, sizeof(*t));
+		if (!t)
+			return -1;
+		t->p = p;
+		if (vcpu_create_from(&p->vm, &t->cpu, th->id, th->vs) < 0) {
+			msg("restore: cannot create vCPU %d: %s", th->id,
+			    strerror(errno));
+			if (!th->owner)
+				free(t);
+			return -1;
+		}
+		t->tid = th->tid;
+		t->owner = th->owner;
+		t->unstarted = !th->owner;
+		t->live = t->running = true;
+		t->sigmask = th->sigmask;
+		t->clear_child_tid = th->clear_child_tid;
+		t->robust_list = th->robust_list;
+		t->robust_len = th->robust_len;
+		t->saved_mask = th->saved_mask;
+		t->saved_mask_valid = th->saved_mask_valid;
+		t->altstack_sp = th->altstack_sp;
+		t->altstack_size = th->altstack_size;
+		t->altstack_flags = th->altstack_flags;
+		memcpy(t->comm, th->comm, sizeof(t->comm));
+		t->tpending = th->pending;
+		memcpy(t->tinfo, th->info, sizeof(t->tinfo));
+		p->threads[th->id] = t;
+	}
+	p->nlive = p->nrunning = (int)st->nthreads;
+	return 0;
+}
+
+static int restore_proc(struct lx_proc *p, const struct snap_state *st)
+{
+	p->restored = true;
+	p->pid = st->pid;
+	p->start_ns = mono_ns();
+	snprintf(p->exe, sizeof(p->exe), "%s", st->exe);
+	memcpy(p->comm, st->comm, sizeof(p->comm));
+	snprintf(p->fs.cwd, sizeof(p->fs.cwd), "%s", st->cwd);
+	p->fs.umask = st->umask & 0777;
+	memcpy(p->sigact, st->sigact, sizeof(p->sigact));
+	p->sig_pending = st->sig_pending;
+	memcpy(p->sig_info, st->sig_info, sizeof(p->sig_info));
+	memcpy(p->rt_extra, st->rt_extra, sizeof(p->rt_extra));
+	if (st->has_rlimits) {
+		if (!lx_rlimits(p))
+			return -1;
+		memcpy(p->rlimits, st->rlimits, sizeof(st->rlimits));
+	}
+	int fd = lx_fs_reopen(p, st->exe, O_RDONLY);
+	p->exe_fd = fd < 0 ? -1 : fd_high(fd);
+	return 0;
+}
+
+/* Builds and runs one VM; never returns to a caller that has more to do
+ * with p. */
+static int restore_one(const char *path, struct snap_state *st, int snap,
+		       struct lx_opts *o)
+{
+	if (lx_limit_cpus(o) < 0)
+		return MOTE_EXIT_FAIL;
+	struct lx_proc *p = lx_proc_new(o);
+	enum vm_error ve =
+		vm_create_from(&p->vm, st->h.user_size, snap, st->h.mem_off);
+	if (ve) {
+		if (ve == VM_EKVM)
+			msg("%s: %s", vm_strerror(ve), strerror(errno));
+		else
+			msg("%s", vm_strerror(ve));
+		lx_proc_free(p);
+		return MOTE_EXIT_FAIL;
+	}
+	int err = 0;
+	if (p->vm.sys_size != st->h.sys_size || st->pt_pool < SYS_PT_POOL ||
+	    st->pt_pool > st->h.sys_size) {
+		msg("%s: the snapshot's system region does not fit this mote",
+		    path);
+		err = -1;
+	}
+	p->vm.pt.pool = st->pt_pool;
+	if (!err && (lx_fs_init(p) < 0 || lx_fd_init(p) < 0))
+		err = -1;
+	if (!err)
+		err = restore_proc(p, st);
+	if (!err)
+		err = restore_memory(p, st, snap);
+	if (!err)
+		err = restore_fds(p, st);
+	if (!err)
+		err = restore_threads(p, st);
+	if (err) {
+		lx_proc_free(p);
+		return MOTE_EXIT_FAIL;
+	}
+	for (int i = 0; i < SYS_MAX_VCPUS; i++)
+		if (p->threads[i] && p->threads[i]->owner)
+			return lx_proc_run(p, p->threads[i]);
+	return MOTE_EXIT_FAIL;
+}
+
+/* The run's options as the snapshot has them, over what the command
+ * line gave. */
+static void snapshot_opts(struct lx_opts *o, struct snap_state *st)
+{
+	static char *argv[2];
+	static char *envp[1];
+	argv[0] = st->exe;
+	o->argv = argv;
+	o->envp = envp;
+	o->memory = st->h.user_size;
+	o->pids = st->pids;
+	o->max_fds = st->max_fds;
+	o->root = st->root ? st->root : "/";
+	o->volumes = st->volumes;
+	o->nvolumes = (int)st->nvolumes;
+	o->cwd = st->cwd;
+	o->net = st->net;
+	o->net_ports = st->ports;
+	o->nnet_ports = (int)st->nports;
+	o->aslr = st->aslr;
+	o->fsize_set = st->fsize_set;
+	o->fsize = st->fsize;
+}
+
+/* -n COUNT: one monitor per clone, forked once the snapshot is read. */
+static int restore_many(const char *path, struct snap_state *st, int snap,
+			struct lx_opts *o, unsigned count)
+{
+	pid_t *pids = calloc(count, sizeof(pid_t));
+	if (!pids)
+		die(MOTE_EXIT_FAIL, "out of memory");
+	fflush(stdout);
+	fflush(stderr);
+	unsigned started = 0;
+	for (; started < count; started++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(restore_one(path, st, snap, o));
+		if (pid < 0) {
+			msg("restore: could start %u of %u clones: %s", started,
+			    count, strerror(errno));
+			break;
+		}
+		pids[started] = pid;
+	}
+	int status = started == count ? 0 : MOTE_EXIT_FAIL;
+	for (unsigned i = 0; i < started; i++) {
+		int ws;
+		while (waitpid(pids[i], &ws, 0) < 0 && errno == EINTR)
+			;
+		int s = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+		if (s && !status)
+			status = s;
+	}
+	free(pids);
+	return status;
+}
+
+int snap_restore(const char *file, const char *name, unsigned count,
+		 struct lx_opts *o)
+{
+	(void)name;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		msg("%s: %s", file, strerror(errno));
+		return errno == ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_FAIL;
+	}
+	fd = fd_high(fd);
+	struct snap_state st = {0};
+	int status = MOTE_EXIT_FAIL;
+	if (load(fd, file, &st) == 0 && check_cpu(file, &st.h.cpu) == 0) {
+		snapshot_opts(o, &st);
+		status = count > 1 ? restore_many(file, &st, fd, o, count)
+				   : restore_one(file, &st, fd, o);
+	}
+	snap_state_free(&st);
+	close(fd);
+	return status;
+}

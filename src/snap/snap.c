@@ -1,0 +1,436 @@
+/* Writing a snapshot of a held process (docs/snapshot.md).
+ *
+ * The file is a header page, the monitor's guest-visible state as a byte
+ * stream (vCPUs, signals, the address space's layout, the fd table), and
+ * the guest memory image at mem_off + guest-physical address. The image is
+ * sparse: a page is written only if it is non-zero and, inside a private
+ * file mapping, differs from the file at that offset; restore maps the
+ * image copy-on-write and the unchanged file pages from their files, so
+ * every VM restored from one file shares each page it has not written.
+ *
+ * The caller holds the run (lx_hold), so no vCPU runs and no syscall is
+ * half done; guest memory is read here as a whole range the monitor owns,
+ * bounded by its own VMAs, never through a guest-supplied pointer.
+ */
+#define _GNU_SOURCE
+#include "snap/snap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lx/fs.h"
+#include "snap/state.h"
+#include "snap/wire.h"
+#include "util.h"
+
+#ifndef MOTE_VERSION
+#define MOTE_VERSION "0.1.0"
+#endif
+
+struct save {
+	struct lx_proc *p;
+	int fd;
+	uint64_t mem_off;
+	uint64_t pages;		   /* written to the image */
+	uint64_t run_start, run_len; /* pages waiting to be written */
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct save *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->err, s->errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool zero_page(const uint8_t *pg)
+{
+	const uint64_t *q = (const uint64_t *)pg;
+	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
+		if (q[i])
+			return false;
+	return true;
+}
+
+/* ---- the memory image ---- */
+
+static int flush_run(struct save *s)
+{
+	if (!s->run_len)
+		return 0;
+	const uint8_t *src = s->p->vm.mem + s->run_start;
+	uint64_t off = s->mem_off + s->run_start, left = s->run_len;
+	while (left) {
+		ssize_t n = pwrite(s->fd, src, MIN(left, 1ULL << 30),
+				   (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail(s, "cannot write the snapshot: %s",
+				    strerror(n < 0 ? errno : ENOSPC));
+		src += n;
+		off += (uint64_t)n;
+		left -= (uint64_t)n;
+	}
+	s->pages += s->run_len / PAGE_SIZE;
+	s->run_len = 0;
+	return 0;
+}
+
+/* Adds the page at gpa to the image. */
+static int keep(struct save *s, uint64_t gpa)
+{
+	if (s->run_len && s->run_start + s->run_len == gpa &&
+	    s->run_len < (64ULL << 20)) {
+		s->run_len += PAGE_SIZE;
+		return 0;
+	}
+	if (flush_run(s) < 0)
+		return -1;
+	s->run_start = gpa;
+	s->run_len = PAGE_SIZE;
+	return 0;
+}
+
+/* Which pages of [start, end) the host has ever had (mincore), for
+ * anonymous memory of a VM not restored itself: an untouched page is
+ * zero, and reading it would only fault in the zero page. NULL: ask
+ * about every page. */
+static uint8_t *touched(struct save *s, uint64_t start, uint64_t end)
+{
+	if (s->p->restored)
+		return NULL;
+	size_t n = (end - start) / PAGE_SIZE;
+	uint8_t *v = malloc(n ? n : 1);
+	if (v && mincore(s->p->vm.mem + start, end - start, v) < 0) {
+		free(v);
+		v = NULL;
+	}
+	return v;
+}
+
+/* Every non-zero page of [start, end). */
+static int save_range(struct save *s, uint64_t start, uint64_t end,
+		      bool anon)
+{
+	uint8_t *vec = anon ? touched(s, start, end) : NULL;
+	int err = 0;
+	for (uint64_t a = start; a < end && !err; a += PAGE_SIZE) {
+		if (vec && !(vec[(a - start) / PAGE_SIZE] & 1))
+			continue;
+		if (!zero_page(s->p->vm.mem + a))
+			err = keep(s, a);
+	}
+	free(vec);
+	return err;
+}
+
+/* The bytes of pg from `from` on are zero. */
+static bool zero_tail(const uint8_t *pg, size_t from)
+{
+	for (size_t i = from; i < PAGE_SIZE; i++)
+		if (pg[i])
+			return false;
+	return true;
+}
+
+/* Whether guest page g is what the file holds at that place: `got` bytes
+ * of the file were read into `file` (fewer at its end, zeros after). */
+static bool same_as_file(const uint8_t *g, const uint8_t *file, size_t got)
+{
+	if (got >= PAGE_SIZE)
+		return !memcmp(g, file, PAGE_SIZE);
+	return !memcmp(g, file, got) && zero_tail(g, got);
+}
+
+/* A private file mapping: the pages that differ from the file go to the
+ * image and are marked in the bitmap restore reads. */
+static int save_file_vma(struct save *s, struct snap_vma *sv, int fd)
+{
+	const struct lx_vma *v = &sv->v;
+	const uint64_t chunk = 64 * PAGE_SIZE;
+	uint8_t *buf = malloc(chunk);
+	if (!buf)
+		return fail(s, "out of memory");
+	int err = 0;
+	for (uint64_t a = v->start; a < v->end && !err; a += chunk) {
+		uint64_t len = MIN(chunk, v->end - a);
+		uint64_t foff = v->off + (a - v->start);
+		ssize_t got = foff < sv->fsize
+				      ? pread(fd, buf, len, (off_t)foff)
+				      : 0;
+		if (got < 0)
+			got = 0;
+		for (uint64_t o = 0; o < len && !err; o += PAGE_SIZE) {
+			uint64_t pg = (a + o - v->start) / PAGE_SIZE;
+			const uint8_t *g = s->p->vm.mem + a + o;
+			/* A page wholly past the end of the file is not read
+			 * (the host would raise SIGBUS): it comes back as a
+			 * zero page. */
+			bool past = foff + o >= sv->fsize;
+			if (!past && (uint64_t)got > o &&
+			    same_as_file(g, buf + o, (size_t)got - o))
+				continue;
+			sv->bitmap[pg / 8] |= (uint8_t)(1 << (pg % 8));
+			if (!past && !zero_page(g))
+				err = keep(s, a + o);
+		}
+	}
+	free(buf);
+	return err;
+}
+
+/* Decides where a VMA's pages come from at restore and writes those that
+ * the image must hold. */
+static int save_vma(struct save *s, struct snap_vma *sv)
+{
+	const struct lx_vma *v = &sv->v;
+	bool filed = (v->kind == VMA_FILE || v->kind == VMA_ELF) && v->name &&
+		     v->name[0] == '/';
+	int fd = -1;
+	struct stat st;
+	if (filed) {
+		fd = lx_fs_reopen(s->p, v->name, O_RDONLY);
+		/* Only the very file that was mapped: one replaced since
+		 * (or gone) leaves its pages to the image. */
+		if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_ino != v->ino ||
+				st.st_dev != v->dev || !S_ISREG(st.st_mode))) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		sv->src = SRC_IMAGE;
+		return save_range(s, v->start, v->end,
+				  v->kind != VMA_FILE && v->kind != VMA_ELF);
+	}
+	sv->fsize = (uint64_t)st.st_size;
+	sv->mtime_s = st.st_mtim.tv_sec;
+	sv->mtime_ns = st.st_mtim.tv_nsec;
+	int err = 0;
+	if (v->shared) {
+		sv->src = SRC_SHARED; /* the file holds every page */
+	} else {
+		sv->src = SRC_FILE;
+		sv->bitmap = calloc((v->end - v->start) / PAGE_SIZE / 8 + 1, 1);
+		err = sv->bitmap ? save_file_vma(s, sv, fd)
+				 : fail(s, "out of memory");
+	}
+	close(fd);
+	return err;
+}
+
+static int save_memory(struct save *s, struct snap_state *st)
+{
+	struct lx_mm *mm = &s->p->mm;
+	st->nvmas = (uint32_t)mm->nvmas;
+	st->vmas = calloc(mm->nvmas + 1, sizeof(*st->vmas));
+	if (!st->vmas)
+		return fail(s, "out of memory");
+	for (int i = 0; i < mm->nvmas; i++) {
+		st->vmas[i].v = mm->vmas[i];
+		if (save_vma(s, &st->vmas[i]) < 0)
+			return -1;
+	}
+	/* The system region up to the last page-table page in use: GDT, IDT,
+	 * shim, the vCPUs' TSS pages and stacks, the page tables. */
+	uint64_t sys = s->p->vm.user_size;
+	if (save_range(s, sys, sys + s->p->vm.pt.pool, false) < 0)
+		return -1;
+	return flush_run(s);
+}
+
+/* ---- vCPUs ---- */
+
+static int save_thread(struct lx_thread *t, struct lx_thread *self,
+		       long self_ret, struct snap_thread *o)
+{
+	o->vs = malloc(sizeof(*o->vs));
+	if (!o->vs || vcpu_save(&t->cpu, o->vs) < 0)
+		return -1;
+	struct vcpu_state *vs = o->vs;
+	if (t == self) {
+		/* Stopped in its write to /dev/mote-snapshot: it resumes in
+		 * user mode, returning from it. */
+		lx_user_context(t, &vs->regs);
+		vs->regs.rax = (uint64_t)self_ret;
+		vcpu_user_segments(&vs->sregs);
+	} else if (t->p->vm.doorbell &&
+		   t->cpu.run->exit_reason == KVM_EXIT_MMIO &&
+		   (vs->sregs.cs.selector & 3) == 3) {
+		/* Parked half-way through the doorbell store: it resumes
+		 * where the trampoline would have jumped (as a fork child). */
+		vs->regs.rip = vs->regs.rcx;
+	}
+	o->id = t->cpu.id;
+	o->tid = t->tid;
+	o->owner = t->owner;
+	o->sigmask = t->sigmask;
+	o->clear_child_tid = t->clear_child_tid;
+	o->robust_list = t->robust_list;
+	o->robust_len = t->robust_len;
+	o->saved_mask = t->saved_mask;
+	o->saved_mask_valid = t->saved_mask_valid;
+	o->altstack_sp = t->altstack_sp;
+	o->altstack_size = t->altstack_size;
+	o->altstack_flags = t->altstack_flags;
+	memcpy(o->comm, t->comm, sizeof(o->comm));
+	o->pending = t->tpending | t->own_pending;
+	for (int sig = 1; sig < 65; sig++)
+		o->info[sig] = (t->own_pending & (1ULL << (sig - 1)))
+				       ? t->own_info[sig]
+				       : t->tinfo[sig];
+	return 0;
+}
+
+static int save_threads(struct save *s, struct snap_state *st,
+			struct lx_thread *self, long self_ret)
+{
+	struct lx_proc *p = s->p;
+	st->threads = calloc(SYS_MAX_VCPUS, sizeof(*st->threads));
+	if (!st->threads)
+		return fail(s, "out of memory");
+	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
+		struct lx_thread *t = p->threads[i];
+		if (!t || !t->live || !t->running)
+			continue;
+		if (t != self && !t->parked)
+			return fail(s, "thread %d did not stop", (int)t->tid);
+		if (save_thread(t, self, self_ret,
+				&st->threads[st->nthreads++]) < 0)
+			return fail(s, "cannot read vCPU %d: %s", t->cpu.id,
+				    strerror(errno));
+	}
+	return 0;
+}
+
+/* ---- the file ---- */
+
+static void fill_cpu(const struct vm *vm, struct snap_cpu *c)
+{
+	c->xcr0 = vm->xcr0;
+	c->xsave_size = sizeof(struct kvm_xsave);
+	for (uint32_t i = 0; vm->cpuid && i < vm->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+		if (e->function == 1) {
+			c->l1_ecx = e->ecx;
+			c->l1_edx = e->edx;
+		} else if (e->function == 7 && e->index == 0) {
+			c->l7_ebx = e->ebx;
+			c->l7_ecx = e->ecx;
+			c->l7_edx = e->edx;
+		} else if (e->function == 0x80000001) {
+			c->e1_ecx = e->ecx;
+			c->e1_edx = e->edx;
+		}
+	}
+}
+
+static int write_all(struct save *s, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *b = buf;
+	while (len) {
+		ssize_t n = pwrite(s->fd, b, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail(s, "cannot write the snapshot: %s",
+				    strerror(n < 0 ? errno : ENOSPC));
+		b += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+static int save_all(struct save *s, struct snap_state *st,
+		    struct lx_thread *self, long self_ret)
+{
+	struct lx_proc *p = s->p;
+	if (lx_tree_count(p->tree) > 1)
+		return fail(s, "the VM has %d processes; a snapshot covers a "
+			       "VM of one process (snapshot before it forks, "
+			       "or after its children exit)",
+			    lx_tree_count(p->tree));
+	struct snap_header *h = &st->h;
+	memcpy(h->magic, SNAP_MAGIC, 8);
+	h->format = SNAP_FORMAT;
+	snprintf(h->version, sizeof(h->version), "%s", MOTE_VERSION);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	h->created = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	h->user_size = p->vm.user_size;
+	h->sys_size = p->vm.sys_size;
+	h->mem_off = SNAP_HDR_SIZE;
+	h->mem_len = p->vm.user_size + p->vm.sys_size;
+	fill_cpu(&p->vm, &h->cpu);
+	s->mem_off = h->mem_off;
+	/* Truncated first: the holes of the image must read as zeros. */
+	if (ftruncate(s->fd, 0) < 0 ||
+	    ftruncate(s->fd, (off_t)(h->mem_off + h->mem_len)) < 0)
+		return fail(s, "cannot size the snapshot file: %s",
+			    strerror(errno));
+	if (save_threads(s, st, self, self_ret) < 0)
+		return -1;
+	h->nthreads = st->nthreads;
+	pthread_mutex_lock(&p->mm_lock);
+	int err = save_memory(s, st);
+	pthread_mutex_unlock(&p->mm_lock);
+	if (err)
+		return -1;
+	h->mem_pages = s->pages;
+	struct wbuf w = {0};
+	snap_state_write(&w, p, st);
+	if (w.oom) {
+		free(w.d);
+		return fail(s, "out of memory");
+	}
+	h->state_off = h->mem_off + h->mem_len;
+	h->state_len = w.n;
+	h->state_crc = snap_crc32(0, w.d, w.n);
+	err = write_all(s, w.d, w.n, (off_t)h->state_off);
+	free(w.d);
+	if (err)
+		return -1;
+	/* The header last: a snapshot cut short has none. */
+	uint8_t page[SNAP_HDR_SIZE] = {0};
+	h->header_crc = 0;
+	h->header_crc = snap_crc32(0, h, sizeof(*h));
+	memcpy(page, h, sizeof(*h));
+	if (write_all(s, page, sizeof(page), 0) < 0)
+		return -1;
+	if (fdatasync(s->fd) < 0 && errno != EINVAL)
+		return fail(s, "cannot write the snapshot: %s",
+			    strerror(errno));
+	return 0;
+}
+
+int snap_save(struct lx_proc *p, int fd, struct lx_thread *self,
+	      long self_ret, char *err, size_t errlen)
+{
+	struct save s = {.p = p, .fd = fd, .err = err, .errlen = errlen};
+	struct snap_state st = {0};
+	int r = save_all(&s, &st, self, self_ret);
+	/* The state's strings are p's, not the snapshot's: free only what
+	 * save made. */
+	for (uint32_t i = 0; st.vmas && i < st.nvmas; i++)
+		free(st.vmas[i].bitmap);
+	free(st.vmas);
+	for (uint32_t i = 0; st.threads && i < st.nthreads; i++)
+		free(st.threads[i].vs);
+	free(st.threads);
+	if (r < 0)
+		ftruncate(fd, 0);
+	return r;
+}
