@@ -120,8 +120,9 @@ static const char usage_text[] =
 	"                        status: the first non-zero status of a "
 	"clone\n"
 	"  --name NAME           the VM's id (NAME-1..NAME-N with --count)\n"
-	"  --snapshot FILE, --timing, --timeout SECONDS, --cpus N: as for "
-	"run\n";
+	"  --snapshot FILE, --timing, --timeout SECONDS, --cpus N, --trace: "
+	"as\n"
+	"                        for run\n";
 
 static void usage(FILE *f)
 {
@@ -291,6 +292,7 @@ static const struct option restore_options[] = {
 	{"timing", no_argument, NULL, OPT_TIMING},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"trace", optional_argument, NULL, OPT_TRACE},
 	{"help", no_argument, NULL, 'h'},
 	{0},
 };
@@ -521,6 +523,7 @@ static int cmd_restore(int argc, char **argv, uint64_t t_start)
 		case OPT_TIMING: o.timing = true; break;
 		case OPT_TIMEOUT: parse_timeout(&o, optarg); break;
 		case OPT_CPUS: parse_cpus(&o, optarg); break;
+		case OPT_TRACE: open_trace(&o, optarg); break;
 		case 'h': usage(stdout); exit(0);
 		case ':':
 			bad_usage("option %s needs a value", argv[optind - 1]);

@@ -12,9 +12,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -585,10 +587,16 @@ static int restore_many(const char *path, struct snap_state *st, int snap,
 	fflush(stdout);
 	fflush(stderr);
 	unsigned started = 0;
+	pid_t parent = getpid();
 	for (; started < count; started++) {
 		pid_t pid = fork();
-		if (pid == 0)
+		if (pid == 0) {
+			/* The clones are this command's: they end with it. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(MOTE_EXIT_FAIL);
 			_exit(restore_one(path, st, snap, o));
+		}
 		if (pid < 0) {
 			msg("restore: could start %u of %u clones: %s", started,
 			    count, strerror(errno));

@@ -339,15 +339,26 @@ static void r_threads(struct rbuf *r, struct snap_state *s)
 
 /* ---- fds ---- */
 
-/* 0-2 if host fd h is the same open file as mote's own stdin/out/err. */
-static int stdio_of(int h)
+/* Whether host fds a and b are the same file, open the same way. */
+static bool same_open(int a, int b)
 {
-	struct stat a, b;
-	if (fstat(h, &a) < 0)
-		return -1;
+	struct stat sa, sb;
+	int fa = fcntl(a, F_GETFL), fb = fcntl(b, F_GETFL);
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && fa >= 0 &&
+	       (fa & O_ACCMODE) == (fb & O_ACCMODE) &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino &&
+	       sa.st_rdev == sb.st_rdev;
+}
+
+/* 0-2 if guest fd gfd (host fd h) is mote's own stdin, stdout or stderr:
+ * the same file open the same way, its own number first (stdout and
+ * stderr are often one terminal). */
+static int stdio_of(int gfd, int h)
+{
+	if (gfd < 3 && same_open(h, gfd))
+		return gfd;
 	for (int i = 0; i < 3; i++)
-		if (fstat(i, &b) == 0 && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino && a.st_rdev == b.st_rdev)
+		if (same_open(h, i))
 			return i;
 	return -1;
 }
@@ -372,7 +383,7 @@ static void w_fds(struct wbuf *w, struct lx_proc *p)
 					      f->kind == LX_FD_SNAP
 				      ? lseek(f->host, 0, SEEK_CUR)
 				      : -1;
-		int32_t stdio = f->path ? -1 : stdio_of(f->host);
+		int32_t stdio = f->path ? -1 : stdio_of(i, f->host);
 		uint64_t dev = st.st_dev, ino = st.st_ino;
 		W(w, gfd);
 		W(w, kind);

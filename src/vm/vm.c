@@ -719,6 +719,9 @@ int vcpu_set_user(struct vcpu *c, const struct kvm_regs *want)
 		c->run->immediate_exit = 0;
 		if (r == 0 || errno != EINTR)
 			return -1;
+		/* KVM leaves the reason as it was: say the store is done, so
+		 * that a snapshot does not finish it a second time. */
+		c->run->exit_reason = KVM_EXIT_INTR;
 	}
 	struct kvm_regs *r = vcpu_regs(c);
 	*r = *want;
