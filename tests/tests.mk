@@ -25,11 +25,15 @@ GUEST_BINS := $(GUEST_SRCS:tests/%.c=$(O)/tests/%.gcc) \
 PIE_GUESTS := hello start_auxv io_rw mm_mmap neg_ptr fault_null
 PIE_BINS   := $(PIE_GUESTS:%=$(O)/tests/guest/%.pie)
 LIB_OBJS   := $(filter-out $(O)/src/main.o,$(OBJS))
+SNAP_SRCS  := $(wildcard tests/snap/*.c)
+SNAP_BINS  := $(SNAP_SRCS:tests/%.c=$(O)/tests/%.gcc) \
+	      $(SNAP_SRCS:tests/%.c=$(O)/tests/%.dyn)
 HOST_SRCS  := $(wildcard tests/host/*.c)
 HOST_BINS  := $(HOST_SRCS:tests/host/%.c=$(O)/tests/host/%)
 
 .PHONY: tests units
-tests: $(UNIT_BINS) $(GUEST_BINS) $(PIE_BINS) $(HOST_BINS) $(O)/demo/hello
+tests: $(UNIT_BINS) $(GUEST_BINS) $(PIE_BINS) $(HOST_BINS) $(SNAP_BINS) \
+	$(O)/demo/hello
 units: $(UNIT_BINS)
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
@@ -52,6 +56,13 @@ $(O)/tests/%.musl: tests/%.c $(wildcard tests/guest/*.h tests/hostile/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  GUEST   $@"
 	$(Q)$(MUSL_CC) -static $(GUEST_CFLAGS) -o $@ $<
+
+# Dynamic (glibc's ld.so and libc.so mapped from their files): what a
+# snapshot diffs against the files it maps.
+$(O)/tests/%.dyn: tests/%.c
+	@mkdir -p $(dir $@)
+	@echo "  GUEST   $@"
+	$(Q)gcc $(GUEST_CFLAGS) -o $@ $< -lpthread
 
 $(O)/tests/guest/%.pie: tests/guest/%.c $(wildcard tests/guest/*.h)
 	@mkdir -p $(dir $@)

@@ -57,8 +57,14 @@ int snap_dev_reopen(struct lx_proc *p, long gfd, int fdflags, int64_t off)
 
 long snap_dev_open(struct lx_thread *t, int flags)
 {
-	if (flags & (O_DIRECTORY | O_PATH | O_CREAT | O_EXCL | O_TMPFILE))
-		return flags & (O_CREAT | O_EXCL) ? -EEXIST : -ENOTDIR;
+	/* Like a device node: a shell's `> /dev/mote-snapshot` (O_CREAT,
+	 * O_TRUNC) opens it; O_EXCL finds it exists. */
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		return -EEXIST;
+	if (flags & (O_DIRECTORY | O_TMPFILE))
+		return -ENOTDIR;
+	if (flags & O_PATH)
+		return -ENXIO;
 	int fd = gen_file(t->p);
 	if (fd < 0)
 		return fd;
@@ -78,6 +84,14 @@ long snap_dev_write(struct lx_thread *t, uint64_t count)
 		return -EPERM;
 	char err[256];
 	long ret = (long)MIN(count, (uint64_t)LONG_MAX);
+	int procs = lx_tree_count(p->tree);
+	if (procs > 1) {
+		msg("snapshot: the VM has %d processes; a snapshot covers a VM "
+		    "of one process (take it before the guest forks, or after "
+		    "its children exit)",
+		    procs);
+		return -EBUSY;
+	}
 	if (lx_hold(p, t, HOLD_TIMEOUT_MS) < 0) {
 		lx_release(p);
 		msg("snapshot: a thread did not stop within %d ms; no "

@@ -175,15 +175,16 @@ static int save_file_vma(struct save *s, struct snap_vma *sv, int fd)
 		for (uint64_t o = 0; o < len && !err; o += PAGE_SIZE) {
 			uint64_t pg = (a + o - v->start) / PAGE_SIZE;
 			const uint8_t *g = s->p->vm.mem + a + o;
-			/* A page wholly past the end of the file is not read
-			 * (the host would raise SIGBUS): it comes back as a
-			 * zero page. */
+			/* A page of a file mapping wholly past the end of
+			 * the file is not read (the host would raise SIGBUS):
+			 * it comes back as a zero page. In a program's
+			 * segment such a page is its bss, anonymous memory. */
 			bool past = foff + o >= sv->fsize;
 			if (!past && (uint64_t)got > o &&
 			    same_as_file(g, buf + o, (size_t)got - o))
 				continue;
 			sv->bitmap[pg / 8] |= (uint8_t)(1 << (pg % 8));
-			if (!past && !zero_page(g))
+			if ((!past || v->kind == VMA_ELF) && !zero_page(g))
 				err = keep(s, a + o);
 		}
 	}

@@ -1,0 +1,66 @@
+/* A guest with state worth restoring: a linked list built in memory, a
+ * file read part-way, a pipe with data in it. It snapshots itself, then
+ * reads on. Every line it prints after the snapshot must be the same in
+ * the original and in each clone, but for the pipe, which a clone cannot
+ * have (its writer was the original): there it reads end-of-file.
+ *
+ * usage: state FILE */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct node {
+	struct node *next;
+	uint64_t v;
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	struct node *head = NULL;
+	uint64_t x = 88172645463325252ULL;
+	for (int i = 0; i < 100000; i++) {
+		struct node *n = malloc(sizeof(*n));
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		n->v = x;
+		n->next = head;
+		head = n;
+	}
+	int fd = open(argv[1], O_RDONLY);
+	char buf[16] = {0};
+	if (fd < 0 || read(fd, buf, 10) != 10)
+		return 3;
+	int pp[2];
+	if (pipe(pp) < 0 || write(pp[1], "piped", 5) != 5)
+		return 4;
+	int s = open("/dev/mote-snapshot", O_RDWR);
+	char gen[34] = {0}, now[34] = {0};
+	if (s < 0 || read(s, gen, 33) != 33) {
+		perror("/dev/mote-snapshot");
+		return 5;
+	}
+	long w = write(s, "x", 1);
+	if (w != 1) {
+		perror("snapshot");
+		return 6;
+	}
+	if (pread(s, now, 33, 0) != 33)
+		return 7;
+	int clone = strcmp(gen, now) != 0;
+	memset(buf, 0, sizeof(buf));
+	long n = read(fd, buf, 10);
+	uint64_t sum = 0;
+	for (struct node *p = head; p; p = p->next)
+		sum = sum * 31 + p->v;
+	printf("file %ld [%s] sum %016llx\n", n, buf, (unsigned long long)sum);
+	char pb[8] = {0};
+	long pn = read(pp[0], pb, sizeof(pb) - 1);
+	printf("%s pipe %ld [%s]\n", clone ? "clone" : "original", pn, pb);
+	return 0;
+}
