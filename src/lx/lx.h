@@ -210,7 +210,10 @@ struct lx_proc {
 	int nrunning; /* host threads still in their run loop */
 	int nparked;  /* of those, parked by a hold (hold.c) */
 	/* Snapshots (src/snap/). */
-	bool restored;	    /* its memory came from a snapshot */
+	bool restored;	    /* restored from a snapshot: pid and tids are
+			       the snapshot's, not the host's */
+	pid_t guest_ppid, host_ppid; /* a fork's parent, as the guest and
+					the host know it (0: not forked) */
 	int snap_fd;	    /* --snapshot's file, or -1 */
 	uint8_t genid[16];  /* the VM generation: new at start and restore */
 };

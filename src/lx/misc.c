@@ -175,7 +175,9 @@ LX_SYS(gettid)
 }
 LX_SYS(getppid)
 {
-	return getppid();
+	pid_t pp = getppid();
+	return t->p->guest_ppid && pp == t->p->host_ppid ? t->p->guest_ppid
+							 : pp;
 }
 LX_SYS(getuid)
 {

@@ -50,9 +50,14 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 		       int vfork_fd)
 {
 	struct lx_proc *p = t->p;
+	/* The parent's pid as its guest knows it (a restored parent keeps
+	 * its snapshot's), for getppid while that parent lives. */
+	p->guest_ppid = p->pid;
+	p->host_ppid = getppid();
 	p->pid = getpid();
 	t->tid = p->pid;
 	p->forked = true;
+	p->restored = false;
 	p->tree_slot = slot;
 	/* A vfork child's own end of its parent's wait is not the
 	 * grandchild's business: it would hold that parent up. */

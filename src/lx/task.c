@@ -35,6 +35,26 @@ static bool own_task(struct lx_thread *t, pid_t who)
 	return found || lx_tree_has(p->tree, who);
 }
 
+/* The host's id for a pid or tid own_task accepted: a restored process
+ * keeps the ids of its snapshot (its guest knows them), which are not its
+ * monitor's. */
+static pid_t host_id(struct lx_thread *t, pid_t who)
+{
+	struct lx_proc *p = t->p;
+	if (who == 0 || !p->restored)
+		return who;
+	if (who == p->pid)
+		return getpid();
+	pid_t host = who;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < SYS_MAX_VCPUS; i++)
+		if (p->threads[i] && p->threads[i]->live &&
+		    p->threads[i]->tid == who)
+			host = p->threads[i]->host_tid;
+	pthread_mutex_unlock(&p->lock);
+	return host;
+}
+
 /* ---- usage ---- */
 
 LX_SYS(getrusage)
@@ -73,17 +93,17 @@ static int prio_target(struct lx_thread *t, uint64_t which, uint64_t who,
 	case PRIO_PROCESS:
 		if (!own_task(t, (pid_t)who))
 			return -ESRCH;
-		*host = (pid_t)who;
+		*host = host_id(t, (pid_t)who);
 		return 0;
 	case PRIO_PGRP:
 		if ((pid_t)who != 0 && (pid_t)who != getpgrp())
 			return -ESRCH;
-		*host = t->p->pid;
+		*host = getpid();
 		return 0;
 	case PRIO_USER:
 		if ((uid_t)who != 0 && (uid_t)who != getuid())
 			return -ESRCH;
-		*host = t->p->pid;
+		*host = getpid();
 		return 0;
 	}
 	return -EINVAL;
@@ -119,7 +139,7 @@ LX_SYS(sched_getparam)
 	if (!own_task(t, (pid_t)a[0]))
 		return -ESRCH;
 	struct sched_param sp;
-	if (sched_getparam((pid_t)a[0], &sp) < 0)
+	if (sched_getparam(host_id(t, (pid_t)a[0]), &sp) < 0)
 		return -errno;
 	return lx_put(t, a[1], &sp, sizeof(sp));
 }
@@ -130,7 +150,7 @@ LX_SYS(sched_getscheduler)
 		return -EINVAL;
 	if (!own_task(t, (pid_t)a[0]))
 		return -ESRCH;
-	int r = sched_getscheduler((pid_t)a[0]);
+	int r = sched_getscheduler(host_id(t, (pid_t)a[0]));
 	return r < 0 ? -errno : r;
 }
 

@@ -104,12 +104,12 @@ static int keep(struct save *s, uint64_t gpa)
 }
 
 /* Which pages of [start, end) the host has ever had (mincore), for
- * anonymous memory of a VM not restored itself: an untouched page is
- * zero, and reading it would only fault in the zero page. NULL: ask
- * about every page. */
+ * anonymous memory: an untouched page is zero, and reading it would only
+ * fault in the zero page. Not for a VM on a snapshot's image, whose pages
+ * are the file's until written. NULL: ask about every page. */
 static uint8_t *touched(struct save *s, uint64_t start, uint64_t end)
 {
-	if (s->p->restored)
+	if (s->p->vm.from_file)
 		return NULL;
 	size_t n = (end - start) / PAGE_SIZE;
 	uint8_t *v = malloc(n ? n : 1);

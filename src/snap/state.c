@@ -328,6 +328,8 @@ static void r_threads(struct rbuf *r, struct snap_state *s)
 	uint64_t ids = 0;
 	for (uint32_t i = 0; i < s->nthreads && !r->bad; i++) {
 		r_thread(r, &s->threads[i]);
+		if (r->bad)
+			break;
 		owners += s->threads[i].owner;
 		if (ids & (1ULL << s->threads[i].id))
 			r->bad = true;

@@ -390,6 +390,7 @@ enum vm_error vm_create_from(struct vm *vm, uint64_t user_size, int fd,
 		err = VM_ENOMEM;
 		goto err_unmap;
 	}
+	vm->from_file = fd >= 0;
 	if (set_slot(vm, 0, user_size, vm->sys_size) < 0 ||
 	    plan_chunks(vm) < 0) {
 		err = VM_EKVM;

@@ -16,6 +16,7 @@ struct vm {
 	uint8_t *mem;	    /* host address of guest-physical 0 */
 	uint64_t user_size; /* bytes of user memory at GPA 0 */
 	uint64_t sys_size;  /* bytes of system region after it */
+	bool from_file;	    /* mem is a snapshot's image (vm_create_from) */
 	struct pt pt;	    /* the guest page tables */
 	/* User memory is registered with KVM in chunks, each its own memory
 	 * slot, when the guest first maps something there: slot set-up costs

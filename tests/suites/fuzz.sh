@@ -13,7 +13,7 @@ if [ -z "$why" ] && [ -n "$lsan_why" ]; then
 	skip fuzz/leaks "$lsan_why"
 	export FUZZ_FLAGS=-detect_leaks=0 ASAN_OPTIONS=detect_leaks=0
 fi
-for name in syscall elf; do
+for name in syscall elf snapstate; do
 	if [ -n "$why" ]; then
 		skip "fuzz/$name" "$why"
 		continue
