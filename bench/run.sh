@@ -10,3 +10,5 @@ O=${1:-build}
 	"$O/bench/forkwait" "$O/bench/threads"
 echo
 bash bench/real.sh "$O"
+echo
+bash bench/snap.sh "$O"
