@@ -33,3 +33,7 @@ fuzz:
 	@tests/fuzz/available.sh
 	@$(MAKE) --no-print-directory O=$(O)-fuzz CC=clang SAN=fuzz fuzzers
 	@tests/fuzz/run.sh $(O)-fuzz $(FUZZ_TIME) $(FUZZ_NAMES)
+
+# The fake process is built on lx.h's structures: rebuild it when they
+# change (the compiler's dependency file).
+-include $(O)/tests/fuzz/fake.d

@@ -32,5 +32,5 @@ int main(void)
 	CHECK(w >= 0);
 	CHECK(close(w) == 0 && close(fd) == 0);
 	CHECK_ERR(write(fd, "x", 1), EBADF);
-	return 0;
+	success();
 }
