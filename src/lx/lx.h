@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "vm/exit.h"
 #include "vm/layout.h"
 #include "vm/vm.h"
 
@@ -54,6 +55,9 @@ struct lx_opts {
 	bool fsize_set;	  /* --max-file-size given: */
 	uint64_t fsize;	  /* RLIMIT_FSIZE, soft and hard */
 	uint32_t max_fds; /* --max-fds: RLIMIT_NOFILE hard, 0: LX_NOFILE_MAX */
+
+	const char *name; /* --name: the run's id, or NULL (generated) */
+	bool merge;	  /* --merge: guest anonymous memory into KSM */
 };
 
 #define LX_DEFAULT_MEMORY (1ULL << 30)
@@ -154,6 +158,11 @@ struct lx_stats {
 	uint64_t enosys[LX_NSYSCALLS];
 	uint64_t enosys_other; /* numbers beyond the table */
 	uint64_t exits;
+	/* For mote stats (docs/control.md): time in each syscall's handler,
+	 * exits by class, #PFs lx_mm_fault resolved or refused. */
+	uint64_t ns[LX_NSYSCALLS];
+	uint64_t exit_class[VMX_NR];
+	uint64_t faults;
 };
 
 struct lx_proc {
@@ -194,6 +203,7 @@ struct lx_proc {
 	int nlive;    /* threads that have not exited */
 	int nrunning; /* host threads still in their run loop */
 	int nparked;  /* of those, parked by a hold (hold.c) */
+	struct lx_ctl *ctl; /* the control socket (src/ctl), first monitor */
 };
 
 /* The host signal that makes a vCPU thread leave KVM_RUN or a blocking
@@ -249,6 +259,8 @@ typedef long (*lx_sys_fn)(struct lx_thread *t, const uint64_t *a);
 
 /* syscall.c: serves the syscall the vCPU is stopped in. */
 void lx_syscall(struct lx_thread *t);
+/* The name of syscall nr, or NULL if the table has none. */
+const char *lx_sys_name(uint64_t nr);
 /* Writes the ENOSYS summary of --trace. */
 void lx_trace_summary(struct lx_proc *p);
 

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctl/ctl.h"
 #include "lx/elf.h"
 #include "lx/load.h"
 #include "lx/lx.h"
@@ -142,6 +143,7 @@ static void serve_exit(struct lx_thread *t, int r)
 	unsigned cpl = vcpu_sregs(&t->cpu)->cs.selector & 3;
 	enum vm_exit e = r < 0 ? VMX_INTR
 			       : vm_exit_classify(run, cpl, p->vm.doorbell_gpa);
+	__atomic_fetch_add(&p->stats.exit_class[e], 1, __ATOMIC_RELAXED);
 	switch (e) {
 	case VMX_SYSCALL:
 		t->entry = run->exit_reason == KVM_EXIT_MMIO ? ENTRY_DOORBELL
@@ -330,6 +332,12 @@ int lx_run(const struct lx_opts *o)
 	if (!realpath(img.path, p->exe))
 		snprintf(p->exe, sizeof(p->exe), "%s", img.path);
 	lx_procfs_set_comm(p, img.path);
+	/* Before anything is set up: a name a live run holds is refused
+	 * before the VM starts. */
+	char id[CTL_ID_MAX + 1];
+	status = ctl_start(p, o->name, id);
+	if (status)
+		goto out_proc;
 	uint64_t rsp;
 	img.argv = (char **)o->argv;
 	status = setup(p, &img, &rsp);
@@ -351,6 +359,7 @@ int lx_run(const struct lx_opts *o)
 	/* After the sandbox: the watchdog thread inherits Landlock, which
 	 * binds only the threads that exist when it is entered. */
 	lx_limit_start(p);
+	ctl_serve(p);
 	lx_run_thread(t);
 	lx_signal_thread(NULL);
 	status = p->status;
@@ -374,6 +383,7 @@ out_proc:
 	 * tree until reaped: a zombie can still be signalled.) */
 	lx_tree_kill_all(p->tree);
 	reap_children();
+	ctl_stop(p);
 out_image:
 	lx_image_close(&img.im);
 	if (img.argv && img.argv != o->argv) {
