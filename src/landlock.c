@@ -157,8 +157,9 @@ static int allow_ctl(const struct ruleset *rs, const struct lx_proc *p)
 	if (ctl_dir_fd(p) < 0)
 		return 0;
 	int err = allow_fd(rs, ctl_dir_fd(p), LANDLOCK_ACCESS_FS_REMOVE_FILE);
-	return err ?: allow_fd(rs, ctl_root_fd(p),
-			       LANDLOCK_ACCESS_FS_REMOVE_DIR);
+	return err
+		       ?: allow_fd(rs, ctl_root_fd(p),
+				   LANDLOCK_ACCESS_FS_REMOVE_DIR);
 }
 
 static int add_rules(const struct ruleset *rs, const struct lx_proc *p)

@@ -13,8 +13,8 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdnoreturn.h>
 #include <stdlib.h>
+#include <stdnoreturn.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -370,7 +370,8 @@ static void ps_print(const cJSON *rows)
 	cJSON_ArrayForEach(r, rows)
 	{
 		char up[32], rss[32];
-		const cJSON *mem = cJSON_GetObjectItemCaseSensitive(r, "memory");
+		const cJSON *mem =
+			cJSON_GetObjectItemCaseSensitive(r, "memory");
 		printf("%-16s %8.0f %-8s %8s %5.0f %8s %9.0f  %s\n",
 		       str(r, "id"), num(r, "pid"), str(r, "state"),
 		       duration(num(r, "uptime_s"), up, sizeof(up)),
