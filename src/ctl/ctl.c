@@ -306,23 +306,26 @@ int ctl_start(struct lx_proc *p, const char *name, char *id_out)
 			     .conn_fd = -1,
 			     .start_ns = mono_ns()};
 	pthread_mutex_init(&c->lock, NULL);
+	id_out[0] = 0;
 	c->root_fd = ctl_open_root(root, sizeof(root), true);
-	if (c->root_fd < 0) {
-		msg("%s: cannot make the runtime dir: %s (set XDG_RUNTIME_DIR "
-		    "to a directory of yours)",
-		    root, strerror(-c->root_fd));
-		free(c);
-		return MOTE_EXIT_FAIL;
+	int e = c->root_fd < 0 ? c->root_fd : 0;
+	if (!e) {
+		c->root_fd = fd_high(c->root_fd);
+		e = make_tmp(c, tmp, sizeof(tmp));
+		if (e)
+			ctl_dir_remove(c->root_fd, tmp);
 	}
-	c->root_fd = fd_high(c->root_fd);
-	int e = make_tmp(c, tmp, sizeof(tmp));
 	if (e) {
-		msg("%s/%s: cannot make the control socket: %s", root, tmp,
-		    strerror(-e));
-		ctl_dir_remove(c->root_fd, tmp);
+		/* A user without a runtime dir of their own (no
+		 * XDG_RUNTIME_DIR, /run not theirs) can still run a VM, if
+		 * they did not ask for a name to control it by. */
+		msg("%s%s: cannot make the run's control socket there: %s (set "
+		    "XDG_RUNTIME_DIR to a directory of yours)%s",
+		    name ? "" : "warning: ", root, strerror(-e),
+		    name ? "" : "; this run has none");
 		close_fds(c);
 		free(c);
-		return MOTE_EXIT_FAIL;
+		return name ? MOTE_EXIT_FAIL : 0;
 	}
 	if (place(c, p, name, tmp, p->exe)) {
 		ctl_dir_remove(c->root_fd, tmp);

@@ -18,7 +18,9 @@ struct lx_proc;
  * state) for the first monitor of p, before the sandbox. name is --name or
  * NULL (a generated id). Writes the id to id_out (>= CTL_ID_MAX + 1 bytes).
  * Returns 0, or MOTE_EXIT_FAIL after a message (the VM must not start):
- * an invalid name, or one a live run holds. */
+ * an invalid name, or one a live run holds. Without a name, a runtime root
+ * that cannot be made is a warning: the run goes on without a control
+ * socket (p->ctl NULL, id_out ""). */
 int ctl_start(struct lx_proc *p, const char *name, char *id_out);
 /* Starts the thread that serves the socket, after the sandbox (it inherits
  * it) and with every signal blocked (no guest signal lands on it). */

@@ -259,7 +259,7 @@ static void kill_run(struct lx_proc *p, const char *why)
 static void do_stop(struct conn *cn, struct lx_proc *p, bool force)
 {
 	if (force) {
-		kill_run(p, " (mote stop --force)");
+		kill_run(p, " (mote stop)");
 	} else {
 		/* A paused guest could not act on it. */
 		lx_release(p);

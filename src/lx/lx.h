@@ -203,7 +203,9 @@ struct lx_proc {
 	int nlive;    /* threads that have not exited */
 	int nrunning; /* host threads still in their run loop */
 	int nparked;  /* of those, parked by a hold (hold.c) */
-	struct lx_ctl *ctl; /* the control socket (src/ctl), first monitor */
+
+	/* The control socket (src/ctl): the first monitor's alone. */
+	struct lx_ctl *ctl;
 };
 
 /* The host signal that makes a vCPU thread leave KVM_RUN or a blocking

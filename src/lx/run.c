@@ -332,15 +332,14 @@ int lx_run(const struct lx_opts *o)
 	if (!realpath(img.path, p->exe))
 		snprintf(p->exe, sizeof(p->exe), "%s", img.path);
 	lx_procfs_set_comm(p, img.path);
-	/* Before anything is set up: a name a live run holds is refused
-	 * before the VM starts. */
-	char id[CTL_ID_MAX + 1];
-	status = ctl_start(p, o->name, id);
-	if (status)
-		goto out_proc;
 	uint64_t rsp;
 	img.argv = (char **)o->argv;
 	status = setup(p, &img, &rsp);
+	/* Once the program is known (a script's is resolved in setup), and
+	 * before the guest starts: a name a live run holds is refused. */
+	char id[CTL_ID_MAX + 1];
+	if (!status)
+		status = ctl_start(p, o->name, id);
 	if (status)
 		goto out_proc;
 	if (vcpu_create(&p->vm, &t->cpu, 0, lx_image_entry(&img.im), rsp) < 0) {
