@@ -25,6 +25,9 @@
 #include "util.h"
 
 #define REPLY_MAX (1 << 20)
+/* A reply's wait: more than the server gives a stuck client before it
+ * serves the next (5 s), and than a pause's hold (2 s). */
+#define REPLY_MS 15000
 
 static const char *const commands[] = {"ps",	 "stop",  "pause",
 				       "resume", "stats", "snapshot"};
@@ -314,7 +317,7 @@ static cJSON *ps_one(int root_fd, const char *id)
 		return NULL;
 	}
 	cJSON *j = send_req(s, "{\"cmd\":\"info\"}\n", -1) == 0
-			   ? read_reply(s, 3000)
+			   ? read_reply(s, REPLY_MS)
 			   : NULL;
 	close(s);
 	if (!j || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "ok"))) {
@@ -470,16 +473,16 @@ static int cmd_stop(int argc, char **argv)
 	if (!id)
 		usage_error("stop: no VM id given");
 	int root_fd = open_root_or_die(id_arg(id));
-	cJSON *info = call(root_fd, id, "{\"cmd\":\"info\"}\n", -1, 5000);
+	cJSON *info = call(root_fd, id, "{\"cmd\":\"info\"}\n", -1, REPLY_MS);
 	cJSON_Delete(call(root_fd, id,
 			  force ? "{\"cmd\":\"stop\",\"force\":true}\n"
 				: "{\"cmd\":\"stop\",\"force\":false}\n",
-			  -1, 5000));
+			  -1, REPLY_MS));
 	if (!force && !wait_gone(root_fd, id, grace)) {
 		int s = ctl_connect(root_fd, id);
 		if (s >= 0) {
 			send_req(s, "{\"cmd\":\"stop\",\"force\":true}\n", -1);
-			cJSON_Delete(read_reply(s, 5000));
+			cJSON_Delete(read_reply(s, REPLY_MS));
 			close(s);
 		}
 	}
@@ -506,7 +509,7 @@ static int cmd_pause(int argc, char **argv)
 	cJSON *j =
 		call(root_fd, id,
 		     pause ? "{\"cmd\":\"pause\"}\n" : "{\"cmd\":\"resume\"}\n",
-		     -1, 10000);
+		     -1, REPLY_MS);
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "already")))
 		fprintf(stderr, "mote: %s was already %s\n", id,
 			pause ? "paused" : "running");
@@ -562,7 +565,7 @@ static int cmd_stats(int argc, char **argv)
 	if (!id)
 		usage_error("stats: no VM id given");
 	int root_fd = open_root_or_die(id_arg(id));
-	cJSON *j = call(root_fd, id, "{\"cmd\":\"stats\"}\n", -1, 5000);
+	cJSON *j = call(root_fd, id, "{\"cmd\":\"stats\"}\n", -1, REPLY_MS);
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "ok");
 	struct mem m = memory_of(j, 0);
 	add_memory(j, &m);

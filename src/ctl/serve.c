@@ -4,8 +4,9 @@
  * It reads the run's bookkeeping (stats, threads, the tree's pids) and
  * holds, releases or ends the run through the same calls the monitor uses
  * itself; it never touches guest memory. A client has CTL_IDLE_MS to send
- * each request, so a stuck one cannot hold the socket for long, and a line
- * over CTL_LINE_MAX ends its connection; neither affects the VM.
+ * each whole request line, however slowly it trickles in, so a stuck one
+ * cannot hold the socket for long; a line over CTL_LINE_MAX ends its
+ * connection. Neither affects the VM.
  */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
@@ -41,6 +42,7 @@ struct conn {
 	char *buf;
 	size_t n;
 	int passed_fd;
+	uint64_t deadline; /* for the whole of the next line */
 };
 
 /* ---- replies ---- */
@@ -338,8 +340,12 @@ static void handle(struct conn *cn, struct lx_ctl *c, struct lx_proc *p,
 static int fill(struct conn *cn)
 {
 	struct pollfd pfd = {cn->fd, POLLIN, 0};
-	struct timespec ts = {CTL_IDLE_MS / 1000,
-			      (CTL_IDLE_MS % 1000) * 1000000L};
+	uint64_t now = mono_ns();
+	if (now >= cn->deadline)
+		return 0;
+	uint64_t left = cn->deadline - now;
+	struct timespec ts = {(time_t)(left / 1000000000),
+			      (long)(left % 1000000000)};
 	if (ppoll(&pfd, 1, &ts, NULL) <= 0)
 		return 0;
 	union {
@@ -375,6 +381,7 @@ static void drop_fd(struct conn *cn)
 /* Serves requests until EOF, an idle client or an over-long line. */
 static void serve_conn(struct conn *cn, struct lx_ctl *c, struct lx_proc *p)
 {
+	cn->deadline = mono_ns() + CTL_IDLE_MS * 1000000ULL;
 	for (;;) {
 		char *nl = memchr(cn->buf, '\n', cn->n);
 		if (nl) {
@@ -387,6 +394,7 @@ static void serve_conn(struct conn *cn, struct lx_ctl *c, struct lx_proc *p)
 			drop_fd(cn);
 			cn->n -= len + 1;
 			memmove(cn->buf, nl + 1, cn->n);
+			cn->deadline = mono_ns() + CTL_IDLE_MS * 1000000ULL;
 			continue;
 		}
 		if (cn->n > CTL_LINE_MAX) {
@@ -418,7 +426,7 @@ static void accept_one(struct lx_ctl *c, struct lx_proc *p, char *buf)
 		return;
 	struct timeval tv = {1, 0};
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	struct conn cn = {fd, buf, 0, -1};
+	struct conn cn = {fd, buf, 0, -1, 0};
 	c->conn_fd = fd;
 	uid_t uid = 0;
 	if (peer_allowed(fd, &uid))

@@ -8,7 +8,7 @@ set -u
 . tests/lib.sh
 BB=/bin/busybox
 NAMES="ps stats-json pause-loop pause-fork stop-paused stop-grace same-name
-bad-name stale protocol unknown-id non-owner dir-removed snapshot merge
+bad-name stale protocol stuck-client unknown-id non-owner dir-removed snapshot merge
 stop-force"
 
 why=$(kvm_missing)
@@ -253,6 +253,28 @@ if cmp -s "$tmp/want" "$tmp/replies" && changes "$vol/loop" &&
 else
 	fail ctl/protocol "$(first_diff "$tmp/want" "$tmp/replies")"
 fi
+
+# A client that trickles a line in without ending it holds the socket for
+# 5 s at most: the next one is served.
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+print("connected", flush=True)
+for i in range(30):
+    s.send(b" ")
+    time.sleep(1)
+' "$RT/loop/ctl.sock" >"$tmp/slow.out" 2>&1 &
+slow=$!
+pids+=($slow)
+if STAGE=$DEADLINE await_line "$tmp/slow.out" connected &&
+	"$MOTE" stats loop --json >"$tmp/stats2.json" 2>"$tmp/err" &&
+	[ "$(json "$tmp/stats2.json" "j['id']")" = loop ]; then
+	pass ctl/stuck-client
+else
+	fail ctl/stuck-client "$(cat "$tmp/slow.out" "$tmp/err")"
+fi
+kill $slow 2>/dev/null
 
 r=
 for c in "stop nosuch" "pause nosuch" "resume nosuch" "stats nosuch" "stop ../loop"; do
