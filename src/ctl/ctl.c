@@ -194,7 +194,7 @@ static int write_state(struct lx_ctl *c, struct lx_proc *p, const char *program)
 	cJSON_AddNumberToObject(j, "pid", getpid());
 	cJSON_AddStringToObject(j, "program", program);
 	cJSON *argv = cJSON_AddArrayToObject(j, "argv");
-	for (char **a = p->opts->argv; *a; a++)
+	for (char **a = p->opts->argv; a && *a; a++)
 		cJSON_AddItemToArray(argv, cJSON_CreateString(*a));
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
