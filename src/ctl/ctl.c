@@ -151,7 +151,6 @@ void ctl_dir_remove(int root_fd, const char *id)
 	if (dir >= 0) {
 		unlinkat(dir, CTL_SOCK, 0);
 		unlinkat(dir, CTL_STATE, 0);
-		unlinkat(dir, CTL_STATE ".tmp", 0);
 		close(dir);
 	}
 	unlinkat(root_fd, id, AT_REMOVEDIR);
@@ -186,7 +185,9 @@ static int listen_in(int dir_fd)
 	return fd_high(s);
 }
 
-/* state: {"id", "pid", "program", "argv", "start"}, written whole. */
+/* state: {"id", "pid", "program", "argv", "start"}. Written in the dir
+ * before it is renamed into place, so it is whole whenever seen (and
+ * rewritten the same way if a generated id has to be drawn again). */
 static int write_state(struct lx_ctl *c, struct lx_proc *p, const char *program)
 {
 	cJSON *j = cJSON_CreateObject();
@@ -203,7 +204,7 @@ static int write_state(struct lx_ctl *c, struct lx_proc *p, const char *program)
 	cJSON_Delete(j);
 	if (!text)
 		return -ENOMEM;
-	int fd = openat(c->dir_fd, CTL_STATE ".tmp",
+	int fd = openat(c->dir_fd, CTL_STATE,
 			O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	int err = fd < 0 ? -errno : 0;
 	size_t n = strlen(text);
@@ -213,9 +214,6 @@ static int write_state(struct lx_ctl *c, struct lx_proc *p, const char *program)
 	if (fd >= 0)
 		close(fd);
 	free(text);
-	if (!err &&
-	    renameat(c->dir_fd, CTL_STATE ".tmp", c->dir_fd, CTL_STATE) < 0)
-		err = -errno;
 	return err;
 }
 
@@ -223,8 +221,13 @@ static int write_state(struct lx_ctl *c, struct lx_proc *p, const char *program)
 static int make_tmp(struct lx_ctl *c, char *tmp, size_t len)
 {
 	snprintf(tmp, len, ".new-%d", (int)getpid());
-	ctl_dir_remove(c->root_fd, tmp);
-	if (mkdirat(c->root_fd, tmp, 0700) < 0)
+	int r = mkdirat(c->root_fd, tmp, 0700);
+	if (r < 0 && errno == EEXIST) {
+		/* Left by a monitor of this pid that died: it is not ours. */
+		ctl_dir_remove(c->root_fd, tmp);
+		r = mkdirat(c->root_fd, tmp, 0700);
+	}
+	if (r < 0)
 		return -errno;
 	c->dir_fd = openat(c->root_fd, tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (c->dir_fd < 0)
