@@ -12,6 +12,8 @@ LDFLAGS ?=
 # libseccomp compiles the monitor's seccomp filter at build time
 # (src/seccomp/policy.c); mote itself does not link it.
 SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
+# cJSON reads and writes the control socket's lines (src/ctl).
+LIBS := -lcjson
 
 # SAN=asan: ASan + UBSan (make check builds $(O)-asan so); SAN=fuzz: the
 # same plus libFuzzer's coverage, for the harnesses in tests/fuzz (clang).
@@ -26,7 +28,7 @@ ifneq ($(SAN),)
 override CFLAGS += $(SAN_FLAGS_$(SAN))
 endif
 
-SRCS := $(wildcard src/*.c src/vm/*.c src/lx/*.c src/snap/*.c)
+SRCS := $(wildcard src/*.c src/vm/*.c src/lx/*.c src/snap/*.c src/ctl/*.c)
 OBJS := $(SRCS:%.c=$(O)/%.o) $(O)/src/shim/blob.o
 
 .PHONY: all check demo bench deps clean help format unit guest fuzz
@@ -41,7 +43,7 @@ endif
 
 $(O)/mote: $(OBJS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)

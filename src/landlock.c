@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "sandbox.h"
 #include "util.h"
@@ -147,6 +148,20 @@ static int allow_devices(const struct ruleset *rs)
 	return err;
 }
 
+/* The run's runtime dir (src/ctl), which the monitor removes at the end:
+ * its files, and the dir itself from the runtime root. (Every other VM's
+ * dir under the root is removable too, but only once empty, and a live
+ * run's never is: it holds its socket.) */
+static int allow_ctl(const struct ruleset *rs, const struct lx_proc *p)
+{
+	if (ctl_dir_fd(p) < 0)
+		return 0;
+	int err = allow_fd(rs, ctl_dir_fd(p), LANDLOCK_ACCESS_FS_REMOVE_FILE);
+	return err
+		       ?: allow_fd(rs, ctl_root_fd(p),
+				   LANDLOCK_ACCESS_FS_REMOVE_DIR);
+}
+
 static int add_rules(const struct ruleset *rs, const struct lx_proc *p)
 {
 	const struct lx_fs *fs = &p->fs;
@@ -165,6 +180,8 @@ static int add_rules(const struct ruleset *rs, const struct lx_proc *p)
 		err = allow_devices(rs);
 	if (!err)
 		err = allow_stdio(rs);
+	if (!err)
+		err = allow_ctl(rs, p);
 	return err;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "snap/snap.h"
 #include "util.h"
@@ -19,6 +20,11 @@
 static const char usage_text[] =
 	"usage: mote run [options] PROGRAM [ARGS...]\n"
 	"       mote restore [options] SNAPSHOT\n"
+	"       mote ps [--json]\n"
+	"       mote stop ID [--force] [--grace SECONDS]\n"
+	"       mote pause ID | mote resume ID\n"
+	"       mote stats ID [--json]\n"
+	"       mote snapshot ID FILE [--stop]\n"
 	"       mote --help | --version\n"
 	"\n"
 	"Runs an x86-64 Linux program in its own KVM microVM, with no guest "
@@ -87,6 +93,19 @@ static const char usage_text[] =
 	"                        docs/snapshot.md); without it such a write\n"
 	"                        fails with EPERM\n"
 	"  --timing              print start-up and run time at exit\n"
+	"  --name NAME           the run's id for mote ps/stop/... (letters,\n"
+	"                        digits, . _ -; at most 64); default: 8 "
+	"random\n"
+	"                        hex digits. A name a running VM holds is\n"
+	"                        refused\n"
+	"  --merge               offer the guest's anonymous memory to KSM\n"
+	"                        (MADV_MERGEABLE), which shares identical "
+	"pages\n"
+	"                        across VMs; needs /sys/kernel/mm/ksm/run = "
+	"1.\n"
+	"                        Off by default: page sharing is a timing\n"
+	"                        side channel between VMs "
+	"(docs/security.md)\n"
 	"  --no-sandbox          run the monitor without its seccomp filter,\n"
 	"                        Landlock rules and resource limits (for\n"
 	"                        debugging mote; says so on stderr)\n"
@@ -100,6 +119,19 @@ static const char usage_text[] =
 	"/lib64/ld-linux-x86-64.so.2,\n"
 	"and libraries are found inside the guest root). A #! script runs\n"
 	"as execve would run it: its interpreter is found in the guest root.\n"
+	"\n"
+	"control (docs/control.md): each run has a runtime dir,\n"
+	"$XDG_RUNTIME_DIR/mote/ID (else /run/mote/ID), with its control "
+	"socket.\n"
+	"  ps                    list the running VMs (--json: as JSON)\n"
+	"  stop ID               SIGTERM to the guest, then kill the VM after\n"
+	"                        --grace SECONDS (default 10); --force: at "
+	"once\n"
+	"  pause ID, resume ID   hold every vCPU of the VM, and let them go\n"
+	"  stats ID              exits, syscalls, page faults, memory, CPU "
+	"time\n"
+	"  snapshot ID FILE      write a snapshot of the VM to FILE; --stop\n"
+	"                        ends the VM once it is written\n"
 	"\n"
 	"exit status: the guest's status; 128+N if the guest was killed by\n"
 	"signal N; 124 if --timeout stopped it; 125 if mote failed (bad "
@@ -260,6 +292,7 @@ enum {
 	OPT_NO_SANDBOX,
 	OPT_SNAPSHOT,
 	OPT_NAME,
+	OPT_MERGE,
 };
 
 static const struct option run_options[] = {
@@ -280,6 +313,8 @@ static const struct option run_options[] = {
 	{"no-aslr", no_argument, NULL, OPT_NO_ASLR},
 	{"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
 	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+	{"name", required_argument, NULL, OPT_NAME},
+	{"merge", no_argument, NULL, OPT_MERGE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{0},
@@ -421,6 +456,17 @@ static void parse_net(struct lx_opts *o, const char *arg)
 	o->nnet_ports = n;
 }
 
+static void parse_name(struct lx_opts *o, const char *arg)
+{
+	char err[96];
+	if (ctl_name_check(arg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mote: --name %s: %s (see mote --help)\n", arg,
+			err);
+		exit(MOTE_EXIT_FAIL);
+	}
+	o->name = arg;
+}
+
 static void open_trace(struct lx_opts *o, const char *arg)
 {
 	if (!arg) {
@@ -471,6 +517,8 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 		case OPT_NO_ASLR: o.aslr = false; break;
 		case OPT_NO_SANDBOX: o.no_sandbox = true; break;
 		case OPT_SNAPSHOT: o.snapshot = optarg; break;
+		case OPT_NAME: parse_name(&o, optarg); break;
+		case OPT_MERGE: o.merge = true; break;
 		case 'h': usage(stdout); exit(0);
 		case OPT_VERSION: printf("mote %s\n", MOTE_VERSION); exit(0);
 		case ':':
@@ -518,7 +566,10 @@ static int cmd_restore(int argc, char **argv, uint64_t t_start)
 					  "to 100000",
 					  optarg);
 			break;
-		case OPT_NAME: name = optarg; break;
+		case OPT_NAME:
+			parse_name(&o, optarg);
+			name = o.name;
+			break;
 		case OPT_SNAPSHOT: o.snapshot = optarg; break;
 		case OPT_TIMING: o.timing = true; break;
 		case OPT_TIMEOUT: parse_timeout(&o, optarg); break;
@@ -562,6 +613,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1, t_start);
 	if (!strcmp(argv[1], "restore"))
 		return cmd_restore(argc - 1, argv + 1, t_start);
+	if (ctl_is_command(argv[1]))
+		return ctl_main(argc - 1, argv + 1);
 	fprintf(stderr, "mote: unknown command '%s' (see mote --help)\n",
 		argv[1]);
 	return MOTE_EXIT_FAIL;

@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "sandbox.h"
 #include "util.h"
@@ -86,6 +87,7 @@ void sandbox_violation(const siginfo_t *si)
 	 * VM goes with it. */
 	if (tree)
 		lx_tree_kill_all(tree);
+	ctl_remove_now();
 	_exit(MOTE_EXIT_FAIL);
 }
 

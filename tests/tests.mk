@@ -39,7 +39,7 @@ units: $(UNIT_BINS)
 $(O)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(LIBS)
 
 $(O)/tests/host/%: tests/host/%.c
 	@mkdir -p $(dir $@)

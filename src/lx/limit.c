@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "util.h"
 
@@ -111,6 +112,7 @@ static void *watchdog(void *arg)
 		fflush_unlocked(p->trace);
 		funlockfile(p->trace);
 	}
+	ctl_remove_now();
 	_exit(LX_EXIT_TIMEOUT);
 }
 

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "vm/exit.h"
 #include "vm/layout.h"
 #include "vm/vm.h"
 
@@ -58,6 +59,9 @@ struct lx_opts {
 	/* --snapshot FILE: where a guest's write to /dev/mote-snapshot
 	 * saves it (opened before the sandbox), or NULL. */
 	const char *snapshot;
+
+	const char *name; /* --name: the run's id, or NULL (generated) */
+	bool merge;	  /* --merge: guest anonymous memory into KSM */
 };
 
 #define LX_DEFAULT_MEMORY (1ULL << 30)
@@ -169,6 +173,11 @@ struct lx_stats {
 	uint64_t enosys[LX_NSYSCALLS];
 	uint64_t enosys_other; /* numbers beyond the table */
 	uint64_t exits;
+	/* For mote stats (docs/control.md): time in each syscall's handler,
+	 * exits by class, #PFs lx_mm_fault resolved or refused. */
+	uint64_t ns[LX_NSYSCALLS];
+	uint64_t exit_class[VMX_NR];
+	uint64_t faults;
 };
 
 struct lx_proc {
@@ -216,6 +225,10 @@ struct lx_proc {
 					the host know it (0: not forked) */
 	int snap_fd;	    /* --snapshot's file, or -1 */
 	uint8_t genid[16];  /* the VM generation: new at start and restore */
+
+
+	/* The control socket (src/ctl): the first monitor's alone. */
+	struct lx_ctl *ctl;
 };
 
 /* The host signal that makes a vCPU thread leave KVM_RUN or a blocking
@@ -272,6 +285,8 @@ typedef long (*lx_sys_fn)(struct lx_thread *t, const uint64_t *a);
 
 /* syscall.c: serves the syscall the vCPU is stopped in. */
 void lx_syscall(struct lx_thread *t);
+/* The name of syscall nr, or NULL if the table has none. */
+const char *lx_sys_name(uint64_t nr);
 /* Writes the ENOSYS summary of --trace. */
 void lx_trace_summary(struct lx_proc *p);
 

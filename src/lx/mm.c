@@ -189,6 +189,15 @@ int lx_mm_map(struct lx_proc *p, uint64_t start, uint64_t end, unsigned prot,
 	return lx_mm_map_file(p, start, end, prot, kind, NULL);
 }
 
+/* --merge: the guest's anonymous memory in [start, start + len) is offered
+ * to KSM. A fresh host mapping (MAP_FIXED) loses the mark, so every one of
+ * them is marked again. Without KSM in the kernel it stays unmarked. */
+static void merge(struct lx_proc *p, uint64_t start, uint64_t len)
+{
+	if (p->opts->merge)
+		madvise(p->vm.mem + start, len, MADV_MERGEABLE);
+}
+
 /* Gives [start, end) back: page tables cleared, host pages dropped (a fresh
  * anonymous mapping also detaches any file mapped there). */
 static void unmap_range(struct lx_proc *p, uint64_t start, uint64_t end)
@@ -197,6 +206,7 @@ static void unmap_range(struct lx_proc *p, uint64_t start, uint64_t end)
 	pt_map(&p->vm.pt, start, start, end - start, 0);
 	mmap(p->vm.mem + start, end - start, PROT_READ | PROT_WRITE,
 	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	merge(p, start, end - start);
 	p->mm.tlb_stale = true;
 }
 
@@ -207,6 +217,9 @@ int lx_mm_init(struct lx_proc *p)
 	uint64_t stack = MIN(STACK_SIZE, top / 8);
 	mm->stack_lo = top - stack;
 	mm->mmap_top = mm->stack_lo - MIN(STACK_GAP, top / 16);
+	/* The whole user range is one anonymous mapping here (vm.c's, or
+	 * lx_mm_reset's). */
+	merge(p, 0, top);
 	return lx_mm_map(p, mm->stack_lo, top, PT_READ | PT_WRITE, VMA_STACK);
 }
 
@@ -393,6 +406,8 @@ LX_SYS(mmap)
 	}
 	if (r == MAP_FAILED)
 		return -errno;
+	if (!f)
+		merge(t->p, at, len);
 	struct lx_vma file = {.shared = type != MAP_PRIVATE, .off = off};
 	struct stat st;
 	if (f && fstat(f->host, &st) == 0) {
@@ -514,6 +529,7 @@ static long grow_in_place(struct lx_proc *p, const struct lx_vma *keep,
 				 MAP_NORESERVE,
 			 -1, 0) == MAP_FAILED)
 			return -ENOMEM;
+		merge(p, tail, nlen - olen);
 		int err =
 			lx_mm_map(p, tail, old + nlen, keep->prot, keep->kind);
 		return err ? err : (long)old;
@@ -544,11 +560,13 @@ static long move_to(struct lx_proc *p, const struct lx_vma *keep, uint64_t old,
 	if (mremap(p->vm.mem + old, file ? olen : moved, file ? nlen : moved,
 		   MREMAP_MAYMOVE | MREMAP_FIXED, p->vm.mem + to) == MAP_FAILED)
 		return -errno;
-	if (!file && nlen > moved)
+	if (!file && nlen > moved) {
 		mmap(p->vm.mem + to + moved, nlen - moved,
 		     PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
 		     -1, 0);
+		merge(p, to + moved, nlen - moved);
+	}
 	unmap_range(p, old, old + olen);
 	struct lx_vma at = *keep; /* the name, the file offset of `to` */
 	at.off += old - keep->start;

@@ -149,6 +149,7 @@ static int classify(struct lx_proc *p, uint64_t addr, unsigned err, int *code)
 int lx_mm_fault(struct lx_thread *t, uint64_t addr, unsigned err, int *code)
 {
 	struct lx_proc *p = t->p;
+	__atomic_fetch_add(&p->stats.faults, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&p->mm_lock);
 	int sig = classify(p, addr, err, code);
 	pthread_mutex_unlock(&p->mm_lock);

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "util.h"
 
@@ -66,6 +67,7 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 	p->vfork_fd = vfork_fd;
 	lx_tree_fill(p->tree, slot, p->pid);
 	p->start_ns = mono_ns();
+	ctl_forked(p);
 	/* Only the calling thread lives on, on vCPU 0; the parent's vCPU fds
 	 * are closed and its locks, perhaps held by threads that are not
 	 * here, made anew. */

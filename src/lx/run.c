@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctl/ctl.h"
 #include "lx/elf.h"
 #include "lx/load.h"
 #include "lx/lx.h"
@@ -142,6 +143,7 @@ static void serve_exit(struct lx_thread *t, int r)
 	unsigned cpl = vcpu_sregs(&t->cpu)->cs.selector & 3;
 	enum vm_exit e = r < 0 ? VMX_INTR
 			       : vm_exit_classify(run, cpl, p->vm.doorbell_gpa);
+	__atomic_fetch_add(&p->stats.exit_class[e], 1, __ATOMIC_RELAXED);
 	switch (e) {
 	case VMX_SYSCALL:
 		t->entry = run->exit_reason == KVM_EXIT_MMIO ? ENTRY_DOORBELL
@@ -348,6 +350,7 @@ int lx_proc_run(struct lx_proc *p, struct lx_thread *t)
 	 * binds only the threads that exist when it is entered. */
 	lx_limit_start(p);
 	lx_thread_start_all(p);
+	ctl_serve(p);
 	lx_run_thread(t);
 	lx_signal_thread(NULL);
 	int status = p->status;
@@ -379,6 +382,7 @@ void lx_proc_free(struct lx_proc *p)
 	 * tree until reaped: a zombie can still be signalled.) */
 	lx_tree_kill_all(p->tree);
 	reap_children();
+	ctl_stop(p);
 }
 
 int lx_run(const struct lx_opts *o)
@@ -398,6 +402,11 @@ int lx_run(const struct lx_opts *o)
 	uint64_t rsp;
 	img.argv = (char **)o->argv;
 	status = setup(p, &img, &rsp);
+	/* Once the program is known (a script's is resolved in setup), and
+	 * before the guest starts: a name a live run holds is refused. */
+	char id[CTL_ID_MAX + 1];
+	if (!status)
+		status = ctl_start(p, o->name, id);
 	if (!status &&
 	    vcpu_create(&p->vm, &t->cpu, 0, lx_image_entry(&img.im), rsp) < 0) {
 		msg("cannot create vCPU: %s", strerror(errno));

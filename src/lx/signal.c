@@ -23,6 +23,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "sandbox.h"
 #include "util.h"
@@ -134,7 +135,9 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 				(void)n;
 			}
 		}
-		/* A bug in mote: die of it, with the default action. */
+		/* A bug in mote: die of it, with the default action. The
+		 * run's dir goes first (nothing else would remove it). */
+		ctl_remove_now();
 		signal(sig, SIG_DFL);
 		return;
 	}

@@ -246,7 +246,7 @@ _Static_assert(LX_NSYSCALLS > __NR_statx && LX_NSYSCALLS > __NR_faccessat2 &&
 		       LX_NSYSCALLS > __NR_epoll_pwait2,
 	       "syscall table too small");
 
-static const char *sys_name(uint64_t nr)
+const char *lx_sys_name(uint64_t nr)
 {
 	return nr < LX_NSYSCALLS && table[nr].name ? table[nr].name : NULL;
 }
@@ -293,7 +293,7 @@ static void trace_call(struct lx_thread *t, uint64_t nr, const uint64_t *a,
 		       long ret)
 {
 	FILE *f = t->p->trace;
-	const char *name = sys_name(nr);
+	const char *name = lx_sys_name(nr);
 	fprintf(f, "[%d] ", t->tid);
 	if (name)
 		fprintf(f, "%s(", name);
@@ -323,7 +323,7 @@ void lx_trace_summary(struct lx_proc *p)
 	for (int i = 0; i < LX_NSYSCALLS; i++)
 		if (p->stats.enosys[i])
 			fprintf(f, "%8" PRIu64 "  %s\n", p->stats.enosys[i],
-				sys_name(i) ? sys_name(i) : "?");
+				lx_sys_name(i) ? lx_sys_name(i) : "?");
 	if (p->stats.enosys_other)
 		fprintf(f, "%8" PRIu64 "  (numbers beyond %d)\n",
 			p->stats.enosys_other, LX_NSYSCALLS - 1);
@@ -345,6 +345,7 @@ void lx_syscall(struct lx_thread *t)
 	long ret = -ENOSYS;
 	t->replaced = false;
 	if (nr < LX_NSYSCALLS) {
+		uint64_t t0 = mono_ns();
 		t->p->stats.calls[nr]++;
 		if (table[nr].fn && is_mm(nr)) {
 			/* The address space has one writer at a time. */
@@ -354,6 +355,8 @@ void lx_syscall(struct lx_thread *t)
 		} else if (table[nr].fn) {
 			ret = table[nr].fn(t, a);
 		}
+		__atomic_fetch_add(&t->p->stats.ns[nr], mono_ns() - t0,
+				   __ATOMIC_RELAXED);
 		if (ret == -ENOSYS)
 			t->p->stats.enosys[nr]++;
 		/* A call a hold interrupted (with no signal for the guest)

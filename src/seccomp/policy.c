@@ -15,7 +15,8 @@
  * read, fails with ENOSYS and glibc falls back to clone), socket and
  * socketpair (the families the guest may have), mmap and mprotect (never
  * executable: guest code is executable only in the guest's page tables),
- * prctl (the guest's few options) and prlimit64 (the monitor's own).
+ * prctl (the guest's few options), prlimit64 (the monitor's own) and
+ * rt_sigqueueinfo (the hold's kick alone).
  *
  * Anything else raises SIGSYS (SCMP_ACT_TRAP), and the VM ends with one
  * line naming the call. No execve, ptrace, mount, bpf, kexec, module or
@@ -263,6 +264,13 @@ static const struct allow families[] = {
 	{AF_INET6, "--net"},
 };
 
+/* rt_sigqueueinfo (sigqueue): the kick that tells the other monitors of
+ * the tree to look at the hold word, with the tree's cookie (hold.c);
+ * that signal alone (glibc's SIGRTMAX, a function, is __SIGRTMAX). */
+static const struct allow kicks[] = {
+	{__SIGRTMAX, "mote pause and snapshots: kick the tree's monitors"},
+};
+
 /* mmap and mprotect: any protection but PROT_EXEC. */
 static const struct allow noexec[] = {{0, "no executable mapping"}};
 
@@ -315,6 +323,9 @@ static int add_filtered(scmp_filter_ctx ctx, int variant)
 		      ?: allow_arg(ctx, SCMP_SYS(mprotect), 2, noexec, 1,
 				   PROT_EXEC);
 	err = err ?: allow_arg(ctx, SCMP_SYS(prlimit64), 0, self, 1, ~0ULL);
+	err = err
+		      ?: allow_arg(ctx, SCMP_SYS(rt_sigqueueinfo), 1, kicks,
+				   ARRAY_SIZE(kicks), ux);
 	err = err
 		      ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 					  SCMP_SYS(clone3), 0);
@@ -406,6 +417,7 @@ static void list(void)
 	list_one("socket", families, ARRAY_SIZE(families), false);
 	list_one("mmap/mprotect", noexec, 1, false);
 	list_one("prlimit64", self, 1, false);
+	list_one("rt_sigqueueinfo", kicks, ARRAY_SIZE(kicks), false);
 	printf("process_vm_readv\tkernels without MADV_POPULATE_READ "
 	       "(mmpage.c)\n");
 }

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctl/ctl.h"
 #include "lx/fs.h"
 #include "snap/snap.h"
 #include "snap/state.h"
@@ -543,6 +544,9 @@ static int restore_one(const char *path, struct snap_state *st, int snap,
 		err = restore_fds(p, st);
 	if (!err)
 		err = restore_threads(p, st);
+	char id[CTL_ID_MAX + 1];
+	if (!err && ctl_start(p, o->name, id))
+		err = -1;
 	if (err) {
 		lx_proc_free(p);
 		return MOTE_EXIT_FAIL;
@@ -595,6 +599,12 @@ static int restore_many(const char *path, struct snap_state *st, int snap,
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			if (getppid() != parent)
 				_exit(MOTE_EXIT_FAIL);
+			char name[CTL_ID_MAX + 16];
+			if (o->name) {
+				snprintf(name, sizeof(name), "%s-%u", o->name,
+					 started + 1);
+				o->name = name;
+			}
 			_exit(restore_one(path, st, snap, o));
 		}
 		if (pid < 0) {
@@ -620,7 +630,7 @@ static int restore_many(const char *path, struct snap_state *st, int snap,
 int snap_restore(const char *file, const char *name, unsigned count,
 		 struct lx_opts *o)
 {
-	(void)name;
+	o->name = name;
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		msg("%s: %s", file, strerror(errno));

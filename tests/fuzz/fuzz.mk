@@ -27,7 +27,7 @@ $(O)/tests/fuzz/%: tests/fuzz/%.c $(O)/tests/fuzz/fake.o $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)$(CC) $(CFLAGS) $(FUZZ_LINK) -Itests/fuzz -o $@ $< \
-		$(O)/tests/fuzz/fake.o $(LIB_OBJS)
+		$(O)/tests/fuzz/fake.o $(LIB_OBJS) $(LIBS)
 
 fuzz:
 	@tests/fuzz/available.sh

@@ -1,0 +1,47 @@
+/* What ctl.c, serve.c and client.c share. */
+#ifndef MOTE_CTL_INTERNAL_H
+#define MOTE_CTL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ctl/ctl.h"
+
+/* The run's control state, hanging off lx_proc (the first monitor's). */
+struct lx_ctl {
+	char id[CTL_ID_MAX + 1];
+	pid_t owner;   /* the first monitor: only it removes the dir */
+	int root_fd;   /* the runtime root (O_PATH) */
+	int dir_fd;    /* ROOT/ID (O_PATH) */
+	int listen_fd; /* ctl.sock */
+	int conn_fd;   /* the client being served, or -1 */
+	uint64_t start_ns;
+	pthread_mutex_t lock; /* a request being served; stopping */
+	bool stopping;
+	/* exits/s, sampled by the serving thread about once a second */
+	uint64_t rate_exits, rate_ns;
+	double exits_per_s;
+};
+
+/* A "/proc/self/fd/N/NAME" path for a file in the dir of fd N: a socket's
+ * path has at most 108 bytes, and a runtime dir's may have more. */
+void ctl_fd_path(char *buf, size_t len, int dir_fd, const char *name);
+
+/* What is at ROOT/ID (root_fd open on ROOT). */
+enum ctl_probe {
+	CTL_NONE,  /* nothing */
+	CTL_LIVE,  /* a run answers on its socket */
+	CTL_STALE, /* left by a monitor that is gone */
+};
+/* Probes ROOT/ID; *pid gets the state file's pid (0 if unknown). */
+enum ctl_probe ctl_probe(int root_fd, const char *id, pid_t *pid);
+/* Removes ROOT/ID and the files in it (a stale dir). */
+void ctl_dir_remove(int root_fd, const char *id);
+/* Connects to ROOT/ID/ctl.sock: the socket, or -errno. */
+int ctl_connect(int root_fd, const char *id);
+/* Opens the runtime root, making it (and its parents) 0700 if mk. The fd
+ * or -errno; the path is in root. */
+int ctl_open_root(char *root, size_t len, bool mk);
+
+#endif
