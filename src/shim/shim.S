@@ -72,7 +72,7 @@ syscall_entry:
 	vec 30, 1
 	vec 31, 0
 
-	.org 0x300
+	.org 0x300 /* SHIM_OFF_EXC_RET is just after its outb */
 exc_common:
 	outb %al, $MOTE_PORT_EXCEPTION
 	addq $16, %rsp

@@ -456,7 +456,7 @@ static int restore_threads(struct lx_proc *p, const struct snap_state *st)
 		if (!t)
 			return -1;
 		t->p = p;
-		if (vcpu_create_from(&p->vm, &t->cpu, th->id, th->vs) < 0) {
+		if (vcpu_create_user(&p->vm, &t->cpu, th->id, th->vs) < 0) {
 			msg("restore: cannot create vCPU %d: %s", th->id,
 			    strerror(errno));
 			if (!th->owner)
@@ -527,13 +527,13 @@ static int restore_one(const char *path, struct snap_state *st, int snap,
 		return MOTE_EXIT_FAIL;
 	}
 	int err = 0;
-	if (p->vm.sys_size != st->h.sys_size || st->pt_pool < SYS_PT_POOL ||
-	    st->pt_pool > st->h.sys_size) {
-		msg("%s: the snapshot's system region does not fit this mote",
+	if (p->vm.sys_size != st->h.sys_size ||
+	    vm_adopt_image(&p->vm, st->pt_pool) < 0) {
+		msg("%s: the snapshot's page tables map more than guest user "
+		    "memory (a damaged or crafted snapshot)",
 		    path);
 		err = -1;
 	}
-	p->vm.pt.pool = st->pt_pool;
 	if (!err && (lx_fs_init(p) < 0 || lx_fd_init(p) < 0))
 		err = -1;
 	if (!err)

@@ -267,12 +267,9 @@ static int save_thread(struct lx_thread *t, struct lx_thread *self,
 		lx_user_context(t, &vs->regs);
 		vs->regs.rax = (uint64_t)self_ret;
 		vcpu_user_segments(&vs->sregs);
-	} else if (t->p->vm.doorbell &&
-		   t->cpu.run->exit_reason == KVM_EXIT_MMIO &&
-		   (vs->sregs.cs.selector & 3) == 3) {
-		/* Parked half-way through the doorbell store: it resumes
-		 * where the trampoline would have jumped (as a fork child). */
-		vs->regs.rip = vs->regs.rcx;
+	} else if (vcpu_user_state(&t->cpu, vs) < 0) {
+		errno = EAGAIN; /* lx_park parks only at a user point */
+		return -1;
 	}
 	o->id = t->cpu.id;
 	o->tid = t->tid;

@@ -1,6 +1,7 @@
 /* Guest page tables: map, unmap, protect and look up 4 KiB pages. */
 #include "vm/pt.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "vm/layout.h"
@@ -113,4 +114,86 @@ uint64_t pt_lookup(const struct pt *pt, uint64_t gva)
 			return 0;
 	}
 	return table(pt, tab)[(gva >> 12) & 511];
+}
+
+/* ---- checking tables that came from outside (a snapshot) ---- */
+
+#define PAGE_SIZE_PT	  4096ULL
+#define PT_POOL_START(c) ((c)->pool_start)
+
+struct check {
+	const struct pt *pt;
+	uint64_t pool_start;
+	uint64_t user_size;
+	const uint64_t *extra;
+	int nextra;
+	uint8_t *seen; /* one byte per pool page: a table is used once */
+};
+
+/* A table entry's target must be a pool page in use, seen once. */
+static bool table_ok(struct check *c, uint64_t e, uint64_t *off)
+{
+	uint64_t gpa = e & PTE_ADDR;
+	if (e & PTE_PS || gpa < c->pt->sys_gpa)
+		return false;
+	*off = gpa - c->pt->sys_gpa;
+	if (*off < PT_POOL_START(c) || *off >= c->pt->pool ||
+	    (*off & (PAGE_SIZE_PT - 1)))
+		return false;
+	uint64_t i = (*off - PT_POOL_START(c)) / PAGE_SIZE_PT;
+	if (c->seen[i])
+		return false;
+	c->seen[i] = 1;
+	return true;
+}
+
+static bool leaf_ok(const struct check *c, uint64_t va, uint64_t e)
+{
+	for (int i = 0; i < c->nextra; i++)
+		if (c->extra[i] == va)
+			return true;
+	/* Identity-mapped user memory, as pt_map makes it. */
+	return (e & PTE_ADDR) == va && va >= USER_MIN &&
+	       va + PAGE_SIZE_PT <= c->user_size && !(e & PTE_PS);
+}
+
+static bool walk_ok(struct check *c, uint64_t off, int level, uint64_t base)
+{
+	const uint64_t *tab = table(c->pt, off);
+	int shift = 12 + 9 * level;
+	for (int j = 0; j < 512; j++) {
+		uint64_t e = tab[j];
+		if (!(e & PTE_P))
+			continue;
+		uint64_t va = base | ((uint64_t)j << shift), sub;
+		if (level == 0 ? !leaf_ok(c, va, e)
+			       : !table_ok(c, e, &sub) ||
+					 !walk_ok(c, sub, level - 1, va))
+			return false;
+	}
+	return true;
+}
+
+bool pt_check_user(const struct pt *pt, uint64_t pool_start,
+		   uint64_t user_size, const uint64_t *extra, int nextra)
+{
+	if (pt->pool < pool_start || pt->pool > pt->pool_end)
+		return false;
+	uint8_t *seen = calloc((pt->pool - pool_start) / PAGE_SIZE_PT + 1, 1);
+	if (!seen)
+		return false;
+	struct check c = {pt, pool_start, user_size, extra, nextra, seen};
+	const uint64_t *pml4 = table(pt, pt->pml4);
+	bool ok = true;
+	/* The low half is the user's; the high half holds only the system
+	 * region's entry (511), which the caller rewrites. */
+	for (int i = 0; i < 511 && ok; i++) {
+		uint64_t e = pml4[i], sub;
+		if (!(e & PTE_P))
+			continue;
+		ok = i < 256 && table_ok(&c, e, &sub) &&
+		     walk_ok(&c, sub, 2, (uint64_t)i << 39);
+	}
+	free(seen);
+	return ok;
 }

@@ -44,4 +44,13 @@ uint64_t pt_lookup(const struct pt *pt, uint64_t gva);
  * slot; used for the system region's own mapping. */
 void pt_set_entry(struct pt *pt, uint64_t table, unsigned idx, uint64_t val);
 
+/* Checks tables mote did not build itself (a snapshot's): below the top
+ * half, every table is a distinct page of the pool [pool_start, pool),
+ * no large pages, every leaf maps a user page in [USER_MIN, user_size) at
+ * its own address, or sits at one of the `extra` addresses (which the
+ * caller then maps itself); the top half is empty but for entry 511 (the
+ * system region's, which the caller rewrites). */
+bool pt_check_user(const struct pt *pt, uint64_t pool_start,
+		   uint64_t user_size, const uint64_t *extra, int nextra);
+
 #endif

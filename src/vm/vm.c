@@ -156,6 +156,11 @@ static void setup_sys(struct vm *vm)
 {
 	uint8_t *sys = vm->mem + vm->user_size;
 	uint64_t sys_gpa = vm->user_size;
+	/* Whole pages: a snapshot's image may hold anything in them (a call
+	 * gate in the GDT would be a door to CPL 0). */
+	memset(sys + SYS_GDT, 0, PAGE_SIZE);
+	memset(sys + SYS_IDT, 0, PAGE_SIZE);
+	memset(sys + SYS_SHIM, 0, PAGE_SIZE);
 	uint64_t *gdt = (uint64_t *)(sys + SYS_GDT);
 	gdt[SEL_KCODE >> 3] = 0x00af9b000000ffffULL; /* 64-bit code, DPL 0 */
 	gdt[SEL_KDATA >> 3] = 0x00cf93000000ffffULL;
@@ -184,6 +189,11 @@ static void setup_sys(struct vm *vm)
 	memcpy(sys + SYS_SHIM, shim_blob, shim_blob_end - shim_blob);
 
 	pt_init(&vm->pt, sys, sys_gpa, SYS_PML4, SYS_PT_POOL, vm->sys_size);
+	/* Zero already in a new VM; a snapshot's image may hold anything
+	 * (vm_adopt_image). */
+	memset(sys + SYS_PT_SYS, 0, PAGE_SIZE);
+	memset(sys + SYS_PD_SYS, 0, PAGE_SIZE);
+	memset(sys + SYS_PDPT_SYS, 0, PAGE_SIZE);
 	pt_set_entry(&vm->pt, SYS_PML4, 511,
 		     (sys_gpa + SYS_PDPT_SYS) | PTE_P | PTE_W);
 	pt_set_entry(&vm->pt, SYS_PDPT_SYS, 510,
@@ -310,6 +320,7 @@ static void setup_doorbell(struct vm *vm)
 		0xff, 0xe1, /* jmp *%rcx */
 	};
 	_Static_assert(DOORBELL_GVA < 0x10000, "doorbell address encoding");
+	memset(vm->mem + vm->user_size + SYS_TRAMP, 0, PAGE_SIZE);
 	memcpy(vm->mem + vm->user_size + SYS_TRAMP, code, sizeof(code));
 	vm->doorbell_gpa = doorbell_gpa(vm);
 	pt_map(&vm->pt, TRAMP_GVA, vm->user_size + SYS_TRAMP, PAGE_SIZE,
@@ -424,6 +435,24 @@ err_close:
 		close(vm->kvm_fd);
 	vm->vm_fd = vm->kvm_fd = -1;
 	return err;
+}
+
+int vm_adopt_image(struct vm *vm, uint64_t pool)
+{
+	if (pool < SYS_PT_POOL || pool > vm->sys_size)
+		return -1;
+	vm->pt.pool = pool;
+	static const uint64_t extra[] = {TRAMP_GVA, DOORBELL_GVA};
+	if (!pt_check_user(&vm->pt, SYS_PT_POOL, vm->user_size, extra,
+			   vm->doorbell ? 2 : 0))
+		return -1;
+	/* Everything at CPL 0 is mote's own again: GDT, IDT, the shim, the
+	 * tables that map them, the trampoline. */
+	setup_sys(vm);
+	vm->pt.pool = pool;
+	if (vm->doorbell)
+		setup_doorbell(vm);
+	return 0;
 }
 
 int vm_reset_user(struct vm *vm)
@@ -705,6 +734,75 @@ int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
 	*vcpu_sregs(c) = sr;
 	*vcpu_regs(c) = s->regs;
 	c->run->kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	return 0;
+}
+
+bool vcpu_at_user_point(const struct vcpu *c)
+{
+	const struct kvm_regs *r = &c->run->s.regs.regs;
+	uint64_t shim = SYS_GVA + SYS_SHIM;
+	return (c->run->s.regs.sregs.cs.selector & 3) == 3 ||
+	       r->rip == shim + SHIM_OFF_SYSRET ||
+	       r->rip == shim + SHIM_OFF_IRET || r->rip == shim + SHIM_OFF_EXC_RET;
+}
+
+int vcpu_user_state(const struct vcpu *c, struct vcpu_state *s)
+{
+	struct kvm_regs *r = &s->regs;
+	uint64_t shim = SYS_GVA + SYS_SHIM;
+	const uint64_t *f;
+	if ((s->sregs.cs.selector & 3) == 3) {
+		/* Stopped half-way through the doorbell store: it goes on
+		 * where the trampoline would have jumped (as a fork child). */
+		if (c->vm->doorbell && c->run->exit_reason == KVM_EXIT_MMIO)
+			r->rip = r->rcx;
+		return 0;
+	}
+	if (r->rip == shim + SHIM_OFF_SYSRET) {
+		r->rip = r->rcx;
+		r->rflags = r->r11;
+	} else if (r->rip == shim + SHIM_OFF_IRET &&
+		   (f = gm_sys(c->vm, r->rsp, 5 * 8))) {
+		r->rip = f[0];
+		r->rflags = f[2];
+		r->rsp = f[3];
+	} else if (r->rip == shim + SHIM_OFF_EXC_RET &&
+		   (f = gm_sys(c->vm, r->rsp, 7 * 8))) {
+		/* struct mote_exc_frame: vector, error, then the CPU's. */
+		r->rip = f[2];
+		r->rflags = f[4];
+		r->rsp = f[5];
+	} else {
+		return -1;
+	}
+	vcpu_user_segments(&s->sregs);
+	return 0;
+}
+
+int vcpu_create_user(struct vm *vm, struct vcpu *c, int id,
+		     const struct vcpu_state *s)
+{
+	const struct kvm_sregs *sr = &s->sregs;
+	if ((sr->cs.selector & 3) != 3 || sr->fs.base >= (1ULL << 47) ||
+	    sr->gs.base >= (1ULL << 47)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (vcpu_create(vm, c, id, s->regs.rip, s->regs.rsp) < 0)
+		return -1;
+	uint64_t tsc = s->tsc;
+	if (kvm_ioctl(c->fd, KVM_SET_XSAVE, (void *)&s->xsave) < 0 ||
+	    msr_io(c, KVM_SET_MSRS, MSR_IA32_TSC, &tsc) < 0) {
+		vcpu_destroy(c);
+		return -1;
+	}
+	/* mote's own segments and control registers; the saved state gives
+	 * the user registers and the FS and GS bases alone. */
+	vcpu_sregs(c)->fs.base = sr->fs.base;
+	vcpu_sregs(c)->gs.base = sr->gs.base;
+	struct kvm_regs *r = vcpu_regs(c);
+	*r = s->regs;
+	r->rflags = (s->regs.rflags & USER_RFLAGS) | 0x202;
 	return 0;
 }
 

@@ -100,6 +100,18 @@ int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
  * KVM cannot destroy vCPUs). Its CPL must not change, so the state must be
  * user mode. */
 int vcpu_load(struct vcpu *c, const struct vcpu_state *s);
+/* Whether the vCPU, stopped in an exit, is at a point where its user
+ * context is known: user mode, or one of the shim's returns to it. */
+bool vcpu_at_user_point(const struct vcpu *c);
+/* Turns the state vcpu_save took of c at such a point into the user
+ * context it returns to (CPL 3, user segments). 0, or -1 elsewhere. */
+int vcpu_user_state(const struct vcpu *c, struct vcpu_state *s);
+/* Creates vCPU `id` in a saved user-mode state (a snapshot's): mote's own
+ * control registers and segments, the saved user registers (RFLAGS
+ * limited to what a user may set), FS and GS bases, XSAVE and TSC. Fails
+ * (EINVAL) on a state that is not user mode or has a non-canonical base. */
+int vcpu_create_user(struct vm *vm, struct vcpu *c, int id,
+		     const struct vcpu_state *s);
 /* Sets CS and SS to the user-mode segments. */
 void vcpu_user_segments(struct kvm_sregs *s);
 
@@ -108,6 +120,13 @@ void vcpu_user_segments(struct kvm_sregs *s);
  * when the vCPU resumes at CPL 3 at r->rip, whichever path the syscall
  * came by. RFLAGS are limited to what a user may set. */
 int vcpu_set_user(struct vcpu *c, const struct kvm_regs *r);
+
+/* For a VM made by vm_create_from: checks the page tables the image
+ * brought (pt_check_user, pool is their high-water mark) and rewrites
+ * every part of the system region the guest's CPL-0 view depends on, so
+ * that an image can hold nothing but user memory and its mappings.
+ * Returns 0, or -1 if the tables map anything else. */
+int vm_adopt_image(struct vm *vm, uint64_t pool);
 
 /* Drops every user mapping from the page tables (execve) and makes KVM
  * forget its shadows of them; the caller replaces the memory behind them

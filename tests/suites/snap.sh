@@ -7,9 +7,9 @@
 set -u
 . tests/lib.sh
 S=$O/tests/snap
-TESTS="state-gcc state-dyn threads-gcc threads-dyn python shell refuse-fork
-eperm clones-100 bad-missing bad-dir bad-notsnap bad-truncated bad-state
-bad-header bad-format bad-version bad-cpu"
+TESTS="state-gcc state-dyn threads-gcc threads-dyn threads-shim python shell
+refuse-fork eperm clones-100 bad-missing bad-dir bad-notsnap bad-truncated
+bad-state bad-header bad-format bad-version bad-cpu bad-tables"
 
 why=$(kvm_missing)
 if [ -n "$why" ]; then
@@ -58,11 +58,15 @@ for v in gcc dyn; do
 	[ $ok = 1 ] && pass "$t"
 done
 
-# threads blocked in futex waits while the snapshot is taken.
-for v in gcc dyn; do
+# threads blocked in futex waits while the snapshot is taken; "shim":
+# syscalls through the CPL-0 shim, where a vCPU may park inside it.
+for v in gcc dyn shim; do
 	t=snap/threads-$v
 	rm -f "$tmp/t.snap"
-	if ! run_mote "$tmp/o" "$tmp/e" run --snapshot "$tmp/t.snap" "$S/threads.$v"; then
+	bin=$S/threads.$v
+	[ $v = shim ] && bin=$S/threads.gcc
+	[ $v = shim ] && export MOTE_SYSCALL_ENTRY=shim
+	if ! run_mote "$tmp/o" "$tmp/e" run --snapshot "$tmp/t.snap" "$bin"; then
 		fail "$t" "original run: $(head -c 300 "$tmp/e")"
 		continue
 	fi
@@ -77,6 +81,7 @@ for v in gcc dyn; do
 	else
 		fail "$t" "$(first_diff "$tmp/o3" "$tmp/c3")"
 	fi
+	unset MOTE_SYSCALL_ENTRY
 done
 
 # A real interpreter: python3 builds a dict, snapshots, prints its hash.
@@ -228,3 +233,24 @@ bad bad-version 125 "written by mote 0.0.1" "$tmp/b"
 cp --sparse=always "$good" "$tmp/b"
 patch "$tmp/b" "v = struct.unpack_from('<I', h, 128)[0] | (1 << 16); struct.pack_into('<I', h, 128, v)"
 bad bad-cpu 125 "needs CPU feature ? (CPUID 1:ECX bit 16)" "$tmp/b"
+
+# A leaf of the image's page tables pointed at the system region (the GDT):
+# the tables are checked before any vCPU runs.
+cp --sparse=always "$good" "$tmp/b"
+python3 - "$tmp/b" <<'PY'
+import struct, sys
+f = open(sys.argv[1], 'r+b')
+h = f.read(168)
+user, mem = struct.unpack_from('<Q', h, 56)[0], 4096
+def entry(gpa, i):
+    f.seek(mem + gpa + 8 * i)
+    return struct.unpack('<Q', f.read(8))[0]
+tab = user  # the PML4 is the system region's first page
+for level in range(3):
+    i = next(i for i in reversed(range(256 if level == 0 else 512)) if entry(tab, i) & 1)
+    tab = entry(tab, i) & 0x000ffffffffff000
+i = next(i for i in reversed(range(512)) if entry(tab, i) & 1)
+f.seek(mem + tab + 8 * i)
+f.write(struct.pack('<Q', (user + 0x1000) | 0x7))  # the GDT, user-writable
+PY
+bad bad-tables 125 "page tables map more than guest user memory" "$tmp/b"
