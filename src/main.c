@@ -562,9 +562,10 @@ static int cmd_restore(int argc, char **argv, uint64_t t_start)
 		case 'n':
 			count = parse_count(optarg, 100000);
 			if (count < 0)
-				bad_usage("--count %s: expected a number from 1 "
-					  "to 100000",
-					  optarg);
+				bad_usage(
+					"--count %s: expected a number from 1 "
+					"to 100000",
+					optarg);
 			break;
 		case OPT_NAME:
 			parse_name(&o, optarg);

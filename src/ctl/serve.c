@@ -287,9 +287,8 @@ static void do_snapshot(struct conn *cn, struct lx_proc *p, bool stop)
 	int r = snap_save(p, cn->passed_fd, NULL, 0, err, sizeof(err));
 	struct stat st;
 	/* What it takes on disk: the file is sparse. */
-	double bytes = fstat(cn->passed_fd, &st) == 0
-			       ? (double)st.st_blocks * 512
-			       : 0;
+	double bytes =
+		fstat(cn->passed_fd, &st) == 0 ? (double)st.st_blocks * 512 : 0;
 	double ms = (mono_ns() - t0) / 1e6;
 	if (r == 0 && stop)
 		kill_run(p, " (mote snapshot --stop)");

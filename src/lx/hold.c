@@ -31,8 +31,8 @@ bool lx_held(struct lx_proc *p)
 static void futex_wait_hold(struct lx_proc *p, int ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	syscall(SYS_futex, lx_tree_hold_word(p->tree), FUTEX_WAIT, 1, &ts,
-		NULL, 0);
+	syscall(SYS_futex, lx_tree_hold_word(p->tree), FUTEX_WAIT, 1, &ts, NULL,
+		0);
 }
 
 void lx_park(struct lx_thread *t)

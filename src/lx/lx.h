@@ -219,13 +219,12 @@ struct lx_proc {
 	int nrunning; /* host threads still in their run loop */
 	int nparked;  /* of those, parked by a hold (hold.c) */
 	/* Snapshots (src/snap/). */
-	bool restored;	    /* restored from a snapshot: pid and tids are
-			       the snapshot's, not the host's */
+	bool restored; /* restored from a snapshot: pid and tids are
+			  the snapshot's, not the host's */
 	pid_t guest_ppid, host_ppid; /* a fork's parent, as the guest and
 					the host know it (0: not forked) */
-	int snap_fd;	    /* --snapshot's file, or -1 */
-	uint8_t genid[16];  /* the VM generation: new at start and restore */
-
+	int snap_fd;		     /* --snapshot's file, or -1 */
+	uint8_t genid[16]; /* the VM generation: new at start and restore */
 
 	/* The control socket (src/ctl): the first monitor's alone. */
 	struct lx_ctl *ctl;

@@ -330,8 +330,8 @@ struct lx_proc *lx_proc_new(const struct lx_opts *o)
 	/* --snapshot: the file is opened now, as the user who ran mote;
 	 * the sandboxed monitor could not open it later. */
 	if (o->snapshot) {
-		p->snap_fd = fd_high(open(o->snapshot,
-					  O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+		p->snap_fd = fd_high(
+			open(o->snapshot, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
 		if (p->snap_fd < 0)
 			die(MOTE_EXIT_FAIL,
 			    "--snapshot %s: %s (give a writable file path)",

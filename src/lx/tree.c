@@ -256,8 +256,8 @@ void lx_tree_kick_others(struct lx_tree *t)
 		pid_t pid = atomic_load(&t->e[i].pid);
 		if (pid > 0 && pid != self && t->e[i].start == start_time(pid))
 			sigqueue(pid, LX_SIG_KICK,
-				 (union sigval){.sival_ptr =
-							(void *)(uintptr_t)
-								t->cookie});
+				 (union sigval){
+					 .sival_ptr =
+						 (void *)(uintptr_t)t->cookie});
 	}
 }

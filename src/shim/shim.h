@@ -8,9 +8,9 @@
 /* Where the syscall path resumes after its 2-byte `out` (the sysretq), and
  * where the exception path does (addq; iretq from exc_common at 0x300):
  * the CPL-0 points at which a vCPU's user context is known. */
-#define SHIM_OFF_SYSRET	   (SHIM_OFF_SYSCALL + 2)
-#define SHIM_OFF_EXC_RET   0x302
-#define SHIM_VECTORS	   32
+#define SHIM_OFF_SYSRET	 (SHIM_OFF_SYSCALL + 2)
+#define SHIM_OFF_EXC_RET 0x302
+#define SHIM_VECTORS	 32
 
 /* The shim's code as built into the monitor (src/shim/blob.S). */
 extern const unsigned char shim_blob[];

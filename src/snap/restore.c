@@ -135,21 +135,21 @@ struct feature {
 /* The ones programs pick code paths by; any other bit is named by its
  * CPUID leaf, register and number. */
 static const struct feature features[] = {
-	{"sse3", 0, 0},	      {"ssse3", 0, 9},	    {"fma", 0, 12},
-	{"sse4_1", 0, 19},    {"sse4_2", 0, 20},    {"movbe", 0, 22},
-	{"popcnt", 0, 23},    {"aes", 0, 25},	    {"xsave", 0, 26},
-	{"avx", 0, 28},	      {"f16c", 0, 29},	    {"rdrand", 0, 30},
-	{"sse", 1, 25},	      {"sse2", 1, 26},	    {"bmi1", 2, 3},
-	{"avx2", 2, 5},	      {"bmi2", 2, 8},	    {"erms", 2, 9},
-	{"avx512f", 2, 16},   {"avx512dq", 2, 17},  {"rdseed", 2, 18},
-	{"adx", 2, 19},	      {"avx512bw", 2, 30},  {"avx512vl", 2, 31},
-	{"sha_ni", 2, 29},    {"vaes", 3, 9},	    {"vpclmulqdq", 3, 10},
-	{"gfni", 3, 8},	      {"fsrm", 4, 4},	    {"lzcnt", 5, 5},
+	{"sse3", 0, 0},	    {"ssse3", 0, 9},	 {"fma", 0, 12},
+	{"sse4_1", 0, 19},  {"sse4_2", 0, 20},	 {"movbe", 0, 22},
+	{"popcnt", 0, 23},  {"aes", 0, 25},	 {"xsave", 0, 26},
+	{"avx", 0, 28},	    {"f16c", 0, 29},	 {"rdrand", 0, 30},
+	{"sse", 1, 25},	    {"sse2", 1, 26},	 {"bmi1", 2, 3},
+	{"avx2", 2, 5},	    {"bmi2", 2, 8},	 {"erms", 2, 9},
+	{"avx512f", 2, 16}, {"avx512dq", 2, 17}, {"rdseed", 2, 18},
+	{"adx", 2, 19},	    {"avx512bw", 2, 30}, {"avx512vl", 2, 31},
+	{"sha_ni", 2, 29},  {"vaes", 3, 9},	 {"vpclmulqdq", 3, 10},
+	{"gfni", 3, 8},	    {"fsrm", 4, 4},	 {"lzcnt", 5, 5},
 };
 
 static const char *const word_names[] = {
-	"1:ECX", "1:EDX", "7.0:EBX", "7.0:ECX", "7.0:EDX", "0x80000001:ECX",
-	"0x80000001:EDX"};
+	"1:ECX",   "1:EDX",	     "7.0:EBX",	      "7.0:ECX",
+	"7.0:EDX", "0x80000001:ECX", "0x80000001:EDX"};
 
 static void cpu_words(const struct snap_cpu *c, uint32_t w[7])
 {
@@ -325,7 +325,8 @@ static int restore_memory(struct lx_proc *p, const struct snap_state *st,
 	mm->env_end = st->env_end;
 	for (uint32_t i = 0; i < st->nvmas; i++) {
 		const struct snap_vma *sv = &st->vmas[i];
-		if (vm_mem_ensure(&p->vm, sv->v.start, sv->v.end - sv->v.start)) {
+		if (vm_mem_ensure(&p->vm, sv->v.start,
+				  sv->v.end - sv->v.start)) {
 			msg("restore: KVM refused the guest memory");
 			return -1;
 		}
@@ -451,8 +452,7 @@ static int restore_threads(struct lx_proc *p, const struct snap_state *st)
 		const struct snap_thread *th = &st->threads[i];
 		/* The owner runs on this host thread, as the first thread of
 		 * a run does; the others get host threads of their own. */
-		struct lx_thread *t = th->owner ? first
-						: calloc(1, sizeof(*t));
+		struct lx_thread *t = th->owner ? first : calloc(1, sizeof(*t));
 		if (!t)
 			return -1;
 		t->p = p;

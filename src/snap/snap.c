@@ -39,7 +39,7 @@ struct save {
 	struct lx_proc *p;
 	int fd;
 	uint64_t mem_off;
-	uint64_t pages;		   /* written to the image */
+	uint64_t pages;		     /* written to the image */
 	uint64_t run_start, run_len; /* pages waiting to be written */
 	char *err;
 	size_t errlen;
@@ -72,8 +72,8 @@ static int flush_run(struct save *s)
 	const uint8_t *src = s->p->vm.mem + s->run_start;
 	uint64_t off = s->mem_off + s->run_start, left = s->run_len;
 	while (left) {
-		ssize_t n = pwrite(s->fd, src, MIN(left, 1ULL << 30),
-				   (off_t)off);
+		ssize_t n =
+			pwrite(s->fd, src, MIN(left, 1ULL << 30), (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -121,8 +121,7 @@ static uint8_t *touched(struct save *s, uint64_t start, uint64_t end)
 }
 
 /* Every non-zero page of [start, end). */
-static int save_range(struct save *s, uint64_t start, uint64_t end,
-		      bool anon)
+static int save_range(struct save *s, uint64_t start, uint64_t end, bool anon)
 {
 	uint8_t *vec = anon ? touched(s, start, end) : NULL;
 	int err = 0;
@@ -167,9 +166,8 @@ static int save_file_vma(struct save *s, struct snap_vma *sv, int fd)
 	for (uint64_t a = v->start; a < v->end && !err; a += chunk) {
 		uint64_t len = MIN(chunk, v->end - a);
 		uint64_t foff = v->off + (a - v->start);
-		ssize_t got = foff < sv->fsize
-				      ? pread(fd, buf, len, (off_t)foff)
-				      : 0;
+		ssize_t got =
+			foff < sv->fsize ? pread(fd, buf, len, (off_t)foff) : 0;
 		if (got < 0)
 			got = 0;
 		for (uint64_t o = 0; o < len && !err; o += PAGE_SIZE) {
@@ -357,9 +355,10 @@ static int save_all(struct save *s, struct snap_state *st,
 {
 	struct lx_proc *p = s->p;
 	if (lx_tree_count(p->tree) > 1)
-		return fail(s, "the VM has %d processes; a snapshot covers a "
-			       "VM of one process (snapshot before it forks, "
-			       "or after its children exit)",
+		return fail(s,
+			    "the VM has %d processes; a snapshot covers a "
+			    "VM of one process (snapshot before it forks, "
+			    "or after its children exit)",
 			    lx_tree_count(p->tree));
 	struct snap_header *h = &st->h;
 	memcpy(h->magic, SNAP_MAGIC, 8);
@@ -414,8 +413,8 @@ static int save_all(struct save *s, struct snap_state *st,
 	return 0;
 }
 
-int snap_save(struct lx_proc *p, int fd, struct lx_thread *self,
-	      long self_ret, char *err, size_t errlen)
+int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
+	      char *err, size_t errlen)
 {
 	struct save s = {.p = p, .fd = fd, .err = err, .errlen = errlen};
 	struct snap_state st = {0};

@@ -12,8 +12,8 @@
  * vCPU thread that asked through /dev/mote-snapshot, stopped in that
  * write, whose return value in the snapshot is `self_ret` (NULL: the
  * control socket asked). Returns 0, or -1 with a one-line reason in err. */
-int snap_save(struct lx_proc *p, int fd, struct lx_thread *self,
-	      long self_ret, char *err, size_t errlen);
+int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
+	      char *err, size_t errlen);
 
 /* /dev/mote-snapshot (dev.c). */
 #define SNAP_DEV "/dev/mote-snapshot"

@@ -303,8 +303,7 @@ static void r_thread(struct rbuf *r, struct snap_thread *t)
 	R(r, t->vs->sregs);
 	R(r, t->vs->tsc);
 	R(r, xs);
-	if (xs != sizeof(t->vs->xsave) || t->id < 0 ||
-	    t->id >= SYS_MAX_VCPUS) {
+	if (xs != sizeof(t->vs->xsave) || t->id < 0 || t->id >= SYS_MAX_VCPUS) {
 		r->bad = true;
 		return;
 	}
@@ -347,9 +346,8 @@ static bool same_open(int a, int b)
 	struct stat sa, sb;
 	int fa = fcntl(a, F_GETFL), fb = fcntl(b, F_GETFL);
 	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && fa >= 0 &&
-	       (fa & O_ACCMODE) == (fb & O_ACCMODE) &&
-	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino &&
-	       sa.st_rdev == sb.st_rdev;
+	       (fa & O_ACCMODE) == (fb & O_ACCMODE) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino && sa.st_rdev == sb.st_rdev;
 }
 
 /* 0-2 if guest fd gfd (host fd h) is mote's own stdin, stdout or stderr:

@@ -19,7 +19,7 @@ struct snap_vma {
 	struct lx_vma v; /* v.name points at `name` */
 	char *name;
 	uint8_t src;
-	uint64_t fsize;		 /* SRC_FILE/SHARED: the file as it was */
+	uint64_t fsize; /* SRC_FILE/SHARED: the file as it was */
 	int64_t mtime_s, mtime_ns;
 	uint8_t *bitmap; /* SRC_FILE: bit set = the page is the image's */
 };

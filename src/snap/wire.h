@@ -7,11 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SNAP_MAGIC	"MOTESNAP"
-#define SNAP_FORMAT	1
-#define SNAP_HDR_SIZE	4096
-#define SNAP_STATE_MAX	(256ULL << 20) /* a sanity bound for readers */
-#define SNAP_STR_MAX	4096	       /* PATH_MAX */
+#define SNAP_MAGIC     "MOTESNAP"
+#define SNAP_FORMAT    1
+#define SNAP_HDR_SIZE  4096
+#define SNAP_STATE_MAX (256ULL << 20) /* a sanity bound for readers */
+#define SNAP_STR_MAX   4096	      /* PATH_MAX */
 
 /* The CPU features the saved state may depend on: what the guest was
  * shown (CPUID leaves 1, 7 and 0x80000001) and the XSAVE components on. */
@@ -20,7 +20,7 @@ struct snap_cpu {
 	uint32_t l1_ecx, l1_edx;
 	uint32_t l7_ebx, l7_ecx, l7_edx;
 	uint32_t e1_ecx, e1_edx;
-	uint32_t xsave_size; /* bytes of each vCPU's XSAVE area */
+	uint32_t xsave_size;  /* bytes of each vCPU's XSAVE area */
 	uint32_t reserved[2]; /* 0 */
 };
 
@@ -35,8 +35,8 @@ struct snap_header {
 	uint64_t state_off, state_len;
 	uint32_t state_crc;
 	uint32_t nthreads;
-	uint64_t mem_off; /* guest-physical 0 is here; pages are sparse */
-	uint64_t mem_len; /* user_size + sys_size */
+	uint64_t mem_off;   /* guest-physical 0 is here; pages are sparse */
+	uint64_t mem_len;   /* user_size + sys_size */
 	uint64_t mem_pages; /* pages written (the rest are holes) */
 	struct snap_cpu cpu;
 };

@@ -118,7 +118,7 @@ uint64_t pt_lookup(const struct pt *pt, uint64_t gva)
 
 /* ---- checking tables that came from outside (a snapshot) ---- */
 
-#define PAGE_SIZE_PT	  4096ULL
+#define PAGE_SIZE_PT	 4096ULL
 #define PT_POOL_START(c) ((c)->pool_start)
 
 struct check {
@@ -174,8 +174,8 @@ static bool walk_ok(struct check *c, uint64_t off, int level, uint64_t base)
 	return true;
 }
 
-bool pt_check_user(const struct pt *pt, uint64_t pool_start,
-		   uint64_t user_size, const uint64_t *extra, int nextra)
+bool pt_check_user(const struct pt *pt, uint64_t pool_start, uint64_t user_size,
+		   const uint64_t *extra, int nextra)
 {
 	if (pt->pool < pool_start || pt->pool > pt->pool_end)
 		return false;

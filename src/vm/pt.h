@@ -50,7 +50,7 @@ void pt_set_entry(struct pt *pt, uint64_t table, unsigned idx, uint64_t val);
  * its own address, or sits at one of the `extra` addresses (which the
  * caller then maps itself); the top half is empty but for entry 511 (the
  * system region's, which the caller rewrites). */
-bool pt_check_user(const struct pt *pt, uint64_t pool_start,
-		   uint64_t user_size, const uint64_t *extra, int nextra);
+bool pt_check_user(const struct pt *pt, uint64_t pool_start, uint64_t user_size,
+		   const uint64_t *extra, int nextra);
 
 #endif

@@ -743,7 +743,8 @@ bool vcpu_at_user_point(const struct vcpu *c)
 	uint64_t shim = SYS_GVA + SYS_SHIM;
 	return (c->run->s.regs.sregs.cs.selector & 3) == 3 ||
 	       r->rip == shim + SHIM_OFF_SYSRET ||
-	       r->rip == shim + SHIM_OFF_IRET || r->rip == shim + SHIM_OFF_EXC_RET;
+	       r->rip == shim + SHIM_OFF_IRET ||
+	       r->rip == shim + SHIM_OFF_EXC_RET;
 }
 
 int vcpu_user_state(const struct vcpu *c, struct vcpu_state *s)
