@@ -4,6 +4,8 @@
 #include "snap/state.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,18 +18,39 @@
 
 /* ---- the run's options ---- */
 
-static void w_opts(struct wbuf *w, const struct lx_opts *o)
+/* The absolute host path of mount i (0: the root), as its directory fd
+ * has it now: the command line may have given a relative one. */
+static void w_mount(struct wbuf *w, struct lx_proc *p, int i,
+		    const char *given)
 {
+	char link[64], path[PATH_MAX];
+	ssize_t n = -1;
+	if (i < p->fs.nmounts) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d",
+			 p->fs.mounts[i].host_fd);
+		n = readlink(link, path, sizeof(path) - 1);
+	}
+	if (n > 0 && path[0] == '/') {
+		path[n] = 0;
+		w_str(w, path);
+	} else {
+		w_str(w, given);
+	}
+}
+
+static void w_opts(struct wbuf *w, struct lx_proc *p)
+{
+	const struct lx_opts *o = p->opts;
 	uint32_t nvol = (uint32_t)o->nvolumes, nports = (uint32_t)o->nnet_ports;
 	uint8_t net = o->net, aslr = o->aslr, fsize_set = o->fsize_set;
 	W(w, o->memory);
 	W(w, o->pids);
 	W(w, o->max_fds);
-	w_str(w, o->root);
+	w_mount(w, p, 0, o->root);
 	W(w, nvol);
 	for (uint32_t i = 0; i < nvol; i++) {
 		uint8_t rw = o->volumes[i].rw;
-		w_str(w, o->volumes[i].host);
+		w_mount(w, p, (int)i + 1, o->volumes[i].host);
 		w_str(w, o->volumes[i].guest);
 		W(w, rw);
 	}
@@ -430,7 +453,7 @@ static void r_fds(struct rbuf *r, struct snap_state *s)
 void snap_state_write(struct wbuf *w, struct lx_proc *p,
 		      const struct snap_state *s)
 {
-	w_opts(w, p->opts);
+	w_opts(w, p);
 	w_proc(w, p);
 	w_vmas(w, s);
 	w_threads(w, s);
