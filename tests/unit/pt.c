@@ -236,6 +236,67 @@ static void pt_unmap_fast(void)
 	region_fini(&r);
 }
 
+/* pt_check_user: what a snapshot's tables may hold. */
+static uint64_t *tab_at(struct region *r, uint64_t entry)
+{
+	return (uint64_t *)(r->sys + ((entry & PTE_ADDR) - SYS_AT));
+}
+
+static bool check(struct region *r, const uint64_t *extra, int n)
+{
+	return pt_check_user(&r->pt, PAGE_SIZE, GIB, extra, n);
+}
+
+static void pt_check(void)
+{
+	const unsigned rw = PT_USER | PT_READ | PT_WRITE;
+	struct region r;
+	region_init(&r, 16);
+	struct pt *pt = &r.pt;
+	CHECK(check(&r, NULL, 0)); /* empty */
+	CHECK(pt_map(pt, USER_MIN, USER_MIN, 3 * PAGE_SIZE, rw) == 0);
+	CHECK(pt_map(pt, GIB - PAGE_SIZE, GIB - PAGE_SIZE, PAGE_SIZE, rw) == 0);
+	CHECK(check(&r, NULL, 0));
+	uint64_t *pml4 = (uint64_t *)r.sys, *pdpt = tab_at(&r, pml4[0]);
+	uint64_t *pd = tab_at(&r, pdpt[0]), *ptab = tab_at(&r, pd[0]);
+	/* A leaf elsewhere than its own address: refused. */
+	uint64_t good = ptab[USER_MIN >> 12];
+	ptab[USER_MIN >> 12] = (USER_MIN + PAGE_SIZE) | PTE_P | PTE_U;
+	CHECK(!check(&r, NULL, 0));
+	ptab[USER_MIN >> 12] = good;
+	/* Below USER_MIN only at an allowed address. */
+	ptab[1] = 0x1000 | PTE_P | PTE_U;
+	CHECK(!check(&r, NULL, 0));
+	const uint64_t extra[] = {0x1000};
+	CHECK(check(&r, extra, 1));
+	ptab[1] = 0;
+	/* Beyond user memory. */
+	CHECK(pt_map(pt, 2 * GIB, 2 * GIB, PAGE_SIZE, rw) == 0);
+	CHECK(!check(&r, NULL, 0));
+	CHECK(pt_map(pt, 2 * GIB, 0, PAGE_SIZE, 0) == 0);
+	CHECK(check(&r, NULL, 0));
+	/* A table that is not a pool page in use, or used twice. */
+	pdpt[3] = SYS_AT | PTE_P; /* the PML4 */
+	CHECK(!check(&r, NULL, 0));
+	pdpt[3] = pdpt[0];
+	CHECK(!check(&r, NULL, 0));
+	pdpt[3] = (SYS_AT + pt->pool) | PTE_P; /* past the pool's mark */
+	CHECK(!check(&r, NULL, 0));
+	pdpt[3] = 0;
+	/* A large page. */
+	pd[5] = (5 * HUGE_SIZE) | PTE_P | PTE_U | PTE_PS;
+	CHECK(!check(&r, NULL, 0));
+	pd[5] = 0;
+	/* The top half: entry 511 is the system region's, the rest empty. */
+	pml4[511] = pdpt[0];
+	CHECK(check(&r, NULL, 0));
+	pml4[300] = SYS_AT | PTE_P;
+	CHECK(!check(&r, NULL, 0));
+	pml4[300] = pml4[511] = 0;
+	CHECK(check(&r, NULL, 0));
+	region_fini(&r);
+}
+
 int main(void)
 {
 	RUN(pt_bits);
@@ -245,5 +306,6 @@ int main(void)
 	RUN(pt_exhaust);
 	RUN(pt_lookup_absent);
 	RUN(pt_unmap_fast);
+	RUN(pt_check);
 	UNIT_EXIT();
 }
