@@ -64,3 +64,14 @@ first_diff() {
 		}
 	}' | cat -v
 }
+
+# Why /proc cannot be read about this shell's children (nothing if it can):
+# in a pid namespace without its own /proc mounted (as CI may run),
+# /proc/PID names another namespace's process.
+proc_foreign() {
+	local both
+	both=$(sh -c 'echo $$; exec readlink /proc/self' 2>/dev/null | tr '\n' ' ')
+	set -- $both
+	[ "${1:-}" = "${2:-x}" ] ||
+		echo "/proc is not this pid namespace's (a pid namespace without its own /proc?)"
+}

@@ -9,7 +9,8 @@ set -u
 S=$O/tests/snap
 TESTS="state-gcc state-dyn threads-gcc threads-dyn threads-shim python shell
 refuse-fork eperm clones-100 bad-missing bad-dir bad-notsnap bad-truncated
-bad-state bad-header bad-format bad-version bad-cpu bad-tables"
+bad-state bad-header bad-format bad-version bad-cpu bad-tables
+clones-100-memory"
 
 why=$(kvm_missing)
 if [ -n "$why" ]; then
@@ -175,6 +176,13 @@ else
 	st=$?
 	if [ "$n" != 100 ] || [ $st != 0 ]; then
 		fail "$t" "$n of 100 clones ok, status $st: $(head -c 300 "$tmp/ce")"
+	else
+		pass "$t"
+	fi
+	t=snap/clones-100-memory
+	foreign=$(proc_foreign)
+	if [ -n "$foreign" ]; then
+		skip "$t" "$foreign"
 	elif [ -z "$rss" ] || [ -z "$pss" ] || [ $((pss * 2)) -gt $((rss * 3)) ]; then
 		fail "$t" "100 clones use ${pss:-?} KiB (Pss), one VM ${rss:-?} KiB (Rss): over 1.5x"
 	else
