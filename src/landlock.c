@@ -151,15 +151,25 @@ static int allow_devices(const struct ruleset *rs)
 /* The run's runtime dir (src/ctl), which the monitor removes at the end:
  * its files, and the dir itself from the runtime root. (Every other VM's
  * dir under the root is removable too, but only once empty, and a live
- * run's never is: it holds its socket.) */
+ * run's never is: it holds its socket.) While the control thread is still
+ * to build it (a generated id): the socket and the state file in it, and
+ * the rename into the root, which is a make-dir there. The rights are on
+ * the run's own dir, never the root's other dirs: a monitor cannot put a
+ * socket of its own in another run's place. */
 static int allow_ctl(const struct ruleset *rs, const struct lx_proc *p)
 {
 	if (ctl_dir_fd(p) < 0)
 		return 0;
-	int err = allow_fd(rs, ctl_dir_fd(p), LANDLOCK_ACCESS_FS_REMOVE_FILE);
-	return err
-		       ?: allow_fd(rs, ctl_root_fd(p),
-				   LANDLOCK_ACCESS_FS_REMOVE_DIR);
+	uint64_t dir = LANDLOCK_ACCESS_FS_REMOVE_FILE;
+	uint64_t root = LANDLOCK_ACCESS_FS_REMOVE_DIR;
+	if (ctl_building(p)) {
+		dir |= LANDLOCK_ACCESS_FS_MAKE_SOCK |
+		       LANDLOCK_ACCESS_FS_MAKE_REG |
+		       LANDLOCK_ACCESS_FS_WRITE_FILE;
+		root |= LANDLOCK_ACCESS_FS_MAKE_DIR;
+	}
+	int err = allow_fd(rs, ctl_dir_fd(p), dir);
+	return err ?: allow_fd(rs, ctl_root_fd(p), root);
 }
 
 static int add_rules(const struct ruleset *rs, const struct lx_proc *p)

@@ -1,17 +1,23 @@
-/* The runtime dir of a run: ROOT/ID with ctl.sock and state, made by the
- * first monitor before its sandbox and removed when the run ends; stale
- * dirs of killed monitors; request parsing (docs/control.md).
+/* The runtime dir of a run: ROOT/ID with ctl.sock and state, removed when
+ * the run ends; stale dirs of killed monitors; request parsing
+ * (docs/control.md).
  *
  * The dir is built under a temporary name (".new-PID", never a valid id)
  * and renamed into place with RENAME_NOREPLACE, so a dir named ID is
  * always whole: a second run asking for a name a live run holds sees its
- * socket answer, and a probe never races a run half set up.
+ * socket answer, and a probe never races a run half set up. The first
+ * monitor makes the temporary dir before its sandbox; with --name it
+ * builds and places it then too, before the guest starts; with a
+ * generated id the control thread does, while the guest runs (mkdir,
+ * bind and the state file's creation are the slowest calls of a start).
  */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,12 +90,15 @@ static int mkdirs(char *path)
 int ctl_open_root(char *root, size_t len, bool mk)
 {
 	ctl_root(root, len);
-	if (mk) {
-		int err = mkdirs(root);
-		if (err)
-			return err;
-	}
+	/* Made only when missing: a mkdir of each existing component
+	 * would cost a lookup apiece on every run. */
 	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT || !mk)
+		return fd < 0 ? -errno : fd;
+	int err = mkdirs(root);
+	if (err)
+		return err;
+	fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -158,14 +167,19 @@ void ctl_dir_remove(int root_fd, const char *id)
 
 /* ---- making the dir ---- */
 
+#define ID_LEN 8 /* a generated id's, always: the state is patched in place */
+
 static void new_id(char *id)
 {
 	uint32_t r;
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
 		r = (uint32_t)(mono_ns() ^ (uint64_t)getpid() << 16);
-	snprintf(id, CTL_ID_MAX + 1, "%08x", r);
+	snprintf(id, ID_LEN + 1, "%08x", r);
 }
 
+/* The socket, 0600 (a chmod after bind: the control thread must not
+ * change the umask, which the guest's file creations use; the dir is
+ * 0700 meanwhile). */
 static int listen_in(int dir_fd)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -173,11 +187,8 @@ static int listen_in(int dir_fd)
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -errno;
-	/* The socket is made 0600 by the umask, never wider for a moment. */
-	mode_t old = umask(0177);
-	int r = bind(s, (struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (r < 0 || listen(s, 8) < 0) {
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    fchmodat(dir_fd, CTL_SOCK, 0600, 0) < 0 || listen(s, 8) < 0) {
 		int e = errno;
 		close(s);
 		return -e;
@@ -185,56 +196,156 @@ static int listen_in(int dir_fd)
 	return fd_high(s);
 }
 
-/* state: {"id", "pid", "program", "argv", "start"}. Written in the dir
- * before it is renamed into place, so it is whole whenever seen (and
- * rewritten the same way if a generated id has to be drawn again). */
-static int write_state(struct lx_ctl *c, struct lx_proc *p, const char *program)
+/* The state's text, built by hand: cJSON (and the scanf its numbers
+ * use) would otherwise run on every start. */
+struct text {
+	char *s;
+	size_t n, cap;
+};
+
+static void put(struct text *t, const char *s, size_t n)
 {
-	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "id", c->id);
-	cJSON_AddNumberToObject(j, "pid", getpid());
-	cJSON_AddStringToObject(j, "program", program);
-	cJSON *argv = cJSON_AddArrayToObject(j, "argv");
-	for (char **a = p->opts->argv; a && *a; a++)
-		cJSON_AddItemToArray(argv, cJSON_CreateString(*a));
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	cJSON_AddNumberToObject(j, "start", now.tv_sec + now.tv_nsec / 1e9);
-	char *text = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
-	if (!text)
-		return -ENOMEM;
-	int fd = openat(c->dir_fd, CTL_STATE,
-			O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int err = fd < 0 ? -errno : 0;
-	size_t n = strlen(text);
-	if (!err &&
-	    (write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1))
-		err = -EIO;
-	if (fd >= 0)
-		close(fd);
-	free(text);
-	return err;
+	if (t->n + n + 1 > t->cap) {
+		t->cap = (t->n + n + 1) * 2;
+		t->s = realloc(t->s, t->cap);
+		if (!t->s)
+			die(MOTE_EXIT_FAIL, "out of memory");
+	}
+	memcpy(t->s + t->n, s, n);
+	t->n += n;
+	t->s[t->n] = 0;
 }
 
-/* The dir under its temporary name, with the socket in it. */
-static int make_tmp(struct lx_ctl *c, char *tmp, size_t len)
+/* A JSON string, escaped as cJSON does: quotes, backslashes and control
+ * characters; any other byte as it is. */
+static void put_json(struct text *t, const char *s)
 {
-	snprintf(tmp, len, ".new-%d", (int)getpid());
-	int r = mkdirat(c->root_fd, tmp, 0700);
+	put(t, "\"", 1);
+	while (*s) {
+		size_t k = 0;
+		while (s[k] && (unsigned char)s[k] >= 0x20 && s[k] != '"' &&
+		       s[k] != '\\')
+			k++;
+		put(t, s, k);
+		s += k;
+		if (!*s)
+			break;
+		char e[8];
+		int n = *s == '"' || *s == '\\'
+				? snprintf(e, sizeof(e), "\\%c", *s)
+				: snprintf(e, sizeof(e), "\\u%04x",
+					   (unsigned char)*s);
+		put(t, e, (size_t)n);
+		s++;
+	}
+	put(t, "\"", 1);
+}
+
+/* state: {"id", "pid", "program", "argv", "start"}, the id at id_off (an
+ * id needs no escaping: ctl_name_check). */
+static void format_state(struct lx_ctl *c, const struct lx_proc *p)
+{
+	struct text t = {0};
+	char num[64];
+	put(&t, "{\"id\":\"", 7);
+	c->id_off = t.n;
+	put(&t, c->id, strlen(c->id));
+	int n = snprintf(num, sizeof(num),
+			 "\",\"pid\":%d,\"program\":", (int)getpid());
+	put(&t, num, (size_t)n);
+	put_json(&t, p->exe);
+	put(&t, ",\"argv\":[", 9);
+	for (char **a = p->opts->argv; a && *a; a++) {
+		if (a != p->opts->argv)
+			put(&t, ",", 1);
+		put_json(&t, *a);
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	n = snprintf(num, sizeof(num), "],\"start\":%lld.%06ld}\n",
+		     (long long)now.tv_sec, now.tv_nsec / 1000);
+	put(&t, num, (size_t)n);
+	c->state = t.s;
+	c->state_len = t.n;
+}
+
+/* The dir under its temporary name (before the sandbox: Landlock's rules
+ * for building and removing it are on its inode). */
+static int make_tmp(struct lx_ctl *c)
+{
+	snprintf(c->tmp, sizeof(c->tmp), ".new-%d", (int)getpid());
+	int r = mkdirat(c->root_fd, c->tmp, 0700);
 	if (r < 0 && errno == EEXIST) {
 		/* Left by a monitor of this pid that died: it is not ours. */
-		ctl_dir_remove(c->root_fd, tmp);
-		r = mkdirat(c->root_fd, tmp, 0700);
+		ctl_dir_remove(c->root_fd, c->tmp);
+		r = mkdirat(c->root_fd, c->tmp, 0700);
 	}
 	if (r < 0)
 		return -errno;
-	c->dir_fd = openat(c->root_fd, tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	c->dir_fd =
+		openat(c->root_fd, c->tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (c->dir_fd < 0)
 		return -errno;
 	c->dir_fd = fd_high(c->dir_fd);
-	c->listen_fd = listen_in(c->dir_fd);
-	return c->listen_fd < 0 ? c->listen_fd : 0;
+	return 0;
+}
+
+/* The state file, whole (the dir is not in place yet). Its fd, or -errno. */
+static int write_state(struct lx_ctl *c)
+{
+	int fd = openat(c->dir_fd, CTL_STATE,
+			O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* 0600 whatever the umask is at the moment (the guest's, maybe). */
+	if (fchmod(fd, 0600) < 0 ||
+	    write(fd, c->state, c->state_len) != (ssize_t)c->state_len) {
+		close(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
+static void close_fds(struct lx_ctl *c)
+{
+	int *fds[] = {&c->listen_fd, &c->conn_fd, &c->dir_fd, &c->root_fd};
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+		int fd = __atomic_exchange_n(fds[i], -1, __ATOMIC_SEQ_CST);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* Whether ROOT/name is the run's dir (own: its stat), not one made since. */
+static bool is_ours(const struct lx_ctl *c, const char *name,
+		    const struct stat *own)
+{
+	struct stat st;
+	return fstatat(c->root_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st.st_ino == own->st_ino && st.st_dev == own->st_dev;
+}
+
+/* Removes the dir under whichever name it has, whatever step of building
+ * it the control thread is at: it is tried again until the dir is gone
+ * (no links left), and once it is, nothing the thread still does can
+ * bring it back: each step creates in the dir or renames it. Bounded, for
+ * a thread stopped for good in a step. Async-signal-safe. */
+static void remove_dir(struct lx_ctl *c)
+{
+	struct stat own;
+	for (int i = 0; i < 1000; i++) {
+		if (fstat(c->dir_fd, &own) < 0 || own.st_nlink == 0)
+			return;
+		if (i)
+			sched_yield();
+		unlinkat(c->dir_fd, CTL_SOCK, 0);
+		unlinkat(c->dir_fd, CTL_STATE, 0);
+		if (is_ours(c, c->tmp, &own))
+			unlinkat(c->root_fd, c->tmp, AT_REMOVEDIR);
+		if (__atomic_load_n(&c->named, __ATOMIC_SEQ_CST) &&
+		    is_ours(c, c->id, &own))
+			unlinkat(c->root_fd, c->id, AT_REMOVEDIR);
+	}
 }
 
 /* A name a live run holds: the message and status; a stale one: cleared. */
@@ -253,49 +364,87 @@ static int claim_name(struct lx_ctl *c, const char *name)
 	return 0;
 }
 
-/* Renames the dir into place as name (or a fresh id). */
-static int place(struct lx_ctl *c, struct lx_proc *p, const char *name,
-		 const char *tmp, const char *program)
+/* A failure to build the dir: an error with a name (the VM does not
+ * start), a warning without (the run goes on without a control socket);
+ * nothing once the run is ending (the dir went under the thread). */
+static void build_failed(const struct lx_ctl *c, const char *name,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void build_failed(const struct lx_ctl *c, const char *name,
+			 const char *fmt, ...)
+{
+	if (__atomic_load_n(&c->stopping, __ATOMIC_SEQ_CST))
+		return;
+	char e[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e, sizeof(e), fmt, ap);
+	va_end(ap);
+	msg("%s%s%s", name ? "" : "warning: ", e,
+	    name ? "" : "; this run has no control socket");
+}
+
+/* Renames the dir into place as the name, or as the id, drawn again
+ * (and patched into the state) while one is taken. 0, MOTE_EXIT_FAIL
+ * after a message. */
+static int place(struct lx_ctl *c, const char *name, int state_fd)
 {
 	for (int i = 0; i < 8; i++) {
 		if (name && claim_name(c, name))
 			return MOTE_EXIT_FAIL;
-		if (name)
-			snprintf(c->id, sizeof(c->id), "%s", name);
-		else
+		if (i && !name) {
+			/* remove_dir reads the id while this is set */
+			__atomic_store_n(&c->named, false, __ATOMIC_SEQ_CST);
 			new_id(c->id);
-		int err = write_state(c, p, program);
-		if (err) {
-			msg("%s: cannot write the state file: %s", c->id,
-			    strerror(-err));
-			return MOTE_EXIT_FAIL;
+			memcpy(c->state + c->id_off, c->id, ID_LEN);
+			if (pwrite(state_fd, c->id, ID_LEN, (off_t)c->id_off) !=
+			    ID_LEN) {
+				build_failed(c, name,
+					     "%s: cannot write the state file",
+					     c->id);
+				return MOTE_EXIT_FAIL;
+			}
 		}
-		if (renameat2(c->root_fd, tmp, c->root_fd, c->id,
+		__atomic_store_n(&c->named, true, __ATOMIC_SEQ_CST);
+		if (renameat2(c->root_fd, c->tmp, c->root_fd, c->id,
 			      RENAME_NOREPLACE) == 0)
 			return 0;
 		if (errno != EEXIST && errno != ENOTEMPTY) {
-			msg("%s: cannot make the runtime dir: %s", c->id,
-			    strerror(errno));
+			build_failed(c, name,
+				     "%s: cannot make the runtime dir: %s",
+				     c->id, strerror(errno));
 			return MOTE_EXIT_FAIL;
 		}
 	}
-	msg("cannot find a free VM id in the runtime dir");
+	build_failed(c, name, "cannot find a free VM id in the runtime dir");
 	return MOTE_EXIT_FAIL;
 }
 
-static void close_fds(struct lx_ctl *c)
+int ctl_build(struct lx_ctl *c, const char *name)
 {
-	int *fds[] = {&c->listen_fd, &c->conn_fd, &c->dir_fd, &c->root_fd};
-	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
+	int r = MOTE_EXIT_FAIL;
+	int s = listen_in(c->dir_fd);
+	int fd = s < 0 ? s : write_state(c);
+	if (s < 0)
+		build_failed(c, name, "%s: cannot make the control socket: %s",
+			     c->tmp, strerror(-s));
+	else if (fd < 0)
+		build_failed(c, name, "%s: cannot write the state file: %s",
+			     c->tmp, strerror(-fd));
+	else
+		r = place(c, name, fd);
+	if (s >= 0)
+		__atomic_store_n(&c->listen_fd, s, __ATOMIC_SEQ_CST);
+	if (fd >= 0)
+		close(fd);
+	if (r)
+		remove_dir(c);
+	return r;
 }
 
-int ctl_start(struct lx_proc *p, const char *name, char *id_out)
+int ctl_start(struct lx_proc *p, const char *name)
 {
-	char err[96], root[PATH_MAX], tmp[32];
+	char err[96], root[PATH_MAX];
 	if (name && ctl_name_check(name, err, sizeof(err)) < 0) {
 		msg("--name %s: %s", name, err);
 		return MOTE_EXIT_FAIL;
@@ -307,16 +456,18 @@ int ctl_start(struct lx_proc *p, const char *name, char *id_out)
 			     .dir_fd = -1,
 			     .listen_fd = -1,
 			     .conn_fd = -1,
-			     .start_ns = mono_ns()};
+			     .start_ns = mono_ns(),
+			     .building = !name};
 	pthread_mutex_init(&c->lock, NULL);
-	id_out[0] = 0;
+	if (name)
+		snprintf(c->id, sizeof(c->id), "%s", name);
+	else
+		new_id(c->id);
 	c->root_fd = ctl_open_root(root, sizeof(root), true);
 	int e = c->root_fd < 0 ? c->root_fd : 0;
 	if (!e) {
 		c->root_fd = fd_high(c->root_fd);
-		e = make_tmp(c, tmp, sizeof(tmp));
-		if (e)
-			ctl_dir_remove(c->root_fd, tmp);
+		e = make_tmp(c);
 	}
 	if (e) {
 		/* A user without a runtime dir of their own (no
@@ -330,15 +481,19 @@ int ctl_start(struct lx_proc *p, const char *name, char *id_out)
 		free(c);
 		return name ? MOTE_EXIT_FAIL : 0;
 	}
-	if (place(c, p, name, tmp, p->exe)) {
-		ctl_dir_remove(c->root_fd, tmp);
+	format_state(c, p);
+	p->ctl = c;
+	cur = c;
+	/* A generated id is free whatever the dir's name is: the control
+	 * thread builds the rest while the guest runs. A name must be
+	 * claimed before the guest starts. */
+	if (name && ctl_build(c, name)) {
+		p->ctl = cur = NULL;
 		close_fds(c);
+		free(c->state);
 		free(c);
 		return MOTE_EXIT_FAIL;
 	}
-	snprintf(id_out, CTL_ID_MAX + 1, "%s", c->id);
-	p->ctl = c;
-	cur = c;
 	return 0;
 }
 
@@ -347,9 +502,8 @@ void ctl_remove_now(void)
 	struct lx_ctl *c = cur;
 	if (!c || c->owner != getpid() || c->dir_fd < 0)
 		return;
-	unlinkat(c->dir_fd, CTL_SOCK, 0);
-	unlinkat(c->dir_fd, CTL_STATE, 0);
-	unlinkat(c->root_fd, c->id, AT_REMOVEDIR);
+	__atomic_store_n(&c->stopping, true, __ATOMIC_SEQ_CST);
+	remove_dir(c);
 }
 
 void ctl_stop(struct lx_proc *p)
@@ -359,7 +513,6 @@ void ctl_stop(struct lx_proc *p)
 		return;
 	/* A request under way finishes first; none is served after. */
 	pthread_mutex_lock(&c->lock);
-	c->stopping = true;
 	ctl_remove_now();
 	pthread_mutex_unlock(&c->lock);
 }
@@ -373,6 +526,11 @@ void ctl_forked(struct lx_proc *p)
 	 * which is not here, so nothing but the descriptors is touched. */
 	if (c)
 		close_fds(c);
+}
+
+bool ctl_building(const struct lx_proc *p)
+{
+	return p->ctl && p->ctl->building;
 }
 
 int ctl_root_fd(const struct lx_proc *p)

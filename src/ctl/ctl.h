@@ -16,16 +16,19 @@ struct lx_proc;
 
 /* Makes the run's runtime dir (ROOT/ID, mode 0700, with ctl.sock and
  * state) for the first monitor of p, before the sandbox. name is --name or
- * NULL (a generated id). Writes the id to id_out (>= CTL_ID_MAX + 1 bytes).
- * Returns 0, or MOTE_EXIT_FAIL after a message (the VM must not start):
- * an invalid name, or one a live run holds. Without a name, a runtime root
- * that cannot be made is a warning: the run goes on without a control
- * socket (p->ctl NULL, id_out ""). */
-int ctl_start(struct lx_proc *p, const char *name, char *id_out);
-/* Starts the thread that serves the socket, after the sandbox (it inherits
- * it) and with every signal blocked (no guest signal lands on it). */
+ * NULL (a generated id). With a name the dir is whole and in place on
+ * return; without one, only made under its temporary name, and
+ * ctl_serve's thread fills and places it. Returns 0, or MOTE_EXIT_FAIL
+ * after a message (the VM must not start): an invalid name, or one a live
+ * run holds. Without a name, a runtime root that cannot be made is a
+ * warning: the run goes on without a control socket (p->ctl NULL). */
+int ctl_start(struct lx_proc *p, const char *name);
+/* Starts the thread that builds the dir if ctl_start left that to it, then
+ * serves the socket: after the sandbox (it inherits it) and with every
+ * signal blocked (no guest signal lands on it). */
 void ctl_serve(struct lx_proc *p);
-/* At the end of the run: stops serving and removes the runtime dir. */
+/* At the end of the run: stops serving and removes the runtime dir,
+ * whatever step of building it the thread is at. */
 void ctl_stop(struct lx_proc *p);
 /* In a forked monitor: closes the inherited socket and dir descriptors
  * (the child serves nothing and removes nothing). */
@@ -38,6 +41,9 @@ void ctl_remove_now(void);
  * let the sandboxed monitor remove them), or -1 without a control dir. */
 int ctl_root_fd(const struct lx_proc *p);
 int ctl_dir_fd(const struct lx_proc *p);
+/* Whether the control thread is still to build the dir (the socket and
+ * state file in it, the rename into the root) under the sandbox. */
+bool ctl_building(const struct lx_proc *p);
 
 /* Checks a --name: [A-Za-z0-9._-], 1 to CTL_ID_MAX characters, not
  * starting with '.'. Returns 0, or -1 with the reason in err. */

@@ -11,18 +11,29 @@
 /* The run's control state, hanging off lx_proc (the first monitor's). */
 struct lx_ctl {
 	char id[CTL_ID_MAX + 1];
+	char tmp[24];  /* the dir's name until it is placed: ".new-PID" */
+	bool named;    /* id may be the dir's name (rename attempted) */
+	bool building; /* the control thread is to build and place it */
 	pid_t owner;   /* the first monitor: only it removes the dir */
 	int root_fd;   /* the runtime root (O_PATH) */
-	int dir_fd;    /* ROOT/ID (O_PATH) */
+	int dir_fd;    /* the run's dir, ROOT/tmp then ROOT/ID (O_PATH) */
 	int listen_fd; /* ctl.sock */
 	int conn_fd;   /* the client being served, or -1 */
 	uint64_t start_ns;
-	pthread_mutex_t lock; /* a request being served; stopping */
-	bool stopping;
+	char *state; /* the state file's text, the id at id_off */
+	size_t state_len, id_off;
+	pthread_mutex_t lock; /* a request being served */
+	bool stopping;	      /* set once, atomically: nothing more is served */
 	/* exits/s, sampled by the serving thread about once a second */
 	uint64_t rate_exits, rate_ns;
 	double exits_per_s;
 };
+
+/* Fills the dir made by ctl_start (the socket, the state file) and renames
+ * it into place as name (probed first: a live run's is refused) or, for
+ * NULL, as c->id, a new one drawn while it is taken. Returns 0, or
+ * MOTE_EXIT_FAIL after a message (none once the run is stopping). */
+int ctl_build(struct lx_ctl *c, const char *name);
 
 /* A "/proc/self/fd/N/NAME" path for a file in the dir of fd N: a socket's
  * path has at most 108 bytes, and a runtime dir's may have more. */

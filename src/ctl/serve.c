@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,6 +31,10 @@
 
 #define CTL_IDLE_MS 5000
 #define HOLD_MS	    2000
+/* The thread's stack: a snapshot, its deepest request, takes ~25 KiB. A
+ * small one also never gets a transparent huge page (an 8 MiB default
+ * one may, where THP is "always": 2 MiB resident for an idle thread). */
+#define CTL_STACK (256 << 10)
 
 /* A connection: bytes read but not yet a whole line, and the fd that
  * came with them (a snapshot's file), or -1. */
@@ -40,6 +45,11 @@ struct conn {
 	int passed_fd;
 	uint64_t deadline; /* for the whole of the next line */
 };
+
+static bool stopping(struct lx_ctl *c)
+{
+	return __atomic_load_n(&c->stopping, __ATOMIC_SEQ_CST);
+}
 
 /* ---- replies ---- */
 
@@ -382,7 +392,7 @@ static void serve_conn(struct conn *cn, struct lx_ctl *c, struct lx_proc *p)
 			*nl = 0;
 			size_t len = (size_t)(nl - cn->buf);
 			pthread_mutex_lock(&c->lock);
-			if (!c->stopping)
+			if (!stopping(c))
 				handle(cn, c, p, cn->buf, len);
 			pthread_mutex_unlock(&c->lock);
 			drop_fd(cn);
@@ -413,11 +423,19 @@ static bool peer_allowed(int fd, uid_t *uid)
 	return cr.uid == 0 || cr.uid == geteuid();
 }
 
-static void accept_one(struct lx_ctl *c, struct lx_proc *p, char *buf)
+/* The line buffer is mapped for a connection and unmapped after it: an
+ * idle run keeps none (nor the malloc arena this thread would get). */
+static void accept_one(struct lx_ctl *c, struct lx_proc *p)
 {
 	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
+	char *buf = mmap(NULL, CTL_LINE_MAX + 1, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED) {
+		close(fd);
+		return;
+	}
 	struct timeval tv = {1, 0};
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	struct conn cn = {fd, buf, 0, -1, 0};
@@ -433,24 +451,23 @@ static void accept_one(struct lx_ctl *c, struct lx_proc *p, char *buf)
 	drop_fd(&cn);
 	c->conn_fd = -1;
 	close(fd);
+	munmap(buf, CTL_LINE_MAX + 1);
 }
 
 static void *serve(void *arg)
 {
 	struct lx_proc *p = arg;
 	struct lx_ctl *c = p->ctl;
-	char *buf = malloc(CTL_LINE_MAX + 1);
-	if (!buf)
+	if (c->building && ctl_build(c, NULL))
 		return NULL;
-	while (!c->stopping) {
+	while (!stopping(c)) {
 		struct pollfd pfd = {c->listen_fd, POLLIN, 0};
 		struct timespec ts = {1, 0};
 		int r = ppoll(&pfd, 1, &ts, NULL);
 		sample_rate(c, p);
-		if (r > 0 && !c->stopping)
-			accept_one(c, p, buf);
+		if (r > 0 && !stopping(c))
+			accept_one(c, p);
 	}
-	free(buf);
 	return NULL;
 }
 
@@ -464,11 +481,15 @@ void ctl_serve(struct lx_proc *p)
 	 * death (a blocked SIGSYS kills at once). */
 	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, CTL_STACK);
 	pthread_t th;
-	int err = pthread_create(&th, NULL, serve, p);
+	int err = pthread_create(&th, &attr, serve, p);
+	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		die(MOTE_EXIT_FAIL, "cannot start the control thread: %s",
 		    strerror(err));
-	pthread_detach(th);
 }

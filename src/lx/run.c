@@ -406,9 +406,8 @@ int lx_run(const struct lx_opts *o)
 	status = setup(p, &img, &rsp);
 	/* Once the program is known (a script's is resolved in setup), and
 	 * before the guest starts: a name a live run holds is refused. */
-	char id[CTL_ID_MAX + 1];
 	if (!status)
-		status = ctl_start(p, o->name, id);
+		status = ctl_start(p, o->name);
 	if (!status &&
 	    vcpu_create(&p->vm, &t->cpu, 0, lx_image_entry(&img.im), rsp) < 0) {
 		msg("cannot create vCPU: %s", strerror(errno));

@@ -544,8 +544,7 @@ static int restore_one(const char *path, struct snap_state *st, int snap,
 		err = restore_fds(p, st);
 	if (!err)
 		err = restore_threads(p, st);
-	char id[CTL_ID_MAX + 1];
-	if (!err && ctl_start(p, o->name, id))
+	if (!err && ctl_start(p, o->name))
 		err = -1;
 	if (err) {
 		lx_proc_free(p);
