@@ -247,18 +247,24 @@ static int threads_of(pid_t pid)
 	return n;
 }
 
-/* Memory of every pid in the reply's "pids"; threads of all but `first`. */
-static struct mem memory_of(const cJSON *j, pid_t first)
+/* Memory of every process in the reply, by "proc_pids" (the pids the
+ * host's /proc knows them by: in a pid namespace without its own /proc,
+ * not the ones they have); threads of all but the first (the run's first
+ * process, whose vCPUs the reply counts) if skip_first. */
+static struct mem memory_of(const cJSON *j, bool skip_first)
 {
 	struct mem m = {0};
 	const cJSON *pid;
-	cJSON_ArrayForEach(pid, cJSON_GetObjectItemCaseSensitive(j, "pids"))
+	bool first = skip_first;
+	cJSON_ArrayForEach(pid,
+			   cJSON_GetObjectItemCaseSensitive(j, "proc_pids"))
 	{
 		if (!cJSON_IsNumber(pid))
 			continue;
 		add_rollup((pid_t)pid->valuedouble, &m);
-		if ((pid_t)pid->valuedouble != first)
+		if (!first)
 			m.threads += threads_of((pid_t)pid->valuedouble);
+		first = false;
 	}
 	return m;
 }
@@ -328,7 +334,7 @@ static cJSON *ps_one(int root_fd, const char *id)
 		return j;
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "ok");
-	struct mem m = memory_of(j, (pid_t)num(j, "pid"));
+	struct mem m = memory_of(j, true);
 	cJSON_ReplaceItemInObjectCaseSensitive(
 		j, "vcpus", cJSON_CreateNumber(num(j, "vcpus") + m.threads));
 	add_memory(j, &m);
@@ -567,7 +573,7 @@ static int cmd_stats(int argc, char **argv)
 	int root_fd = open_root_or_die(id_arg(id));
 	cJSON *j = call(root_fd, id, "{\"cmd\":\"stats\"}\n", -1, REPLY_MS);
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "ok");
-	struct mem m = memory_of(j, 0);
+	struct mem m = memory_of(j, false);
 	add_memory(j, &m);
 	if (json) {
 		char *t = cJSON_Print(j);

@@ -106,11 +106,14 @@ static void reply_error(struct conn *cn, const char *fmt, ...)
 
 static void add_pids(cJSON *j, struct lx_proc *p)
 {
-	pid_t pids[1024];
-	int n = lx_tree_pids(p->tree, pids, (int)ARRAY_SIZE(pids));
+	pid_t pids[1024], procs[1024];
+	int n = lx_tree_pids(p->tree, pids, procs, (int)ARRAY_SIZE(pids));
 	cJSON *a = cJSON_AddArrayToObject(j, "pids");
-	for (int i = 0; i < n; i++)
+	cJSON *b = cJSON_AddArrayToObject(j, "proc_pids");
+	for (int i = 0; i < n; i++) {
 		cJSON_AddItemToArray(a, cJSON_CreateNumber(pids[i]));
+		cJSON_AddItemToArray(b, cJSON_CreateNumber(procs[i]));
+	}
 }
 
 static int running_threads(struct lx_proc *p)

@@ -370,8 +370,13 @@ void lx_tree_kill_all(struct lx_tree *t);
 _Atomic uint32_t *lx_tree_hold_word(struct lx_tree *t);
 uint64_t lx_tree_cookie(const struct lx_tree *t);
 pid_t lx_tree_root(const struct lx_tree *t);
-/* The pids of the live members, at most max of them; returns how many. */
-int lx_tree_pids(struct lx_tree *t, pid_t *out, int max);
+/* The pids of the live members, at most max of them; returns how many;
+ * proc_out (or NULL) gets each one's pid in the host's /proc. */
+int lx_tree_pids(struct lx_tree *t, pid_t *out, pid_t *proc_out, int max);
+/* A forked monitor records its pid as the host's /proc knows it (in a pid
+ * namespace without its own /proc, not the pid it has): proc_out of
+ * lx_tree_pids gives those, for reading /proc/PID from outside. */
+void lx_tree_set_proc_pid(struct lx_tree *t, int slot);
 /* Sends every other member the kick that makes it look at the hold word. */
 void lx_tree_kick_others(struct lx_tree *t);
 

@@ -66,6 +66,7 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 		close(p->vfork_fd);
 	p->vfork_fd = vfork_fd;
 	lx_tree_fill(p->tree, slot, p->pid);
+	lx_tree_set_proc_pid(p->tree, slot);
 	p->start_ns = mono_ns();
 	ctl_forked(p);
 	/* Only the calling thread lives on, on vCPU 0; the parent's vCPU fds

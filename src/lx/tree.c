@@ -27,7 +27,10 @@
 struct tree_entry {
 	_Atomic int32_t pid;   /* 0 free, -1 reserved, else a monitor's pid */
 	_Atomic int32_t execd; /* the process has called execve */
-	uint64_t start;	       /* its start time (clock ticks since boot) */
+	/* Its pid as the host's /proc knows it (0: not known yet), which
+	 * differs from pid in a pid namespace without its own /proc. */
+	_Atomic int32_t proc_pid;
+	uint64_t start; /* its start time (clock ticks since boot) */
 };
 
 struct lx_tree {
@@ -40,6 +43,23 @@ struct lx_tree {
 	uint64_t cookie;
 	struct tree_entry e[];
 };
+
+/* This process's pid in the host's /proc: where /proc/self points. */
+static pid_t proc_self_pid(void)
+{
+	char buf[32];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return getpid();
+	buf[n] = 0;
+	long v = strtol(buf, NULL, 10);
+	return v > 0 ? (pid_t)v : getpid();
+}
+
+void lx_tree_set_proc_pid(struct lx_tree *t, int slot)
+{
+	atomic_store(&t->e[slot].proc_pid, proc_self_pid());
+}
 
 /* Field 22 of /proc/PID/stat: when the process started. 0 if gone. */
 static uint64_t start_time(pid_t pid)
@@ -81,6 +101,7 @@ struct lx_tree *lx_tree_create(uint32_t max)
 	if (getrandom(&t->cookie, sizeof(t->cookie), 0) != sizeof(t->cookie))
 		t->cookie = (uint64_t)mono_ns() ^ ((uint64_t)t->root << 32);
 	atomic_store(&t->e[0].pid, t->root);
+	atomic_store(&t->e[0].proc_pid, proc_self_pid());
 	t->e[0].start = start_time(t->root);
 	return t;
 }
@@ -90,8 +111,10 @@ static int claim(struct lx_tree *t)
 	for (uint32_t i = 0; i < t->max; i++) {
 		int32_t free_slot = 0;
 		if (atomic_compare_exchange_strong(&t->e[i].pid, &free_slot,
-						   -1))
+						   -1)) {
+			atomic_store(&t->e[i].proc_pid, 0);
 			return (int)i;
+		}
 	}
 	return -EAGAIN;
 }
@@ -238,13 +261,17 @@ pid_t lx_tree_root(const struct lx_tree *t)
 	return t->root;
 }
 
-int lx_tree_pids(struct lx_tree *t, pid_t *out, int max)
+int lx_tree_pids(struct lx_tree *t, pid_t *out, pid_t *proc_out, int max)
 {
 	int n = 0;
 	for (uint32_t i = 0; i < t->max && n < max; i++) {
 		pid_t pid = atomic_load(&t->e[i].pid);
-		if (pid > 0 && t->e[i].start == start_time(pid))
-			out[n++] = pid;
+		if (pid <= 0 || t->e[i].start != start_time(pid))
+			continue;
+		pid_t pp = atomic_load(&t->e[i].proc_pid);
+		if (proc_out)
+			proc_out[n] = pp > 0 ? pp : pid;
+		out[n++] = pid;
 	}
 	return n;
 }
