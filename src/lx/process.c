@@ -48,13 +48,15 @@ static int put_pid(struct lx_proc *p, uint64_t gva, pid_t pid)
  * called fork (that is the parent), so the child ends with status 125. */
 static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 		       uint64_t flags, uint64_t ctid, uint64_t stack, int slot,
-		       int vfork_fd)
+		       int vfork_fd, pid_t parent_host)
 {
 	struct lx_proc *p = t->p;
 	/* The parent's pid as its guest knows it (a restored parent keeps
-	 * its snapshot's), for getppid while that parent lives. */
+	 * its snapshot's), for getppid while that parent lives; its host
+	 * pid as it was before the fork (getppid() here could already be a
+	 * reaper's, if the parent has exited). */
 	p->guest_ppid = p->pid;
-	p->host_ppid = getppid();
+	p->host_ppid = parent_host;
 	p->pid = getpid();
 	t->tid = p->pid;
 	p->forked = true;
@@ -147,6 +149,7 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	 * the fd table while the child's copy is taken. */
 	pthread_mutex_lock(&p->mm_lock);
 	pthread_mutex_lock(&p->fd_lock);
+	pid_t parent_host = getpid();
 	pid_t pid = fork();
 	if (pid != 0) {
 		pthread_mutex_unlock(&p->fd_lock);
@@ -157,7 +160,8 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 			close(vp[0]);
 		/* KVM calls fail with EINTR under a pending signal: keep
 		 * them held until the child's VM stands. */
-		long r = fork_child(t, st, flags, ctid, stack, slot, vp[1]);
+		long r = fork_child(t, st, flags, ctid, stack, slot, vp[1],
+				    parent_host);
 		lx_signal_fork_end(true);
 		free(st);
 		return r;
