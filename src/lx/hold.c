@@ -79,14 +79,7 @@ int lx_hold(struct lx_proc *p, struct lx_thread *self, int timeout_ms)
 	       mono_ns() < end) {
 		/* A kick that lands just before a blocking call is lost:
 		 * kick again every few milliseconds. */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 5000000;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&p->gone, &p->lock, &ts);
+		lx_gone_wait(p, 5);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return left > 0 && !p->exited ? -ETIMEDOUT : 0;

@@ -266,10 +266,15 @@ void lx_wait_gone(struct lx_proc *p, struct lx_thread *self)
 		if (o && o != self && o->running && (o->exiting || p->exited))
 			lx_kick(o);
 	}
+	lx_gone_wait(p, 5);
+}
+
+void lx_gone_wait(struct lx_proc *p, long ms)
+{
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += 5000000;
-	if (ts.tv_nsec >= 1000000000L) {
+	ts.tv_nsec += ms * 1000000L;
+	while (ts.tv_nsec >= 1000000000L) {
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}

@@ -173,22 +173,11 @@ static int host_cpu(struct snap_cpu *c)
 	if (!cp)
 		return -1;
 	memset(c, 0, sizeof(*c));
-	for (uint32_t i = 0; i < cp->nent; i++) {
-		const struct kvm_cpuid_entry2 *e = &cp->entries[i];
-		if (e->function == 1) {
-			c->l1_ecx = e->ecx;
-			c->l1_edx = e->edx;
-		} else if (e->function == 7 && e->index == 0) {
-			c->l7_ebx = e->ebx;
-			c->l7_ecx = e->ecx;
-			c->l7_edx = e->edx;
-		} else if (e->function == 0x80000001) {
-			c->e1_ecx = e->ecx;
-			c->e1_edx = e->edx;
-		} else if (e->function == 0xd && e->index == 0) {
-			c->xcr0 = e->eax | ((uint64_t)e->edx << 32);
-		}
-	}
+	snap_cpu_words(cp, c);
+	for (uint32_t i = 0; i < cp->nent; i++)
+		if (cp->entries[i].function == 0xd && cp->entries[i].index == 0)
+			c->xcr0 = cp->entries[i].eax |
+				  ((uint64_t)cp->entries[i].edx << 32);
 	free(cp);
 	return 0;
 }

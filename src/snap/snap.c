@@ -313,12 +313,10 @@ static int save_threads(struct save *s, struct snap_state *st,
 
 /* ---- the file ---- */
 
-static void fill_cpu(const struct vm *vm, struct snap_cpu *c)
+void snap_cpu_words(const struct kvm_cpuid2 *cp, struct snap_cpu *c)
 {
-	c->xcr0 = vm->xcr0;
-	c->xsave_size = sizeof(struct kvm_xsave);
-	for (uint32_t i = 0; vm->cpuid && i < vm->cpuid->nent; i++) {
-		const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+	for (uint32_t i = 0; cp && i < cp->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &cp->entries[i];
 		if (e->function == 1) {
 			c->l1_ecx = e->ecx;
 			c->l1_edx = e->edx;
@@ -331,6 +329,13 @@ static void fill_cpu(const struct vm *vm, struct snap_cpu *c)
 			c->e1_edx = e->edx;
 		}
 	}
+}
+
+static void fill_cpu(const struct vm *vm, struct snap_cpu *c)
+{
+	c->xcr0 = vm->xcr0;
+	c->xsave_size = sizeof(struct kvm_xsave);
+	snap_cpu_words(vm->cpuid, c);
 }
 
 static int write_all(struct save *s, const void *buf, size_t len, off_t off)

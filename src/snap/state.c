@@ -20,8 +20,7 @@
 
 /* The absolute host path of mount i (0: the root), as its directory fd
  * has it now: the command line may have given a relative one. */
-static void w_mount(struct wbuf *w, struct lx_proc *p, int i,
-		    const char *given)
+static void w_mount(struct wbuf *w, struct lx_proc *p, int i, const char *given)
 {
 	char link[64], path[PATH_MAX];
 	ssize_t n = -1;

@@ -85,6 +85,10 @@ struct snap_state {
 	struct snap_fd *fds;
 };
 
+/* The CPUID words a snapshot records (leaves 1, 7.0, 0x80000001) from a
+ * CPUID table, into c (snap.c). */
+void snap_cpu_words(const struct kvm_cpuid2 *cp, struct snap_cpu *c);
+
 /* Writes the state of p (VMA sources in vmas[], vCPU states in
  * threads[]; nvmas and nthreads set) to w. */
 void snap_state_write(struct wbuf *w, struct lx_proc *p,
