@@ -65,24 +65,30 @@ static bool zero_page(const uint8_t *pg)
 
 /* ---- the memory image ---- */
 
-static int flush_run(struct save *s)
+static int write_all(struct save *s, const void *buf, size_t len, off_t off)
 {
-	if (!s->run_len)
-		return 0;
-	const uint8_t *src = s->p->vm.mem + s->run_start;
-	uint64_t off = s->mem_off + s->run_start, left = s->run_len;
-	while (left) {
-		ssize_t n =
-			pwrite(s->fd, src, MIN(left, 1ULL << 30), (off_t)off);
+	const uint8_t *b = buf;
+	while (len) {
+		ssize_t n = pwrite(s->fd, b, len, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return fail(s, "cannot write the snapshot: %s",
 				    strerror(n < 0 ? errno : ENOSPC));
-		src += n;
-		off += (uint64_t)n;
-		left -= (uint64_t)n;
+		b += n;
+		len -= (size_t)n;
+		off += n;
 	}
+	return 0;
+}
+
+static int flush_run(struct save *s)
+{
+	if (!s->run_len)
+		return 0;
+	if (write_all(s, s->p->vm.mem + s->run_start, s->run_len,
+		      (off_t)(s->mem_off + s->run_start)) < 0)
+		return -1;
 	s->pages += s->run_len / PAGE_SIZE;
 	s->run_len = 0;
 	return 0;
@@ -336,23 +342,6 @@ static void fill_cpu(const struct vm *vm, struct snap_cpu *c)
 	c->xcr0 = vm->xcr0;
 	c->xsave_size = sizeof(struct kvm_xsave);
 	snap_cpu_words(vm->cpuid, c);
-}
-
-static int write_all(struct save *s, const void *buf, size_t len, off_t off)
-{
-	const uint8_t *b = buf;
-	while (len) {
-		ssize_t n = pwrite(s->fd, b, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return fail(s, "cannot write the snapshot: %s",
-				    strerror(n < 0 ? errno : ENOSPC));
-		b += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
 }
 
 static int save_all(struct save *s, struct snap_state *st,
