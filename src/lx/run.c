@@ -152,10 +152,11 @@ static void serve_exit(struct lx_thread *t, int r)
 		break;
 	case VMX_EXCEPTION: lx_exception(t); break;
 	case VMX_INTR:
-		/* Only in user mode is there a context to deliver a signal
-		 * on; inside the shim, the next exit comes at once. */
+		/* A signal is delivered on a user context: at a return of
+		 * the shim, the one that return makes. Elsewhere in the shim
+		 * the next exit comes at once. */
 		t->entry = ENTRY_NONE;
-		if (cpl != 3)
+		if (cpl != 3 && vcpu_leave_shim(&t->cpu) < 0)
 			return;
 		break;
 	case VMX_BAD_DOORBELL:

@@ -344,6 +344,11 @@ void lx_user_context(struct lx_thread *t, struct kvm_regs *u)
 {
 	*u = *vcpu_regs(&t->cpu);
 	switch (t->entry) {
+	case ENTRY_NONE:
+		/* After rt_sigreturn or execve on the shim's path, the vCPU
+		 * is at the shim's iretq, its user context in the frame. */
+		vcpu_user_regs(&t->cpu, u);
+		break;
 	case ENTRY_DOORBELL: u->rip = u->rcx; break;
 	case ENTRY_SHIM:
 		u->rip = u->rcx;
@@ -359,7 +364,6 @@ void lx_user_context(struct lx_thread *t, struct kvm_regs *u)
 		u->rflags = t->trap_rflags;
 		u->rsp = t->trap_rsp;
 		break;
-	case ENTRY_NONE: break;
 	}
 }
 

@@ -687,8 +687,26 @@ static int msr_io(struct vcpu *c, unsigned long req, uint32_t idx,
 	return 0;
 }
 
+int vcpu_complete_io(struct vcpu *c)
+{
+	unsigned why = c->run->exit_reason;
+	if (why != KVM_EXIT_IO && why != KVM_EXIT_MMIO)
+		return 0;
+	c->run->immediate_exit = 1;
+	int r = ioctl(c->fd, KVM_RUN, 0);
+	c->run->immediate_exit = 0;
+	if (r == 0 || errno != EINTR)
+		return -1;
+	/* KVM leaves the reason as it was: say the exit is finished, so that
+	 * nothing finishes it a second time. */
+	c->run->exit_reason = KVM_EXIT_INTR;
+	return 0;
+}
+
 int vcpu_save(struct vcpu *c, struct vcpu_state *s)
 {
+	if (vcpu_complete_io(c) < 0)
+		return -1;
 	s->regs = *vcpu_regs(c);
 	s->sregs = *vcpu_sregs(c);
 	s->tsc = 0;
@@ -747,12 +765,14 @@ bool vcpu_at_user_point(const struct vcpu *c)
 	       r->rip == shim + SHIM_OFF_EXC_RET;
 }
 
-int vcpu_user_state(const struct vcpu *c, struct vcpu_state *s)
+/* The user context a vCPU stopped in the shim returns to: r and s become
+ * what its sysretq or iretq would load. 0, or -1 if it is elsewhere. */
+static int shim_return(const struct vcpu *c, struct kvm_regs *r,
+		       struct kvm_sregs *s)
 {
-	struct kvm_regs *r = &s->regs;
 	uint64_t shim = SYS_GVA + SYS_SHIM;
 	const uint64_t *f;
-	if ((s->sregs.cs.selector & 3) == 3) {
+	if ((s->cs.selector & 3) == 3) {
 		/* Stopped half-way through the doorbell store: it goes on
 		 * where the trampoline would have jumped (as a fork child). */
 		if (c->vm->doorbell && c->run->exit_reason == KVM_EXIT_MMIO)
@@ -776,7 +796,34 @@ int vcpu_user_state(const struct vcpu *c, struct vcpu_state *s)
 	} else {
 		return -1;
 	}
-	vcpu_user_segments(&s->sregs);
+	vcpu_user_segments(s);
+	return 0;
+}
+
+int vcpu_user_state(const struct vcpu *c, struct vcpu_state *s)
+{
+	return shim_return(c, &s->regs, &s->sregs);
+}
+
+int vcpu_user_regs(const struct vcpu *c, struct kvm_regs *u)
+{
+	struct kvm_sregs s = c->run->s.regs.sregs;
+	*u = c->run->s.regs.regs;
+	return shim_return(c, u, &s);
+}
+
+int vcpu_leave_shim(struct vcpu *c)
+{
+	struct kvm_regs r = *vcpu_regs(c);
+	struct kvm_sregs s = *vcpu_sregs(c);
+	if ((s.cs.selector & 3) == 3)
+		return 0;
+	if (shim_return(c, &r, &s) < 0)
+		return -1;
+	r.rflags = (r.rflags & USER_RFLAGS) | 0x202;
+	*vcpu_regs(c) = r;
+	*vcpu_sregs(c) = s;
+	c->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	return 0;
 }
 
@@ -812,17 +859,12 @@ int vcpu_set_user(struct vcpu *c, const struct kvm_regs *want)
 	struct vm *vm = c->vm;
 	/* A doorbell exit leaves KVM half-way through the store; finish it
 	 * without running the guest, so that what is set here is not
-	 * overwritten by the instruction's completion. */
-	if (vm->doorbell && c->run->exit_reason == KVM_EXIT_MMIO) {
-		c->run->immediate_exit = 1;
-		int r = ioctl(c->fd, KVM_RUN, 0);
-		c->run->immediate_exit = 0;
-		if (r == 0 || errno != EINTR)
-			return -1;
-		/* KVM leaves the reason as it was: say the store is done, so
-		 * that a snapshot does not finish it a second time. */
-		c->run->exit_reason = KVM_EXIT_INTR;
-	}
+	 * overwritten by the instruction's completion. (A port-I/O exit
+	 * needs no such care: KVM skips the `out` only if RIP is still on
+	 * it.) */
+	if (vm->doorbell && c->run->exit_reason == KVM_EXIT_MMIO &&
+	    vcpu_complete_io(c) < 0)
+		return -1;
 	struct kvm_regs *r = vcpu_regs(c);
 	*r = *want;
 	r->rflags = (want->rflags & USER_RFLAGS) | 0x202;

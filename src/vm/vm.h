@@ -91,7 +91,13 @@ struct vcpu_state {
 	struct kvm_xsave xsave; /* last: newer headers end it with a
 				   flexible array */
 };
-/* Saves a vCPU stopped in an exit. */
+/* Finishes the port-I/O or MMIO exit c stopped in, without running the
+ * guest: hardware KVM completes one (advances RIP past the `out`, stores
+ * the data) only on the next KVM_RUN, so registers read before are not
+ * the vCPU's state. kvm_pvm completes it before the exit; there this is a
+ * no-op KVM_RUN. 0, or -1 with errno if KVM_RUN failed. */
+int vcpu_complete_io(struct vcpu *c);
+/* Saves a vCPU stopped in an exit, its pending I/O completed first. */
 int vcpu_save(struct vcpu *c, struct vcpu_state *s);
 /* Creates vCPU `id` in exactly the saved state. */
 int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
@@ -106,6 +112,16 @@ bool vcpu_at_user_point(const struct vcpu *c);
 /* Turns the state vcpu_save took of c at such a point into the user
  * context it returns to (CPL 3, user segments). 0, or -1 elsewhere. */
 int vcpu_user_state(const struct vcpu *c, struct vcpu_state *s);
+/* The user-mode registers of a vCPU: its own in user mode, those the
+ * shim's return it stopped at will load (after vcpu_set_user, say). 0, or
+ * -1 (u then holds its registers as they are) elsewhere in the shim. */
+int vcpu_user_regs(const struct vcpu *c, struct kvm_regs *u);
+/* A vCPU interrupted at one of the shim's returns (a host signal's
+ * KVM_RUN that only completed the exit's I/O) is put in user mode as that
+ * return would have, so that a signal can be delivered now: on hardware
+ * KVM no exit may come before the guest next makes a syscall. 0 (also
+ * when already in user mode), or -1 when it is elsewhere in the shim. */
+int vcpu_leave_shim(struct vcpu *c);
 /* Creates vCPU `id` in a saved user-mode state (a snapshot's): mote's own
  * control registers and segments, the saved user registers (RFLAGS
  * limited to what a user may set), FS and GS bases, XSAVE and TSC. Fails
