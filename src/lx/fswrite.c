@@ -263,6 +263,25 @@ LX_SYS(symlinkat)
 
 /* ---- objects: chmod, chown, utimensat, truncate ---- */
 
+/* chmod of the object behind an O_PATH fd: fchmodat2's AT_EMPTY_PATH
+ * where the host has it (Linux 6.6), else, as glibc does, through the fd's
+ * /proc/self/fd link (fchmod refuses O_PATH fds). Asked once: forks
+ * inherit the answer. */
+static int chmod_fd(int fd, mode_t mode)
+{
+	static bool no_fchmodat2;
+	if (!no_fchmodat2) {
+		if (syscall(NR_FCHMODAT2, fd, "", mode, AT_EMPTY_PATH) == 0)
+			return 0;
+		if (errno != ENOSYS)
+			return -errno;
+		no_fchmodat2 = true;
+	}
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return fchmodat(AT_FDCWD, path, mode, 0) == 0 ? 0 : -errno;
+}
+
 static long do_chmod(struct lx_thread *t, long dirfd, uint64_t gpath,
 		     mode_t mode)
 {
@@ -272,9 +291,8 @@ static long do_chmod(struct lx_thread *t, long dirfd, uint64_t gpath,
 		return err;
 	if (!o.rw)
 		err = -EROFS;
-	else if (syscall(NR_FCHMODAT2, o.fd, "", mode & 07777, AT_EMPTY_PATH) <
-		 0)
-		err = -errno;
+	else
+		err = chmod_fd(o.fd, mode & 07777);
 	lx_fs_obj_put(&o);
 	return err;
 }

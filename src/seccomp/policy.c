@@ -113,8 +113,8 @@ static const struct allow plain[] = {
 	A(renameat2, "renameat2, and placing the run's control dir (src/ctl)"),
 	A(fchmod, "fchmod, and the control dir's state file (its mode)"),
 	A(fchmodat2, "chmod, fchmodat: AT_EMPTY_PATH on the object's fd"),
-	A(fchmodat,
-	  "the control socket's mode (its thread leaves the umask alone)"),
+	A(fchmodat, "chmod through /proc/self/fd/N where the host lacks "
+		    "fchmodat2; the control socket's mode"),
 	A(fchown, "fchown"),
 	A(fchownat, "chown, lchown, fchownat"),
 	A(utimensat, "utimensat, futimens"),
