@@ -548,6 +548,22 @@ static long grow_in_place(struct lx_proc *p, const struct lx_vma *keep,
 	return (long)old;
 }
 
+/* Moves the host's pages of [from, from + len) to `to`, without copying.
+ * Anonymous memory that was moved before keeps its own host mapping (it
+ * never merges with its new neighbours), and kernels before 6.17 move no
+ * range of several mappings (EFAULT): such a range moves in pieces. */
+static int host_move(uint8_t *from, uint64_t len, uint8_t *to)
+{
+	if (mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to) !=
+	    MAP_FAILED)
+		return 0;
+	if (errno != EFAULT || len <= PAGE_SIZE)
+		return -errno;
+	uint64_t half = len / 2 & PAGE_MASK;
+	int err = host_move(from, half, to);
+	return err ? err : host_move(from + half, len - half, to + half);
+}
+
 /* Moves [old, old + olen) to [to, to + nlen). The host moves the pages
  * without copying (a file mapping grows with the file's next pages,
  * anonymous memory with fresh ones); the old range gets fresh anonymous
@@ -557,9 +573,13 @@ static long move_to(struct lx_proc *p, const struct lx_vma *keep, uint64_t old,
 {
 	uint64_t moved = MIN(olen, nlen);
 	bool file = keep->kind == VMA_FILE;
-	if (mremap(p->vm.mem + old, file ? olen : moved, file ? nlen : moved,
-		   MREMAP_MAYMOVE | MREMAP_FIXED, p->vm.mem + to) == MAP_FAILED)
+	if (file && mremap(p->vm.mem + old, olen, nlen,
+			   MREMAP_MAYMOVE | MREMAP_FIXED,
+			   p->vm.mem + to) == MAP_FAILED)
 		return -errno;
+	int err = file ? 0 : host_move(p->vm.mem + old, moved, p->vm.mem + to);
+	if (err)
+		return err;
 	if (!file && nlen > moved) {
 		mmap(p->vm.mem + to + moved, nlen - moved,
 		     PROT_READ | PROT_WRITE,
@@ -570,7 +590,7 @@ static long move_to(struct lx_proc *p, const struct lx_vma *keep, uint64_t old,
 	unmap_range(p, old, old + olen);
 	struct lx_vma at = *keep; /* the name, the file offset of `to` */
 	at.off += old - keep->start;
-	int err = lx_mm_map_file(p, to, to + nlen, keep->prot, keep->kind, &at);
+	err = lx_mm_map_file(p, to, to + nlen, keep->prot, keep->kind, &at);
 	return err ? err : (long)to;
 }
 
