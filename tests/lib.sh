@@ -6,6 +6,11 @@ MOTE=${MOTE:-$O/mote}
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
 skip() { echo "SKIP $1: $2"; }
+# plan N: the suite will print N result lines (PASS, FAIL or SKIP) on
+# every path. Said once, before the first result (a suite that runs another
+# adds that one's plan to its own); tests/run.sh fails a suite whose count
+# differs, or that dies part-way.
+plan() { echo "PLAN $1"; }
 
 # Why KVM tests cannot run here, or nothing if they can.
 kvm_missing() {

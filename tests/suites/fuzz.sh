@@ -4,6 +4,7 @@
 # input kept in tests/fuzz/corpus (seeds and the regressions of crashes
 # found so far) first, then new ones. Any crash, sanitizer report or leak
 # fails. `make fuzz` runs them longer.
+# needs-kvm: no
 set -u
 . tests/lib.sh
 dir=${O}-fuzz

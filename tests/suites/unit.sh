@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# needs-kvm: no
 # Host-only unit tests (no KVM needed): every $O/tests/unit/* binary prints
 # its own PASS/FAIL lines.
 set -u
