@@ -49,27 +49,6 @@
 /* RFLAGS bits cleared on syscall entry: TF, IF, DF, AC, NT like Linux. */
 #define SFMASK_BITS 0x47700ULL
 
-const char *vm_strerror(enum vm_error e)
-{
-	switch (e) {
-	case VM_OK: return "no error";
-	case VM_ENOKVM:
-		return "/dev/kvm: no such device (load the kvm module: "
-		       "modprobe kvm_intel or kvm_amd, or enable "
-		       "virtualization in the firmware)";
-	case VM_EACCES:
-		return "/dev/kvm: permission denied (add your user to the kvm "
-		       "group: sudo usermod -aG kvm $USER, then log in again)";
-	case VM_EVERSION:
-		return "KVM is too old: mote needs KVM API 12 with "
-		       "KVM_CAP_SYNC_REGS and KVM_CAP_USER_MEMORY (Linux 4.14 "
-		       "or newer)";
-	case VM_ENOMEM: return "cannot reserve guest memory (lower --memory)";
-	case VM_EKVM: return "a KVM call failed";
-	}
-	return "unknown error";
-}
-
 static enum vm_error open_kvm(struct vm *vm)
 {
 	vm->kvm_fd = fd_high(open("/dev/kvm", O_RDWR | O_CLOEXEC));

@@ -68,6 +68,11 @@ void vm_destroy(struct vm *vm);
 /* Registers with KVM every chunk of user memory that [gpa, gpa + len)
  * touches. Returns 0 or -ENOMEM. */
 int vm_mem_ensure(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Why there is no /dev/kvm, and the fix, from the KVM modules loaded
+ * (the dir /sys/module) and the CPU's flags (the file /proc/cpuinfo): a VM
+ * without nested virtualization needs it turned on at its host, a
+ * machine with VT-x or AMD-V the module loaded. */
+const char *vm_enokvm_hint(const char *modules, const char *cpuinfo);
 /* A one-line explanation with the fix, for vm_create's error. */
 const char *vm_strerror(enum vm_error e);
 
