@@ -120,6 +120,7 @@ static int setup_cpuid(struct vm *vm)
 		vm->smep = l7->ebx & (1U << 7);
 		vm->smap = l7->ebx & (1U << 20);
 		vm->fsgsbase = l7->ebx & (1U << 0);
+		vm->umip = l7->ecx & (1U << 2);
 	}
 	/* x87, SSE, AVX, AVX-512 state: what glibc and musl pick paths by. */
 	uint64_t want = 0x7 | 0xe0;
@@ -545,7 +546,11 @@ static void setup_sregs(struct vcpu *c, struct kvm_sregs *s)
 	s->idt.limit = SHIM_VECTORS * 16 - 1;
 	s->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
 	s->cr3 = vm->pt.sys_gpa + SYS_PML4;
-	s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE | CR4_UMIP;
+	s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE;
+	/* KVM_SET_SREGS refuses a CR4 bit the guest's CPUID lacks: UMIP is
+	 * missing on AMD before Zen 2 (Intel's KVM emulates it). */
+	if (vm->umip)
+		s->cr4 |= CR4_UMIP;
 	if (vm->fsgsbase)
 		s->cr4 |= CR4_FSGSBASE;
 	if (vm->smep)

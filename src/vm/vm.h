@@ -31,7 +31,7 @@ struct vm {
 	uint64_t doorbell_gpa;
 	struct kvm_cpuid2 *cpuid; /* what the guest sees */
 	uint64_t xcr0;
-	bool smep, smap, fsgsbase;
+	bool smep, smap, fsgsbase, umip;
 	bool msr_filter; /* KVM_X86_SET_MSR_FILTER denies every guest MSR
 			  * (not on kvm_pvm, see deny_msrs) */
 	/* The monitor's view of the guest's time. */
