@@ -19,7 +19,10 @@ layout() {
 	cat "$tmp/out"
 }
 
-for kind in dynamic static-pie; do
+kinds=(dynamic static-pie)
+# Two tests for each kind: aslr/KIND and aslr/KIND-off.
+plan $((2 * ${#kinds[@]}))
+for kind in "${kinds[@]}"; do
 	t=aslr/$kind
 	if [ -n "$why" ]; then
 		skip "$t" "$why"
@@ -31,6 +34,7 @@ for kind in dynamic static-pie; do
 	# shellcheck disable=SC2086 # flags are words
 	if ! gcc -O2 $flags -o "$tmp/probe.$kind" tests/aslr/probe.c; then
 		fail "$t" "gcc $flags could not build the probe"
+		skip "$t-off" "no probe (see $t)"
 		continue
 	fi
 	a=$(layout $kind)
