@@ -30,18 +30,18 @@ for kind in "${kinds[@]}"; do
 		continue
 	fi
 	flags=-pie
-	[ $kind = static-pie ] && flags="-static-pie -fPIE"
+	[ "$kind" = static-pie ] && flags="-static-pie -fPIE"
 	# shellcheck disable=SC2086 # flags are words
 	if ! gcc -O2 $flags -o "$tmp/probe.$kind" tests/aslr/probe.c; then
 		fail "$t" "gcc $flags could not build the probe"
 		skip "$t-off" "no probe (see $t)"
 		continue
 	fi
-	a=$(layout $kind)
-	b=$(layout $kind)
+	a=$(layout "$kind")
+	b=$(layout "$kind")
 	same=$(comm -12 <(echo "$a" | sort) <(echo "$b" | sort) |
 		grep -v '^libc' | tr '\n' ' ')
-	[ $kind = dynamic ] &&
+	[ "$kind" = dynamic ] &&
 		same=$(comm -12 <(echo "$a" | sort) <(echo "$b" | sort) |
 			tr '\n' ' ')
 	if [[ "$a" == FAILED* ]]; then
@@ -53,8 +53,8 @@ for kind in "${kinds[@]}"; do
 	else
 		pass "$t"
 	fi
-	a=$(layout $kind --no-aslr)
-	b=$(layout $kind --no-aslr)
+	a=$(layout "$kind" --no-aslr)
+	b=$(layout "$kind" --no-aslr)
 	if [[ "$a" == FAILED* ]]; then
 		fail "$t-off" "$a"
 	elif [ "$a" != "$b" ]; then
