@@ -2,7 +2,7 @@
 # The compatibility report: each case of tests/compat/programs runs natively
 # and under mote with the same environment, cwd and files; stdout and the
 # exit status must match byte for byte.
-#   bash tests/compat/run.sh [BUILD_DIR]           PASS/FAIL/SKIP lines
+#   bash tests/compat/run.sh [BUILD_DIR]           its plan, PASS/FAIL/SKIP lines
 #   bash tests/compat/run.sh [BUILD_DIR] --table   a Markdown table
 # COMPAT_KEEP=1 keeps the scratch directory for debugging.
 set -u
@@ -78,7 +78,11 @@ while read -r name cmd; do
 	fi
 done <tests/compat/programs
 
-[ -n "$table" ] && printf '| program | result | native ms | mote ms | first difference |\n|---|---|---|---|---|\n'
+if [ -n "$table" ]; then
+	printf '| program | result | native ms | mote ms | first difference |\n|---|---|---|---|---|\n'
+else
+	plan ${#names[@]}
+fi
 for i in "${!names[@]}"; do
 	name=${names[$i]} cmd=${cmds[$i]} prog=
 	argv_of "$cmd"

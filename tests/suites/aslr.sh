@@ -19,7 +19,10 @@ layout() {
 	cat "$tmp/out"
 }
 
-for kind in dynamic static-pie; do
+kinds=(dynamic static-pie)
+# Two tests for each kind: aslr/KIND and aslr/KIND-off.
+plan $((2 * ${#kinds[@]}))
+for kind in "${kinds[@]}"; do
 	t=aslr/$kind
 	if [ -n "$why" ]; then
 		skip "$t" "$why"
@@ -27,17 +30,18 @@ for kind in dynamic static-pie; do
 		continue
 	fi
 	flags=-pie
-	[ $kind = static-pie ] && flags="-static-pie -fPIE"
+	[ "$kind" = static-pie ] && flags="-static-pie -fPIE"
 	# shellcheck disable=SC2086 # flags are words
 	if ! gcc -O2 $flags -o "$tmp/probe.$kind" tests/aslr/probe.c; then
 		fail "$t" "gcc $flags could not build the probe"
+		skip "$t-off" "no probe (see $t)"
 		continue
 	fi
-	a=$(layout $kind)
-	b=$(layout $kind)
+	a=$(layout "$kind")
+	b=$(layout "$kind")
 	same=$(comm -12 <(echo "$a" | sort) <(echo "$b" | sort) |
 		grep -v '^libc' | tr '\n' ' ')
-	[ $kind = dynamic ] &&
+	[ "$kind" = dynamic ] &&
 		same=$(comm -12 <(echo "$a" | sort) <(echo "$b" | sort) |
 			tr '\n' ' ')
 	if [[ "$a" == FAILED* ]]; then
@@ -49,8 +53,8 @@ for kind in dynamic static-pie; do
 	else
 		pass "$t"
 	fi
-	a=$(layout $kind --no-aslr)
-	b=$(layout $kind --no-aslr)
+	a=$(layout "$kind" --no-aslr)
+	b=$(layout "$kind" --no-aslr)
 	if [[ "$a" == FAILED* ]]; then
 		fail "$t-off" "$a"
 	elif [ "$a" != "$b" ]; then

@@ -20,6 +20,7 @@ APPLETS=(echo cat ls-la wc sort uniq head tail grep sed awk tr od cut
 
 why=$(kvm_missing)
 [ -z "$why" ] && [ ! -x "$BB" ] && why="no $BB (install busybox-static)"
+plan ${#APPLETS[@]}
 if [ -n "$why" ]; then
 	for a in "${APPLETS[@]}"; do skip "busybox/$a" "$why"; done
 	exit 0

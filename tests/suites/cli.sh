@@ -26,44 +26,53 @@ check() {
 	fi
 }
 
-check help 0 "usage: mote run" "" -- --help
-check run-help 0 "--volume HOST:GUEST" "" -- run --help
-check version 0 "^mote [0-9]" "" -- --version
-check no-command 125 "" "usage" --
-check bad-memory 125 "" "--memory 12Q" -- run --memory 12Q "$hello"
-check small-memory 125 "" "between 16M" -- run --memory 1M "$hello"
-check bad-volume 125 "" "HOST:GUEST" -- run --volume nocolon "$hello"
-check bad-volume-mode 125 "" "ro or rw" -- run --volume /tmp:/x:rx "$hello"
-check relative-cwd 125 "" "absolute" -- run --cwd usr "$hello"
-check bad-env 125 "" "K=V" -- run --env NOEQUALS "$hello"
-check bad-net-port 125 "" "--net=0: expected ports" -- run --net=0 "$hello"
-check bad-net-list 125 "" "--net=80,,1: expected" -- run --net=80,,1 "$hello"
-check bad-net-big 125 "" "--net=65536: expected" -- run --net=65536 "$hello"
-check net-help 0 "--net\\[=PORT" "" -- --help
-check bad-timeout 125 "" "--timeout 1x: expected seconds" -- run --timeout 1x "$hello"
-check bad-timeout-neg 125 "" "--timeout -1: expected seconds" -- run --timeout -1 "$hello"
-check bad-timeout-hex 125 "" "--timeout 0x10: expected seconds" -- run --timeout 0x10 "$hello"
-check bad-timeout-inf 125 "" "--timeout inf: expected seconds" -- run --timeout inf "$hello"
-check bad-timeout-empty 125 "" "--timeout : expected seconds" -- run --timeout "" "$hello"
-check bad-timeout-dot 125 "" "--timeout \\.: expected seconds" -- run --timeout . "$hello"
-check zero-timeout 125 "" "--timeout 0: must be from 0.001" -- run --timeout 0 "$hello"
-check huge-timeout 125 "" "--timeout 99999999999: must be from" -- run --timeout 99999999999 "$hello"
-check bad-cpus 125 "" "--cpus 0: expected a number of CPUs" -- run --cpus 0 "$hello"
-check bad-cpus-junk 125 "" "--cpus two: expected a number of CPUs" -- run --cpus two "$hello"
-check bad-cpus-neg 125 "" "--cpus -1: expected a number of CPUs" -- run --cpus -1 "$hello"
-check too-many-cpus 125 "" "--cpus 100000: expected|--cpus 100000: only [0-9]+ CPU" -- run --cpus 100000 "$hello"
-check more-cpus-than-host 125 "" "--cpus $(($(nproc) + 1)): only $(nproc) CPU" -- run --cpus $(($(nproc) + 1)) "$hello"
-check bad-fsize 125 "" "--max-file-size 10Q: expected a size" -- run --max-file-size 10Q "$hello"
-check bad-fsize-neg 125 "" "--max-file-size -1: expected a size" -- run --max-file-size -1 "$hello"
-check bad-fsize-big 125 "" "--max-file-size 99999999T: expected a size" -- run --max-file-size 99999999T "$hello"
-check bad-max-fds 125 "" "--max-fds 3: expected a number from 4" -- run --max-fds 3 "$hello"
-check big-max-fds 125 "" "--max-fds 65537: expected a number from 4" -- run --max-fds 65537 "$hello"
-check limits-help 0 "--timeout SECONDS" "" -- --help
+# The checks that need no VM, one result each: counted for the plan, then
+# run.
+host_checks() {
+	check help 0 "usage: mote run" "" -- --help
+	check run-help 0 "--volume HOST:GUEST" "" -- run --help
+	check version 0 "^mote [0-9]" "" -- --version
+	check no-command 125 "" "usage" --
+	check bad-memory 125 "" "--memory 12Q" -- run --memory 12Q "$hello"
+	check small-memory 125 "" "between 16M" -- run --memory 1M "$hello"
+	check bad-volume 125 "" "HOST:GUEST" -- run --volume nocolon "$hello"
+	check bad-volume-mode 125 "" "ro or rw" -- run --volume /tmp:/x:rx "$hello"
+	check relative-cwd 125 "" "absolute" -- run --cwd usr "$hello"
+	check bad-env 125 "" "K=V" -- run --env NOEQUALS "$hello"
+	check bad-net-port 125 "" "--net=0: expected ports" -- run --net=0 "$hello"
+	check bad-net-list 125 "" "--net=80,,1: expected" -- run --net=80,,1 "$hello"
+	check bad-net-big 125 "" "--net=65536: expected" -- run --net=65536 "$hello"
+	check net-help 0 "--net\\[=PORT" "" -- --help
+	check bad-timeout 125 "" "--timeout 1x: expected seconds" -- run --timeout 1x "$hello"
+	check bad-timeout-neg 125 "" "--timeout -1: expected seconds" -- run --timeout -1 "$hello"
+	check bad-timeout-hex 125 "" "--timeout 0x10: expected seconds" -- run --timeout 0x10 "$hello"
+	check bad-timeout-inf 125 "" "--timeout inf: expected seconds" -- run --timeout inf "$hello"
+	check bad-timeout-empty 125 "" "--timeout : expected seconds" -- run --timeout "" "$hello"
+	check bad-timeout-dot 125 "" "--timeout \\.: expected seconds" -- run --timeout . "$hello"
+	check zero-timeout 125 "" "--timeout 0: must be from 0.001" -- run --timeout 0 "$hello"
+	check huge-timeout 125 "" "--timeout 99999999999: must be from" -- run --timeout 99999999999 "$hello"
+	check bad-cpus 125 "" "--cpus 0: expected a number of CPUs" -- run --cpus 0 "$hello"
+	check bad-cpus-junk 125 "" "--cpus two: expected a number of CPUs" -- run --cpus two "$hello"
+	check bad-cpus-neg 125 "" "--cpus -1: expected a number of CPUs" -- run --cpus -1 "$hello"
+	check too-many-cpus 125 "" "--cpus 100000: expected|--cpus 100000: only [0-9]+ CPU" -- run --cpus 100000 "$hello"
+	check more-cpus-than-host 125 "" "--cpus $(($(nproc) + 1)): only $(nproc) CPU" -- run --cpus $(($(nproc) + 1)) "$hello"
+	check bad-fsize 125 "" "--max-file-size 10Q: expected a size" -- run --max-file-size 10Q "$hello"
+	check bad-fsize-neg 125 "" "--max-file-size -1: expected a size" -- run --max-file-size -1 "$hello"
+	check bad-fsize-big 125 "" "--max-file-size 99999999T: expected a size" -- run --max-file-size 99999999T "$hello"
+	check bad-max-fds 125 "" "--max-fds 3: expected a number from 4" -- run --max-fds 3 "$hello"
+	check big-max-fds 125 "" "--max-fds 65537: expected a number from 4" -- run --max-fds 65537 "$hello"
+	check limits-help 0 "--timeout SECONDS" "" -- --help
+}
+# The tests that need KVM (SKIP without it), in the order they run.
+KVM_TESTS=(root-missing cwd env-default env-no-leak env-inherit env-add trace
+	trace-enosys-summary trace-file timing limits-ok ulimit-fsize
+	ulimit-nofile)
+# host_checks, KVM_TESTS, and cli/no-kvm and cli/kvm-eacces at the end.
+plan $(($(check() { echo; }; host_checks | wc -l) + ${#KVM_TESTS[@]} + 2))
+host_checks
 
 if [ -n "$why" ]; then
-	for t in root-missing cwd env-default env-inherit trace trace-file timing limits-ok ulimit-fsize ulimit-nofile; do
-		skip "cli/$t" "$why"
-	done
+	for t in "${KVM_TESTS[@]}"; do skip "cli/$t" "$why"; done
 else
 	check root-missing 125 "" "existing directory" -- run --root /nonexistent/dir "$hello" one two
 	check cwd 0 "^/usr$" "" -- run --cwd /usr $BB pwd

@@ -11,7 +11,9 @@ trap 'rm -rf "$tmp"' EXIT
 [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && ! [ -d /sys/module/kvm_intel ] &&
 	! [ -d /sys/module/kvm_amd ] &&
 	why="kvm_pvm: CPL-3 CPUID runs on the host CPU, mote cannot filter it"
-for k in gcc musl; do
+kinds=(gcc musl)
+plan ${#kinds[@]}
+for k in "${kinds[@]}"; do
 	t=cpu/kvm-leaves-hidden.$k
 	if [ -n "$why" ]; then
 		skip "$t" "$why"

@@ -7,14 +7,15 @@
 set -u
 . tests/lib.sh
 BB=/bin/busybox
-NAMES="ps stats-json pause-loop pause-fork stop-paused stop-grace same-name
-bad-name stale protocol stuck-client unknown-id non-owner dir-removed snapshot merge
-stop-force"
+NAMES=(ps stats-json pause-loop pause-fork stop-paused stop-grace same-name
+	bad-name stale protocol stuck-client unknown-id non-owner dir-removed
+	snapshot merge stop-force)
 
 why=$(kvm_missing)
 [ -z "$why" ] && [ ! -x $BB ] && why="no $BB (apt-get install busybox-static)"
+plan ${#NAMES[@]}
 if [ -n "$why" ]; then
-	for t in $NAMES; do skip "ctl/$t" "$why"; done
+	for t in "${NAMES[@]}"; do skip "ctl/$t" "$why"; done
 	exit 0
 fi
 
@@ -97,10 +98,13 @@ LOOP='while :; do echo x >>/w/loop; done'
 FORK='while :; do sleep 0.01; echo x >>/w/fork; done'
 
 # A guest that loops in its shell, and one that forks sleep(1).
-start loop $BB sh -c "$LOOP" || fail ctl/ps "loop did not start: $(cat "$tmp/loop.err")"
+loop_why=
+start loop $BB sh -c "$LOOP" || loop_why="loop did not start: $(cat "$tmp/loop.err")"
 
 "$MOTE" ps --json >"$tmp/ps.json"
-if r=$(json "$tmp/ps.json" "[(v['state'], v['pid'] > 0, v['vcpus'], v['memory']['resident'] > 0, 'exits_per_s' in v, v['uptime_s'] >= 0, v['program']) for v in j if v['id'] == 'loop']") &&
+if [ -n "$loop_why" ]; then
+	fail ctl/ps "$loop_why"
+elif r=$(json "$tmp/ps.json" "[(v['state'], v['pid'] > 0, v['vcpus'], v['memory']['resident'] > 0, 'exits_per_s' in v, v['uptime_s'] >= 0, v['program']) for v in j if v['id'] == 'loop']") &&
 	[ "$r" = "[('running', True, 1, True, True, True, '/usr/bin/busybox')]" ] &&
 	"$MOTE" ps | grep -q '^ID .*PID .*STATE .*UPTIME .*VCPUS .*RSS .*EXITS/S .*PROGRAM$'; then
 	pass ctl/ps

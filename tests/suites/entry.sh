@@ -17,11 +17,15 @@ fi
 # The doorbell path needs a KVM that enters LSTAR at CPL 3; on others only
 # the shim path can run.
 if [ "$other" = doorbell ]; then
+	plan 1
 	skip "entry/doorbell" "this KVM enters CPL 0 on syscall; the doorbell path is for kvm_pvm"
 	exit 0
 fi
-for name in hello io_rw io_poll mm_mmap neg_ptr misc_prctl fault_null fault_ud2; do
-	for cc in gcc musl; do
+names=(hello io_rw io_poll mm_mmap neg_ptr misc_prctl fault_null fault_ud2)
+kinds=(gcc musl)
+plan $((${#names[@]} * ${#kinds[@]}))
+for name in "${names[@]}"; do
+	for cc in "${kinds[@]}"; do
 		t="entry-$other/$name.$cc"
 		if [ -n "$why" ]; then skip "$t" "$why"; continue; fi
 		src=tests/guest/$name.c

@@ -36,7 +36,9 @@ snapshot() {
 		find . -type f -exec md5sum {} + | sort)
 }
 
-for cc in gcc musl; do
+kinds=(gcc musl)
+plan ${#kinds[@]}
+for cc in "${kinds[@]}"; do
 	t="fs/escape.$cc"
 	bin=$O/tests/guest/fs_escape.$cc
 	if [ -n "$why" ]; then skip "$t" "$why"; continue; fi

@@ -10,11 +10,15 @@ set -u
 dir=${O}-fuzz
 why=$(tests/fuzz/available.sh)
 lsan_why=$(lsan_broken "${O}-asan/tests/unit/util")
+fuzzers=(syscall elf snapstate)
 if [ -z "$why" ] && [ -n "$lsan_why" ]; then
+	plan $((${#fuzzers[@]} + 1))
 	skip fuzz/leaks "$lsan_why"
 	export FUZZ_FLAGS=-detect_leaks=0 ASAN_OPTIONS=detect_leaks=0
+else
+	plan ${#fuzzers[@]}
 fi
-for name in syscall elf snapstate; do
+for name in "${fuzzers[@]}"; do
 	if [ -n "$why" ]; then
 		skip "fuzz/$name" "$why"
 		continue

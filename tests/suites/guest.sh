@@ -24,11 +24,20 @@ trap 'rm -rf "$tmp"' EXIT
 header() { sed -n "s|^// $1: ||p" "$2" | head -1; }
 
 dir=${GUEST_DIR:-tests/guest}
-for src in "$dir"/*.c; do
+srcs=("$dir"/*.c)
+# The builds each program runs as, one result line each: the plan.
+declare -A kinds=()
+n=0
+for src in "${srcs[@]}"; do
+	k="gcc musl"
+	[ -e "$O/$dir/$(basename "$src" .c).pie" ] && k="$k pie"
+	kinds[$src]=$k
+	for cc in $k; do n=$((n + 1)); done
+done
+plan $n
+for src in "${srcs[@]}"; do
 	name=$(basename "$src" .c)
-	kinds="gcc musl"
-	[ -e "$O/$dir/$name.pie" ] && kinds="$kinds pie"
-	for cc in $kinds; do
+	for cc in ${kinds[$src]}; do
 		bin=$O/$dir/$name.$cc
 		t="${GUEST_PREFIX:-$(basename "$dir")}/$name.$cc"
 		if [ -n "$why" ]; then skip "$t" "$why"; continue; fi

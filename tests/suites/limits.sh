@@ -9,13 +9,16 @@ set -u
 BB=/bin/busybox
 G=$O/tests/guest
 SPINS="main thread child read all"
+# Every test, in the order they run.
+TESTS=(forkbomb membomb)
+for m in $SPINS; do TESTS+=("timeout-$m"); done
+TESTS+=(timeout-decimal timeout-not-reached cpus-nproc cpus-cpuinfo
+	cpus-python cpus-default)
 
 why=$(kvm_missing)
+plan ${#TESTS[@]}
 if [ -n "$why" ]; then
-	for t in forkbomb membomb cpus-nproc cpus-cpuinfo cpus-python; do
-		skip "limits/$t" "$why"
-	done
-	for m in $SPINS; do skip "limits/timeout-$m" "$why"; done
+	for t in "${TESTS[@]}"; do skip "limits/$t" "$why"; done
 	exit 0
 fi
 

@@ -14,8 +14,11 @@ why=$(kvm_missing)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 client=$O/tests/host/net_client
+kinds=(gcc musl)
+# tcp_echo_host and unix_escape for each kind, and root_socket.
+plan $((2 * ${#kinds[@]} + 1))
 
-for cc in gcc musl; do
+for cc in "${kinds[@]}"; do
 	t="net/tcp_echo_host.$cc"
 	bin=$O/tests/guest/net_inet.$cc
 	if [ -n "$why" ]; then skip "$t" "$why"; continue; fi
@@ -42,7 +45,7 @@ done
 # The guest's net_unix escape run binds escape.sock under /vol/abs -> /tmp,
 # /vol/up -> ../../../../../../../tmp and /vol/side -> ../tmp; resolved on
 # the host they would reach /tmp or the directory next to the volume.
-for cc in gcc musl; do
+for cc in "${kinds[@]}"; do
 	t="net/unix_escape.$cc"
 	bin=$O/tests/guest/net_unix.$cc
 	if [ -n "$why" ]; then skip "$t" "$why"; continue; fi

@@ -8,6 +8,7 @@ BB=/bin/busybox
 why=$(kvm_missing)
 [ -z "$why" ] && [ ! -x "$BB" ] && why="no $BB (install busybox-static)"
 TESTS=(ps nproc free fd exe status)
+plan ${#TESTS[@]}
 if [ -n "$why" ]; then
 	for t in "${TESTS[@]}"; do skip "procfs/$t" "$why"; done
 	exit 0

@@ -18,6 +18,7 @@ hello=$O/tests/guest/hello.gcc
 names=(violation violation-no-sandbox guest-env-no-hook guest-sigsys
 	landlock-open landlock-open-no-sandbox trace-line rw-volume
 	stdio-reopen)
+plan ${#names[@]}
 if [ -n "$why" ]; then
 	for n in "${names[@]}"; do skip "sandbox/$n" "$why"; done
 	exit 0

@@ -21,6 +21,7 @@ CASES=(pipeline script exit-status background kill-job trap-signal
 
 why=$(kvm_missing)
 [ -z "$why" ] && [ ! -x "$BB" ] && why="no $BB (install busybox-static)"
+plan ${#CASES[@]}
 if [ -n "$why" ]; then
 	for c in "${CASES[@]}"; do skip "shell/$c" "$why"; done
 	exit 0

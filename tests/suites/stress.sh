@@ -21,6 +21,7 @@ KINDS=(gcc musl)
 STAGE=${STRESS_TIMEOUT:-120}
 
 why=$(kvm_missing)
+plan $((${#TESTS[@]} * ${#KINDS[@]}))
 if [ -n "$why" ]; then
 	for t in "${TESTS[@]}"; do
 		for k in "${KINDS[@]}"; do skip "stress/$t.$k" "$why"; done

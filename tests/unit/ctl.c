@@ -73,10 +73,14 @@ static void ctl_names(void)
 	CHECK(ctl_name_check("é", e, sizeof(e)) < 0);
 }
 
-int main(void)
+static void cases(void)
 {
 	RUN(ctl_requests);
 	RUN(ctl_bad_requests);
 	RUN(ctl_names);
-	UNIT_EXIT();
+}
+
+int main(void)
+{
+	return unit_main(cases, NULL);
 }

@@ -538,7 +538,7 @@ static void elf_fuzz(void)
 	munmap(area, 5 * pg);
 }
 
-int main(void)
+static void cases(void)
 {
 	RUN(elf_exec_ok);
 	RUN(elf_pie_ok);
@@ -552,5 +552,9 @@ int main(void)
 	RUN(elf_place_exec);
 	RUN(elf_place_pie);
 	RUN(elf_fuzz);
-	UNIT_EXIT();
+}
+
+int main(void)
+{
+	return unit_main(cases, NULL);
 }

@@ -126,12 +126,16 @@ static void exit_names(void)
 	CHECK(strcmp(kvm_exit_reason_name(1000), "OTHER") == 0);
 }
 
-int main(void)
+static void cases(void)
 {
 	RUN(exit_ports);
 	RUN(exit_bad_io);
 	RUN(exit_reasons);
 	RUN(exit_doorbell);
 	RUN(exit_names);
-	UNIT_EXIT();
+}
+
+int main(void)
+{
+	return unit_main(cases, NULL);
 }

@@ -170,12 +170,15 @@ static void gm_sys_bounds(void)
 	CHECK(SYS_VCPU + SYS_MAX_VCPUS * PAGE_SIZE <= vm.sys_size);
 }
 
-int main(void)
+static void cases(void)
 {
-	fake_vm();
 	RUN(gm_access);
 	RUN(gm_ranges);
 	RUN(gm_strings);
 	RUN(gm_sys_bounds);
-	UNIT_EXIT();
+}
+
+int main(void)
+{
+	return unit_main(cases, fake_vm);
 }

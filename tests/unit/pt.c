@@ -297,7 +297,7 @@ static void pt_check(void)
 	region_fini(&r);
 }
 
-int main(void)
+static void cases(void)
 {
 	RUN(pt_bits);
 	RUN(pt_unmap);
@@ -307,5 +307,9 @@ int main(void)
 	RUN(pt_lookup_absent);
 	RUN(pt_unmap_fast);
 	RUN(pt_check);
-	UNIT_EXIT();
+}
+
+int main(void)
+{
+	return unit_main(cases, NULL);
 }

@@ -199,11 +199,15 @@ static void stack_rooms(void)
 	sweep_rooms(&im);
 }
 
-int main(void)
+static void cases(void)
 {
 	RUN(stack_layout);
 	RUN(stack_empty);
 	RUN(stack_alignment);
 	RUN(stack_rooms);
-	UNIT_EXIT();
+}
+
+int main(void)
+{
+	return unit_main(cases, NULL);
 }

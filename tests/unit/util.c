@@ -54,9 +54,13 @@ static void size_rejects(void)
 	CHECK(rejects("18446744073709551616"));
 }
 
-int main(void)
+static void cases(void)
 {
 	RUN(size_accepts);
 	RUN(size_rejects);
-	UNIT_EXIT();
+}
+
+int main(void)
+{
+	return unit_main(cases, NULL);
 }
