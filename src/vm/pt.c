@@ -52,8 +52,9 @@ static uint64_t walk(struct pt *pt, uint64_t gva, bool alloc)
 			pt->pool += PAGE_SIZE;
 			memset(table(pt, next), 0, PAGE_SIZE);
 			/* Intermediate entries allow everything; the leaf
-			 * decides. */
-			*e = (pt->sys_gpa + next) | PTE_P | PTE_W | PTE_U;
+			 * decides. Accessed already (see pt_map). */
+			*e = (pt->sys_gpa + next) | PTE_P | PTE_W | PTE_U |
+			     PTE_A;
 		}
 		tab = next;
 	}
@@ -68,7 +69,11 @@ static bool canonical(uint64_t a)
 int pt_map(struct pt *pt, uint64_t gva, uint64_t gpa, uint64_t len,
 	   unsigned prot)
 {
-	uint64_t flags = PTE_P;
+	/* Accessed and dirty from the start: with EPT/NPT the CPU's walk
+	 * would otherwise write them into the tables, and every clone of a
+	 * snapshot would copy each page-table page it walks (the tables are
+	 * guest memory, mapped copy-on-write). mote reads neither bit. */
+	uint64_t flags = PTE_P | PTE_A | PTE_D;
 	if (prot & PT_WRITE)
 		flags |= PTE_W;
 	if (prot & PT_USER)

@@ -9,6 +9,8 @@
 #define PTE_P	 (1ULL << 0)
 #define PTE_W	 (1ULL << 1)
 #define PTE_U	 (1ULL << 2)
+#define PTE_A	 (1ULL << 5) /* accessed */
+#define PTE_D	 (1ULL << 6) /* dirty */
 #define PTE_PS	 (1ULL << 7)
 #define PTE_NX	 (1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL

@@ -174,21 +174,23 @@ static void setup_sys(struct vm *vm)
 	memset(sys + SYS_PT_SYS, 0, PAGE_SIZE);
 	memset(sys + SYS_PD_SYS, 0, PAGE_SIZE);
 	memset(sys + SYS_PDPT_SYS, 0, PAGE_SIZE);
+	/* Accessed and dirty already, as pt_map makes user entries. */
+	const uint64_t ad = PTE_P | PTE_A | PTE_D;
 	pt_set_entry(&vm->pt, SYS_PML4, 511,
-		     (sys_gpa + SYS_PDPT_SYS) | PTE_P | PTE_W);
+		     (sys_gpa + SYS_PDPT_SYS) | ad | PTE_W);
 	pt_set_entry(&vm->pt, SYS_PDPT_SYS, 510,
-		     (sys_gpa + SYS_PD_SYS) | PTE_P | PTE_W);
+		     (sys_gpa + SYS_PD_SYS) | ad | PTE_W);
 	pt_set_entry(&vm->pt, SYS_PD_SYS, 0,
-		     (sys_gpa + SYS_PT_SYS) | PTE_P | PTE_W);
+		     (sys_gpa + SYS_PT_SYS) | ad | PTE_W);
 	/* Supervisor only. GDT, IDT and shim read-only (CR0.WP makes that
 	 * hold at CPL 0 too); the vCPU pages writable, never executable. */
 	uint64_t *pt = (uint64_t *)(sys + SYS_PT_SYS);
-	pt[SYS_GDT >> 12] = (sys_gpa + SYS_GDT) | PTE_P | PTE_NX;
-	pt[SYS_IDT >> 12] = (sys_gpa + SYS_IDT) | PTE_P | PTE_NX;
-	pt[SYS_SHIM >> 12] = (sys_gpa + SYS_SHIM) | PTE_P;
+	pt[SYS_GDT >> 12] = (sys_gpa + SYS_GDT) | ad | PTE_NX;
+	pt[SYS_IDT >> 12] = (sys_gpa + SYS_IDT) | ad | PTE_NX;
+	pt[SYS_SHIM >> 12] = (sys_gpa + SYS_SHIM) | ad;
 	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
 		uint64_t off = SYS_VCPU + i * PAGE_SIZE;
-		pt[off >> 12] = (sys_gpa + off) | PTE_P | PTE_W | PTE_NX;
+		pt[off >> 12] = (sys_gpa + off) | ad | PTE_W | PTE_NX;
 	}
 }
 

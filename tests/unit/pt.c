@@ -43,6 +43,10 @@ static void region_fini(struct region *r)
 	free(r->sys);
 }
 
+/* A present leaf, as pt_map makes every one: accessed and dirty already,
+ * so that the CPU never writes a page-table page. */
+#define LEAF (PTE_P | PTE_A | PTE_D)
+
 /* Every page of [gva, gva + len) maps gpa onwards with exactly `bits`. */
 static bool mapped(const struct pt *pt, uint64_t gva, uint64_t gpa,
 		   uint64_t len, uint64_t bits)
@@ -68,28 +72,29 @@ static void pt_bits(void)
 	struct pt *pt = &r.pt;
 	CHECK(pt_map(pt, 0x400000, 0x400000, PAGE_SIZE, PT_READ | PT_USER) ==
 	      0);
-	CHECK(pt_lookup(pt, 0x400000) == (0x400000 | PTE_P | PTE_U | PTE_NX));
+	CHECK(pt_lookup(pt, 0x400000) == (0x400000 | LEAF | PTE_U | PTE_NX));
 	CHECK(pt_map(pt, 0x401000, 0x401000, PAGE_SIZE,
 		     PT_READ | PT_WRITE | PT_USER) == 0);
 	CHECK(pt_lookup(pt, 0x401000) ==
-	      (0x401000 | PTE_P | PTE_W | PTE_U | PTE_NX));
+	      (0x401000 | LEAF | PTE_W | PTE_U | PTE_NX));
 	CHECK(pt_map(pt, 0x402000, 0x402000, PAGE_SIZE,
 		     PT_READ | PT_EXEC | PT_USER) == 0);
-	CHECK(pt_lookup(pt, 0x402000) == (0x402000 | PTE_P | PTE_U));
+	CHECK(pt_lookup(pt, 0x402000) == (0x402000 | LEAF | PTE_U));
 	CHECK(pt_map(pt, 0x403000, 0x403000, PAGE_SIZE, PT_READ | PT_WRITE) ==
 	      0);
-	CHECK(pt_lookup(pt, 0x403000) == (0x403000 | PTE_P | PTE_W | PTE_NX));
+	CHECK(pt_lookup(pt, 0x403000) == (0x403000 | LEAF | PTE_W | PTE_NX));
 	/* gva and gpa may differ; the entry holds the gpa. */
 	CHECK(pt_map(pt, 0x404000, 0x123000, PAGE_SIZE, PT_READ | PT_USER) ==
 	      0);
-	CHECK(pt_lookup(pt, 0x404000) == (0x123000 | PTE_P | PTE_U | PTE_NX));
+	CHECK(pt_lookup(pt, 0x404000) == (0x123000 | LEAF | PTE_U | PTE_NX));
 	/* Changing the protection of a mapped page replaces its bits. */
 	CHECK(pt_map(pt, 0x401000, 0x401000, PAGE_SIZE, PT_READ | PT_USER) ==
 	      0);
-	CHECK(pt_lookup(pt, 0x401000) == (0x401000 | PTE_P | PTE_U | PTE_NX));
+	CHECK(pt_lookup(pt, 0x401000) == (0x401000 | LEAF | PTE_U | PTE_NX));
 	/* The tables on the way allow everything; the leaf decides. */
 	uint64_t pml4e = ((uint64_t *)r.sys)[0];
-	CHECK((pml4e & (PTE_P | PTE_W | PTE_U)) == (PTE_P | PTE_W | PTE_U));
+	CHECK((pml4e & (PTE_P | PTE_W | PTE_U | PTE_A)) ==
+	      (PTE_P | PTE_W | PTE_U | PTE_A));
 	CHECK(!(pml4e & PTE_NX));
 	CHECK((pml4e & PTE_ADDR) >= SYS_AT + PAGE_SIZE &&
 	      (pml4e & PTE_ADDR) < SYS_AT + r.end);
@@ -102,7 +107,7 @@ static void pt_unmap(void)
 	region_init(&r, 16);
 	struct pt *pt = &r.pt;
 	unsigned rw = PT_READ | PT_WRITE | PT_USER;
-	uint64_t bits = PTE_P | PTE_W | PTE_U | PTE_NX;
+	uint64_t bits = LEAF | PTE_W | PTE_U | PTE_NX;
 	CHECK(pt_map(pt, 0x400000, 0x400000, 16 * PAGE_SIZE, rw) == 0);
 	CHECK(mapped(pt, 0x400000, 0x400000, 16 * PAGE_SIZE, bits));
 	CHECK(pt_map(pt, 0x404000, 0, 4 * PAGE_SIZE, 0) == 0);
@@ -117,7 +122,7 @@ static void pt_unmap(void)
 static void check_across(struct pt *pt, uint64_t boundary)
 {
 	uint64_t lo = boundary - 3 * PAGE_SIZE, len = 6 * PAGE_SIZE;
-	uint64_t bits = PTE_P | PTE_U;
+	uint64_t bits = LEAF | PTE_U;
 	CHECK(pt_map(pt, lo, lo, len, PT_READ | PT_EXEC | PT_USER) == 0);
 	CHECK(mapped(pt, lo, lo, len, bits));
 	CHECK(unmapped(pt, lo - PAGE_SIZE, PAGE_SIZE));
@@ -141,7 +146,7 @@ static void pt_boundaries(void)
 	/* A 5 MiB range fills whole PTs in one call. */
 	uint64_t at = 4 * GIB - PAGE_SIZE;
 	CHECK(pt_map(&r.pt, at, 0x200000, 5 << 20, PT_READ | PT_USER) == 0);
-	CHECK(mapped(&r.pt, at, 0x200000, 5 << 20, PTE_P | PTE_U | PTE_NX));
+	CHECK(mapped(&r.pt, at, 0x200000, 5 << 20, LEAF | PTE_U | PTE_NX));
 	CHECK(unmapped(&r.pt, at + (5 << 20), PAGE_SIZE));
 	region_fini(&r);
 }
@@ -167,7 +172,7 @@ static void pt_noncanonical(void)
 	/* The top half is canonical. */
 	CHECK(pt_map(pt, 0xffff800000000000ULL, 0x5000, PAGE_SIZE, rw) == 0);
 	CHECK(pt_lookup(pt, 0xffff800000000000ULL) ==
-	      (0x5000 | PTE_P | PTE_W | PTE_U | PTE_NX));
+	      (0x5000 | LEAF | PTE_W | PTE_U | PTE_NX));
 	CHECK(pt_lookup(pt, 0) == 0);
 	CHECK(pt_lookup(pt, 0x0000800000000000ULL) == 0);
 	region_fini(&r);
@@ -180,7 +185,7 @@ static void pt_exhaust(void)
 	region_init(&r, 3);
 	struct pt *pt = &r.pt;
 	unsigned ro = PT_READ | PT_USER;
-	uint64_t bits = PTE_P | PTE_U | PTE_NX;
+	uint64_t bits = LEAF | PTE_U | PTE_NX;
 	CHECK(pt_map(pt, 0x400000, 0x400000, 0x200000, ro) == 0);
 	CHECK(pt->pool == pt->pool_end);
 	CHECK(pt_map(pt, 0x600000, 0x600000, PAGE_SIZE, ro) == -1);
@@ -261,11 +266,11 @@ static void pt_check(void)
 	uint64_t *pd = tab_at(&r, pdpt[0]), *ptab = tab_at(&r, pd[0]);
 	/* A leaf elsewhere than its own address: refused. */
 	uint64_t good = ptab[USER_MIN >> 12];
-	ptab[USER_MIN >> 12] = (USER_MIN + PAGE_SIZE) | PTE_P | PTE_U;
+	ptab[USER_MIN >> 12] = (USER_MIN + PAGE_SIZE) | LEAF | PTE_U;
 	CHECK(!check(&r, NULL, 0));
 	ptab[USER_MIN >> 12] = good;
 	/* Below USER_MIN only at an allowed address. */
-	ptab[1] = 0x1000 | PTE_P | PTE_U;
+	ptab[1] = 0x1000 | LEAF | PTE_U;
 	CHECK(!check(&r, NULL, 0));
 	const uint64_t extra[] = {0x1000};
 	CHECK(check(&r, extra, 1));
@@ -284,7 +289,7 @@ static void pt_check(void)
 	CHECK(!check(&r, NULL, 0));
 	pdpt[3] = 0;
 	/* A large page. */
-	pd[5] = (5 * HUGE_SIZE) | PTE_P | PTE_U | PTE_PS;
+	pd[5] = (5 * HUGE_SIZE) | LEAF | PTE_U | PTE_PS;
 	CHECK(!check(&r, NULL, 0));
 	pd[5] = 0;
 	/* The top half: entry 511 is the system region's, the rest empty. */
