@@ -111,3 +111,22 @@ int fd_high(int fd)
 	close(fd);
 	return h;
 }
+
+int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *b = buf;
+	while (len) {
+		ssize_t n = pread(fd, b, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		b += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

@@ -2,6 +2,7 @@
 #ifndef MOTE_UTIL_H
 #define MOTE_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
 
@@ -37,6 +38,9 @@ int fd_high(int fd);
 /* The lowest number fd_high uses: the guest's files stay below it. */
 int fd_high_floor(void);
 
+/* Reads exactly len bytes of fd at off (through short reads and EINTR).
+ * 0, or -1 with errno (EIO at an early end of file). */
+int pread_all(int fd, void *buf, size_t len, uint64_t off);
 /* Parses "512M", "1G", "65536" (bytes; K M G T suffixes, powers of 1024).
  * Returns 0 on success. */
 int parse_size(const char *s, uint64_t *out);

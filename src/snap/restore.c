@@ -500,7 +500,7 @@ static int restore_proc(struct lx_proc *p, const struct snap_state *st)
 /* Builds and runs one VM; never returns to a caller that has more to do
  * with p. */
 static int restore_one(const char *path, struct snap_state *st, int snap,
-		       struct lx_opts *o)
+		       int shared_sys, struct lx_opts *o)
 {
 	if (lx_limit_cpus(o) < 0)
 		return MOTE_EXIT_FAIL;
@@ -517,7 +517,8 @@ static int restore_one(const char *path, struct snap_state *st, int snap,
 	}
 	int err = 0;
 	if (p->vm.sys_size != st->h.sys_size ||
-	    vm_adopt_image(&p->vm, st->pt_pool) < 0) {
+	    (shared_sys >= 0 ? vm_sys_share(&p->vm, shared_sys, st->pt_pool)
+			     : vm_adopt_image(&p->vm, st->pt_pool)) < 0) {
 		msg("%s: the snapshot's page tables map more than guest user "
 		    "memory (a damaged or crafted snapshot)",
 		    path);
@@ -576,6 +577,22 @@ static int restore_many(const char *path, struct snap_state *st, int snap,
 	pid_t *pids = calloc(count, sizeof(pid_t));
 	if (!pids)
 		die(MOTE_EXIT_FAIL, "out of memory");
+	/* The system region and its page tables, checked once here and
+	 * shared by every clone until it writes a page of them. */
+	int sys = vm_sys_share_make(st->h.user_size, snap, st->h.mem_off,
+				    st->pt_pool);
+	if (sys < 0) {
+		if (errno == EINVAL)
+			msg("%s: the snapshot's page tables map more than "
+			    "guest user memory (a damaged or crafted snapshot)",
+			    path);
+		else
+			msg("%s: cannot share its page tables among the "
+			    "clones: %s",
+			    path, strerror(errno));
+		free(pids);
+		return MOTE_EXIT_FAIL;
+	}
 	fflush(stdout);
 	fflush(stderr);
 	unsigned started = 0;
@@ -593,7 +610,7 @@ static int restore_many(const char *path, struct snap_state *st, int snap,
 					 started + 1);
 				o->name = name;
 			}
-			_exit(restore_one(path, st, snap, o));
+			_exit(restore_one(path, st, snap, sys, o));
 		}
 		if (pid < 0) {
 			msg("restore: could start %u of %u clones: %s", started,
@@ -612,6 +629,7 @@ static int restore_many(const char *path, struct snap_state *st, int snap,
 			status = s;
 	}
 	free(pids);
+	close(sys);
 	return status;
 }
 
@@ -630,7 +648,7 @@ int snap_restore(const char *file, const char *name, unsigned count,
 	if (load(fd, file, &st) == 0 && check_cpu(file, &st.h.cpu) == 0) {
 		snapshot_opts(o, &st);
 		status = count > 1 ? restore_many(file, &st, fd, o, count)
-				   : restore_one(file, &st, fd, o);
+				   : restore_one(file, &st, fd, -1, o);
 	}
 	snap_state_free(&st);
 	close(fd);

@@ -3,7 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
+#include "util.h"
 #include "vm/layout.h"
 
 void pt_init(struct pt *pt, uint8_t *sys, uint64_t sys_gpa, uint64_t pml4,
@@ -21,9 +23,43 @@ static uint64_t *table(const struct pt *pt, uint64_t off)
 	return (uint64_t *)(pt->sys + off);
 }
 
+/* The table at off, to be written: a page still shared with other clones
+ * gets a private copy first (the same bytes on an anonymous page: KVM's
+ * MMU notifier moves the guest's view to it). NULL if the host has no
+ * memory for the copy. */
+static uint64_t *table_w(struct pt *pt, uint64_t off)
+{
+	uint64_t pg = off / PAGE_SIZE;
+	if (pt->shared && (pt->shared[pg / 8] >> (pg % 8) & 1)) {
+		uint8_t *page = pt->sys + pg * PAGE_SIZE;
+		static __thread uint8_t copy[PAGE_SIZE];
+		memcpy(copy, page, PAGE_SIZE);
+		if (mmap(page, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+			 0) == MAP_FAILED)
+			return NULL;
+		memcpy(page, copy, PAGE_SIZE);
+		pt->shared[pg / 8] &= (uint8_t)~(1 << (pg % 8));
+	}
+	return table(pt, off);
+}
+
 void pt_set_entry(struct pt *pt, uint64_t tab, unsigned idx, uint64_t val)
 {
-	table(pt, tab)[idx] = val;
+	uint64_t *t = table_w(pt, tab);
+	if (!t)
+		die(MOTE_EXIT_FAIL, "cannot copy a shared page table: out of "
+				    "memory");
+	t[idx] = val;
+}
+
+int pt_clear_user(struct pt *pt)
+{
+	uint64_t *t = table_w(pt, pt->pml4);
+	if (!t)
+		return -1;
+	memset(t, 0, 256 * sizeof(uint64_t));
+	return 0;
 }
 
 /* The offset of the table an entry points to, if the entry is in our system
@@ -48,13 +84,16 @@ static uint64_t walk(struct pt *pt, uint64_t gva, bool alloc)
 		if (!entry_table(pt, *e, &next)) {
 			if (!alloc || pt->pool + PAGE_SIZE > pt->pool_end)
 				return 0;
+			uint64_t *t = table_w(pt, tab), *n;
+			if (!t || !(n = table_w(pt, pt->pool)))
+				return 0;
 			next = pt->pool;
 			pt->pool += PAGE_SIZE;
-			memset(table(pt, next), 0, PAGE_SIZE);
+			memset(n, 0, PAGE_SIZE);
 			/* Intermediate entries allow everything; the leaf
 			 * decides. Accessed already (see pt_map). */
-			*e = (pt->sys_gpa + next) | PTE_P | PTE_W | PTE_U |
-			     PTE_A;
+			t[(gva >> shift) & 511] = (pt->sys_gpa + next) | PTE_P |
+						  PTE_W | PTE_U | PTE_A;
 		}
 		tab = next;
 	}
@@ -95,7 +134,10 @@ int pt_map(struct pt *pt, uint64_t gva, uint64_t gpa, uint64_t len,
 			off = ((va | (HUGE_SIZE - 1)) + 1) - gva - PAGE_SIZE;
 			continue;
 		}
-		uint64_t *e = &table(pt, ptab)[(va >> 12) & 511];
+		uint64_t *t = table_w(pt, ptab);
+		if (!t)
+			return -1;
+		uint64_t *e = &t[(va >> 12) & 511];
 		*e = prot ? ((gpa + off) | flags) : 0;
 		/* Walk once per table, not per page. */
 		uint64_t left = 511 - ((va >> 12) & 511);

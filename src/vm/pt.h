@@ -31,6 +31,10 @@ struct pt {
 	uint64_t pml4;	   /* offset of the PML4 in the system region */
 	uint64_t pool;	   /* next free table (offset) */
 	uint64_t pool_end; /* end of the pool (offset) */
+	/* One bit per page of the system region still shared with other VMs
+	 * (the clones of one snapshot, vm_sys_share), or NULL: such a page is
+	 * made this VM's own before its first write. */
+	uint8_t *shared;
 };
 
 void pt_init(struct pt *pt, uint8_t *sys, uint64_t sys_gpa, uint64_t pml4,
@@ -45,6 +49,9 @@ uint64_t pt_lookup(const struct pt *pt, uint64_t gva);
 /* Installs a table (by offset in the system region) at a fixed PML4 or PDPT
  * slot; used for the system region's own mapping. */
 void pt_set_entry(struct pt *pt, uint64_t table, unsigned idx, uint64_t val);
+/* Drops every user mapping (the low half of the PML4). 0, or -1 if a
+ * shared page could not be copied (ENOMEM). */
+int pt_clear_user(struct pt *pt);
 
 /* Checks tables mote did not build itself (a snapshot's): below the top
  * half, every table is a distinct page of the pool [pool_start, pool),

@@ -132,9 +132,8 @@ static int setup_cpuid(struct vm *vm)
 
 /* Fills the system region: GDT, IDT, per-vCPU TSSs, shim, and the page
  * tables that map it at SYS_GVA. */
-static void setup_sys(struct vm *vm)
+static void setup_sys(struct vm *vm, uint8_t *sys)
 {
-	uint8_t *sys = vm->mem + vm->user_size;
 	uint64_t sys_gpa = vm->user_size;
 	/* Whole pages: a snapshot's image may hold anything in them (a call
 	 * gate in the GDT would be a door to CPL 0). */
@@ -302,8 +301,8 @@ static void setup_doorbell(struct vm *vm)
 		0xff, 0xe1, /* jmp *%rcx */
 	};
 	_Static_assert(DOORBELL_GVA < 0x10000, "doorbell address encoding");
-	memset(vm->mem + vm->user_size + SYS_TRAMP, 0, PAGE_SIZE);
-	memcpy(vm->mem + vm->user_size + SYS_TRAMP, code, sizeof(code));
+	memset(vm->pt.sys + SYS_TRAMP, 0, PAGE_SIZE);
+	memcpy(vm->pt.sys + SYS_TRAMP, code, sizeof(code));
 	vm->doorbell_gpa = doorbell_gpa(vm);
 	pt_map(&vm->pt, TRAMP_GVA, vm->user_size + SYS_TRAMP, PAGE_SIZE,
 	       PT_USER | PT_READ | PT_EXEC);
@@ -402,7 +401,7 @@ enum vm_error vm_create_from(struct vm *vm, uint64_t user_size, int fd,
 		vm->doorbell_gpa = doorbell_gpa(vm);
 		return VM_OK;
 	}
-	setup_sys(vm);
+	setup_sys(vm, vm->mem + user_size);
 	if (vm->doorbell)
 		setup_doorbell(vm);
 	return VM_OK;
@@ -419,10 +418,14 @@ err_close:
 	return err;
 }
 
-int vm_adopt_image(struct vm *vm, uint64_t pool)
+/* Checks the tables of the system region at sys (a snapshot's) and
+ * rewrites everything at CPL 0 there as mote's own. */
+static int adopt(struct vm *vm, uint8_t *sys, uint64_t pool)
 {
 	if (pool < SYS_PT_POOL || pool > vm->sys_size)
 		return -1;
+	pt_init(&vm->pt, sys, vm->user_size, SYS_PML4, SYS_PT_POOL,
+		vm->sys_size);
 	vm->pt.pool = pool;
 	static const uint64_t extra[] = {TRAMP_GVA, DOORBELL_GVA};
 	if (!pt_check_user(&vm->pt, SYS_PT_POOL, vm->user_size, extra,
@@ -430,10 +433,74 @@ int vm_adopt_image(struct vm *vm, uint64_t pool)
 		return -1;
 	/* Everything at CPL 0 is mote's own again: GDT, IDT, the shim, the
 	 * tables that map them, the trampoline. */
-	setup_sys(vm);
+	setup_sys(vm, sys);
 	vm->pt.pool = pool;
 	if (vm->doorbell)
 		setup_doorbell(vm);
+	return 0;
+}
+
+int vm_adopt_image(struct vm *vm, uint64_t pool)
+{
+	return adopt(vm, vm->mem + vm->user_size, pool);
+}
+
+int vm_sys_share_make(uint64_t user_size, int fd, uint64_t off, uint64_t pool)
+{
+	struct vm v = {.user_size = user_size,
+		       .sys_size = layout_sys_size(user_size),
+		       .doorbell = want_doorbell()};
+	v.doorbell_gpa = doorbell_gpa(&v);
+	if (pool < SYS_PT_POOL || pool > v.sys_size) {
+		errno = EINVAL;
+		return -1;
+	}
+	int mfd = memfd_create("mote-sys", MFD_CLOEXEC);
+	if (mfd < 0)
+		return -1;
+	uint8_t *sys = MAP_FAILED;
+	if (ftruncate(mfd, (off_t)pool) < 0 ||
+	    (sys = mmap(NULL, pool, PROT_READ | PROT_WRITE, MAP_SHARED, mfd,
+			0)) == MAP_FAILED ||
+	    pread_all(fd, sys, pool, off + user_size) < 0)
+		goto err;
+	if (adopt(&v, sys, pool) < 0) {
+		errno = EINVAL;
+		goto err;
+	}
+	munmap(sys, pool);
+	return fd_high(mfd);
+err:
+	if (sys != MAP_FAILED)
+		munmap(sys, pool);
+	close(mfd);
+	return -1;
+}
+
+int vm_sys_share(struct vm *vm, int mfd, uint64_t pool)
+{
+	uint8_t *sys = vm->mem + vm->user_size;
+	size_t npages = vm->sys_size / PAGE_SIZE;
+	uint8_t *bits = calloc(npages / 8 + 1, 1);
+	if (!bits || pool < SYS_PT_POOL || pool > vm->sys_size ||
+	    mmap(sys, SYS_VCPU, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 mfd, 0) == MAP_FAILED ||
+	    (pool > SYS_PT_POOL &&
+	     mmap(sys + SYS_PT_POOL, pool - SYS_PT_POOL, PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_FIXED, mfd, SYS_PT_POOL) == MAP_FAILED)) {
+		free(bits);
+		return -1;
+	}
+	/* The vCPU pages between stay this VM's own (vcpu_open writes its
+	 * TSS there); the tables and the CPL-0 pages are shared until this
+	 * VM first writes one (pt.c). */
+	for (uint64_t off = 0; off < pool; off += PAGE_SIZE)
+		if (off < SYS_VCPU || off >= SYS_PT_POOL)
+			bits[off / PAGE_SIZE / 8] |= 1 << (off / PAGE_SIZE % 8);
+	pt_init(&vm->pt, sys, vm->user_size, SYS_PML4, SYS_PT_POOL,
+		vm->sys_size);
+	vm->pt.pool = pool;
+	vm->pt.shared = bits;
 	return 0;
 }
 
@@ -441,7 +508,8 @@ int vm_reset_user(struct vm *vm)
 {
 	/* Every user mapping hangs off the low half of the PML4; the system
 	 * region's tables are outside the pool and stay. */
-	memset(vm->pt.sys + SYS_PML4, 0, 256 * sizeof(uint64_t));
+	if (pt_clear_user(&vm->pt) < 0)
+		return -1;
 	vm->pt.pool = SYS_PT_POOL;
 	/* The pool's pages are reused for other addresses now. A shadow-
 	 * paging KVM (kvm_pvm) links its shadow of a directory entry to the
@@ -487,7 +555,9 @@ void vm_destroy(struct vm *vm)
 		munmap(vm->mem, vm->user_size + vm->sys_size);
 	free(vm->cpuid);
 	free(vm->chunk_live);
+	free(vm->pt.shared);
 	vm->chunk_live = NULL;
+	vm->pt.shared = NULL;
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

@@ -149,6 +149,19 @@ int vcpu_set_user(struct vcpu *c, const struct kvm_regs *r);
  * Returns 0, or -1 if the tables map anything else. */
 int vm_adopt_image(struct vm *vm, uint64_t pool);
 
+/* For N clones of one snapshot: a memfd holding the image's system region
+ * up to its page-table high-water mark `pool` (fd at off is the image),
+ * checked and rewritten as vm_adopt_image would, or -1 (errno, or a
+ * damaged image). Made once, before the clones fork. */
+int vm_sys_share_make(uint64_t user_size, int fd, uint64_t off, uint64_t pool);
+/* Instead of vm_adopt_image in a clone: maps that memfd's pages over the
+ * system region, shared with the other clones; pt.c gives this VM its own
+ * copy of a page before it first writes one. Every clone walks the same
+ * tables, and a walk with NPT/EPT writes (as far as copy-on-write is
+ * concerned) each table page it reads: private tables cost every clone a
+ * copy of each. 0, or -1 with errno. */
+int vm_sys_share(struct vm *vm, int mfd, uint64_t pool);
+
 /* Drops every user mapping from the page tables (execve) and makes KVM
  * forget its shadows of them; the caller replaces the memory behind them
  * and flushes the vCPU. Returns 0, or -1 if KVM refused (errno). */
