@@ -77,12 +77,17 @@ static void enokvm_firmware(void)
 	CHECK(says("enable virtualization in the firmware"));
 }
 
-int main(void)
+static void cases(void)
 {
 	RUN(enokvm_nested_vm);
 	RUN(enokvm_module);
 	RUN(enokvm_firmware);
+}
+
+int main(void)
+{
+	int st = unit_main(cases, NULL);
 	for (int i = 0; i < nmade; i++)
 		remove(made[i]);
-	UNIT_EXIT();
+	return st;
 }
