@@ -2,10 +2,18 @@
 # per test: "PASS name", "FAIL name: why" or "SKIP name: why".
 O=${O:-build}
 MOTE=${MOTE:-$O/mote}
+# How long one run may take: in the test VM (QEMU's emulator) everything
+# is 10x slower or more, the ASan build slower again.
+if [ -z "${TEST_TIMEOUT:-}" ]; then
+	TEST_TIMEOUT=60
+	[ -n "${MOTE_TESTVM:-}" ] && TEST_TIMEOUT=300
+fi
+export TEST_TIMEOUT
 
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
-skip() { echo "SKIP $1: $2"; }
+# MOTE_TEST_TAG names a second pass of the same tests (npt0: shadow paging).
+pass() { echo "PASS ${MOTE_TEST_TAG:+$MOTE_TEST_TAG/}$1"; }
+fail() { echo "FAIL ${MOTE_TEST_TAG:+$MOTE_TEST_TAG/}$1: $2"; }
+skip() { echo "SKIP ${MOTE_TEST_TAG:+$MOTE_TEST_TAG/}$1: $2"; }
 # plan N: the suite will print N result lines (PASS, FAIL or SKIP) on
 # every path. Said once, before the first result (a suite that runs another
 # adds that one's plan to its own); tests/run.sh fails a suite whose count

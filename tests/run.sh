@@ -9,6 +9,8 @@
 #   host            on this host's KVM, whatever it is
 #   vm              in the test VM, even where the host has a KVM
 # MOTE_KVM_NPT=0 loads the test VM's kvm-amd with shadow paging.
+# MOTE_TEST_VMS=N shares the KVM suites out over N test VMs at once, one
+# CPU each (default: as many as the host has CPUs and memory for, up to 4).
 #
 # Suites whose header says `# needs-kvm: no` (unit tests, fuzzers) run on
 # the host, alongside the test VM. A run in which the KVM suites could run
@@ -37,17 +39,24 @@ run_suites() {
 		echo "== $name"
 		t0=$SECONDS
 		# Streamed as the suite goes, but for the PASS lines.
-		bash "$s" 2>&1 | tee "$out" | grep --line-buffered -v '^PASS '
+		bash "$s" 2>&1 | tee "$out" | grep --line-buffered -vE '^(PASS|PLAN) '
 		st=${PIPESTATUS[0]}
 		cat "$out" >>"$log"
+		# For the runner outside the test VM, as soon as they are known.
+		[ -n "${MOTE_RESULTS:-}" ] && grep -E '^(PASS|FAIL|SKIP) ' "$out" >>"$MOTE_RESULTS"
 		planned=$(awk '/^PLAN [0-9]+$/ { n += $2; p = 1 } END { if (p) print n }' "$out")
 		got=$(grep -cE '^(PASS|FAIL|SKIP) ' "$out")
+		local bad=""
 		if [ "$st" != 0 ]; then
-			echo "FAIL suite/$name: died with status $st after $got results" | tee -a "$log"
+			bad="FAIL suite/$name: died with status $st after $got results"
 		elif [ -z "$planned" ]; then
-			echo "FAIL suite/$name: no plan (tests/lib.sh: plan N)" | tee -a "$log"
+			bad="FAIL suite/$name: no plan (tests/lib.sh: plan N)"
 		elif [ "$got" != "$planned" ]; then
-			echo "FAIL suite/$name: $got results, $planned planned" | tee -a "$log"
+			bad="FAIL suite/$name: $got results, $planned planned"
+		fi
+		if [ -n "$bad" ]; then
+			echo "$bad" | tee -a "$log"
+			[ -n "${MOTE_RESULTS:-}" ] && echo "$bad" >>"$MOTE_RESULTS"
 		fi
 		echo "   ($(grep -c '^PASS ' "$log") passed so far; $name took $((SECONDS - t0)) s)"
 	done
@@ -76,6 +85,101 @@ host_kvm() {
 		kind="kvm_pvm (software virtualization)"
 	fi
 	echo "host $kind"
+}
+
+# Seconds each suite took in one test VM (2026-12): the VMs get their
+# shares by these, longest first, each to the least loaded (unknown: 30).
+declare -A weight=([asan]=1150 [guest]=780 [cli]=180 [asan-hostile]=170
+	[stress]=151 [hostile]=120 [snap]=109 [compat]=73 [limits]=60 [ctl]=58
+	[busybox]=54 [shell]=47 [elf]=24 [aslr]=22 [sandbox]=9 [fs]=6 [mm]=6
+	[net]=6 [procfs]=4 [cpu]=2 [entry]=1)
+
+# How many test VMs at once: one CPU and ~5 GiB each, at most 4.
+vm_count() {
+	local n=${MOTE_TEST_VMS:-} mem
+	if [ -z "$n" ]; then
+		mem=$(awk '/^MemAvailable:/ { print int($2 / 5242880) }' /proc/meminfo)
+		n=$(nproc)
+		[ "$mem" -lt "$n" ] && n=$mem
+		[ "$n" -gt 4 ] && n=4
+		[ "$n" -lt 1 ] && n=1
+	fi
+	echo "$n"
+}
+
+# run_vms NPT SUITE...: runs the suites in the test VMs (kvm-amd's npt=NPT),
+# each VM's share through tests/run.sh inside it; their results go to the
+# log, where they ran to kvm_at.
+run_vms() {
+	local npt=$1 n i s best res vst where_vm total=0
+	shift
+	n=$(vm_count)
+	[ "$n" -gt $# ] && n=$#
+	tests/vm/image.sh "$O/vm" || {
+		echo "FAIL kvm: cannot build the test VM's image" | tee -a "$log"
+		return
+	}
+	local -a load share
+	for ((i = 0; i < n; i++)); do load[i]=0; share[i]=""; done
+	for s in $(for s in "$@"; do
+		echo "${weight[$(basename "$s" .sh)]:-30} $s"
+	done | sort -rn | cut -d' ' -f2); do
+		best=0
+		for ((i = 1; i < n; i++)); do
+			[ "${load[i]}" -lt "${load[best]}" ] && best=$i
+		done
+		share[best]="${share[best]} $s"
+		load[best]=$((load[best] + ${weight[$(basename "$s" .sh)]:-30}))
+	done
+	# Results come back through a file in the build dir, which the VMs
+	# share writable.
+	mkdir -p "$O/vm"
+	local rdir
+	rdir=$(mktemp -d "$O/vm/results.XXXXXX")
+	echo "KVM tests: in $n test VM(s) at once (tests/vm: QEMU's emulator, kvm-amd, npt=$npt)"
+	for ((i = 0; i < n; i++)); do
+		: >"$rdir/$i"
+		# shellcheck disable=SC2086 # the share is a list of paths
+		(tests/vm/run.sh --npt="$npt" --rw "$rdir" -- \
+			env MOTE_KVM=here MOTE_RESULTS="$rdir/$i" tests/run.sh "$O" ${share[i]} \
+			>"$rdir/out.$i" 2>&1
+		echo $? >"$rdir/status.$i") &
+	done
+	# Streamed as they go, each line with the VM's number.
+	local tails=()
+	for ((i = 0; i < n; i++)); do
+		tail -n +1 -F "$rdir/out.$i" 2>/dev/null | sed -u "s/^/[vm$i] /" &
+		tails+=($!)
+	done
+	wait_vms "$rdir" "$n"
+	for ((i = 0; i < n; i++)); do
+		grep -E '^(PASS|FAIL|SKIP) ' "$rdir/$i" >>"$log"
+		res=$(sed -n 's/^RESULT //p' "$rdir/out.$i" | tail -1)
+		vst=$(cat "$rdir/status.$i")
+		if [ -z "$res" ]; then
+			echo "FAIL kvm: test VM $i ended (status $vst) before its suites did:${share[i]}" | tee -a "$log"
+			continue
+		fi
+		read -r _ _ _ where_vm <<<"$res"
+		total=$((total + $(grep -cE '^(PASS|FAIL) ' "$rdir/$i")))
+	done
+	pkill -P $$ -x tail 2>/dev/null
+	kill "${tails[@]}" 2>/dev/null
+	rm -rf "$rdir"
+	[ -n "${where_vm:-}" ] &&
+		kvm_at="${kvm_at:+$kvm_at; }$total KVM tests ran in $n test VM(s) ($where_vm)"
+}
+
+# wait_vms DIR N: until every VM has left its status file.
+wait_vms() {
+	local i done
+	while :; do
+		done=0
+		for ((i = 0; i < $2; i++)); do [ -s "$1/status.$i" ] && done=$((done + 1)); done
+		[ "$done" -eq "$2" ] && break
+		sleep 1
+	done
+	sleep 1 # the last lines through tail
 }
 
 # Inside the test VM, or told to use this host: everything runs here.
@@ -136,29 +240,27 @@ vm)
 		echo "FAIL kvm: MOTE_KVM=vm, but the test VM cannot start: ${vm_why#test VM: }" | tee -a "$log"
 		kvm_suites=()
 	fi
-	# The host's suites alongside the VM, their output after its.
+	# The host's suites alongside the VMs, their output after theirs.
 	hlog=$tmp/host.log
 	: >"$hlog"
 	run_suites "$hlog" "${host_suites[@]}" >"$tmp/host.out" 2>&1 &
 	hpid=$!
 	if [ ${#kvm_suites[@]} -gt 0 ]; then
-		vlog=$tmp/vm.log
-		echo "KVM tests: in the test VM (tests/vm: QEMU's emulator, kvm-amd), the rest on this host"
-		tests/vm/run.sh --npt="${MOTE_KVM_NPT:-1}" -- \
-			env MOTE_KVM=here tests/run.sh "$O" "${kvm_suites[@]}" | tee "$vlog"
-		vst=${PIPESTATUS[0]}
-		res=$(sed -n 's/^RESULT //p' "$vlog" | tail -1)
-		grep -E '^(PASS|FAIL|SKIP) ' "$vlog" >>"$log"
-		if [ -z "$res" ]; then
-			echo "FAIL kvm: the test VM ended (status $vst) before its suites did" | tee -a "$log"
-		else
-			read -r _ _ _ vm_where <<<"$res"
-			kvm_at="$(grep -cE '^(PASS|FAIL) ' "$vlog") KVM tests ran in the test VM ($vm_where)"
+		run_vms "${MOTE_KVM_NPT:-1}" "${kvm_suites[@]}"
+		# The second pass of make check-full: shadow paging.
+		shadow=()
+		for s in "${kvm_suites[@]}"; do
+			case $(basename "$s" .sh) in guest | hostile | snap) shadow+=("$s") ;; esac
+		done
+		if [ -n "${MOTE_CHECK_FULL:-}" ] && [ ${#shadow[@]} -gt 0 ]; then
+			MOTE_TEST_TAG=npt0 run_vms 0 "${shadow[@]}"
+		elif [ ${#shadow[@]} -gt 0 ]; then
+			echo "Left out (make check-full runs them): ${shadow[*]##*/} again with shadow paging (kvm-amd npt=0)"
 		fi
 	fi
 	wait $hpid
 	if [ ${#host_suites[@]} -gt 0 ]; then
-		echo "== on the host, alongside the VM:"
+		echo "== on the host, alongside the test VM:"
 		grep -vE '^(PASS |   \()' "$tmp/host.out"
 		cat "$hlog" >>"$log"
 	fi
@@ -168,7 +270,8 @@ esac
 p=$(count PASS "$log")
 f=$(count FAIL "$log")
 k=$(count SKIP "$log")
-if [ "$f" -gt 0 ]; then
+# Inside a test VM the runner outside prints the failures.
+if [ "$f" -gt 0 ] && [ -z "${MOTE_RESULTS:-}" ]; then
 	echo "failed tests:"
 	grep '^FAIL ' "$log" | sed 's/^/  /'
 fi
