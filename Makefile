@@ -31,7 +31,8 @@ endif
 SRCS := $(wildcard src/*.c src/vm/*.c src/lx/*.c src/snap/*.c src/ctl/*.c)
 OBJS := $(SRCS:%.c=$(O)/%.o) $(O)/src/shim/blob.o
 
-.PHONY: all check demo bench deps clean help format unit guest fuzz
+.PHONY: all check check-vm check-full check-build demo bench deps clean help \
+	format unit guest fuzz
 all: $(O)/mote
 
 # `make V=1` shows the commands.
@@ -74,22 +75,43 @@ $(O)/src/shim/blob.o: src/shim/blob.S $(O)/shim.bin
 
 # Installs (as root) or names (otherwise) the Debian packages needed.
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh vm
 
 # Packages first, then the build, so a fresh machine needs only `make check`.
 # Also the sanitizer build ($(O)-asan: mote and the unit tests with ASan
 # and UBSan) and, where clang's libFuzzer is installed, the fuzzers
-# ($(O)-fuzz); the suites asan.sh and fuzz.sh run them.
-check:
-	@scripts/deps.sh
+# ($(O)-fuzz); the suites asan.sh and fuzz.sh run them. The suites that
+# need KVM run on this host's KVM, or in the test VM where there is none
+# (tests/vm, tests/run.sh).
+check: check-build
+	@tests/run.sh $(O)
+
+# The KVM suites in the test VM even where the host has a KVM, so that a
+# machine with kvm_intel or kvm_pvm tests kvm-amd too.
+check-vm: check-build
+	@MOTE_KVM=vm tests/run.sh $(O)
+
+# Everything: make check leaves out, in the test VM, part of the ASan runs
+# and the second pass with shadow paging (npt=0), to fit CI's time.
+check-full: check-build
+	@MOTE_CHECK_FULL=1 tests/run.sh $(O)
+
+check-build:
+	@scripts/deps.sh vm
 	@$(MAKE) --no-print-directory all tests
 	@$(MAKE) --no-print-directory O=$(O)-asan SAN=asan all units
 	@if tests/fuzz/available.sh >/dev/null; then \
 		$(MAKE) --no-print-directory O=$(O)-fuzz CC=clang SAN=fuzz fuzzers; fi
-	@tests/run.sh $(O)
+
+# One suite's worth: the unit tests (here), the guest programs (on KVM or
+# in the test VM).
+unit: check-build
+	@tests/run.sh $(O) tests/suites/unit.sh tests/suites/asan-unit.sh
+guest: check-build
+	@tests/run.sh $(O) tests/suites/guest.sh
 
 demo:
-	@scripts/deps.sh
+	@scripts/deps.sh vm
 	@$(MAKE) --no-print-directory all $(O)/demo/hello
 	@tests/demo.sh $(O)
 
@@ -103,12 +125,17 @@ clean:
 	rm -rf $(O) $(O)-asan $(O)-fuzz
 
 help:
-	@echo "make          build $(O)/mote"
-	@echo "make demo     build and run the bundled demo guest"
-	@echo "make check    run every test (unit, guest, real binaries, ASan/UBSan, fuzzers)"
-	@echo "make fuzz     run the libFuzzer harnesses, FUZZ_TIME seconds each (default 300)"
-	@echo "make bench    print start-up, syscall and size figures"
-	@echo "make CC=clang build with clang instead of gcc"
+	@echo "make            build $(O)/mote"
+	@echo "make demo       build and run the bundled demo guest"
+	@echo "make check      run every test (unit, guest, real binaries, ASan/UBSan, fuzzers);"
+	@echo "                without a usable /dev/kvm, the KVM tests run in the test VM"
+	@echo "make check-vm   the same, the KVM tests in the test VM whatever the host has"
+	@echo "make check-full everything make check leaves out in the test VM (all ASan runs,"
+	@echo "                the shadow-paging pass)"
+	@echo "make unit       the unit tests alone; make guest  the guest programs alone"
+	@echo "make fuzz       run the libFuzzer harnesses, FUZZ_TIME seconds each (default 300)"
+	@echo "make bench      print start-up, syscall and size figures (in the test VM without KVM)"
+	@echo "make CC=clang   build with clang instead of gcc"
 
 -include $(OBJS:.o=.d)
 include tests/tests.mk

@@ -4,6 +4,13 @@
 set -u
 cd "$(dirname "$0")/.."
 O=${1:-build}
+
+# Without a usable /dev/kvm, in the test VM (tests/vm), if it can start.
+if [ -z "${MOTE_TESTVM:-}" ] && { [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; } &&
+	tests/vm/run.sh --check 2>/dev/null; then
+	echo "demo: no usable /dev/kvm here: running in the test VM (QEMU's emulator with kvm-amd: everything in it is 10x slower or more)"
+	exec tests/vm/run.sh -- tests/demo.sh "$O"
+fi
 err=$(mktemp)
 trap 'rm -f "$err"' EXIT
 
