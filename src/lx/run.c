@@ -249,14 +249,9 @@ static int resolve_script(struct lx_proc *p, struct image *img)
 static int setup(struct lx_proc *p, struct image *img, uint64_t *rsp)
 {
 	const struct lx_opts *o = p->opts;
-	enum vm_error ve = vm_create(&p->vm, o->memory);
-	if (ve) {
-		if (ve == VM_EKVM)
-			msg("%s: %s", vm_strerror(ve), strerror(errno));
-		else
-			msg("%s", vm_strerror(ve));
-		return MOTE_EXIT_FAIL;
-	}
+	/* What the program needs from the guest root (a script's
+	 * interpreter, a dynamic loader) is found before any VM exists: a
+	 * program that cannot run says so whatever the host's KVM. */
 	if (lx_fs_init(p) < 0 || lx_fd_init(p) < 0)
 		return MOTE_EXIT_FAIL;
 	int err;
@@ -267,6 +262,14 @@ static int setup(struct lx_proc *p, struct image *img, uint64_t *rsp)
 	if (err) {
 		lx_interp_error(img->path, &img->im, err, why);
 		return err == -ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_NOEXEC;
+	}
+	enum vm_error ve = vm_create(&p->vm, o->memory);
+	if (ve) {
+		if (ve == VM_EKVM)
+			msg("%s: %s", vm_strerror(ve), strerror(errno));
+		else
+			msg("%s", vm_strerror(ve));
+		return MOTE_EXIT_FAIL;
 	}
 	err = lx_mm_init(p);
 	if (!err)

@@ -43,6 +43,14 @@ expect_out() {
 	fi
 }
 
+# kvm_queue NAME COMMAND...: queue COMMAND, a test whose program must
+# start (a VM), or a SKIP for elf/NAME where there is no KVM.
+kvm_queue() {
+	local name=$1
+	shift
+	if [ -n "$why" ]; then queue skip "elf/$name" "$why"; else queue "$@"; fi
+}
+
 # A copy of the static test program, executable, with bytes patched:
 # patched NAME OFFSET PRINTF-BYTES.
 patched() {
@@ -94,7 +102,7 @@ printf 'echo hi\n' >"$tmp/text" && chmod +x "$tmp/text"
 queue expect text-file 126 "not an ELF" run "$tmp/text"
 # A #! script runs as execve runs it, the interpreter from the guest root.
 printf '#!/bin/sh -e\necho "hi $0 $*"\n' >"$tmp/script" && chmod +x "$tmp/script"
-queue expect_out script 0 out "^hi $tmp/script a b\$" run "$tmp/script" a b
+kvm_queue script expect_out script 0 out "^hi $tmp/script a b\$" run "$tmp/script" a b
 printf '#!/no/such/sh\necho hi\n' >"$tmp/script2" && chmod +x "$tmp/script2"
 queue expect script-no-interpreter 127 "cannot run this script in the guest" \
 	run "$tmp/script2"
@@ -111,7 +119,7 @@ echo 'int main(void) { return 0; }' >"$tmp/dyn.c"
 printf '#include <stdio.h>\nint main(void) { puts("dynamic ok"); }\n' \
 	>"$tmp/dynp.c"
 if gcc -o "$tmp/dynamic" "$tmp/dynp.c" 2>/dev/null; then
-	queue expect_out dynamic 0 out '^dynamic ok$' run "$tmp/dynamic"
+	kvm_queue dynamic expect_out dynamic 0 out '^dynamic ok$' run "$tmp/dynamic"
 	# An empty root has no /lib64/ld-linux-x86-64.so.2.
 	mkdir "$tmp/emptyroot"
 	queue expect loader-missing 127 "cannot open its dynamic loader /lib64/" \
@@ -137,7 +145,7 @@ else
 	queue fail elf/dynamic "gcc could not link a dynamic program"
 fi
 if [ -x /bin/ls ]; then
-	queue expect_out bin-ls 0 out '^/bin/true$' run /bin/ls /bin/true
+	kvm_queue bin-ls expect_out bin-ls 0 out '^/bin/true$' run /bin/ls /bin/true
 fi
 head -c 100 "$base" >"$tmp/truncated" && chmod +x "$tmp/truncated"
 queue expect truncated 126 "truncated" run "$tmp/truncated"
