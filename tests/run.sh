@@ -254,7 +254,7 @@ vm)
 		done
 		if [ -n "${MOTE_CHECK_FULL:-}" ] && [ ${#shadow[@]} -gt 0 ]; then
 			MOTE_TEST_TAG=npt0 run_vms 0 "${shadow[@]}"
-		elif [ ${#shadow[@]} -gt 0 ]; then
+		elif [ ${#shadow[@]} -gt 0 ] && [ "${MOTE_KVM_NPT:-1}" != 0 ]; then
 			echo "Left out (make check-full runs them): ${shadow[*]##*/} again with shadow paging (kvm-amd npt=0)"
 		fi
 	fi
