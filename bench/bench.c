@@ -519,8 +519,14 @@ static void bench_threads(const struct paths *p)
 	print_threads("native", t[0][0], t[0][1]);
 	printf("\n");
 	double r = print_threads("mote", t[1][0], t[1][1]);
-	printf("  target <= %.1fx  %s\n", TARGET_THREAD_RATIO,
-	       verdict(r <= TARGET_THREAD_RATIO));
+	/* One CPU (the test VM) cannot run two threads at once: the target
+	 * says nothing there, and native shows it. */
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		printf("  target <= %.1fx  n/a (1 CPU here)\n",
+		       TARGET_THREAD_RATIO);
+	else
+		printf("  target <= %.1fx  %s\n", TARGET_THREAD_RATIO,
+		       verdict(r <= TARGET_THREAD_RATIO));
 }
 
 static void usage(void)
