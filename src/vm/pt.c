@@ -16,6 +16,7 @@ void pt_init(struct pt *pt, uint8_t *sys, uint64_t sys_gpa, uint64_t pml4,
 	pt->pml4 = pml4;
 	pt->pool = pool;
 	pt->pool_end = pool_end;
+	pt->shared = NULL;
 }
 
 static uint64_t *table(const struct pt *pt, uint64_t off)
@@ -39,7 +40,7 @@ static uint64_t *table_w(struct pt *pt, uint64_t off)
 			 0) == MAP_FAILED)
 			return NULL;
 		memcpy(page, copy, PAGE_SIZE);
-		pt->shared[pg / 8] &= (uint8_t)~(1 << (pg % 8));
+		pt->shared[pg / 8] &= (uint8_t) ~(1 << (pg % 8));
 	}
 	return table(pt, off);
 }
