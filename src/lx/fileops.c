@@ -14,6 +14,7 @@
 #include <sys/sendfile.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -175,7 +176,7 @@ LX_SYS(flock)
 	struct lx_fd *f = fd_of(t, a[0]);
 	if (!f)
 		return -EBADF;
-	return flock(f->host, (int)a[1]) < 0 ? -errno : 0;
+	return lx_block(SYS_flock, f->host, (int)a[1], 0, 0, 0, 0);
 }
 
 LX_SYS(fadvise64)

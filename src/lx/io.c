@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +43,11 @@ static long rw(struct lx_thread *t, const uint64_t *a, bool wr, bool at)
 		return -EFAULT;
 	if (at && (int64_t)a[3] < 0)
 		return -EINVAL;
+	if (lx_fd_may_block(f))
+		/* A pipe, socket or terminal may wait for ever (block.c). */
+		return lx_block(at ? (wr ? SYS_pwrite64 : SYS_pread64)
+				   : (wr ? SYS_write : SYS_read),
+				f->host, (long)h, (long)len, (long)a[3], 0, 0);
 	ssize_t n;
 	if (wr)
 		n = at ? pwrite(f->host, h, len, (off_t)a[3])
@@ -114,8 +120,11 @@ static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
 	int n = lx_get_iov(t, a[1], a[2], wr, iov);
 	ssize_t r = n;
 	if (n >= 0) {
-		r = wr ? writev(f->host, iov, n) : readv(f->host, iov, n);
-		if (r < 0)
+		if (lx_fd_may_block(f))
+			r = lx_block(wr ? SYS_writev : SYS_readv, f->host,
+				     (long)iov, n, 0, 0, 0);
+		else if ((r = wr ? writev(f->host, iov, n)
+				 : readv(f->host, iov, n)) < 0)
 			r = -errno;
 	}
 	free(iov);

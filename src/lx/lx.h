@@ -320,6 +320,17 @@ typedef long (*lx_wait_fn)(void *arg, const struct timespec *left,
 long lx_wait(struct lx_thread *t, const uint64_t *mask,
 	     const struct timespec *timeout, lx_wait_fn fn, void *arg);
 
+/* block.c: a host syscall that may block, made so that a kick (a signal
+ * for the guest, a hold) that comes after the vCPU loop last looked ends
+ * it with -EINTR even when it comes before the call has started. Returns
+ * the result or -errno. lx_block_clear: the loop is about to look
+ * (run.c); lx_block_signal: the host signal handler's part (ucontext_t *).
+ * lx_fd_may_block: f is of a kind whose read or write can wait for ever. */
+long lx_block(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
+void lx_block_clear(void);
+void lx_block_signal(void *ucontext);
+bool lx_fd_may_block(const struct lx_fd *f);
+
 /* sigfd.c: signalfd. notify marks the signalfds whose mask has sig
  * readable (async-signal-safe); fork gives a fork's child signalfds of its
  * own; read serves read() on one. */

@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -388,10 +389,10 @@ static long do_accept(struct lx_thread *t, const uint64_t *a, int flags)
 		return err;
 	struct sockaddr_storage ss = {0};
 	socklen_t len = sizeof(ss);
-	int h = accept4(f->host, (struct sockaddr *)&ss, &len,
-			flags | SOCK_CLOEXEC);
+	long h = lx_block(SYS_accept4, f->host, (long)&ss, (long)&len,
+			  flags | SOCK_CLOEXEC, 0, 0);
 	if (h < 0)
-		return -errno;
+		return h;
 	/* Its own name is the listener's. */
 	char *path = f->path ? strdup(f->path) : NULL;
 	int g = lx_fd_install(t->p, h, fdflags_of((uint64_t)flags), LX_FD_SOCK,
@@ -419,8 +420,9 @@ LX_SYS(connect)
 		return err;
 	struct lx_addr ad;
 	err = lx_addr_in(t, a[1], a[2], ADDR_DEST, &ad);
-	if (!err && connect(f->host, (struct sockaddr *)&ad.ss, ad.len) < 0)
-		err = -errno;
+	if (!err)
+		err = (int)lx_block(SYS_connect, f->host, (long)&ad.ss, ad.len,
+				    0, 0, 0);
 	lx_addr_put(&ad);
 	return err;
 }

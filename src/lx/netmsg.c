@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -205,8 +206,8 @@ static long send_msg(struct lx_thread *t, struct lx_fd *f,
 	if (!err)
 		err = msg_ctl_out(t, &m, g->control, g->controllen);
 	ssize_t r = err;
-	if (!err && (r = sendmsg(f->host, &m.h, flags)) < 0)
-		r = -errno;
+	if (!err)
+		r = lx_block(SYS_sendmsg, f->host, (long)&m.h, flags, 0, 0, 0);
 	msg_put(&m);
 	return r;
 }
@@ -243,9 +244,8 @@ LX_SYS(sendto)
 			   .msg_namelen = a[4] ? ad.len : 0,
 			   .msg_iov = &iov,
 			   .msg_iovlen = 1};
-	ssize_t r = sendmsg(f->host, &h, (int)a[3]);
-	if (r < 0)
-		r = -errno;
+	ssize_t r =
+		lx_block(SYS_sendmsg, f->host, (long)&h, (int)a[3], 0, 0, 0);
 	lx_addr_put(&ad);
 	return r;
 }
@@ -306,8 +306,9 @@ static long recv_msg(struct lx_thread *t, struct lx_fd *f, struct lx_msghdr *g,
 	ssize_t r = err;
 	m.h.msg_name = &m.addr.ss;
 	m.h.msg_namelen = sizeof(m.addr.ss);
-	if (!err && (r = recvmsg(f->host, &m.h, flags | MSG_CMSG_CLOEXEC)) < 0)
-		r = -errno;
+	if (!err)
+		r = lx_block(SYS_recvmsg, f->host, (long)&m.h,
+			     flags | MSG_CMSG_CLOEXEC, 0, 0, 0);
 	if (r >= 0) {
 		ctl_in(t, &m.h, flags & MSG_CMSG_CLOEXEC ? FD_CLOEXEC : 0);
 		if (m.h.msg_controllen)
@@ -352,9 +353,10 @@ LX_SYS(recvfrom)
 			   .msg_namelen = sizeof(ss),
 			   .msg_iov = &iov,
 			   .msg_iovlen = 1};
-	ssize_t r = recvmsg(f->host, &h, (int)a[3] & ~MSG_CMSG_CLOEXEC);
+	ssize_t r = lx_block(SYS_recvmsg, f->host, (long)&h,
+			     (int)a[3] & ~MSG_CMSG_CLOEXEC, 0, 0, 0);
 	if (r < 0)
-		return -errno;
+		return r;
 	if (lenp) {
 		socklen_t len = lx_addr_guest(f, &ss, h.msg_namelen, false);
 		lx_addr_copy_out(buf, (socklen_t)room, &ss, len);

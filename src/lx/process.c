@@ -242,9 +242,10 @@ LX_SYS(wait4)
 		a[3] ? gm_user(&t->p->vm, a[3], sizeof(ru), GM_WRITE) : NULL;
 	if ((a[1] && !gs) || (a[3] && !gru))
 		return -EFAULT;
-	pid_t r = wait4((pid_t)a[0], &status, (int)a[2], &ru);
+	long r = lx_block(SYS_wait4, (pid_t)a[0], (long)&status, (int)a[2],
+			  (long)&ru, 0, 0);
 	if (r < 0)
-		return -errno;
+		return r;
 	if (r > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
 		lx_tree_forget(t->p->tree, r);
 	if (r > 0 && gs)
@@ -268,10 +269,10 @@ LX_SYS(waitid)
 	if ((a[2] && !gsi) || (a[4] && !gru))
 		return -EFAULT;
 	memset(&si, 0, sizeof(si));
-	long r =
-		syscall(SYS_waitid, (int)a[0], (id_t)a[1], &si, (int)a[3], &ru);
+	long r = lx_block(SYS_waitid, (int)a[0], (id_t)a[1], (long)&si,
+			  (int)a[3], (long)&ru, 0);
 	if (r < 0)
-		return -errno;
+		return r;
 	if (si.si_pid && !(a[3] & WNOWAIT) &&
 	    (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
 	     si.si_code == CLD_DUMPED))

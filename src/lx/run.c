@@ -189,6 +189,9 @@ void lx_run_thread(struct lx_thread *t)
 	uint64_t t_first = mono_ns();
 	int efaults = 0;
 	while (!p->exited && !t->exiting) {
+		/* From here on, a host signal ends a blocking call (block.c);
+		 * one before has left immediate_exit set. */
+		lx_block_clear();
 		/* Parked only where the user context is whole: inside the
 		 * shim, the next exit comes at once. */
 		if (lx_held(p) && vcpu_at_user_point(&t->cpu)) {

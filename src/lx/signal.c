@@ -119,7 +119,6 @@ static bool guest_page_gone(int sig, const siginfo_t *si)
 
 static void on_host_signal(int sig, siginfo_t *si, void *uc)
 {
-	(void)uc;
 	if (sandbox_trapped(sig, si))
 		sandbox_violation(si);
 	if (monitor_fault(sig, si)) {
@@ -169,6 +168,7 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 	}
 	if (t && t->cpu.run)
 		t->cpu.run->immediate_exit = 1;
+	lx_block_signal(uc);
 }
 
 void lx_signal_init(struct lx_proc *p)

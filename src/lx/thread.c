@@ -387,8 +387,9 @@ LX_SYS(futex)
 				return err;
 			tsp = &ts;
 		}
-		r = host_futex(w, op, val, tsp, NULL, (uint32_t)a[5]);
-		break;
+		/* The wait a signal must end (block.c). */
+		return lx_block(SYS_futex, (long)w, op, val, (long)tsp, 0,
+				(uint32_t)a[5]);
 	case FUTEX_WAKE:
 	case FUTEX_WAKE_BITSET:
 	case FUTEX_UNLOCK_PI:

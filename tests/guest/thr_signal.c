@@ -1,11 +1,17 @@
 /* Signals and threads: pthread_kill / tgkill reach the chosen thread (its
  * handler sees its own gettid); a process-directed kill goes to a thread
  * that does not block the signal; signal masks are per thread; a handler
- * interrupting pthread_cond_wait does not break the wait; tgkill with a
- * wrong thread group fails. */
+ * interrupting pthread_cond_wait does not break the wait, nor is it lost
+ * when it comes just as the thread blocks (in a futex wait or a read of an
+ * empty pipe: many signals sent back to back); tgkill with a wrong thread
+ * group fails. */
 #define _GNU_SOURCE
 #include "proc.h"
 #include <pthread.h>
+
+/* Signals sent one after the other to a thread that blocks again as soon
+ * as each is handled. */
+#define ROUNDS 100
 
 static volatile long handled_by[65];
 static volatile int handled_count[65];
@@ -135,7 +141,7 @@ static void interrupted_wait(void)
 	while (!waiter_tid)
 		sleep_ms(1);
 	sleep_ms(50);
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < ROUNDS; i++) {
 		long long t0 = now_ms();
 		CHECK(pthread_kill(t, SIGWINCH) == 0);
 		while (handled_count[SIGWINCH] == i) {
@@ -148,8 +154,48 @@ static void interrupted_wait(void)
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&lock);
 	CHECK(pthread_join(t, NULL) == 0);
-	CHECK(handled_count[SIGWINCH] == 5);
+	CHECK(handled_count[SIGWINCH] == ROUNDS);
 	CHECK(handled_by[SIGWINCH] == waiter_tid);
+}
+
+static int pipefd[2];
+static volatile long reader_tid;
+
+static void *reader(void *arg)
+{
+	(void)arg;
+	reader_tid = syscall(SYS_gettid);
+	char c;
+	ssize_t n;
+	while ((n = read(pipefd[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	CHECK(n == 1);
+	return NULL;
+}
+
+/* A handler without SA_RESTART: each signal ends the read with EINTR and
+ * the reader reads again at once, so the next signal tends to come just as
+ * it blocks. */
+static void interrupted_read(void)
+{
+	pthread_t t;
+	handle(SIGPWR);
+	CHECK(pipe(pipefd) == 0);
+	CHECK(pthread_create(&t, NULL, reader, NULL) == 0);
+	while (!reader_tid)
+		sleep_ms(1);
+	for (int i = 0; i < ROUNDS; i++) {
+		long long t0 = now_ms();
+		CHECK(pthread_kill(t, SIGPWR) == 0);
+		while (handled_count[SIGPWR] == i) {
+			CHECK(now_ms() - t0 < 10000);
+			sched_yield();
+		}
+	}
+	CHECK(write(pipefd[1], "x", 1) == 1);
+	CHECK(pthread_join(t, NULL) == 0);
+	CHECK(handled_count[SIGPWR] == ROUNDS);
+	CHECK(handled_by[SIGPWR] == reader_tid);
 }
 
 int main(void)
@@ -157,5 +203,6 @@ int main(void)
 	directed();
 	process_directed();
 	interrupted_wait();
+	interrupted_read();
 	success();
 }
