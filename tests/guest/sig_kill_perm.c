@@ -35,14 +35,19 @@ int main(void)
 	refused(kill(0x3ffffff0, 0));
 
 	/* A child, and its own child, through kill and from the child. */
-	int go[2], st;
+	int go[2], hold[2], st;
 	char c;
 	CHECK(pipe(go) == 0);
 	pid_t child = fork_checked();
 	if (child == 0) {
+		/* The grandchild waits on a pipe of its own, which nobody
+		 * writes: on `go` it could take the byte meant for its
+		 * parent before its parent has killed it. */
+		if (pipe(hold) != 0)
+			_exit(6);
 		pid_t g = fork();
 		if (g == 0) {
-			_exit(read(go[0], &c, 1) == 1 ? 0 : 1);
+			_exit(read(hold[0], &c, 1) == 1 ? 0 : 1);
 		}
 		if (g < 0 || kill(g, 0) != 0 || kill(g, SIGTERM) != 0)
 			_exit(2);
