@@ -302,7 +302,7 @@ events_logger = "file"
 events_logfile_path = "$tmp/events.log"
 runtime_supports_json = ["mote"]
 [engine.runtimes]
-mote = ["$(realpath "$OCI")"]
+mote = ["$(cd "$(dirname "$OCI")" && pwd)/mote-oci"]
 [network]
 network_config_dir = "$tmp/networks"
 CONF
