@@ -28,12 +28,22 @@ ifneq ($(SAN),)
 override CFLAGS += $(SAN_FLAGS_$(SAN))
 endif
 
-SRCS := $(wildcard src/*.c src/vm/*.c src/lx/*.c src/snap/*.c src/ctl/*.c)
+SRCS := $(wildcard src/*.c src/vm/*.c src/lx/*.c src/snap/*.c src/ctl/*.c \
+	  src/oci/*.c)
 OBJS := $(SRCS:%.c=$(O)/%.o) $(O)/src/shim/blob.o
 
-.PHONY: all check check-vm check-full check-build demo bench deps clean help \
+.PHONY: install all check check-vm check-full check-build demo bench deps clean help \
 	format unit guest fuzz
-all: $(O)/mote
+all: $(O)/mote $(O)/mote-oci
+
+# The OCI runtime is mote called by this name (docs/oci.md).
+$(O)/mote-oci: $(O)/mote
+	$(Q)ln -sf mote $@
+
+PREFIX ?= /usr/local
+install: $(O)/mote
+	install -D -m 0755 $(O)/mote $(DESTDIR)$(PREFIX)/bin/mote
+	ln -sf mote $(DESTDIR)$(PREFIX)/bin/mote-oci
 
 # `make V=1` shows the commands.
 ifeq ($(V),1)

@@ -28,3 +28,8 @@ $(O)/bench/idle: bench/idle.c
 	@mkdir -p $(dir $@)
 	gcc -static -nostdlib -ffreestanding -fno-stack-protector \
 		$(BENCH_GUEST_CFLAGS) -o $@ $<
+
+# The OCI runtime against runc under podman (needs podman, conmon, runc).
+.PHONY: bench-oci
+bench-oci: all
+	@bench/oci.sh $(O)

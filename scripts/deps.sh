@@ -7,7 +7,8 @@
 set -e
 need=""
 for pkg in gcc make binutils musl-tools busybox-static python3 sqlite3 \
-	clang libclang-rt-14-dev libseccomp-dev pkg-config libcjson-dev; do
+	clang libclang-rt-14-dev libseccomp-dev pkg-config libcjson-dev \
+	podman conmon runc containerd; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
 # QEMU without its recommendations (a GUI, firmware the VM does not boot).

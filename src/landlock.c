@@ -177,7 +177,7 @@ static int add_rules(const struct ruleset *rs, const struct lx_proc *p)
 	const struct lx_fs *fs = &p->fs;
 	int err = 0;
 	/* The mounts' own O_PATH fds: exactly the trees path.c resolves in
-	 * ([0] is the root, read-only). */
+	 * ([0] is the root, read-only unless root_rw). */
 	for (int i = 0; i < fs->nmounts && !err; i++)
 		err = allow_fd(rs, fs->mounts[i].host_fd,
 			       R_FILE | R_DIR |

@@ -10,6 +10,7 @@
 
 #include "ctl/ctl.h"
 #include "lx/lx.h"
+#include "oci/oci.h"
 #include "snap/snap.h"
 #include "util.h"
 
@@ -25,6 +26,9 @@ static const char usage_text[] =
 	"       mote pause ID | mote resume ID\n"
 	"       mote stats ID [--json]\n"
 	"       mote snapshot ID FILE [--stop]\n"
+	"       mote oci [GLOBAL] COMMAND ...  (or mote-oci: runc's command "
+	"line;\n"
+	"                         see mote oci --help and docs/oci.md)\n"
 	"       mote --help | --version\n"
 	"\n"
 	"Runs an x86-64 Linux program in its own KVM microVM, with no guest "
@@ -598,6 +602,9 @@ int main(int argc, char **argv)
 	/* A guest writing to a pipe without a reader gets EPIPE (or its own
 	 * SIGPIPE), never kills the monitor. */
 	signal(SIGPIPE, SIG_IGN);
+	const char *base = strrchr(argv[0], '/');
+	if (!strcmp(base ? base + 1 : argv[0], "mote-oci"))
+		return oci_main(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return MOTE_EXIT_FAIL;
@@ -612,6 +619,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1, t_start);
+	if (!strcmp(argv[1], "oci"))
+		return oci_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "restore"))
 		return cmd_restore(argc - 1, argv + 1, t_start);
 	if (ctl_is_command(argv[1]))

@@ -56,10 +56,19 @@ int ctl_name_check(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+static const char *root_override;
+
+void ctl_set_root(const char *dir)
+{
+	root_override = dir;
+}
+
 void ctl_root(char *buf, size_t len)
 {
 	const char *x = getenv("XDG_RUNTIME_DIR");
-	if (x && x[0] == '/')
+	if (root_override)
+		snprintf(buf, len, "%s", root_override);
+	else if (x && x[0] == '/')
 		snprintf(buf, len, "%s/mote", x);
 	else
 		snprintf(buf, len, "/run/mote");
@@ -548,7 +557,24 @@ int ctl_dir_fd(const struct lx_proc *p)
 static const char *const cmd_names[] = {
 	[CTL_INFO] = "info", [CTL_PAUSE] = "pause", [CTL_RESUME] = "resume",
 	[CTL_STOP] = "stop", [CTL_STATS] = "stats", [CTL_SNAPSHOT] = "snapshot",
+	[CTL_SIGNAL] = "signal",
 };
+_Static_assert(ARRAY_SIZE(cmd_names) == CTL_SIGNAL + 1, "cmd_names");
+
+/* signal's number: required, 1 to 64. */
+static int get_sig(const cJSON *j, struct ctl_req *req, char *err,
+		   size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "signal");
+	if (!cJSON_IsNumber(v) || v->valuedouble != (int)v->valuedouble ||
+	    v->valueint < 1 || v->valueint > 64) {
+		snprintf(err, errlen,
+			 "\"signal\" must be a signal number from 1 to 64");
+		return -1;
+	}
+	req->sig = v->valueint;
+	return 0;
+}
 
 /* An optional boolean field: 0, or -1 with the reason. */
 static int get_bool(const cJSON *j, const char *key, bool *out, char *err,
@@ -581,13 +607,15 @@ static int parse_obj(const cJSON *j, struct ctl_req *req, char *err,
 	for (size_t i = 0; i < ARRAY_SIZE(cmd_names); i++)
 		if (!strcmp(cmd->valuestring, cmd_names[i])) {
 			req->cmd = (enum ctl_cmd)i;
+			if (req->cmd == CTL_SIGNAL)
+				return get_sig(j, req, err, errlen);
 			return get_bool(j, "force", &req->force, err, errlen)
 				       ?: get_bool(j, "stop", &req->stop, err,
 						   errlen);
 		}
 	snprintf(err, errlen,
 		 "unknown command \"%.32s\" (info, pause, resume, stop, "
-		 "stats, snapshot)",
+		 "stats, snapshot, signal)",
 		 cmd->valuestring);
 	return -1;
 }

@@ -48,8 +48,13 @@ bool ctl_building(const struct lx_proc *p);
 /* Checks a --name: [A-Za-z0-9._-], 1 to CTL_ID_MAX characters, not
  * starting with '.'. Returns 0, or -1 with the reason in err. */
 int ctl_name_check(const char *name, char *err, size_t errlen);
-/* The runtime root, $XDG_RUNTIME_DIR/mote or /run/mote, into buf. */
+/* The runtime root, $XDG_RUNTIME_DIR/mote or /run/mote, into buf; or the
+ * dir ctl_set_root gave. */
 void ctl_root(char *buf, size_t len);
+/* Makes dir (an absolute path, kept, not copied) the runtime root of this
+ * process's runs and requests: the OCI runtime keeps each container's
+ * under its own state dir. */
+void ctl_set_root(const char *dir);
 
 /* A parsed request line. */
 enum ctl_cmd {
@@ -59,12 +64,14 @@ enum ctl_cmd {
 	CTL_STOP,
 	CTL_STATS,
 	CTL_SNAPSHOT,
+	CTL_SIGNAL,
 };
 
 struct ctl_req {
 	enum ctl_cmd cmd;
 	bool force; /* stop: kill at once */
 	bool stop;  /* snapshot: end the VM once written */
+	int sig;    /* signal: the signal number, 1 to 64 */
 };
 
 /* Parses one request line of len bytes, without its newline, NUL-terminated

@@ -244,12 +244,12 @@ static void do_resume(struct conn *cn, struct lx_proc *p)
 	reply(cn, j);
 }
 
-/* SIGTERM for the guest's first process, as if sent from outside the VM
+/* sig for the guest's first process, as if sent from outside the VM
  * (si_pid 0); its threads are kicked to take it. */
-static void guest_sigterm(struct lx_proc *p)
+static void guest_signal(struct lx_proc *p, int sig)
 {
-	siginfo_t si = {.si_signo = SIGTERM, .si_code = SI_USER};
-	lx_signal_raise(p, SIGTERM, &si);
+	siginfo_t si = {.si_signo = sig, .si_code = SI_USER};
+	lx_signal_raise(p, sig, &si);
 	pthread_mutex_lock(&p->lock);
 	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
 		struct lx_thread *t = p->threads[i];
@@ -274,8 +274,21 @@ static void do_stop(struct conn *cn, struct lx_proc *p, bool force)
 	} else {
 		/* A paused guest could not act on it. */
 		lx_release(p);
-		guest_sigterm(p);
+		guest_signal(p, SIGTERM);
 	}
+	reply(cn, ok());
+}
+
+/* Any signal for the guest's first process; SIGKILL ends the whole tree
+ * as a forced stop does (the guest could not catch it either). A paused
+ * guest keeps its hold: the signal waits, as it would for a stopped
+ * process. */
+static void do_signal(struct conn *cn, struct lx_proc *p, int sig)
+{
+	if (sig == SIGKILL)
+		kill_run(p, " (signal 9)");
+	else
+		guest_signal(p, sig);
 	reply(cn, ok());
 }
 
@@ -337,6 +350,7 @@ static void handle(struct conn *cn, struct lx_ctl *c, struct lx_proc *p,
 	case CTL_STOP: do_stop(cn, p, req.force); break;
 	case CTL_STATS: do_stats(cn, c, p); break;
 	case CTL_SNAPSHOT: do_snapshot(cn, p, req.stop); break;
+	case CTL_SIGNAL: do_signal(cn, p, req.sig); break;
 	}
 }
 

@@ -28,6 +28,8 @@ struct lx_opts {
 	uint64_t memory;  /* bytes of guest memory (--memory) */
 	uint32_t pids;	  /* --pids: guest processes at most */
 	const char *root; /* --root, default "/" */
+	bool root_rw;	  /* the root is writable (the OCI runtime's rootfs) */
+	const char *hostname; /* uname's nodename, or NULL: the host's */
 	struct lx_volume *volumes;
 	int nvolumes;
 	char **envp;	  /* the guest environment, NULL-terminated */
@@ -38,6 +40,11 @@ struct lx_opts {
 	bool no_sandbox;  /* --no-sandbox: no seccomp, Landlock, limits */
 	uint64_t t_start; /* mono_ns() at the start of main() */
 	char **argv;	  /* the program and its arguments */
+	/* The OCI runtime finds the program in the guest root itself:
+	 * program is the host path to open (else argv[0] is looked up in
+	 * the host's PATH) and exe its guest path (/proc/self/exe, a
+	 * script's path for its interpreter). */
+	const char *program, *exe;
 
 	/* --net: host AF_INET/AF_INET6 sockets; --net=PORTS: the only ports
 	 * it may listen on (none listed: any). */

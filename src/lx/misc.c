@@ -144,6 +144,9 @@ LX_SYS(uname)
 	struct utsname u;
 	if (uname(&u) < 0)
 		return -errno;
+	if (t->p->opts->hostname)
+		snprintf(u.nodename, sizeof(u.nodename), "%s",
+			 t->p->opts->hostname);
 	return lx_put(t, a[0], &u, sizeof(u));
 }
 

@@ -50,7 +50,7 @@ int lx_fs_init(struct lx_proc *p)
 	if (!fs->mounts)
 		return -1;
 	fs->umask = 022;
-	if (add_mount(fs, o->root ? o->root : "/", "/", false) < 0)
+	if (add_mount(fs, o->root ? o->root : "/", "/", o->root_rw) < 0)
 		return -1;
 	for (int i = 0; i < o->nvolumes; i++)
 		if (add_mount(fs, o->volumes[i].host, o->volumes[i].guest,

@@ -682,11 +682,14 @@ static void gen_cpuinfo(struct lx_proc *p, struct sbuf *b)
 
 /* ---- kernel identity: uname's, which the guest already sees ---- */
 
-static void gen_uname(enum procgen g, struct sbuf *b)
+static void gen_uname(struct lx_proc *p, enum procgen g, struct sbuf *b)
 {
 	struct utsname u;
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
+	if (p->opts->hostname)
+		snprintf(u.nodename, sizeof(u.nodename), "%s",
+			 p->opts->hostname);
 	switch (g) {
 	case G_VERSION:
 		sb_printf(b,
@@ -730,7 +733,7 @@ void lx_procgen(struct lx_proc *p, pid_t tid, enum procgen g, struct sbuf *b)
 	case G_VERSION:
 	case G_OSTYPE:
 	case G_OSRELEASE:
-	case G_HOSTNAME: gen_uname(g, b); break;
+	case G_HOSTNAME: gen_uname(p, g, b); break;
 	case G_NGEN: break;
 	}
 }

@@ -398,14 +398,18 @@ int lx_run(const struct lx_opts *o)
 {
 	struct image img = {.im = {.fd = -1}};
 	int status = lx_limit_cpus(o) < 0 ? MOTE_EXIT_FAIL
-					  : open_image(o->argv[0], &img);
+					  : open_image(o->program ? o->program
+								  : o->argv[0],
+						       &img);
 	if (status)
 		goto out_image;
 	struct lx_proc *p = lx_proc_new(o);
 	struct lx_thread *t = p->threads[0];
 	/* /proc/self/exe is absolute; the path the host found is the one the
 	 * guest sees (its root is / unless --root says otherwise). */
-	if (!realpath(img.path, p->exe))
+	if (o->exe)
+		snprintf(p->exe, sizeof(p->exe), "%s", o->exe);
+	else if (!realpath(img.path, p->exe))
 		snprintf(p->exe, sizeof(p->exe), "%s", img.path);
 	lx_procfs_set_comm(p, img.path);
 	uint64_t rsp;

@@ -29,6 +29,10 @@ static void ctl_requests(void)
 	      req.cmd == CTL_SNAPSHOT && req.stop && !req.force);
 	/* Fields it does not know are left for later versions. */
 	CHECK(parse("{\"cmd\":\"info\",\"x\":[1,{}]}") == 0);
+	CHECK(parse("{\"cmd\":\"signal\",\"signal\":15}") == 0 &&
+	      req.cmd == CTL_SIGNAL && req.sig == 15);
+	CHECK(parse("{\"cmd\":\"signal\",\"signal\":64}") == 0 &&
+	      req.sig == 64);
 }
 
 static void ctl_bad_requests(void)
@@ -48,6 +52,12 @@ static void ctl_bad_requests(void)
 	CHECK(parse("{\"cmd\":\"stop\",\"force\":1}") < 0 &&
 	      !strcmp(err, "\"force\" must be true or false"));
 	CHECK(parse("{\"cmd\":\"snapshot\",\"stop\":\"no\"}") < 0);
+	CHECK(parse("{\"cmd\":\"signal\"}") < 0 &&
+	      !strcmp(err, "\"signal\" must be a signal number from 1 to 64"));
+	CHECK(parse("{\"cmd\":\"signal\",\"signal\":0}") < 0);
+	CHECK(parse("{\"cmd\":\"signal\",\"signal\":65}") < 0);
+	CHECK(parse("{\"cmd\":\"signal\",\"signal\":1.5}") < 0);
+	CHECK(parse("{\"cmd\":\"signal\",\"signal\":\"TERM\"}") < 0);
 	/* A NUL inside the line would hide what follows from cJSON. */
 	const char nul[] = "{\"cmd\":\"info\"}\0junk";
 	CHECK(ctl_parse(nul, sizeof(nul) - 1, &req, err, sizeof(err)) < 0);
