@@ -20,13 +20,22 @@ enum arg {
 	A_OCT,	/* mode */
 };
 
+/* How a call runs beside the process's other threads. */
+enum lx_lock {
+	L_NONE, /* on its own */
+	L_MM,	/* holds mm_lock: the address space has one writer at a time */
+};
+
 struct lx_syscall {
 	const char *name;
 	lx_sys_fn fn;
 	enum arg args[6];
+	enum lx_lock lock;
 };
 
-#define S(nm, ...) [__NR_##nm] = {#nm, lx_sys_##nm, {__VA_ARGS__}}
+#define S(nm, ...) [__NR_##nm] = {#nm, lx_sys_##nm, {__VA_ARGS__}, L_NONE}
+/* One that changes the address space. */
+#define M(nm, ...) [__NR_##nm] = {#nm, lx_sys_##nm, {__VA_ARGS__}, L_MM}
 /* Known to the table (so --trace names it) but not implemented: ENOSYS. */
 #define N(nm, ...) [__NR_##nm] = {#nm, NULL, {__VA_ARGS__}}
 
@@ -40,10 +49,10 @@ static const struct lx_syscall table[LX_NSYSCALLS] = {
 	S(lstat, A_STR, A_HEX),
 	S(poll, A_HEX, A_UINT, A_INT),
 	S(lseek, A_FD, A_INT, A_INT),
-	S(mmap, A_HEX, A_UINT, A_HEX, A_HEX, A_FD, A_HEX),
-	S(mprotect, A_HEX, A_UINT, A_HEX),
-	S(munmap, A_HEX, A_UINT),
-	S(brk, A_HEX),
+	M(mmap, A_HEX, A_UINT, A_HEX, A_HEX, A_FD, A_HEX),
+	M(mprotect, A_HEX, A_UINT, A_HEX),
+	M(munmap, A_HEX, A_UINT),
+	M(brk, A_HEX),
 	S(rt_sigaction, A_INT, A_HEX, A_HEX, A_UINT),
 	S(rt_sigprocmask, A_INT, A_HEX, A_HEX, A_UINT),
 	S(ioctl, A_FD, A_HEX, A_HEX),
@@ -55,10 +64,10 @@ static const struct lx_syscall table[LX_NSYSCALLS] = {
 	S(pipe, A_HEX),
 	S(select, A_INT, A_HEX, A_HEX, A_HEX, A_HEX),
 	S(sched_yield),
-	S(mremap, A_HEX, A_UINT, A_UINT, A_HEX, A_HEX),
-	S(madvise, A_HEX, A_UINT, A_INT),
-	S(msync, A_HEX, A_UINT, A_HEX),
-	S(mincore, A_HEX, A_UINT, A_HEX),
+	M(mremap, A_HEX, A_UINT, A_UINT, A_HEX, A_HEX),
+	M(madvise, A_HEX, A_UINT, A_INT),
+	M(msync, A_HEX, A_UINT, A_HEX),
+	M(mincore, A_HEX, A_UINT, A_HEX),
 	S(dup, A_FD),
 	S(dup2, A_FD, A_FD),
 	S(nanosleep, A_HEX, A_HEX),
@@ -330,13 +339,6 @@ void lx_trace_summary(struct lx_proc *p)
 	fflush(f);
 }
 
-static bool is_mm(uint64_t nr)
-{
-	return nr == __NR_brk || nr == __NR_mmap || nr == __NR_munmap ||
-	       nr == __NR_mprotect || nr == __NR_mremap || nr == __NR_madvise ||
-	       nr == __NR_msync || nr == __NR_mincore;
-}
-
 void lx_syscall(struct lx_thread *t)
 {
 	struct kvm_regs *r = vcpu_regs(&t->cpu);
@@ -346,9 +348,10 @@ void lx_syscall(struct lx_thread *t)
 	t->replaced = false;
 	if (nr < LX_NSYSCALLS) {
 		uint64_t t0 = mono_ns();
-		t->p->stats.calls[nr]++;
-		if (table[nr].fn && is_mm(nr)) {
-			/* The address space has one writer at a time. */
+		/* Counted atomically: the process's vCPU threads make
+		 * calls at once. */
+		__atomic_fetch_add(&t->p->stats.calls[nr], 1, __ATOMIC_RELAXED);
+		if (table[nr].fn && table[nr].lock == L_MM) {
 			pthread_mutex_lock(&t->p->mm_lock);
 			ret = table[nr].fn(t, a);
 			pthread_mutex_unlock(&t->p->mm_lock);
@@ -358,7 +361,8 @@ void lx_syscall(struct lx_thread *t)
 		__atomic_fetch_add(&t->p->stats.ns[nr], mono_ns() - t0,
 				   __ATOMIC_RELAXED);
 		if (ret == -ENOSYS)
-			t->p->stats.enosys[nr]++;
+			__atomic_fetch_add(&t->p->stats.enosys[nr], 1,
+					   __ATOMIC_RELAXED);
 		/* A call a hold interrupted (with no signal for the guest)
 		 * runs again once the hold ends, whatever it is. */
 		if (ret == -EINTR &&
@@ -366,7 +370,8 @@ void lx_syscall(struct lx_thread *t)
 		     (lx_held(t->p) && !(lx_signal_pending(t) & ~t->sigmask))))
 			t->restart_nr = nr + 1;
 	} else {
-		t->p->stats.enosys_other++;
+		__atomic_fetch_add(&t->p->stats.enosys_other, 1,
+				   __ATOMIC_RELAXED);
 	}
 	if (t->p->trace) {
 		struct lx_own_write w;
