@@ -5,7 +5,10 @@
 #include <stdint.h>
 
 /*
- * One KVM memory slot backs the whole guest. Guest-physical layout:
+ * Guest-physical layout (KVM memory slots: slot 0 is the system region;
+ * user memory is cut into chunks of at least 64 MiB, chunk i in slot 1 + i,
+ * each registered the first time the guest maps memory in it (vm.c,
+ * vm_mem_ensure), so that a large --memory costs nothing until used):
  *
  *   [0, user_size)                 user memory, identity-mapped (GVA == GPA)
  *                                  at CPL 3 as the app maps it; page 0..

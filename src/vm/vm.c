@@ -173,6 +173,7 @@ static void setup_sys(struct vm *vm, uint8_t *sys)
 			     ((h >> 16 & 0xffff) << 48);
 		idt[2 * v + 1] = h >> 32;
 	}
+	vm_shim_check();
 	memcpy(sys + SYS_SHIM, shim_blob, shim_blob_end - shim_blob);
 
 	pt_init(&vm->pt, sys, sys_gpa, SYS_PML4, SYS_PT_POOL, vm->sys_size);
@@ -418,6 +419,8 @@ enum vm_error vm_create_from(struct vm *vm, uint64_t user_size, int fd,
 err_unmap:
 	munmap(vm->mem, total);
 	vm->mem = NULL;
+	free(vm->chunk_live);
+	vm->chunk_live = NULL;
 err_close:
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
