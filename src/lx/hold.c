@@ -79,7 +79,7 @@ int lx_hold(struct lx_proc *p, struct lx_thread *self, int timeout_ms)
 	       mono_ns() < end) {
 		/* A kick that lands just before a blocking call is lost:
 		 * kick again every few milliseconds. */
-		lx_gone_wait(p, 5);
+		lx_gone_timedwait(p, 5);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return left > 0 && !p->exited ? -ETIMEDOUT : 0;

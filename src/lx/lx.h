@@ -353,9 +353,9 @@ long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,
 void lx_thread_start_all(struct lx_proc *p);
 /* With p->lock held: re-kicks the threads that must leave their run loop
  * and waits a little for one to go. */
-void lx_wait_gone(struct lx_proc *p, struct lx_thread *self);
+void lx_rekick_wait(struct lx_proc *p, struct lx_thread *self);
 /* With p->lock held: waits on p->gone for at most ms milliseconds. */
-void lx_gone_wait(struct lx_proc *p, long ms);
+void lx_gone_timedwait(struct lx_proc *p, long ms);
 /* Ends every other thread before execve replaces the image. */
 void lx_exec_single(struct lx_thread *t);
 /* Ends every thread of the process with `status` (mote's exit status). */

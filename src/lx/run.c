@@ -179,7 +179,7 @@ static void wait_all(struct lx_thread *t)
 	p->nrunning--;
 	pthread_cond_broadcast(&p->gone);
 	while (!p->exited || p->nrunning > 0)
-		lx_wait_gone(p, t);
+		lx_rekick_wait(p, t);
 	pthread_mutex_unlock(&p->lock);
 }
 

@@ -83,7 +83,7 @@ static void *thread_main(void *arg)
 		if (p->threads[i] && p->threads[i]->owner)
 			owner = p->threads[i];
 	while (p->exited && owner && owner->running)
-		lx_wait_gone(p, t);
+		lx_rekick_wait(p, t);
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
@@ -257,7 +257,7 @@ void lx_proc_exit(struct lx_proc *p, int status)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void lx_wait_gone(struct lx_proc *p, struct lx_thread *self)
+void lx_rekick_wait(struct lx_proc *p, struct lx_thread *self)
 {
 	/* A kick that lands while its target is in monitor code, just before
 	 * a blocking host call, is lost: kick again until it is out. */
@@ -266,10 +266,10 @@ void lx_wait_gone(struct lx_proc *p, struct lx_thread *self)
 		if (o && o != self && o->running && (o->exiting || p->exited))
 			lx_kick(o);
 	}
-	lx_gone_wait(p, 5);
+	lx_gone_timedwait(p, 5);
 }
 
-void lx_gone_wait(struct lx_proc *p, long ms)
+void lx_gone_timedwait(struct lx_proc *p, long ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -306,7 +306,7 @@ void lx_exec_single(struct lx_thread *t)
 		}
 		if (!busy)
 			break;
-		lx_wait_gone(p, t);
+		lx_rekick_wait(p, t);
 	}
 	pthread_mutex_unlock(&p->lock);
 	t->tid = p->pid;

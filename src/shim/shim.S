@@ -78,5 +78,11 @@ exc_common:
 	addq $16, %rsp
 	iretq
 
+/* Last: the ABI this shim speaks, which the monitor checks before it
+ * copies the shim into a VM (src/vm/shim.c). */
+	.balign 8
+	.ascii "MOTE-ABI"
+	.quad MOTE_ABI_VERSION
+
 	.globl shim_end
 shim_end:

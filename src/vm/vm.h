@@ -73,6 +73,12 @@ int vm_mem_ensure(struct vm *vm, uint64_t gpa, uint64_t len);
  * without nested virtualization needs it turned on at its host, a
  * machine with VT-x or AMD-V the module loaded. */
 const char *vm_enokvm_hint(const char *modules, const char *cpuinfo);
+
+/* shim.c: the ABI version in a shim's trailer (its last 16 bytes:
+ * "MOTE-ABI" and the version), or -1 if it has none; vm_shim_check dies
+ * unless the built-in shim's is MOTE_ABI_VERSION. */
+int64_t vm_shim_abi(const uint8_t *blob, size_t len);
+void vm_shim_check(void);
 /* A one-line explanation with the fix, for vm_create's error. */
 const char *vm_strerror(enum vm_error e);
 
