@@ -37,7 +37,7 @@ struct lx_syscall {
 /* One that changes the address space. */
 #define M(nm, ...) [__NR_##nm] = {#nm, lx_sys_##nm, {__VA_ARGS__}, L_MM}
 /* Known to the table (so --trace names it) but not implemented: ENOSYS. */
-#define N(nm, ...) [__NR_##nm] = {#nm, NULL, {__VA_ARGS__}}
+#define N(nm, ...) [__NR_##nm] = {#nm, NULL, {__VA_ARGS__}, L_NONE}
 
 static const struct lx_syscall table[LX_NSYSCALLS] = {
 	S(read, A_FD, A_HEX, A_UINT),
