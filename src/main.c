@@ -11,6 +11,7 @@
 #include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "oci/oci.h"
+#include "run/run.h"
 #include "snap/snap.h"
 #include "util.h"
 
@@ -545,7 +546,7 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 	o.envp = env.v;
 	o.argv = argv + optind;
 	fflush(stdout);
-	int status = lx_run(&o);
+	int status = run_program(&o);
 	if (o.trace && o.trace != stderr)
 		fclose(o.trace);
 	free(extra);
@@ -593,7 +594,7 @@ static int cmd_restore(int argc, char **argv, uint64_t t_start)
 	if (!o.ncpus)
 		parse_cpus(&o, NULL);
 	fflush(stdout);
-	return snap_restore(argv[optind], name, (unsigned)count, &o);
+	return run_restore(argv[optind], name, (unsigned)count, &o);
 }
 
 int main(int argc, char **argv)
@@ -602,6 +603,7 @@ int main(int argc, char **argv)
 	/* A guest writing to a pipe without a reader gets EPIPE (or its own
 	 * SIGPIPE), never kills the monitor. */
 	signal(SIGPIPE, SIG_IGN);
+	run_init();
 	const char *base = strrchr(argv[0], '/');
 	if (!strcmp(base ? base + 1 : argv[0], "mote-oci"))
 		return oci_main(argc, argv);

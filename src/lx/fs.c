@@ -26,7 +26,6 @@
 
 #include "lx/fs.h"
 #include "lx/procfs.h"
-#include "snap/snap.h"
 #include "util.h"
 
 #define CONFIGFS_MAGIC 0x62656570
@@ -362,8 +361,9 @@ static long do_open(struct lx_thread *t, long dirfd, uint64_t gpath, int flags,
 		return err;
 	if (lx_procfs_owns(lp.guest))
 		return lx_procfs_open(t, &lp, flags, mode);
-	if (!strcmp(lp.guest, SNAP_DEV))
-		return snap_dev_open(t, flags);
+	long special;
+	if (lx_fd_open_special(t, lp.guest, flags, &special))
+		return special;
 	if (trailing_slash(path)) {
 		if (flags & O_CREAT)
 			return -EISDIR;

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "lx/lx.h"
-#include "snap/snap.h"
 #include "util.h"
 
 #define MAX_RW		    0x7ffff000ULL /* Linux's MAX_RW_COUNT */
@@ -31,12 +30,9 @@ static long rw(struct lx_thread *t, const uint64_t *a, bool wr, bool at)
 	struct lx_fd *f = fd_or_null(t, a[0]);
 	if (!f)
 		return -EBADF;
-	if (f->kind == LX_FD_SFD)
-		return wr || at ? -EINVAL : lx_sigfd_read(t, f, a[1], a[2]);
-	if (f->kind == LX_FD_SNAP && wr)
-		return snap_dev_write(t, a[2]);
-	if (!wr && f->kind == LX_FD_PROCDIR)
-		return -EISDIR; /* its host fd is no directory */
+	const struct lx_fd_ops *ops = lx_fd_ops(f->kind);
+	if (ops && (wr ? ops->write : ops->read))
+		return (wr ? ops->write : ops->read)(t, f, a[1], a[2], at);
 	uint64_t len = MIN(a[2], MAX_RW);
 	void *h = gm_user(&t->p->vm, a[1], len, wr ? GM_READ : GM_WRITE);
 	if (!h)
@@ -107,10 +103,9 @@ static long rwv(struct lx_thread *t, const uint64_t *a, bool wr)
 	struct lx_fd *f = fd_or_null(t, a[0]);
 	if (!f)
 		return -EBADF;
-	if (f->kind == LX_FD_SFD || (f->kind == LX_FD_SNAP && wr))
-		return -EINVAL;
-	if (!wr && f->kind == LX_FD_PROCDIR)
-		return -EISDIR;
+	const struct lx_fd_ops *ops = lx_fd_ops(f->kind);
+	if (ops && (wr ? ops->writev : ops->readv))
+		return (wr ? ops->writev : ops->readv)(t, f, a[1], a[2]);
 	/* The count is checked before it sizes an allocation. */
 	if (a[2] > IOV_MAX_LX)
 		return -EINVAL;

@@ -26,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "util.h"
 
@@ -104,7 +103,7 @@ static void *watchdog(void *arg)
 		return NULL;
 	lx_tree_kill_all(p->tree);
 	/* The vCPU threads leave their run loops and the first one returns
-	 * the status from lx_run. One that does not within a while (a host
+	 * the status from run_program. One that does not within a while (a host
 	 * call no kick ends) is ended with the process. */
 	nanosleep(&(struct timespec){0, 500000000}, NULL);
 	/* A vCPU thread may hold the trace's lock, forever: no waiting. */
@@ -112,7 +111,8 @@ static void *watchdog(void *arg)
 		fflush_unlocked(p->trace);
 		funlockfile(p->trace);
 	}
-	ctl_remove_now();
+	if (lx_hooks.dying)
+		lx_hooks.dying();
 	_exit(LX_EXIT_TIMEOUT);
 }
 

@@ -79,19 +79,32 @@ struct lx_opts {
 
 #define LX_EXIT_TIMEOUT 124 /* --timeout elapsed, as timeout(1) says */
 
-/* Runs the program of `o` in a new microVM. Returns mote's exit status: the
- * guest's status, 128 + signal, or a MOTE_EXIT_* code. */
-int lx_run(const struct lx_opts *o);
-
 struct lx_proc;
 struct lx_thread;
-/* The parts of lx_run a restore shares (run.c): a process with one
- * thread (the owner, threads[0]) and no VM yet; and, once its VM and
- * vCPUs stand, running it to the end (sandbox, limits, the run loop)
- * and freeing it. Both return a MOTE_EXIT_* code or the guest's status. */
+/* A process with one thread (the owner, threads[0]) and no VM yet
+ * (run.c); lx_run_thread serves a thread's vCPU until it ends (the owner's
+ * call returns once the whole process has ended); lx_proc_free tears
+ * down what lx made (VM, fds, the rest of the process tree). Starting and
+ * ending a whole run is the run layer's (src/run/run.h). */
 struct lx_proc *lx_proc_new(const struct lx_opts *o);
-int lx_proc_run(struct lx_proc *p, struct lx_thread *t);
+void lx_run_thread(struct lx_thread *t);
 void lx_proc_free(struct lx_proc *p);
+
+/* What lx needs from the layers above it (src/run/ fills it in), so that
+ * lx calls none of them: each may be NULL. */
+struct lx_hooks {
+	/* In a fork's child, before its VM exists: the parent's control
+	 * socket is not the child's. */
+	void (*forked)(struct lx_proc *p);
+	/* The monitor is about to die of a host signal or a watchdog: what
+	 * must not be left behind (the run's control dir) goes now.
+	 * Async-signal-safe. */
+	void (*dying)(void);
+	/* From the host signal handler, first: if (sig, si) is the
+	 * sandbox's seccomp trap, reports it and does not return. */
+	void (*trap)(int sig, const siginfo_t *si);
+};
+extern struct lx_hooks lx_hooks;
 
 /* ---- files ---- */
 
@@ -108,7 +121,36 @@ enum lx_fd_kind {
 	LX_FD_PROC,    /* a file of the guest's /proc: a sealed memfd */
 	LX_FD_PROCDIR, /* a directory of the guest's /proc (procfs.c) */
 	LX_FD_SNAP,    /* /dev/mote-snapshot (snap/dev.c) */
+	LX_FD_NKINDS
 };
+
+struct lx_fd;
+/* fdkind.c: how the special kinds are read, written and opened, in place
+ * of the host fd (a NULL member: the host fd serves that call). `at`: the
+ * positional call (pread64, pwrite64). */
+struct lx_fd_ops {
+	const char *path; /* the guest path that opens one, or NULL */
+	long (*open)(struct lx_thread *t, int flags);
+	long (*read)(struct lx_thread *t, struct lx_fd *f, uint64_t buf,
+		     uint64_t count, bool at);
+	long (*write)(struct lx_thread *t, struct lx_fd *f, uint64_t buf,
+		      uint64_t count, bool at);
+	long (*readv)(struct lx_thread *t, struct lx_fd *f, uint64_t iov,
+		      uint64_t cnt);
+	long (*writev)(struct lx_thread *t, struct lx_fd *f, uint64_t iov,
+		       uint64_t cnt);
+};
+void lx_fd_kind_register(enum lx_fd_kind kind, const struct lx_fd_ops *ops);
+const struct lx_fd_ops *lx_fd_ops(enum lx_fd_kind kind);
+/* If `guest` (an absolute guest path) is a registered kind's, opens it into
+ * *ret (an fd or -errno) and returns true. */
+bool lx_fd_open_special(struct lx_thread *t, const char *guest, int flags,
+			long *ret);
+/* Ops that refuse the call with EINVAL. */
+long lx_fd_op_einval(struct lx_thread *t, struct lx_fd *f, uint64_t buf,
+		     uint64_t count, bool at);
+long lx_fd_opv_einval(struct lx_thread *t, struct lx_fd *f, uint64_t iov,
+		      uint64_t cnt);
 
 struct lx_fd {
 	int host;    /* host fd, -1 if this slot is free */
@@ -365,9 +407,6 @@ void lx_proc_exit(struct lx_proc *p, int status);
 void lx_kick(struct lx_thread *o);
 /* Makes every other thread leave KVM_RUN (or a blocking call) and look. */
 void lx_kick_others(struct lx_thread *t);
-/* run.c: runs one thread's vCPU until it or its process exits. */
-void lx_run_thread(struct lx_thread *t);
-
 /* tree.c: the guest processes of one mote run, shared by their monitors. */
 struct lx_tree;
 struct lx_tree *lx_tree_create(uint32_t max);

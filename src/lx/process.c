@@ -22,7 +22,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "util.h"
 
@@ -70,7 +69,8 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 	lx_tree_fill(p->tree, slot, p->pid);
 	lx_tree_set_proc_pid(p->tree, slot);
 	p->start_ns = mono_ns();
-	ctl_forked(p);
+	if (lx_hooks.forked)
+		lx_hooks.forked(p);
 	/* Only the calling thread lives on, on vCPU 0; the parent's vCPU fds
 	 * are closed and its locks, perhaps held by threads that are not
 	 * here, made anew. */

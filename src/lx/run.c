@@ -1,4 +1,8 @@
-/* mote run: load a Linux program into a fresh microVM and serve it. */
+/* A Linux process's VM and its vCPU loop: lx_proc_new makes the process
+ * (no VM yet), lx_run_thread serves one vCPU's exits until its thread or
+ * the process ends, lx_proc_free tears it down. What starts and ends a
+ * whole run (the sandbox, the control socket, loading a program or a
+ * snapshot) is the run layer's (src/run/). */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
@@ -15,88 +19,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctl/ctl.h"
 #include "lx/elf.h"
 #include "lx/load.h"
 #include "lx/lx.h"
 #include "lx/procfs.h"
-#include "sandbox.h"
 #include "util.h"
 #include "vm/exit.h"
 #include "vm/layout.h"
 
-#define ARG_MAX_BYTES (2ULL << 20)
-
-/* The program named on the command line, found and opened on the host. */
-struct image {
-	char path[PATH_MAX];
-	struct lx_image im;
-	bool script; /* starts with #!: resolved in the guest by setup() */
-	char **argv; /* the guest's argv: the options' or the script's */
-};
-
-/* Finds the program like a shell: a name with a slash is a path, anything
- * else is looked up in the host's PATH. */
-static int find_program(const char *name, char *out, size_t outlen)
-{
-	if (strchr(name, '/')) {
-		snprintf(out, outlen, "%s", name);
-		return 0;
-	}
-	const char *path = getenv("PATH");
-	if (!path)
-		path = LX_DEFAULT_PATH;
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(out, outlen, "%.*s/%s", (int)n, n ? path : ".", name);
-		if (access(out, X_OK) == 0)
-			return 0;
-		path += n + (path[n] == ':');
-	}
-	return -1;
-}
-
-static int open_image(const char *name, struct image *img)
-{
-	char *path = img->path;
-	img->im = (struct lx_image){.fd = -1};
-	img->script = false;
-	img->argv = NULL;
-	if (find_program(name, path, sizeof(img->path)) < 0) {
-		msg("%s: command not found", name);
-		return MOTE_EXIT_NOENT;
-	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int e = errno;
-		msg("%s: %s", path, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return e == ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_NOEXEC;
-	}
-	img->im.fd = fd;
-	if (!S_ISREG(st.st_mode)) {
-		msg("%s: not a regular file", path);
-		return MOTE_EXIT_NOEXEC;
-	}
-	if (access(path, X_OK) < 0) {
-		msg("%s: permission denied (not executable: chmod +x %s)", path,
-		    path);
-		return MOTE_EXIT_NOEXEC;
-	}
-	char head[2];
-	if (pread(fd, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!') {
-		img->script = true;
-		return 0;
-	}
-	enum elf_error err = lx_image_parse(&img->im, fd);
-	if (err) {
-		msg("%s: %s", path, elf_strerror(err));
-		return MOTE_EXIT_NOEXEC;
-	}
-	return 0;
-}
+struct lx_hooks lx_hooks;
 
 static void internal_error(struct lx_thread *t, const char *what)
 {
@@ -229,67 +160,6 @@ void lx_run_thread(struct lx_thread *t)
 	}
 }
 
-/* A #! script runs as execve would run it inside the guest: by its
- * absolute path (so with --root it must be inside the root, where its
- * interpreter opens it), the interpreter found in the guest root. */
-static int resolve_script(struct lx_proc *p, struct image *img)
-{
-	char exe[PATH_MAX];
-	lx_image_close(&img->im);
-	int err = lx_resolve_script(p, p->exe, p->opts->argv, &img->argv,
-				    &img->im, exe);
-	if (err) {
-		msg("%s: cannot run this script in the guest: %s (its #! "
-		    "interpreter and the script itself must be inside "
-		    "--root)",
-		    img->path, strerror(-err));
-		return err == -ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_NOEXEC;
-	}
-	snprintf(p->exe, sizeof(p->exe), "%s", exe);
-	return 0;
-}
-
-static int setup(struct lx_proc *p, struct image *img, uint64_t *rsp)
-{
-	const struct lx_opts *o = p->opts;
-	/* What the program needs from the guest root (a script's
-	 * interpreter, a dynamic loader) is found before any VM exists: a
-	 * program that cannot run says so whatever the host's KVM. */
-	if (lx_fs_init(p) < 0 || lx_fd_init(p) < 0)
-		return MOTE_EXIT_FAIL;
-	int err;
-	if (img->script && (err = resolve_script(p, img)))
-		return err;
-	enum elf_error why;
-	err = lx_image_open_interp(p, &img->im, &why);
-	if (err) {
-		lx_interp_error(img->path, &img->im, err, why);
-		return err == -ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_NOEXEC;
-	}
-	enum vm_error ve = vm_create(&p->vm, o->memory);
-	if (ve) {
-		if (ve == VM_EKVM)
-			msg("%s: %s", vm_strerror(ve), strerror(errno));
-		else
-			msg("%s", vm_strerror(ve));
-		return MOTE_EXIT_FAIL;
-	}
-	err = lx_mm_init(p);
-	if (!err)
-		err = lx_image_load(p, &img->im);
-	if (err) {
-		msg("%s: %s", img->path,
-		    err == -ENOMEM ? elf_strerror(ELF_ENOFIT) : strerror(-err));
-		return MOTE_EXIT_NOEXEC;
-	}
-	*rsp = lx_image_stack(p, &img->im, img->argv, o->envp, o->argv[0]);
-	if (!*rsp) {
-		msg("arguments and environment too long for the stack");
-		return MOTE_EXIT_FAIL;
-	}
-	return 0;
-}
-
 /* The children just killed are reaped here rather than left to the
  * host's init, which may take its time: once mote has exited, nothing of
  * the run is left. A child that does not die soon is left to init. */
@@ -347,28 +217,6 @@ struct lx_proc *lx_proc_new(const struct lx_opts *o)
 	return p;
 }
 
-int lx_proc_run(struct lx_proc *p, struct lx_thread *t)
-{
-	lx_signal_init(p);
-	lx_signal_thread(t);
-	if (sandbox_enter(p) < 0) {
-		lx_proc_free(p);
-		return MOTE_EXIT_FAIL;
-	}
-	/* After the sandbox: the watchdog thread inherits Landlock, which
-	 * binds only the threads that exist when it is entered. */
-	lx_limit_start(p);
-	lx_thread_start_all(p);
-	ctl_serve(p);
-	lx_run_thread(t);
-	lx_signal_thread(NULL);
-	int status = p->status;
-	if (p->trace)
-		lx_trace_summary(p);
-	lx_proc_free(p);
-	return status;
-}
-
 void lx_proc_free(struct lx_proc *p)
 {
 	/* The other threads' host threads may still be unwinding (after
@@ -391,52 +239,4 @@ void lx_proc_free(struct lx_proc *p)
 	 * tree until reaped: a zombie can still be signalled.) */
 	lx_tree_kill_all(p->tree);
 	reap_children();
-	ctl_stop(p);
-}
-
-int lx_run(const struct lx_opts *o)
-{
-	struct image img = {.im = {.fd = -1}};
-	int status = lx_limit_cpus(o) < 0 ? MOTE_EXIT_FAIL
-					  : open_image(o->program ? o->program
-								  : o->argv[0],
-						       &img);
-	if (status)
-		goto out_image;
-	struct lx_proc *p = lx_proc_new(o);
-	struct lx_thread *t = p->threads[0];
-	/* /proc/self/exe is absolute; the path the host found is the one the
-	 * guest sees (its root is / unless --root says otherwise). */
-	if (o->exe)
-		snprintf(p->exe, sizeof(p->exe), "%s", o->exe);
-	else if (!realpath(img.path, p->exe))
-		snprintf(p->exe, sizeof(p->exe), "%s", img.path);
-	lx_procfs_set_comm(p, img.path);
-	uint64_t rsp;
-	img.argv = (char **)o->argv;
-	status = setup(p, &img, &rsp);
-	/* Once the program is known (a script's is resolved in setup), and
-	 * before the guest starts: a name a live run holds is refused. */
-	if (!status)
-		status = ctl_start(p, o->name);
-	if (!status &&
-	    vcpu_create(&p->vm, &t->cpu, 0, lx_image_entry(&img.im), rsp) < 0) {
-		msg("cannot create vCPU: %s", strerror(errno));
-		status = MOTE_EXIT_FAIL;
-	}
-	if (status) {
-		lx_proc_free(p);
-		goto out_image;
-	}
-	p->exe_fd = fd_high(fcntl(img.im.fd, F_DUPFD_CLOEXEC, 3));
-	lx_image_close(&img.im);
-	status = lx_proc_run(p, t);
-out_image:
-	lx_image_close(&img.im);
-	if (img.argv && img.argv != o->argv) {
-		for (char **a = img.argv; *a; a++)
-			free(*a);
-		free(img.argv);
-	}
-	return status;
 }

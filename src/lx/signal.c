@@ -23,9 +23,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "ctl/ctl.h"
 #include "lx/lx.h"
-#include "sandbox.h"
 #include "util.h"
 #include "vm/layout.h"
 
@@ -119,8 +117,8 @@ static bool guest_page_gone(int sig, const siginfo_t *si)
 
 static void on_host_signal(int sig, siginfo_t *si, void *uc)
 {
-	if (sandbox_trapped(sig, si))
-		sandbox_violation(si);
+	if (lx_hooks.trap)
+		lx_hooks.trap(sig, si);
 	if (monitor_fault(sig, si)) {
 		static const char gone[] =
 			"mote: guest killed by SIGBUS (a file it mapped shrank "
@@ -136,7 +134,8 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 		}
 		/* A bug in mote: die of it, with the default action. The
 		 * run's dir goes first (nothing else would remove it). */
-		ctl_remove_now();
+		if (lx_hooks.dying)
+			lx_hooks.dying();
 		signal(sig, SIG_DFL);
 		return;
 	}

@@ -3,6 +3,7 @@
  * then runs the init as a named mote run whose control socket lives in the
  * state dir: kill, pause, resume and ps are control requests. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,10 +17,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "ctl/ctl.h"
 #include "oci/oci.h"
+#include "run/run.h"
 #include "util.h"
 
 #ifndef MOTE_VERSION
@@ -151,13 +152,13 @@ static const char *parse_create(int argc, char **argv, struct create_args *a)
 					  "(mote passes stdio alone)",
 					  optarg);
 			break;
-		case ':': usage_err("option %s needs a value", argv[optind - 1]);
+		case ':':
+			usage_err("option %s needs a value", argv[optind - 1]);
 		default: usage_err("%s: unknown option", argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)
-		usage_err("%s: expected exactly one container ID",
-			  argv[0]);
+		usage_err("%s: expected exactly one container ID", argv[0]);
 	return argv[optind];
 }
 
@@ -178,8 +179,8 @@ static int write_pid_file(const char *path, pid_t pid)
 
 /* The monitor: a session of its own, the pty as stdio, then (for the
  * init) the start byte, then the run. */
-static noreturn void monitor(struct oci_spec *s, struct oci_state *st,
-			     int fifo, int tty)
+static noreturn void monitor(struct oci_spec *s, struct oci_state *st, int fifo,
+			     int tty)
 {
 	setsid();
 	if (tty >= 0) {
@@ -215,7 +216,7 @@ static noreturn void monitor(struct oci_spec *s, struct oci_state *st,
 	if (log_file)
 		fclose(log_file);
 	fflush(stdout);
-	exit(lx_run(&s->o));
+	exit(run_program(&s->o));
 }
 
 static void now_rfc3339(char *buf, size_t len)
@@ -343,8 +344,8 @@ static int start(const char *id)
 	if (mark >= 0)
 		close(mark);
 	if (fd < 0 || write(fd, "s", 1) != 1) {
-		oci_err("container %s: its monitor is gone: %s (delete it)",
-			id, strerror(errno));
+		oci_err("container %s: its monitor is gone: %s (delete it)", id,
+			strerror(errno));
 		return 1;
 	}
 	close(fd);
@@ -509,8 +510,7 @@ static int parse_signal(const char *s)
 static int signal_runs(struct oci_state *st, int sig, bool all)
 {
 	char line[64];
-	snprintf(line, sizeof(line), "{\"cmd\":\"signal\",\"signal\":%d}",
-		 sig);
+	snprintf(line, sizeof(line), "{\"cmd\":\"signal\",\"signal\":%d}", sig);
 	cJSON *j = oci_ctl(st, st->id, line);
 	int r = j ? 0 : -1;
 	cJSON_Delete(j);
@@ -637,7 +637,8 @@ static int cmd_exec(int argc, char **argv)
 		case 'c': console = optarg; break;
 		case 'd': detach = true; break;
 		case 't': tty = true; break;
-		case ':': usage_err("option %s needs a value", argv[optind - 1]);
+		case ':':
+			usage_err("option %s needs a value", argv[optind - 1]);
 		default: usage_err("exec: unknown option %s", argv[optind - 1]);
 		}
 	}
@@ -661,14 +662,14 @@ static int cmd_exec(int argc, char **argv)
 		if (!pj || oci_spec_process(&sp, pj) < 0)
 			return 1;
 	} else {
-		cJSON *pr = cJSON_Duplicate(cJSON_GetObjectItem(sp.json,
-								"process"),
-					    1);
+		cJSON *pr = cJSON_Duplicate(
+			cJSON_GetObjectItem(sp.json, "process"), 1);
 		cJSON *args = cJSON_CreateStringArray(
 			(const char *const *)argv + optind + 1,
 			argc - optind - 1);
 		cJSON_ReplaceItemInObject(pr, "args", args);
-		cJSON_ReplaceItemInObject(pr, "terminal", cJSON_CreateBool(tty));
+		cJSON_ReplaceItemInObject(pr, "terminal",
+					  cJSON_CreateBool(tty));
 		if (oci_spec_process(&sp, pr) < 0)
 			return 1;
 	}
@@ -756,11 +757,12 @@ static int cmd_pause(int argc, char **argv, bool pause)
 		return 1;
 	enum oci_status s = oci_status(&st);
 	if (s != (pause ? OCI_RUNNING : OCI_PAUSED)) {
-		oci_err("container %s is %s, not %s", st.id,
-			oci_status_name(s), pause ? "running" : "paused");
+		oci_err("container %s is %s, not %s", st.id, oci_status_name(s),
+			pause ? "running" : "paused");
 		return 1;
 	}
-	const char *line = pause ? "{\"cmd\":\"pause\"}" : "{\"cmd\":\"resume\"}";
+	const char *line =
+		pause ? "{\"cmd\":\"pause\"}" : "{\"cmd\":\"resume\"}";
 	int r = 0;
 	char **runs = oci_runs(&st);
 	for (char **p = runs; *p; p++) {
@@ -797,18 +799,30 @@ static int cmd_features(void)
 static int dispatch(int argc, char **argv)
 {
 	const char *c = argv[0];
-	if (!strcmp(c, "create")) return cmd_create(argc, argv);
-	if (!strcmp(c, "start")) return cmd_start(argc, argv);
-	if (!strcmp(c, "run")) return cmd_run(argc, argv);
-	if (!strcmp(c, "state")) return cmd_state(argc, argv);
-	if (!strcmp(c, "kill")) return cmd_kill(argc, argv);
-	if (!strcmp(c, "delete")) return cmd_delete(argc, argv);
-	if (!strcmp(c, "exec")) return cmd_exec(argc, argv);
-	if (!strcmp(c, "ps")) return cmd_ps(argc, argv);
-	if (!strcmp(c, "pause")) return cmd_pause(argc, argv, true);
-	if (!strcmp(c, "resume")) return cmd_pause(argc, argv, false);
-	if (!strcmp(c, "list")) return cmd_list(argc, argv);
-	if (!strcmp(c, "features")) return cmd_features();
+	if (!strcmp(c, "create"))
+		return cmd_create(argc, argv);
+	if (!strcmp(c, "start"))
+		return cmd_start(argc, argv);
+	if (!strcmp(c, "run"))
+		return cmd_run(argc, argv);
+	if (!strcmp(c, "state"))
+		return cmd_state(argc, argv);
+	if (!strcmp(c, "kill"))
+		return cmd_kill(argc, argv);
+	if (!strcmp(c, "delete"))
+		return cmd_delete(argc, argv);
+	if (!strcmp(c, "exec"))
+		return cmd_exec(argc, argv);
+	if (!strcmp(c, "ps"))
+		return cmd_ps(argc, argv);
+	if (!strcmp(c, "pause"))
+		return cmd_pause(argc, argv, true);
+	if (!strcmp(c, "resume"))
+		return cmd_pause(argc, argv, false);
+	if (!strcmp(c, "list"))
+		return cmd_list(argc, argv);
+	if (!strcmp(c, "features"))
+		return cmd_features();
 	oci_err("unknown command '%s' (see mote oci --help)", c);
 	return 1;
 }
@@ -839,7 +853,8 @@ int oci_main(int argc, char **argv)
 			log = v;
 		else if (!strncmp(a, "-log-format", klen) && klen == 11)
 			json = !strcmp(v, "json");
-		else if (!strcmp(a, "-systemd-cgroup") || !strcmp(a, "-debug") ||
+		else if (!strcmp(a, "-systemd-cgroup") ||
+			 !strcmp(a, "-debug") ||
 			 (!strncmp(a, "-criu", klen) && klen == 5))
 			continue;
 		else if (!strcmp(a, "-version") || !strcmp(a, "v")) {

@@ -107,3 +107,16 @@ long snap_dev_write(struct lx_thread *t, uint64_t count)
 	}
 	return ret;
 }
+
+static long dev_write(struct lx_thread *t, struct lx_fd *f, uint64_t buf,
+		      uint64_t count, bool at)
+{
+	return snap_dev_write(t, count);
+}
+
+const struct lx_fd_ops snap_dev_ops = {
+	.path = SNAP_DEV,
+	.open = snap_dev_open,
+	.write = dev_write,
+	.writev = lx_fd_opv_einval,
+};

@@ -21,7 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctl/ctl.h"
 #include "lx/fs.h"
 #include "snap/snap.h"
 #include "snap/state.h"
@@ -497,22 +496,13 @@ static int restore_proc(struct lx_proc *p, const struct snap_state *st)
 	return 0;
 }
 
-/* Builds and runs one VM; never returns to a caller that has more to do
- * with p. */
-static int restore_one(const char *path, struct snap_state *st, int snap,
-		       int shared_sys, struct lx_opts *o)
+int snap_build(struct lx_proc *p, const char *path, struct snap_state *st,
+	       int snap, int shared_sys)
 {
-	if (lx_limit_cpus(o) < 0)
-		return MOTE_EXIT_FAIL;
-	struct lx_proc *p = lx_proc_new(o);
 	enum vm_error ve =
 		vm_create_from(&p->vm, st->h.user_size, snap, st->h.mem_off);
 	if (ve) {
-		if (ve == VM_EKVM)
-			msg("%s: %s", vm_strerror(ve), strerror(errno));
-		else
-			msg("%s", vm_strerror(ve));
-		lx_proc_free(p);
+		vm_error_msg(ve);
 		return MOTE_EXIT_FAIL;
 	}
 	int err = 0;
@@ -534,21 +524,12 @@ static int restore_one(const char *path, struct snap_state *st, int snap,
 		err = restore_fds(p, st);
 	if (!err)
 		err = restore_threads(p, st);
-	if (!err && ctl_start(p, o->name))
-		err = -1;
-	if (err) {
-		lx_proc_free(p);
-		return MOTE_EXIT_FAIL;
-	}
-	for (int i = 0; i < SYS_MAX_VCPUS; i++)
-		if (p->threads[i] && p->threads[i]->owner)
-			return lx_proc_run(p, p->threads[i]);
-	return MOTE_EXIT_FAIL;
+	return err ? MOTE_EXIT_FAIL : 0;
 }
 
 /* The run's options as the snapshot has them, over what the command
  * line gave. */
-static void snapshot_opts(struct lx_opts *o, struct snap_state *st)
+void snap_opts(struct lx_opts *o, struct snap_state *st)
 {
 	static char *argv[2];
 	static char *envp[1];
@@ -570,87 +551,18 @@ static void snapshot_opts(struct lx_opts *o, struct snap_state *st)
 	o->fsize = st->fsize;
 }
 
-/* -n COUNT: one monitor per clone, forked once the snapshot is read. */
-static int restore_many(const char *path, struct snap_state *st, int snap,
-			struct lx_opts *o, unsigned count)
+int snap_open(const char *file, struct snap_state *st)
 {
-	pid_t *pids = calloc(count, sizeof(pid_t));
-	if (!pids)
-		die(MOTE_EXIT_FAIL, "out of memory");
-	/* The system region and its page tables, checked once here and
-	 * shared by every clone until it writes a page of them. */
-	int sys = vm_sys_share_make(st->h.user_size, snap, st->h.mem_off,
-				    st->pt_pool);
-	if (sys < 0) {
-		if (errno == EINVAL)
-			msg("%s: the snapshot's page tables map more than "
-			    "guest user memory (a damaged or crafted snapshot)",
-			    path);
-		else
-			msg("%s: cannot share its page tables among the "
-			    "clones: %s",
-			    path, strerror(errno));
-		free(pids);
-		return MOTE_EXIT_FAIL;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	unsigned started = 0;
-	pid_t parent = getpid();
-	for (; started < count; started++) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			/* The clones are this command's: they end with it. */
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent)
-				_exit(MOTE_EXIT_FAIL);
-			char name[CTL_ID_MAX + 16];
-			if (o->name) {
-				snprintf(name, sizeof(name), "%s-%u", o->name,
-					 started + 1);
-				o->name = name;
-			}
-			_exit(restore_one(path, st, snap, sys, o));
-		}
-		if (pid < 0) {
-			msg("restore: could start %u of %u clones: %s", started,
-			    count, strerror(errno));
-			break;
-		}
-		pids[started] = pid;
-	}
-	int status = started == count ? 0 : MOTE_EXIT_FAIL;
-	for (unsigned i = 0; i < started; i++) {
-		int ws;
-		while (waitpid(pids[i], &ws, 0) < 0 && errno == EINTR)
-			;
-		int s = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-		if (s && !status)
-			status = s;
-	}
-	free(pids);
-	close(sys);
-	return status;
-}
-
-int snap_restore(const char *file, const char *name, unsigned count,
-		 struct lx_opts *o)
-{
-	o->name = name;
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		msg("%s: %s", file, strerror(errno));
-		return errno == ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_FAIL;
+		return -(errno == ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_FAIL);
 	}
 	fd = fd_high(fd);
-	struct snap_state st = {0};
-	int status = MOTE_EXIT_FAIL;
-	if (load(fd, file, &st) == 0 && check_cpu(file, &st.h.cpu) == 0) {
-		snapshot_opts(o, &st);
-		status = count > 1 ? restore_many(file, &st, fd, o, count)
-				   : restore_one(file, &st, fd, -1, o);
+	if (load(fd, file, st) < 0 || check_cpu(file, &st->h.cpu) < 0) {
+		snap_state_free(st);
+		close(fd);
+		return -MOTE_EXIT_FAIL;
 	}
-	snap_state_free(&st);
-	close(fd);
-	return status;
+	return fd;
 }

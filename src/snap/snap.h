@@ -22,14 +22,22 @@ long snap_dev_open(struct lx_thread *t, int flags);
 long snap_dev_write(struct lx_thread *t, uint64_t count);
 /* Installs it at gfd in a restored process (a new generation). */
 int snap_dev_reopen(struct lx_proc *p, long gfd, int fdflags, int64_t off);
+/* /dev/mote-snapshot's entry in lx's fd-kind table (the run layer
+ * registers it): opened by its path, written to take a snapshot. */
+extern const struct lx_fd_ops snap_dev_ops;
 
-/* mote restore: starts `count` VMs from the snapshot at `file`. `o`
- * holds what the command line sets (t_start, --timing, --timeout,
- * --cpus, --snapshot); the rest of the run's options (memory, root,
- * volumes, network, limits) are the snapshot's. `name` names the VM (with
- * a count, NAME-1...NAME-count), or NULL. Returns mote's exit status: the
- * guest's, or with a count the first clone's that is not 0. */
-int snap_restore(const char *file, const char *name, unsigned count,
-		 struct lx_opts *o);
+/* restore.c, for mote restore (src/run/restore.c). snap_open reads and
+ * checks the snapshot at `file` (its header, checksums, state, this
+ * host's CPU) into *st: returns its fd, or -status after a message.
+ * snap_opts sets the run's options the snapshot holds (memory, root,
+ * volumes, network, limits) over `o`'s. snap_build makes p's VM from the
+ * snapshot (its system region shared through shared_sys, a memfd from
+ * vm_sys_share_make, or -1) and restores p's memory, files and threads:
+ * 0, or MOTE_EXIT_FAIL after a message. */
+struct snap_state;
+int snap_open(const char *file, struct snap_state *st);
+void snap_opts(struct lx_opts *o, struct snap_state *st);
+int snap_build(struct lx_proc *p, const char *path, struct snap_state *st,
+	       int snap, int shared_sys);
 
 #endif

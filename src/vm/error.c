@@ -1,10 +1,12 @@
 /* Why a VM could not be made, in one line that names the fix. */
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "vm/vm.h"
 
 /* Whether the file `path` has the word `word` (a flag of /proc/cpuinfo). */
@@ -33,7 +35,8 @@ static bool dir_has(const char *dir, const char *name)
 
 const char *vm_enokvm_hint(const char *modules, const char *cpuinfo)
 {
-	bool vmx = file_has_word(cpuinfo, "vmx"), svm = file_has_word(cpuinfo, "svm");
+	bool vmx = file_has_word(cpuinfo, "vmx"),
+	     svm = file_has_word(cpuinfo, "svm");
 	if (dir_has(modules, "kvm") || dir_has(modules, "kvm_pvm")) {
 		if (!vmx && !svm)
 			return "/dev/kvm: no such device: KVM is loaded but "
@@ -75,4 +78,12 @@ const char *vm_strerror(enum vm_error e)
 	case VM_EKVM: return "a KVM call failed";
 	}
 	return "unknown error";
+}
+
+void vm_error_msg(enum vm_error e)
+{
+	if (e == VM_EKVM)
+		msg("%s: %s", vm_strerror(e), strerror(errno));
+	else
+		msg("%s", vm_strerror(e));
 }

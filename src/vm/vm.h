@@ -81,6 +81,8 @@ int64_t vm_shim_abi(const uint8_t *blob, size_t len);
 void vm_shim_check(void);
 /* A one-line explanation with the fix, for vm_create's error. */
 const char *vm_strerror(enum vm_error e);
+/* Prints the one line for e (with errno's text for VM_EKVM). */
+void vm_error_msg(enum vm_error e);
 
 /* Whether /dev/kvm is kvm_pvm, whose guests run CPUID at CPL 3 natively
  * (they see the host's CPUID, not the VM's table). */

@@ -1,6 +1,7 @@
 /* A guest process without KVM, for the fuzzers (see fake.h). */
 #define _GNU_SOURCE
 #include "fake.h"
+#include "run/run.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -216,6 +217,8 @@ static void fake_vm(struct vm *vm, uint64_t user_size)
 void fake_init(struct fake *f, uint64_t user_size)
 {
 	memset(f, 0, sizeof(*f));
+	/* The special files of the layers above lx, as mote registers them. */
+	run_init();
 	make_scratch(f);
 	static char *envp[] = {"PATH=/bin", "HOME=/", NULL};
 	f->opts.memory = user_size;
