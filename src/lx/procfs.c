@@ -15,7 +15,7 @@
  * of the run is ENOENT, like a pid in another pid namespace.
  */
 #define _GNU_SOURCE
-#include "lx/procfs.h"
+#include "lx/procfs_tree.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,37 +29,6 @@
 #include <unistd.h>
 
 #include "util.h"
-
-#define PROC_DEV  makedev(0, 23) /* st_dev of the tree's nodes */
-#define MAX_HOPS  40		 /* symlinks followed in one lookup */
-#define MAX_NAMES 256		 /* distinct mapping names kept */
-
-enum ntype { N_DIR, N_FILE, N_LINK, N_DEV };
-enum ndir { D_ROOT, D_PID, D_TID, D_FD, D_TASK, D_SYS, D_SYSKERNEL };
-enum nlink {
-	L_SELF,
-	L_THREAD_SELF,
-	L_EXE,
-	L_CWD,
-	L_ROOT,
-	L_FD,
-	L_DEVFD,
-	L_DEVSTD, /* /dev/stdin, stdout, stderr */
-};
-
-/* A node of the tree. */
-struct node {
-	enum ntype type;
-	int which; /* enum ndir, procgen or nlink, or the index in devs[] */
-	pid_t tid; /* whose node it is (the pid for the process's), or 0 */
-	int fd;	   /* L_FD: the guest fd */
-};
-
-struct ent {
-	const char *name;
-	enum ntype type;
-	int which;
-};
 
 static const struct ent root_ents[] = {
 	{"self", N_LINK, L_SELF},
@@ -106,7 +75,7 @@ static const struct {
 };
 #define DEV_STD 6 /* devs[] from here are links to /proc/self/fd/N */
 
-static const struct ent *dir_table(enum ndir d, size_t *n)
+const struct ent *procfs_dir_table(enum ndir d, size_t *n)
 {
 	switch (d) {
 	case D_ROOT: *n = ARRAY_SIZE(root_ents); return root_ents;
@@ -142,7 +111,7 @@ static bool tid_ok(struct lx_proc *p, pid_t tid)
 }
 
 /* The guest tid of the calling host thread. */
-static pid_t self_tid(struct lx_proc *p)
+pid_t procfs_self_tid(struct lx_proc *p)
 {
 	pid_t host = (pid_t)syscall(SYS_gettid), tid = p->pid;
 	pthread_mutex_lock(&p->lock);
@@ -163,7 +132,7 @@ static bool fd_open(struct lx_proc *p, int fd)
 
 /* A copy of guest fd `fd`: a host duplicate (close it), its kind and a
  * copy of its path (free it). -EBADF if it is not open. */
-static int fd_copy(struct lx_proc *p, int fd, enum lx_fd_kind *kind,
+int procfs_fd_copy(struct lx_proc *p, int fd, enum lx_fd_kind *kind,
 		   char **path)
 {
 	pthread_mutex_lock(&p->fd_lock);
@@ -231,7 +200,7 @@ bool lx_procfs_owns(const char *guest)
 static int step(struct lx_proc *p, struct node *n, const char *name, size_t len)
 {
 	size_t cnt;
-	const struct ent *tab = dir_table(n->which, &cnt);
+	const struct ent *tab = procfs_dir_table(n->which, &cnt);
 	for (size_t i = 0; i < cnt; i++) {
 		if (strlen(tab[i].name) != len ||
 		    strncmp(tab[i].name, name, len) != 0 ||
@@ -265,7 +234,7 @@ static int step(struct lx_proc *p, struct node *n, const char *name, size_t len)
 /* Parses an owned path into its node. A symlink followed by more
  * components stops there, with *rest at the '/' of the remainder; else
  * *rest is "". */
-static int parse(struct lx_proc *p, const char *guest, struct node *n,
+int procfs_parse(struct lx_proc *p, const char *guest, struct node *n,
 		 const char **rest)
 {
 	int d = dev_index(guest);
@@ -302,169 +271,9 @@ static int parse(struct lx_proc *p, const char *guest, struct node *n,
 	}
 }
 
-/* ---- symlinks ---- */
-
-/* The text of an fd's link, as Linux writes it. */
-static int fd_link(struct lx_proc *p, int fd, char *out)
-{
-	enum lx_fd_kind kind;
-	char *path;
-	int h = fd_copy(p, fd, &kind, &path);
-	if (h < 0)
-		return h == -EBADF ? -ENOENT : h;
-	struct stat st;
-	int err = fstat(h, &st) < 0 ? -errno : 0;
-	if (err) {
-	} else if (path) {
-		snprintf(out, PATH_MAX, "%s", path);
-	} else if (S_ISFIFO(st.st_mode)) {
-		snprintf(out, PATH_MAX, "pipe:[%lu]", (unsigned long)st.st_ino);
-	} else if (S_ISSOCK(st.st_mode)) {
-		snprintf(out, PATH_MAX, "socket:[%lu]",
-			 (unsigned long)st.st_ino);
-	} else if (S_ISCHR(st.st_mode) || (st.st_mode & S_IFMT) == 0) {
-		/* A terminal's /dev path or an anon_inode:[...] name: the
-		 * host's own text says what the object is. */
-		char hp[64];
-		snprintf(hp, sizeof(hp), "/proc/self/fd/%d", h);
-		ssize_t n = readlink(hp, out, PATH_MAX - 1);
-		out[n > 0 ? n : 0] = 0;
-		if (n <= 0)
-			snprintf(out, PATH_MAX, "anon_inode:[unknown]");
-	} else {
-		/* A host file the guest was given (stdio redirected by
-		 * mote's caller): it has no guest path. */
-		snprintf(out, PATH_MAX, "host:[%lu]", (unsigned long)st.st_ino);
-	}
-	close(h);
-	free(path);
-	return err;
-}
-
-/* A link's target text into out (PATH_MAX); relative for self and
- * thread-self, as on Linux. */
-static int link_text(struct lx_proc *p, const struct node *n, char *out)
-{
-	switch (n->which) {
-	case L_SELF: snprintf(out, PATH_MAX, "%d", (int)p->pid); return 0;
-	case L_THREAD_SELF:
-		snprintf(out, PATH_MAX, "%d/task/%d", (int)p->pid,
-			 (int)self_tid(p));
-		return 0;
-	case L_EXE: snprintf(out, PATH_MAX, "%s", p->exe); return 0;
-	case L_CWD: snprintf(out, PATH_MAX, "%s", p->fs.cwd); return 0;
-	case L_ROOT: snprintf(out, PATH_MAX, "/"); return 0;
-	case L_DEVFD: snprintf(out, PATH_MAX, "/proc/self/fd"); return 0;
-	case L_DEVSTD:
-		snprintf(out, PATH_MAX, "/proc/self/fd/%d", n->fd);
-		return 0;
-	}
-	return fd_link(p, n->fd, out);
-}
-
-/* Whether link n leads to a guest path that lookups may continue from:
- * every link but exe and the fds of host objects. */
-static bool path_link(struct lx_proc *p, const struct node *n)
-{
-	if (n->which == L_EXE)
-		return false;
-	if (n->which != L_FD)
-		return true;
-	pthread_mutex_lock(&p->fd_lock);
-	struct lx_fd *f = lx_fd_get(p, n->fd);
-	bool r = f && f->path &&
-		 (f->kind == LX_FD_PROC || f->kind == LX_FD_PROCDIR);
-	pthread_mutex_unlock(&p->fd_lock);
-	return r;
-}
-
-/* The absolute path link n (whose own path is guest[0, len)) leads to,
- * followed by `rest`, into out (PATH_MAX). */
-static int link_join(struct lx_proc *p, const struct node *n, const char *guest,
-		     size_t len, const char *rest, char *out)
-{
-	char text[PATH_MAX];
-	int err = link_text(p, n, text);
-	if (err)
-		return err;
-	size_t dir = 0;
-	if (text[0] != '/')
-		for (size_t i = 0; i < len; i++)
-			if (guest[i] == '/')
-				dir = i;
-	int k = snprintf(out, PATH_MAX, "%.*s/%s%s", (int)dir, guest, text,
-			 rest);
-	return k >= PATH_MAX ? -ENAMETOOLONG : 0;
-}
-
-int lx_procfs_hop(struct lx_proc *p, const char *guest, char *out)
-{
-	struct node n;
-	const char *rest;
-	if (!lx_procfs_owns(guest) || parse(p, guest, &n, &rest) < 0 ||
-	    n.type != N_LINK || !*rest)
-		return 0;
-	if (!path_link(p, &n)) {
-		/* A directory opened by the guest continues from its path. */
-		char *path = NULL;
-		enum lx_fd_kind kind = LX_FD_OTHER;
-		int h = n.which == L_FD ? fd_copy(p, n.fd, &kind, &path) : -1;
-		if (h >= 0)
-			close(h);
-		int err = path && (kind == LX_FD_DIR || kind == LX_FD_PATH)
-				  ? 0
-				  : -ENOTDIR;
-		if (!err &&
-		    snprintf(out, PATH_MAX, "%s%s", path, rest) >= PATH_MAX)
-			err = -ENAMETOOLONG;
-		free(path);
-		return err ? err : 1;
-	}
-	int err = link_join(p, &n, guest, rest - guest, rest, out);
-	return err ? err : 1;
-}
-
-int lx_procfs_follow(struct lx_proc *p, struct lx_path *lp)
-{
-	for (int i = 0; i < MAX_HOPS; i++) {
-		struct node n;
-		const char *rest;
-		char to[PATH_MAX];
-		if (!lx_procfs_owns(lp->guest) ||
-		    parse(p, lp->guest, &n, &rest) < 0 || n.type != N_LINK ||
-		    !path_link(p, &n))
-			return 0;
-		int err =
-			link_join(p, &n, lp->guest, strlen(lp->guest), "", to);
-		if (!err)
-			err = lx_path_lookup(p, AT_FDCWD, to, false, lp);
-		if (err)
-			return err;
-	}
-	return -ELOOP;
-}
-
-long lx_procfs_readlink(struct lx_proc *p, const char *guest, char *buf,
-			size_t max)
-{
-	struct node n;
-	const char *rest;
-	char text[PATH_MAX];
-	int err = parse(p, guest, &n, &rest);
-	if (!err && n.type != N_LINK)
-		err = -EINVAL;
-	if (!err)
-		err = link_text(p, &n, text);
-	if (err)
-		return err;
-	size_t len = MIN(strlen(text), max);
-	memcpy(buf, text, len);
-	return (long)len;
-}
-
 /* ---- stat ---- */
 
-static uint64_t path_ino(const char *s)
+uint64_t procfs_path_ino(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
 	while (*s)
@@ -493,7 +302,7 @@ static void node_stat(struct lx_proc *p, const struct node *n,
 	};
 	memset(st, 0, sizeof(*st));
 	st->st_dev = PROC_DEV;
-	st->st_ino = path_ino(guest);
+	st->st_ino = procfs_path_ino(guest);
 	st->st_mode = modes[n->type];
 	if (n->type == N_FILE && n->which == G_ENVIRON)
 		st->st_mode = S_IFREG | 0400;
@@ -508,7 +317,7 @@ void lx_procfs_fstat(struct lx_proc *p, const struct lx_fd *f, struct stat *st)
 {
 	struct node n = {f->kind == LX_FD_PROCDIR ? N_DIR : N_FILE, -1, 0, 0};
 	const char *rest;
-	if (parse(p, f->path, &n, &rest) < 0 || *rest)
+	if (procfs_parse(p, f->path, &n, &rest) < 0 || *rest)
 		n = (struct node){f->kind == LX_FD_PROCDIR ? N_DIR : N_FILE, -1,
 				  0, 0};
 	node_stat(p, &n, f->path, st);
@@ -540,7 +349,7 @@ static int link_object(struct lx_proc *p, const struct node *n,
 	char *path = NULL;
 	enum lx_fd_kind kind;
 	int h = n->which == L_EXE ? fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3)
-				  : fd_copy(p, n->fd, &kind, &path);
+				  : procfs_fd_copy(p, n->fd, &kind, &path);
 	if (h < 0)
 		return n->which == L_EXE ? -ENOENT : h == -EBADF ? -ENOENT : h;
 	o->fd = h;
@@ -561,7 +370,7 @@ int lx_procfs_obj(struct lx_proc *p, const struct lx_path *lp, int at,
 	o->fd = -1;
 	o->owned = o->synth = o->rw = false;
 	o->mount = -1;
-	int err = parse(p, lp->guest, &n, &rest);
+	int err = procfs_parse(p, lp->guest, &n, &rest);
 	if (err)
 		return err;
 	if (n.type == N_DEV) {
@@ -572,7 +381,7 @@ int lx_procfs_obj(struct lx_proc *p, const struct lx_path *lp, int at,
 		return fstat(o->fd, &o->st) < 0 ? -errno : 0;
 	}
 	if (n.type == N_LINK && !(at & AT_SYMLINK_NOFOLLOW)) {
-		if (path_link(p, &n))
+		if (procfs_path_link(p, &n))
 			return -ELOOP; /* lx_procfs_follow gave up */
 		return link_object(p, &n, o);
 	}
@@ -710,7 +519,7 @@ static long open_link(struct lx_thread *t, const struct node *n, int flags)
 		else if (write_intent(flags))
 			err = -ETXTBSY;
 	} else {
-		h = fd_copy(p, n->fd, &kind, &path);
+		h = procfs_fd_copy(p, n->fd, &kind, &path);
 		if (h < 0)
 			return h == -EBADF ? -ENOENT : h;
 		err = reopen_policy(p, h, path, flags);
@@ -732,7 +541,7 @@ long lx_procfs_open(struct lx_thread *t, const struct lx_path *lp, int flags,
 	(void)mode;
 	struct node n;
 	const char *rest;
-	int err = parse(t->p, lp->guest, &n, &rest);
+	int err = procfs_parse(t->p, lp->guest, &n, &rest);
 	if (err)
 		return err;
 	if (n.type == N_DEV) {
@@ -748,7 +557,7 @@ long lx_procfs_open(struct lx_thread *t, const struct lx_path *lp, int flags,
 				     lx_fd_kind_of(fd), gp, 0);
 	}
 	if (n.type == N_LINK && !(flags & O_PATH && flags & O_NOFOLLOW)) {
-		if ((flags & O_NOFOLLOW) || path_link(t->p, &n))
+		if ((flags & O_NOFOLLOW) || procfs_path_link(t->p, &n))
 			return -ELOOP;
 		return open_link(t, &n, flags);
 	}
@@ -759,10 +568,10 @@ int lx_procfs_open_exec(struct lx_proc *p, const struct lx_path *lp, char *exe)
 {
 	struct node n;
 	const char *rest;
-	int err = parse(p, lp->guest, &n, &rest);
+	int err = procfs_parse(p, lp->guest, &n, &rest);
 	if (err)
 		return err;
-	if (n.type != N_LINK || path_link(p, &n))
+	if (n.type != N_LINK || procfs_path_link(p, &n))
 		return -EACCES;
 	struct lx_fs_obj o = {0};
 	if ((err = link_object(p, &n, &o)) < 0) {
@@ -772,186 +581,6 @@ int lx_procfs_open_exec(struct lx_proc *p, const struct lx_path *lp, char *exe)
 	int fd = reopen(o.fd, O_RDONLY);
 	lx_fs_obj_put(&o);
 	if (fd >= 0)
-		link_text(p, &n, exe);
+		procfs_link_text(p, &n, exe);
 	return fd;
-}
-
-/* ---- directories ---- */
-
-struct dent {
-	uint64_t key; /* its position */
-	char name[32];
-	unsigned char type;
-};
-
-static const unsigned char dt_of[] = {
-	[N_DIR] = DT_DIR, [N_FILE] = DT_REG, [N_LINK] = DT_LNK};
-
-/* The entry of directory n with the smallest position >= pos, if any. */
-static bool dir_next(struct lx_proc *p, const struct node *n, uint64_t pos,
-		     struct dent *d)
-{
-	if (pos < 2) {
-		*d = (struct dent){pos, "..", DT_DIR};
-		d->name[pos ? 2 : 1] = 0;
-		return true;
-	}
-	size_t cnt;
-	const struct ent *tab = dir_table(n->which, &cnt);
-	for (uint64_t i = pos - 2; i < cnt; i++) {
-		if (n->which == D_TID && tab[i].which == D_TASK &&
-		    tab[i].type == N_DIR)
-			continue;
-		*d = (struct dent){i + 2, "", dt_of[tab[i].type]};
-		snprintf(d->name, sizeof(d->name), "%s", tab[i].name);
-		return true;
-	}
-	uint64_t base = 2 + cnt, i = pos - base;
-	bool found = false;
-	if (n->which == D_ROOT && pos <= base) {
-		*d = (struct dent){base, "", DT_DIR};
-		snprintf(d->name, sizeof(d->name), "%d", (int)p->pid);
-		return true;
-	}
-	if (n->which == D_FD) {
-		pthread_mutex_lock(&p->fd_lock);
-		for (; !found && i < (uint64_t)p->nfds; i++)
-			if (p->fds[i].used) {
-				*d = (struct dent){base + i, "", DT_LNK};
-				snprintf(d->name, sizeof(d->name), "%d",
-					 (int)i);
-				found = true;
-			}
-		pthread_mutex_unlock(&p->fd_lock);
-	}
-	if (n->which == D_TASK) {
-		pthread_mutex_lock(&p->lock);
-		for (; !found && i < SYS_MAX_VCPUS; i++)
-			if (p->threads[i] && p->threads[i]->live) {
-				*d = (struct dent){base + i, "", DT_DIR};
-				snprintf(d->name, sizeof(d->name), "%d",
-					 (int)p->threads[i]->tid);
-				found = true;
-			}
-		pthread_mutex_unlock(&p->lock);
-	}
-	return found;
-}
-
-long lx_procfs_getdents(struct lx_thread *t, struct lx_fd *f, uint64_t buf,
-			unsigned count)
-{
-	struct lx_proc *p = t->p;
-	off_t pos = lseek(f->host, 0, SEEK_CUR);
-	if (pos < 0)
-		return -errno;
-	uint8_t *h = gm_user(&p->vm, buf, count, GM_WRITE);
-	if (!h)
-		return -EFAULT;
-	struct node n;
-	const char *rest;
-	int err = parse(p, f->path, &n, &rest);
-	if (err || n.type != N_DIR)
-		return err ? err : -ENOTDIR;
-	size_t used = 0, plen = strlen(f->path);
-	struct dent d;
-	while (dir_next(p, &n, (uint64_t)pos, &d)) {
-		size_t nl = strlen(d.name);
-		size_t rl = ALIGN_UP(19 + nl + 1, 8);
-		if (used + rl > count)
-			break;
-		char full[PATH_MAX + 40];
-		snprintf(full, sizeof(full), "%.*s/%s", (int)plen, f->path,
-			 d.name);
-		struct dirent64 *e = (struct dirent64 *)(h + used);
-		e->d_ino = path_ino(full);
-		e->d_off = (int64_t)d.key + 1;
-		e->d_reclen = (unsigned short)rl;
-		e->d_type = d.type;
-		memset(e->d_name, 0, rl - 19);
-		memcpy(e->d_name, d.name, nl);
-		used += rl;
-		pos = (off_t)d.key + 1;
-	}
-	if (used == 0 && dir_next(p, &n, (uint64_t)pos, &d))
-		return -EINVAL;
-	lseek(f->host, pos, SEEK_SET);
-	return (long)used;
-}
-
-/* ---- what exec and the loader record ---- */
-
-/* The end of the NUL-terminated guest string at a, or a if unreadable. */
-static uint64_t str_end(struct lx_proc *p, uint64_t a)
-{
-	uint64_t top = p->vm.user_size;
-	const char *s = a < top ? gm_user(&p->vm, a, top - a, GM_READ) : NULL;
-	return s ? a + strnlen(s, top - a) + 1 : a;
-}
-
-void lx_procfs_note_stack(struct lx_proc *p, uint64_t sp)
-{
-	struct lx_mm *mm = &p->mm;
-	const uint64_t *argc = gm_user(&p->vm, sp, 8, GM_READ);
-	mm->arg_start = mm->arg_end = mm->env_start = mm->env_end = 0;
-	if (!argc || *argc > (1 << 17))
-		return;
-	const uint64_t *v = gm_user(&p->vm, sp + 8, (*argc + 1) * 8, GM_READ);
-	if (v && *argc) {
-		mm->arg_start = v[0];
-		mm->arg_end = str_end(p, v[*argc - 1]);
-	}
-	uint64_t e = sp + 8 + (*argc + 1) * 8;
-	const uint64_t *first = gm_user(&p->vm, e, 8, GM_READ);
-	uint64_t last = 0;
-	for (uint64_t i = 0; first && i < (1 << 17); i++) {
-		const uint64_t *w = gm_user(&p->vm, e + i * 8, 8, GM_READ);
-		if (!w || !*w)
-			break;
-		last = *w;
-	}
-	if (first && *first) {
-		mm->env_start = *first;
-		mm->env_end = str_end(p, last);
-	}
-}
-
-void lx_procfs_set_comm(struct lx_proc *p, const char *path)
-{
-	const char *base = strrchr(path, '/');
-	snprintf(p->comm, sizeof(p->comm), "%s", base ? base + 1 : path);
-}
-
-/* ---- mapping names ---- */
-
-/* Drops the names no VMA uses any more. */
-static void names_compact(struct lx_mm *mm)
-{
-	int out = 0;
-	for (int i = 0; i < mm->nnames; i++) {
-		bool used = false;
-		for (int j = 0; j < mm->nvmas && !used; j++)
-			used = mm->vmas[j].name == mm->names[i];
-		if (used)
-			mm->names[out++] = mm->names[i];
-		else
-			free(mm->names[i]);
-	}
-	mm->nnames = out;
-}
-
-const char *lx_mm_name(struct lx_proc *p, const char *name)
-{
-	struct lx_mm *mm = &p->mm;
-	for (int i = 0; i < mm->nnames; i++)
-		if (strcmp(mm->names[i], name) == 0)
-			return mm->names[i];
-	if (!mm->names && !(mm->names = calloc(MAX_NAMES, sizeof(char *))))
-		return NULL;
-	if (mm->nnames == MAX_NAMES)
-		names_compact(mm);
-	char *s = mm->nnames < MAX_NAMES ? strdup(name) : NULL;
-	if (s)
-		mm->names[mm->nnames++] = s;
-	return s;
 }
