@@ -1,5 +1,6 @@
-/* Path and metadata syscalls: open, stat, getdents64, readlink, access, the
- * working directory; and the confined lookups fswrite.c shares.
+/* Path and metadata syscalls: stat, getdents64, readlink, access, the
+ * working directory; and the confined lookups fsopen.c and fswrite.c
+ * share.
  *
  * Every guest path goes through lx_path_lookup and is opened with
  * lx_path_open, so the host kernel resolves it inside its mount. What acts
@@ -43,7 +44,7 @@ static const unsigned long host_only_fs[] = {
 };
 
 /* -ENOENT if host fd `fd` is on a host pseudo file system. */
-static int check_host_fs(int fd)
+int lx_fs_check_host_fs(int fd)
 {
 	struct statfs sf;
 	if (fstatfs(fd, &sf) < 0)
@@ -100,7 +101,7 @@ static bool is_procfs_fd(const struct lx_fd *f)
 }
 
 /* A final '/' asks for a directory; lx_path_lookup drops it. */
-static bool trailing_slash(const char *path)
+bool lx_fs_trailing_slash(const char *path)
 {
 	size_t n = strlen(path);
 	return n > 1 && path[n - 1] == '/';
@@ -129,14 +130,14 @@ int lx_fs_obj_path(struct lx_proc *p, long dirfd, const char *path, int at,
 	if (!path[0] && (at & AT_EMPTY_PATH) && dirfd != AT_FDCWD)
 		return borrow_fd(p, dirfd, o);
 	int err = lx_path_lookup(p, dirfd, path, at & AT_EMPTY_PATH, &o->lp);
-	if (!err && (!(at & AT_SYMLINK_NOFOLLOW) || trailing_slash(path)))
+	if (!err && (!(at & AT_SYMLINK_NOFOLLOW) || lx_fs_trailing_slash(path)))
 		err = lx_procfs_follow(p, &o->lp);
 	if (err)
 		return err;
 	if (lx_procfs_owns(o->lp.guest))
 		return lx_procfs_obj(p, &o->lp, at, o);
 	int fl = O_PATH;
-	if (trailing_slash(path))
+	if (lx_fs_trailing_slash(path))
 		fl |= O_DIRECTORY;
 	else if (at & AT_SYMLINK_NOFOLLOW)
 		fl |= O_NOFOLLOW;
@@ -146,7 +147,7 @@ int lx_fs_obj_path(struct lx_proc *p, long dirfd, const char *path, int at,
 	o->owned = true;
 	o->mount = o->lp.dirfd;
 	o->rw = o->lp.rw;
-	err = check_host_fs(o->fd);
+	err = lx_fs_check_host_fs(o->fd);
 	if (!err && fstat(o->fd, &o->st) < 0)
 		err = -errno;
 	if (err)
@@ -194,7 +195,7 @@ int lx_fs_parent_path(struct lx_proc *p, long dirfd, const char *path,
 		return err;
 	if (is_proc(&pa->lp))
 		return -EACCES;
-	pa->slash = trailing_slash(path);
+	pa->slash = lx_fs_trailing_slash(path);
 	if (strcmp(pa->lp.rel, ".") == 0)
 		return 0;
 	split_last(pa);
@@ -202,7 +203,7 @@ int lx_fs_parent_path(struct lx_proc *p, long dirfd, const char *path,
 	if (fd < 0)
 		return fd;
 	pa->fd = fd;
-	return check_host_fs(fd);
+	return lx_fs_check_host_fs(fd);
 }
 
 int lx_fs_parent_at(struct lx_proc *p, long dirfd, uint64_t gva,
@@ -219,193 +220,6 @@ void lx_fs_parent_put(struct lx_fs_parent *pa)
 	if (pa->fd >= 0)
 		close(pa->fd);
 	pa->fd = -1;
-}
-
-/* ---- open ---- */
-
-#define KERNEL_O_LARGEFILE 0100000 /* glibc's O_LARGEFILE is 0 on x86-64 */
-#define TMPFILE_BIT	   (O_TMPFILE & ~O_DIRECTORY)
-#define OPEN_VALID                                                             \
-	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |        \
-	 O_NONBLOCK | O_DSYNC | O_ASYNC | O_DIRECT | KERNEL_O_LARGEFILE |      \
-	 O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH |  \
-	 O_TMPFILE)
-#define O_PATH_VALID (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-/* Attempts at an open whose file changed between the probe and the open. */
-#define OPEN_TRIES 4
-
-static bool write_intent(int flags)
-{
-	return (flags & O_ACCMODE) != O_RDONLY ||
-	       (flags & (O_TRUNC | TMPFILE_BIT));
-}
-
-/* Decides an open of the existing object `st`, seen through an O_PATH
- * probe, before anything with side effects happens. */
-static int open_policy(const struct lx_path *lp, int flags,
-		       const struct stat *st)
-{
-	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
-		return -EEXIST;
-	if (flags & O_PATH)
-		return 0;
-	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
-		return lx_fs_dev_allowed(st) ? 0 : -EACCES;
-	if (S_ISDIR(st->st_mode) && !(flags & TMPFILE_BIT) &&
-	    ((flags & O_CREAT) || (flags & O_ACCMODE) != O_RDONLY))
-		return -EISDIR;
-	if (write_intent(flags) && !lp->rw)
-		return -EROFS;
-	return 0;
-}
-
-/* Opens with the guest's umask applied to what gets created. */
-static int open_umask(struct lx_proc *p, const struct lx_path *lp, int flags,
-		      mode_t mode)
-{
-	mode_t old = umask(p->fs.umask);
-	int fd = lx_path_open(lp, flags | O_NOCTTY, mode);
-	umask(old);
-	return fd;
-}
-
-/* O_CREAT of a name the probe did not find. -EAGAIN: look again. */
-static int open_create(struct lx_proc *p, const struct lx_path *lp, int flags,
-		       mode_t mode)
-{
-	if (!lp->rw)
-		return -EROFS;
-	int fd = open_umask(p, lp, flags | O_EXCL, mode);
-	/* Without the guest's O_EXCL, EEXIST is a dangling symlink, whose
-	 * target Linux creates (here inside the mount), or a racing creator:
-	 * either way what gets opened is checked below. */
-	if (fd == -EEXIST && !(flags & O_EXCL))
-		fd = open_umask(p, lp, flags, mode);
-	if (fd < 0)
-		return fd;
-	struct stat st;
-	int err = check_host_fs(fd);
-	if (!err && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)))
-		err = -EAGAIN;
-	if (err) {
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-/* The real open found what the probe saw (an O_TMPFILE file is new). */
-static bool same_file(int fd, const struct stat *want, bool tmpfile)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_dev != want->st_dev)
-		return false;
-	return tmpfile ? S_ISREG(st.st_mode) : st.st_ino == want->st_ino;
-}
-
-/* Reopens what the probe saw with the guest's flags. */
-static int open_real(struct lx_proc *p, const struct lx_path *lp, int flags,
-		     mode_t mode, const struct stat *st)
-{
-	bool tmpfile = flags & TMPFILE_BIT, creat = flags & O_CREAT;
-	flags &= ~O_CREAT;
-	int fd = tmpfile ? open_umask(p, lp, flags, mode)
-			 : lx_path_open(lp, flags | O_NOCTTY, 0);
-	if (fd == -ENOENT && creat)
-		return -EAGAIN; /* removed since the probe: create it */
-	if (fd >= 0 && !same_file(fd, st, tmpfile)) {
-		close(fd);
-		return -EAGAIN;
-	}
-	return fd;
-}
-
-/* One attempt: probe with O_PATH, decide, then open for real. */
-static int open_once(struct lx_proc *p, const struct lx_path *lp, int flags,
-		     mode_t mode)
-{
-	int probe = lx_path_open(
-		lp, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0);
-	if (probe == -ENOENT && (flags & O_CREAT))
-		return open_create(p, lp, flags, mode);
-	if (probe < 0)
-		return probe;
-	struct stat st;
-	int err = check_host_fs(probe);
-	if (!err && fstat(probe, &st) < 0)
-		err = -errno;
-	if (!err)
-		err = open_policy(lp, flags, &st);
-	if (!err && (flags & O_PATH))
-		return probe;
-	close(probe);
-	return err ? err : open_real(p, lp, flags, mode, &st);
-}
-
-static long do_open(struct lx_thread *t, long dirfd, uint64_t gpath, int flags,
-		    mode_t mode)
-{
-	struct lx_proc *p = t->p;
-	char path[PATH_MAX];
-	struct lx_path lp;
-	int err = lx_get_path(p, gpath, path);
-	if (!err)
-		err = lx_path_lookup(p, dirfd, path, false, &lp);
-	if (err)
-		return err;
-	/* Like open(2), not openat2(2): unknown bits are ignored. */
-	flags &= OPEN_VALID;
-	if (flags & O_PATH)
-		flags &= O_PATH_VALID;
-	if (!(flags & O_NOFOLLOW) && (err = lx_procfs_follow(p, &lp)) < 0)
-		return err;
-	if (lx_procfs_owns(lp.guest))
-		return lx_procfs_open(t, &lp, flags, mode);
-	long special;
-	if (lx_fd_open_special(t, lp.guest, flags, &special))
-		return special;
-	if (trailing_slash(path)) {
-		if (flags & O_CREAT)
-			return -EISDIR;
-		flags |= O_DIRECTORY;
-	}
-	int fd = -EAGAIN;
-	for (int i = 0; i < OPEN_TRIES && fd == -EAGAIN; i++)
-		fd = open_once(p, &lp, flags, mode & 07777);
-	if (fd < 0)
-		return fd;
-	char *gp = strdup(lp.guest);
-	if (!gp) {
-		close(fd);
-		return -ENOMEM;
-	}
-	return lx_fd_install(p, fd, flags & O_CLOEXEC ? FD_CLOEXEC : 0,
-			     lx_fd_kind_of(fd), gp, 0);
-}
-
-int lx_fs_reopen(struct lx_proc *p, const char *gpath, int flags)
-{
-	struct lx_path lp;
-	int err = lx_path_lookup(p, AT_FDCWD, gpath, false, &lp);
-	if (err)
-		return err;
-	if (lx_procfs_owns(lp.guest))
-		return -ENOENT;
-	flags &= ~(O_CREAT | O_EXCL | O_TRUNC | TMPFILE_BIT);
-	int fd = -EAGAIN;
-	for (int i = 0; i < OPEN_TRIES && fd == -EAGAIN; i++)
-		fd = open_once(p, &lp, flags | O_CLOEXEC, 0);
-	return fd == -EAGAIN ? -ENOENT : fd;
-}
-
-LX_SYS(open)
-{
-	return do_open(t, AT_FDCWD, a[0], (int)a[1], (mode_t)a[2]);
-}
-
-LX_SYS(openat)
-{
-	return do_open(t, (long)(int)a[0], a[1], (int)a[2], (mode_t)a[3]);
 }
 
 /* ---- stat ---- */

@@ -53,6 +53,11 @@ void lx_fs_parent_put(struct lx_fs_parent *pa);
 /* The devices any Linux process may open, even on a read-only root: null,
  * zero, full, random, urandom, tty and mote's own terminal. */
 bool lx_fs_dev_allowed(const struct stat *st);
+/* -ENOENT if host fd `fd` is on a host pseudo file system (/proc, /sys,
+ * ...), 0 if not, or -errno. */
+int lx_fs_check_host_fs(int fd);
+/* A final '/' asks for a directory; lx_path_lookup drops it. */
+bool lx_fs_trailing_slash(const char *path);
 
 /* Opens the existing guest path gpath (absolute) as the guest's open(2)
  * would, with the same checks (never creating or truncating): for
