@@ -86,7 +86,13 @@ static int flush_run(struct save *s)
 {
 	if (!s->run_len)
 		return 0;
-	if (write_all(s, s->p->vm.mem + s->run_start, s->run_len,
+	const uint8_t *run = gm_image(&s->p->vm, s->run_start, s->run_len);
+	if (!run)
+		return fail(s, "internal error: pages %#llx+%#llx are not "
+			       "guest memory",
+			    (unsigned long long)s->run_start,
+			    (unsigned long long)s->run_len);
+	if (write_all(s, run, s->run_len,
 		      (off_t)(s->mem_off + s->run_start)) < 0)
 		return -1;
 	s->pages += s->run_len / PAGE_SIZE;
@@ -119,7 +125,8 @@ static uint8_t *touched(struct save *s, uint64_t start, uint64_t end)
 		return NULL;
 	size_t n = (end - start) / PAGE_SIZE;
 	uint8_t *v = malloc(n ? n : 1);
-	if (v && mincore(s->p->vm.mem + start, end - start, v) < 0) {
+	void *h = gm_range(&s->p->vm, start, end - start);
+	if (v && (!h || mincore(h, end - start, v) < 0)) {
 		free(v);
 		v = NULL;
 	}
@@ -129,12 +136,17 @@ static uint8_t *touched(struct save *s, uint64_t start, uint64_t end)
 /* Every non-zero page of [start, end). */
 static int save_range(struct save *s, uint64_t start, uint64_t end, bool anon)
 {
+	const uint8_t *h = gm_image(&s->p->vm, start, end - start);
+	if (!h)
+		return fail(s, "internal error: a mapping at %#llx is not in "
+			       "guest memory",
+			    (unsigned long long)start);
 	uint8_t *vec = anon ? touched(s, start, end) : NULL;
 	int err = 0;
 	for (uint64_t a = start; a < end && !err; a += PAGE_SIZE) {
 		if (vec && !(vec[(a - start) / PAGE_SIZE] & 1))
 			continue;
-		if (!zero_page(s->p->vm.mem + a))
+		if (!zero_page(h + (a - start)))
 			err = keep(s, a);
 	}
 	free(vec);
@@ -165,6 +177,11 @@ static int save_file_vma(struct save *s, struct snap_vma *sv, int fd)
 {
 	const struct lx_vma *v = &sv->v;
 	const uint64_t chunk = 64 * PAGE_SIZE;
+	const uint8_t *h = gm_image(&s->p->vm, v->start, v->end - v->start);
+	if (!h)
+		return fail(s, "internal error: a mapping at %#llx is not in "
+			       "guest memory",
+			    (unsigned long long)v->start);
 	uint8_t *buf = malloc(chunk);
 	if (!buf)
 		return fail(s, "out of memory");
@@ -178,7 +195,7 @@ static int save_file_vma(struct save *s, struct snap_vma *sv, int fd)
 			got = 0;
 		for (uint64_t o = 0; o < len && !err; o += PAGE_SIZE) {
 			uint64_t pg = (a + o - v->start) / PAGE_SIZE;
-			const uint8_t *g = s->p->vm.mem + a + o;
+			const uint8_t *g = h + (a + o - v->start);
 			/* A page of a file mapping wholly past the end of
 			 * the file is not read (the host would raise SIGBUS):
 			 * it comes back as a zero page. In a program's
