@@ -1,6 +1,6 @@
 /* Guest memory, the only door into it: checked guest pointers, copies in
- * and out, and the monitor's own view of user memory. No code outside vm/
- * adds to the guest memory base. */
+ * and out, and the monitor's own operations on the host mapping behind
+ * user memory. No code outside vm/ adds to the guest memory base. */
 #ifndef MOTE_VM_GMEM_H
 #define MOTE_VM_GMEM_H
 
@@ -51,5 +51,35 @@ const void *gm_image(const struct vm *vm, uint64_t gpa, uint64_t len);
 /* Whether host address `host` lies in user memory. Async-signal-safe (for
  * a SIGBUS handler); false while the VM has no memory. */
 bool gm_holds(const struct vm *vm, const void *host);
+
+/* ---- changes to the host mapping behind user memory (gmap.c) ---- */
+
+/* Replaces [gpa, gpa + len) of user memory with fresh anonymous zero
+ * pages (private, MAP_NORESERVE), which also drops any file mapped there.
+ * 0, or -errno: EINVAL outside user memory, else mmap's error, after which
+ * the range may hold its old pages or nothing (a kernel before 6.12 unmaps
+ * first); see gm_fresh_or_die. */
+int gm_fresh(struct vm *vm, uint64_t gpa, uint64_t len);
+/* gm_fresh where the caller has already changed its own view of the
+ * range and cannot undo it: a failure ends the monitor with a message
+ * naming the range (user memory must stay mapped for the VM's lifetime,
+ * so that a racing vCPU or a host mapping of the monitor's own never meets
+ * a hole there). */
+void gm_fresh_or_die(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Moves the host pages of user memory [from, from + len) to [to, to +
+ * len), without copying; `from` is left unmapped (the caller refills it).
+ * Ranges of several host mappings move in pieces. 0 or -errno. */
+int gm_move(struct vm *vm, uint64_t from, uint64_t len, uint64_t to);
+/* Moves the one host mapping (a file's) at [from, from + olen) to [to, to
+ * + nlen), growing it with the file's next pages; `from` is left unmapped.
+ * 0 or -errno (nothing changed). */
+int gm_move_file(struct vm *vm, uint64_t from, uint64_t olen, uint64_t to,
+		 uint64_t nlen);
+/* Grows the host file mapping that ends at gpa + olen, in place, to end at
+ * gpa + nlen with the file's next pages, over the anonymous memory there.
+ * 0, or -errno with the mapping as it was (its private pages kept) and
+ * the range after it fresh anonymous memory again; a failure to make that
+ * memory again is fatal (see gm_fresh_or_die). */
+int gm_grow_file(struct vm *vm, uint64_t gpa, uint64_t olen, uint64_t nlen);
 
 #endif
