@@ -236,8 +236,7 @@ static int map_at(struct lx_proc *p, uint64_t gpa, uint64_t len, int prot,
 	void *h = gm_range(&p->vm, gpa, len);
 	if (!h)
 		return -EINVAL;
-	if (mmap(h, len, prot, flags | MAP_FIXED, fd, (off_t)off) ==
-	    MAP_FAILED)
+	if (mmap(h, len, prot, flags | MAP_FIXED, fd, (off_t)off) == MAP_FAILED)
 		return -errno;
 	return 0;
 }

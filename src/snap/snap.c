@@ -82,18 +82,24 @@ static int write_all(struct save *s, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
+/* The guest's pages [gpa, gpa + len), or NULL with the error set: the
+ * VMA list and the run of pages lie in guest memory, or mote is wrong. */
+static const uint8_t *image(struct save *s, uint64_t gpa, uint64_t len)
+{
+	const uint8_t *h = gm_image(&s->p->vm, gpa, len);
+	if (!h)
+		fail(s, "internal error: %#llx+%#llx is not guest memory",
+		     (unsigned long long)gpa, (unsigned long long)len);
+	return h;
+}
+
 static int flush_run(struct save *s)
 {
 	if (!s->run_len)
 		return 0;
-	const uint8_t *run = gm_image(&s->p->vm, s->run_start, s->run_len);
-	if (!run)
-		return fail(s, "internal error: pages %#llx+%#llx are not "
-			       "guest memory",
-			    (unsigned long long)s->run_start,
-			    (unsigned long long)s->run_len);
-	if (write_all(s, run, s->run_len,
-		      (off_t)(s->mem_off + s->run_start)) < 0)
+	const uint8_t *run = image(s, s->run_start, s->run_len);
+	off_t off = (off_t)(s->mem_off + s->run_start);
+	if (!run || write_all(s, run, s->run_len, off) < 0)
 		return -1;
 	s->pages += s->run_len / PAGE_SIZE;
 	s->run_len = 0;
@@ -136,11 +142,9 @@ static uint8_t *touched(struct save *s, uint64_t start, uint64_t end)
 /* Every non-zero page of [start, end). */
 static int save_range(struct save *s, uint64_t start, uint64_t end, bool anon)
 {
-	const uint8_t *h = gm_image(&s->p->vm, start, end - start);
+	const uint8_t *h = image(s, start, end - start);
 	if (!h)
-		return fail(s, "internal error: a mapping at %#llx is not in "
-			       "guest memory",
-			    (unsigned long long)start);
+		return -1;
 	uint8_t *vec = anon ? touched(s, start, end) : NULL;
 	int err = 0;
 	for (uint64_t a = start; a < end && !err; a += PAGE_SIZE) {
@@ -177,11 +181,9 @@ static int save_file_vma(struct save *s, struct snap_vma *sv, int fd)
 {
 	const struct lx_vma *v = &sv->v;
 	const uint64_t chunk = 64 * PAGE_SIZE;
-	const uint8_t *h = gm_image(&s->p->vm, v->start, v->end - v->start);
+	const uint8_t *h = image(s, v->start, v->end - v->start);
 	if (!h)
-		return fail(s, "internal error: a mapping at %#llx is not in "
-			       "guest memory",
-			    (unsigned long long)v->start);
+		return -1;
 	uint8_t *buf = malloc(chunk);
 	if (!buf)
 		return fail(s, "out of memory");

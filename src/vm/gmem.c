@@ -36,8 +36,7 @@ int gm_copy_in(const struct vm *vm, void *dst, uint64_t gva, size_t len)
 	return 0;
 }
 
-int gm_copy_out(const struct vm *vm, uint64_t gva, const void *src,
-		size_t len)
+int gm_copy_out(const struct vm *vm, uint64_t gva, const void *src, size_t len)
 {
 	void *h = gm_user(vm, gva, len, GM_WRITE);
 	if (!h)

@@ -30,8 +30,7 @@ long gm_strncpy(const struct vm *vm, char *buf, uint64_t gva, size_t max);
  * to gva (copy_out), through gm_user. 0, or -EFAULT (nothing copied) if
  * the guest may not read or write all of the range. */
 int gm_copy_in(const struct vm *vm, void *dst, uint64_t gva, size_t len);
-int gm_copy_out(const struct vm *vm, uint64_t gva, const void *src,
-		size_t len);
+int gm_copy_out(const struct vm *vm, uint64_t gva, const void *src, size_t len);
 
 /* ---- the monitor's own view of user memory (gmem.c) ---- */
 

@@ -13,7 +13,7 @@
 #include "vm/layout.h"
 #include "vm/vm.h"
 
-#define USER_SIZE (16ULL << 20)
+#define USER_SIZE  (16ULL << 20)
 #define FILE_PAGES 4
 
 static struct vm vm;
