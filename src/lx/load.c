@@ -125,17 +125,20 @@ static int load_segment(struct lx_proc *p, struct lx_image *im,
 	uint64_t va = s->vaddr + im->bias;
 	uint64_t start = ALIGN_DOWN(va, PAGE_SIZE);
 	uint64_t end = ALIGN_UP(va + s->memsz, PAGE_SIZE);
-	uint8_t *host = p->vm.mem;
 	if (s->filesz) {
 		uint64_t off = ALIGN_DOWN(s->offset, PAGE_SIZE);
 		uint64_t fend = ALIGN_UP(va + s->filesz, PAGE_SIZE);
-		if (mmap(host + start, fend - start, PROT_READ | PROT_WRITE,
+		uint8_t *host = gm_range(&p->vm, start, fend - start);
+		if (!host)
+			return -ENOMEM;
+		if (mmap(host, fend - start, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_FIXED, im->fd, off) == MAP_FAILED)
 			return -errno;
 		/* The rest of the last file page is zero, as Linux clears it
 		 * (padzero): bss, and past the end of the image, memory that
 		 * ld.so's minimal malloc hands out as calloc'd. */
-		memset(host + va + s->filesz, 0, fend - (va + s->filesz));
+		memset(host + (va - start) + s->filesz, 0,
+		       fend - (va + s->filesz));
 	}
 	struct lx_vma file = {.name = lx_mm_name(p, path),
 			      .off = ALIGN_DOWN(s->offset, PAGE_SIZE)};
@@ -246,7 +249,10 @@ uint64_t lx_image_stack(struct lx_proc *p, const struct lx_image *im,
 	uint64_t top = p->vm.user_size;
 	top -= aslr(p, MIN(STACK_RANDOM, (top - p->mm.stack_lo) / 8), 16);
 	uint64_t room = MIN(LX_ARG_MAX, top - p->mm.stack_lo);
-	uint64_t sp = stack_build(&img, p->vm.mem + top, top, room);
+	uint8_t *floor = gm_range(&p->vm, top - room, room);
+	if (!floor)
+		return 0;
+	uint64_t sp = stack_build(&img, floor + room, top, room);
 	if (sp)
 		lx_procfs_note_stack(p, sp);
 	return sp;

@@ -25,11 +25,7 @@
 
 static int get(struct lx_thread *t, void *v, uint64_t gva, size_t len)
 {
-	const void *h = gm_user(&t->p->vm, gva, len, GM_READ);
-	if (!h)
-		return -EFAULT;
-	memcpy(v, h, len);
-	return 0;
+	return gm_copy_in(&t->p->vm, v, gva, len);
 }
 
 LX_SYS(arch_prctl)

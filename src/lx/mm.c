@@ -1,10 +1,13 @@
 /* Guest memory management: brk, mmap, munmap, mprotect, mremap, madvise.
  *
- * User memory is identity-mapped: guest address A lives at host address
- * vm.mem + A for every A in [USER_MIN, user_size). The monitor keeps the VMA
- * list (what the guest mapped, with which protection) and the guest page
- * tables in step; the host range itself stays mapped for the VM's lifetime,
- * so a racing vCPU can never make the monitor touch an unmapped host page.
+ * User memory is identity-mapped: guest address A is user memory's byte A
+ * for every A in [USER_MIN, user_size). The monitor keeps the VMA list
+ * (what the guest mapped, with which protection) and the guest page tables
+ * in step; the host range itself stays mapped for the VM's lifetime, so a
+ * racing vCPU can never make the monitor touch an unmapped host page. The
+ * host side of every change goes through vm/ (gm_range, gm_fresh and the
+ * rest of vm/gmem.h): a failure that would leave a hole in the host range
+ * is fatal (gm_fresh_or_die).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -194,18 +197,20 @@ int lx_mm_map(struct lx_proc *p, uint64_t start, uint64_t end, unsigned prot,
  * them is marked again. Without KSM in the kernel it stays unmarked. */
 static void merge(struct lx_proc *p, uint64_t start, uint64_t len)
 {
-	if (p->opts->merge)
-		madvise(p->vm.mem + start, len, MADV_MERGEABLE);
+	void *h = gm_range(&p->vm, start, len);
+	if (p->opts->merge && h)
+		madvise(h, len, MADV_MERGEABLE);
 }
 
 /* Gives [start, end) back: page tables cleared, host pages dropped (a fresh
- * anonymous mapping also detaches any file mapped there). */
+ * anonymous mapping also detaches any file mapped there). The host's
+ * failure is fatal: it may leave the old pages, which a later brk or
+ * mremap would hand the guest again as fresh memory, or a hole. */
 static void unmap_range(struct lx_proc *p, uint64_t start, uint64_t end)
 {
 	vma_cut(&p->mm, start, end);
 	pt_map(&p->vm.pt, start, start, end - start, 0);
-	mmap(p->vm.mem + start, end - start, PROT_READ | PROT_WRITE,
-	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	gm_fresh_or_die(&p->vm, start, end - start);
 	merge(p, start, end - start);
 	p->mm.tlb_stale = true;
 }
@@ -228,9 +233,7 @@ int lx_mm_reset(struct lx_proc *p)
 	/* One fresh anonymous mapping over the whole user range drops every
 	 * page and file mapping of the old image, and (through the host's
 	 * invalidation) every translation KVM kept of them. */
-	if (mmap(p->vm.mem, p->vm.user_size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
-		 0) == MAP_FAILED)
+	if (gm_fresh(&p->vm, 0, p->vm.user_size) < 0)
 		return -ENOMEM;
 	p->mm.nvmas = 0;
 	p->mm.brk = p->mm.brk_start = 0;
@@ -386,8 +389,10 @@ LX_SYS(mmap)
 		return at;
 	if (vma_reserve(&t->p->mm, 2) < 0)
 		return -ENOMEM;
-	uint8_t *host = t->p->vm.mem + at;
+	uint8_t *host = gm_range(&t->p->vm, (uint64_t)at, len);
 	void *r;
+	if (!host)
+		return -ENOMEM;
 	if (f) {
 		int hflags = (type == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED) |
 			     MAP_FIXED | (flags & MAP_POPULATE);
@@ -446,7 +451,9 @@ LX_SYS(munmap)
  * one vCPU, nothing touches the range in between. */
 void lx_mm_drop_translations(struct lx_proc *p, uint64_t start, uint64_t len)
 {
-	uint8_t *h = p->vm.mem + start;
+	uint8_t *h = gm_range(&p->vm, start, len);
+	if (!h)
+		return;
 	mprotect(h, len, PROT_NONE);
 	if (mprotect(h, len, PROT_READ | PROT_WRITE) < 0)
 		mprotect(h, len, PROT_READ);
@@ -473,8 +480,8 @@ LX_SYS(mprotect)
 		return -ENOMEM;
 	/* A shared file mapping is writable only if its file is: the host
 	 * says so, with the errno Linux gives (EACCES). */
-	if ((np & PT_WRITE) &&
-	    mprotect(t->p->vm.mem + addr, len, PROT_READ | PROT_WRITE) < 0)
+	if ((np & PT_WRITE) && mprotect(gm_range(&t->p->vm, addr, len), len,
+					PROT_READ | PROT_WRITE) < 0)
 		return -errno;
 	/* Split at both ends, then change every VMA inside. */
 	for (int i = 0; i < mm->nvmas; i++) {
@@ -496,27 +503,6 @@ LX_SYS(mprotect)
 	return 0;
 }
 
-/* The host grows a file mapping (with the file's next pages) only by
- * moving it: out to where it has room, then back over the anonymous
- * memory that held the place after it. */
-static int host_grow_file(struct lx_proc *p, uint64_t at, uint64_t olen,
-			  uint64_t nlen)
-{
-	uint8_t *h = p->vm.mem + at;
-	void *tmp = mremap(h, olen, nlen, MREMAP_MAYMOVE);
-	if (tmp == MAP_FAILED)
-		return -errno;
-	if (mremap(tmp, nlen, nlen, MREMAP_MAYMOVE | MREMAP_FIXED, h) != h) {
-		int err = -errno;
-		munmap(tmp, nlen);
-		mmap(h, nlen, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-		     -1, 0);
-		return err;
-	}
-	return 0;
-}
-
 /* Grows [old, old + olen) to nlen where it is: anonymous memory gets
  * fresh pages after it, a file mapping the file's next pages. */
 static long grow_in_place(struct lx_proc *p, const struct lx_vma *keep,
@@ -524,10 +510,7 @@ static long grow_in_place(struct lx_proc *p, const struct lx_vma *keep,
 {
 	uint64_t tail = old + olen;
 	if (keep->kind != VMA_FILE) {
-		if (mmap(p->vm.mem + tail, nlen - olen, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
-				 MAP_NORESERVE,
-			 -1, 0) == MAP_FAILED)
+		if (gm_fresh(&p->vm, tail, nlen - olen) < 0)
 			return -ENOMEM;
 		merge(p, tail, nlen - olen);
 		int err =
@@ -538,30 +521,17 @@ static long grow_in_place(struct lx_proc *p, const struct lx_vma *keep,
 	 * tail): it maps consecutive pages of its file. */
 	if (keep->prot && vm_mem_ensure(&p->vm, tail, nlen - olen) < 0)
 		return -ENOMEM;
-	int err = host_grow_file(p, old, olen, nlen);
-	if (err)
+	/* A failure leaves the mapping as it was, its tail fresh memory. */
+	int err = gm_grow_file(&p->vm, old, olen, nlen);
+	if (err) {
+		merge(p, tail, nlen - olen);
 		return err;
+	}
 	lx_vma_find(&p->mm, old)->end = old + nlen;
 	pt_map(&p->vm.pt, tail, tail, nlen - olen, lx_mm_pt_prot(keep->prot));
 	lx_mm_fit_files(p, tail, old + nlen, false);
 	p->mm.tlb_stale = true;
 	return (long)old;
-}
-
-/* Moves the host's pages of [from, from + len) to `to`, without copying.
- * Anonymous memory that was moved before keeps its own host mapping (it
- * never merges with its new neighbours), and kernels before 6.17 move no
- * range of several mappings (EFAULT): such a range moves in pieces. */
-static int host_move(uint8_t *from, uint64_t len, uint8_t *to)
-{
-	if (mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to) !=
-	    MAP_FAILED)
-		return 0;
-	if (errno != EFAULT || len <= PAGE_SIZE)
-		return -errno;
-	uint64_t half = len / 2 & PAGE_MASK;
-	int err = host_move(from, half, to);
-	return err ? err : host_move(from + half, len - half, to + half);
 }
 
 /* Moves [old, old + olen) to [to, to + nlen). The host moves the pages
@@ -573,18 +543,14 @@ static long move_to(struct lx_proc *p, const struct lx_vma *keep, uint64_t old,
 {
 	uint64_t moved = MIN(olen, nlen);
 	bool file = keep->kind == VMA_FILE;
-	if (file && mremap(p->vm.mem + old, olen, nlen,
-			   MREMAP_MAYMOVE | MREMAP_FIXED,
-			   p->vm.mem + to) == MAP_FAILED)
-		return -errno;
-	int err = file ? 0 : host_move(p->vm.mem + old, moved, p->vm.mem + to);
+	int err = file ? gm_move_file(&p->vm, old, olen, to, nlen)
+		       : gm_move(&p->vm, old, moved, to);
 	if (err)
 		return err;
+	/* The pages are at `to` now, the old range a hole: there is no going
+	 * back, so a host failure to fill what the move left is fatal. */
 	if (!file && nlen > moved) {
-		mmap(p->vm.mem + to + moved, nlen - moved,
-		     PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-		     -1, 0);
+		gm_fresh_or_die(&p->vm, to + moved, nlen - moved);
 		merge(p, to + moved, nlen - moved);
 	}
 	unmap_range(p, old, old + olen);
@@ -680,7 +646,7 @@ LX_SYS(madvise)
 	case MADV_NOHUGEPAGE:
 	case MADV_COLD:
 	case MADV_PAGEOUT:
-		if (madvise(t->p->vm.mem + addr, len, advice) < 0)
+		if (madvise(gm_range(&t->p->vm, addr, len), len, advice) < 0)
 			return -errno;
 	}
 	return 0;

@@ -29,7 +29,9 @@
  * and read one byte through the kernel instead. */
 static bool page_backed(struct lx_proc *p, uint64_t gpa)
 {
-	uint8_t *h = p->vm.mem + gpa;
+	uint8_t *h = gm_range(&p->vm, gpa, PAGE_SIZE);
+	if (!h)
+		return false;
 	if (madvise(h, PAGE_SIZE, MADV_POPULATE_READ) == 0)
 		return true;
 	if (errno == EFAULT)
@@ -180,7 +182,7 @@ LX_SYS(msync)
 	/* The host range is mapped throughout (holes hold anonymous
 	 * memory), so the host syncs what is there and the holes are
 	 * reported after, as Linux does. */
-	if (msync(p->vm.mem + addr, len, flags) < 0)
+	if (msync(gm_range(&p->vm, addr, len), len, flags) < 0)
 		return -errno;
 	return lx_mm_range_mapped(&p->mm, addr, addr + len) ? 0 : -ENOMEM;
 }
@@ -205,7 +207,8 @@ LX_SYS(mincore)
 		return -ENOMEM;
 	/* The host writes the vector itself: a page that vanished under it
 	 * (a truncated file) is EFAULT, not a fault in the monitor. */
-	if (mincore(p->vm.mem + addr, pages * PAGE_SIZE, out) < 0)
+	if (mincore(gm_range(&p->vm, addr, pages * PAGE_SIZE),
+		    pages * PAGE_SIZE, out) < 0)
 		return -errno;
 	return 0;
 }

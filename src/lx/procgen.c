@@ -80,7 +80,8 @@ static uint64_t resident(struct lx_proc *p, uint64_t start, uint64_t end)
 	uint64_t n = 0;
 	for (uint64_t a = start; a < end; a += sizeof(vec) * PAGE_SIZE) {
 		uint64_t len = MIN(end - a, sizeof(vec) * PAGE_SIZE);
-		if (mincore(p->vm.mem + a, len, vec) < 0)
+		void *h = gm_range(&p->vm, a, len);
+		if (!h || mincore(h, len, vec) < 0)
 			continue;
 		for (uint64_t i = 0; i < len / PAGE_SIZE; i++)
 			n += vec[i] & 1;

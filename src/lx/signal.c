@@ -109,10 +109,8 @@ static bool monitor_fault(int sig, const siginfo_t *si)
  * lx_kill does). */
 static bool guest_page_gone(int sig, const siginfo_t *si)
 {
-	const uint8_t *a = si->si_addr;
-	return sig == SIGBUS && cur_proc && cur_proc->vm.mem &&
-	       a >= cur_proc->vm.mem &&
-	       a < cur_proc->vm.mem + cur_proc->vm.user_size;
+	return sig == SIGBUS && cur_proc &&
+	       gm_holds(&cur_proc->vm, si->si_addr);
 }
 
 static void on_host_signal(int sig, siginfo_t *si, void *uc)

@@ -392,11 +392,7 @@ void lx_syscall(struct lx_thread *t)
 
 int lx_put(struct lx_thread *t, uint64_t gva, const void *v, size_t len)
 {
-	void *h = gm_user(&t->p->vm, gva, len, GM_WRITE);
-	if (!h)
-		return -EFAULT;
-	memcpy(h, v, len);
-	return 0;
+	return gm_copy_out(&t->p->vm, gva, v, len);
 }
 
 int lx_set_user(struct lx_thread *t, const struct kvm_regs *r)

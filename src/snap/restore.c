@@ -232,8 +232,10 @@ static int check_cpu(const char *path, const struct snap_cpu *need)
 static int map_at(struct lx_proc *p, uint64_t gpa, uint64_t len, int prot,
 		  int flags, int fd, uint64_t off)
 {
-	if (mmap(p->vm.mem + gpa, len, prot, flags | MAP_FIXED, fd,
-		 (off_t)off) == MAP_FAILED)
+	void *h = gm_range(&p->vm, gpa, len);
+	if (!h)
+		return -EINVAL;
+	if (mmap(h, len, prot, flags | MAP_FIXED, fd, (off_t)off) == MAP_FAILED)
 		return -errno;
 	return 0;
 }

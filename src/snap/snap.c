@@ -82,12 +82,24 @@ static int write_all(struct save *s, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
+/* The guest's pages [gpa, gpa + len), or NULL with the error set: the
+ * VMA list and the run of pages lie in guest memory, or mote is wrong. */
+static const uint8_t *image(struct save *s, uint64_t gpa, uint64_t len)
+{
+	const uint8_t *h = gm_image(&s->p->vm, gpa, len);
+	if (!h)
+		fail(s, "internal error: %#llx+%#llx is not guest memory",
+		     (unsigned long long)gpa, (unsigned long long)len);
+	return h;
+}
+
 static int flush_run(struct save *s)
 {
 	if (!s->run_len)
 		return 0;
-	if (write_all(s, s->p->vm.mem + s->run_start, s->run_len,
-		      (off_t)(s->mem_off + s->run_start)) < 0)
+	const uint8_t *run = image(s, s->run_start, s->run_len);
+	off_t off = (off_t)(s->mem_off + s->run_start);
+	if (!run || write_all(s, run, s->run_len, off) < 0)
 		return -1;
 	s->pages += s->run_len / PAGE_SIZE;
 	s->run_len = 0;
@@ -119,7 +131,8 @@ static uint8_t *touched(struct save *s, uint64_t start, uint64_t end)
 		return NULL;
 	size_t n = (end - start) / PAGE_SIZE;
 	uint8_t *v = malloc(n ? n : 1);
-	if (v && mincore(s->p->vm.mem + start, end - start, v) < 0) {
+	void *h = gm_range(&s->p->vm, start, end - start);
+	if (v && (!h || mincore(h, end - start, v) < 0)) {
 		free(v);
 		v = NULL;
 	}
@@ -129,12 +142,15 @@ static uint8_t *touched(struct save *s, uint64_t start, uint64_t end)
 /* Every non-zero page of [start, end). */
 static int save_range(struct save *s, uint64_t start, uint64_t end, bool anon)
 {
+	const uint8_t *h = image(s, start, end - start);
+	if (!h)
+		return -1;
 	uint8_t *vec = anon ? touched(s, start, end) : NULL;
 	int err = 0;
 	for (uint64_t a = start; a < end && !err; a += PAGE_SIZE) {
 		if (vec && !(vec[(a - start) / PAGE_SIZE] & 1))
 			continue;
-		if (!zero_page(s->p->vm.mem + a))
+		if (!zero_page(h + (a - start)))
 			err = keep(s, a);
 	}
 	free(vec);
@@ -165,6 +181,9 @@ static int save_file_vma(struct save *s, struct snap_vma *sv, int fd)
 {
 	const struct lx_vma *v = &sv->v;
 	const uint64_t chunk = 64 * PAGE_SIZE;
+	const uint8_t *h = image(s, v->start, v->end - v->start);
+	if (!h)
+		return -1;
 	uint8_t *buf = malloc(chunk);
 	if (!buf)
 		return fail(s, "out of memory");
@@ -178,7 +197,7 @@ static int save_file_vma(struct save *s, struct snap_vma *sv, int fd)
 			got = 0;
 		for (uint64_t o = 0; o < len && !err; o += PAGE_SIZE) {
 			uint64_t pg = (a + o - v->start) / PAGE_SIZE;
-			const uint8_t *g = s->p->vm.mem + a + o;
+			const uint8_t *g = h + (a + o - v->start);
 			/* A page of a file mapping wholly past the end of
 			 * the file is not read (the host would raise SIGBUS):
 			 * it comes back as a zero page. In a program's

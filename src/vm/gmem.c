@@ -1,4 +1,5 @@
-/* The one checked door from the monitor into guest memory. */
+/* The one checked door from the monitor into guest memory: guest
+ * pointers, copies in and out, and the monitor's own view of user memory. */
 #include <errno.h>
 #include <string.h>
 
@@ -24,6 +25,46 @@ void *gm_user(const struct vm *vm, uint64_t gva, uint64_t len,
 			break;
 	}
 	return vm->mem + gva;
+}
+
+int gm_copy_in(const struct vm *vm, void *dst, uint64_t gva, size_t len)
+{
+	const void *h = gm_user(vm, gva, len, GM_READ);
+	if (!h)
+		return -EFAULT;
+	memcpy(dst, h, len);
+	return 0;
+}
+
+int gm_copy_out(const struct vm *vm, uint64_t gva, const void *src, size_t len)
+{
+	void *h = gm_user(vm, gva, len, GM_WRITE);
+	if (!h)
+		return -EFAULT;
+	memcpy(h, src, len);
+	return 0;
+}
+
+void *gm_range(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t end = gpa + len;
+	if (!vm->mem || end < gpa || end > vm->user_size)
+		return NULL;
+	return vm->mem + gpa;
+}
+
+const void *gm_image(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t end = gpa + len;
+	if (!vm->mem || end < gpa || end > vm->user_size + vm->sys_size)
+		return NULL;
+	return vm->mem + gpa;
+}
+
+bool gm_holds(const struct vm *vm, const void *host)
+{
+	const uint8_t *a = host;
+	return vm->mem && a >= vm->mem && a < vm->mem + vm->user_size;
 }
 
 void *gm_sys(const struct vm *vm, uint64_t gva, uint64_t len)

@@ -213,19 +213,6 @@ void vcpu_flush_tlb(struct vcpu *c);
 /* Prints the registers of a vCPU to stderr, for internal-error reports. */
 void vcpu_dump(struct vcpu *c);
 
-/* The one door into guest memory. Returns the host address of the guest
- * range [gva, gva + len) if every page of it is mapped for CPL 3 with the
- * access asked for (GM_WRITE implies read), else NULL. len may be 0 (then
- * gva must still be a user address). Never dereference a guest address any
- * other way. */
-enum gm_access { GM_READ = 0, GM_WRITE = 1 };
-void *gm_user(const struct vm *vm, uint64_t gva, uint64_t len,
-	      enum gm_access acc);
-/* Like gm_user but for the supervisor-only system region (exception frames
- * on the shim's stack). */
-void *gm_sys(const struct vm *vm, uint64_t gva, uint64_t len);
-/* Copies a NUL-terminated guest string of at most max bytes (including the
- * NUL) into buf. Returns its length, -EFAULT or -ENAMETOOLONG. */
-long gm_strncpy(const struct vm *vm, char *buf, uint64_t gva, size_t max);
+#include "vm/gmem.h"
 
 #endif

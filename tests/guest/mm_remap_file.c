@@ -1,6 +1,6 @@
 /* mremap of file mappings: growing (in place and by moving) maps the
- * file's next pages, shrinking keeps the front, a shared mapping moved
- * still writes to the file. */
+ * file's next pages and keeps the pages written, shrinking keeps the
+ * front, a shared mapping moved still writes to the file. */
 // mote-args: --volume @TMP@:/w:rw
 // args: /w
 #define _GNU_SOURCE
@@ -44,8 +44,11 @@ static void grow(int fd, int type)
 	CHECK(p != MAP_FAILED && munmap(p, 8 * PG) == 0);
 	CHECK(mmap(p, 2 * PG, RW, type | MAP_FIXED, fd, PG) == p);
 	CHECK(pages_ok(p, 1, 2));
+	/* A page written before (a private copy, or the file's) stays. */
+	p[1] = 'x';
 	CHECK(mremap(p, 2 * PG, 4 * PG, 0) == p);
-	CHECK(pages_ok(p, 1, 4));
+	CHECK(pages_ok(p, 1, 4) && p[1] == 'x');
+	p[1] = 'B';
 
 	/* Something in the way: grows by moving. */
 	char *b =

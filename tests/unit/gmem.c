@@ -1,4 +1,5 @@
-/* gm_user, gm_strncpy and gm_sys on a fake VM: memory and page tables only. */
+/* gm_user, gm_strncpy, gm_sys, the copies and gm_range on a fake VM: memory
+ * and page tables only. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -170,12 +171,72 @@ static void gm_sys_bounds(void)
 	CHECK(SYS_VCPU + SYS_MAX_VCPUS * PAGE_SIZE <= vm.sys_size);
 }
 
+static void gm_copies(void)
+{
+	char in[8] = "abcdefg", out[8];
+	CHECK(gm_copy_out(&vm, RW_PAGE + 100, in, sizeof(in)) == 0);
+	CHECK(!memcmp(vm.mem + RW_PAGE + 100, in, sizeof(in)));
+	CHECK(gm_copy_in(&vm, out, RW_PAGE + 100, sizeof(out)) == 0);
+	CHECK(!memcmp(out, in, sizeof(in)));
+	/* Read-only: in, not out; nothing is written on a refusal. */
+	memset(vm.mem + RO_PAGE, 'r', 8);
+	CHECK(gm_copy_out(&vm, RO_PAGE, in, sizeof(in)) == -EFAULT);
+	CHECK(vm.mem[RO_PAGE] == 'r');
+	CHECK(gm_copy_in(&vm, out, RO_PAGE, sizeof(out)) == 0);
+	CHECK(out[0] == 'r');
+	/* Holes, supervisor pages, wrapping ranges. */
+	memset(out, '#', sizeof(out));
+	CHECK(gm_copy_in(&vm, out, HOLE, 1) == -EFAULT);
+	CHECK(gm_copy_in(&vm, out, RO_PAGE + PAGE_SIZE - 4, 8) == -EFAULT);
+	CHECK(out[0] == '#');
+	CHECK(gm_copy_out(&vm, SUPER_PAGE, in, 1) == -EFAULT);
+	CHECK(gm_copy_out(&vm, ~0ULL - 2, in, 8) == -EFAULT);
+	CHECK(gm_copy_in(&vm, out, RW_PAGE, 0) == 0);
+}
+
+/* The monitor's own view: all of user memory, page tables or not, and
+ * nothing past it. */
+static void gm_range_bounds(void)
+{
+	CHECK(gm_range(&vm, 0, USER_SIZE) == vm.mem);
+	CHECK(gm_range(&vm, HOLE, PAGE_SIZE) == vm.mem + HOLE);
+	CHECK(gm_range(&vm, SUPER_PAGE, 8) == vm.mem + SUPER_PAGE);
+	CHECK(gm_range(&vm, LAST_PAGE, PAGE_SIZE) == vm.mem + LAST_PAGE);
+	CHECK(gm_range(&vm, USER_SIZE, 0) == vm.mem + USER_SIZE);
+	CHECK(gm_range(&vm, LAST_PAGE, PAGE_SIZE + 1) == NULL);
+	CHECK(gm_range(&vm, USER_SIZE, 1) == NULL);
+	CHECK(gm_range(&vm, USER_SIZE + 1, 0) == NULL);
+	CHECK(gm_range(&vm, 0, USER_SIZE + 1) == NULL);
+	CHECK(gm_range(&vm, RW_PAGE, ~0ULL) == NULL);
+	CHECK(gm_range(&vm, RW_PAGE, -RW_PAGE) == NULL);
+	CHECK(gm_range(&vm, ~0ULL - 8, 16) == NULL);
+	CHECK(gm_range(&vm, SYS_GVA, 8) == NULL);
+	/* The snapshot's image: the system region too. */
+	uint64_t all = USER_SIZE + vm.sys_size;
+	CHECK(gm_image(&vm, 0, all) == vm.mem);
+	CHECK(gm_image(&vm, USER_SIZE, vm.sys_size) == vm.mem + USER_SIZE);
+	CHECK(gm_image(&vm, all - PAGE_SIZE, PAGE_SIZE + 1) == NULL);
+	CHECK(gm_image(&vm, all, 1) == NULL);
+	CHECK(gm_image(&vm, PAGE_SIZE, ~0ULL) == NULL);
+	CHECK(gm_holds(&vm, vm.mem));
+	CHECK(gm_holds(&vm, vm.mem + USER_SIZE - 1));
+	CHECK(!gm_holds(&vm, vm.mem + USER_SIZE));
+	CHECK(!gm_holds(&vm, vm.mem - 1));
+	CHECK(!gm_holds(&vm, NULL));
+	struct vm none = {.user_size = USER_SIZE};
+	CHECK(gm_range(&none, RW_PAGE, 8) == NULL);
+	CHECK(gm_image(&none, RW_PAGE, 8) == NULL);
+	CHECK(!gm_holds(&none, vm.mem));
+}
+
 static void cases(void)
 {
 	RUN(gm_access);
 	RUN(gm_ranges);
 	RUN(gm_strings);
 	RUN(gm_sys_bounds);
+	RUN(gm_copies);
+	RUN(gm_range_bounds);
 }
 
 int main(void)
