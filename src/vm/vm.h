@@ -1,4 +1,4 @@
-/* The KVM virtual machine: memory, vCPUs, long-mode setup, the run loop. */
+/* The KVM virtual machine and its vCPUs: memory, long-mode setup, the run. */
 #ifndef MOTE_VM_VM_H
 #define MOTE_VM_VM_H
 
