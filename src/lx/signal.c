@@ -18,7 +18,6 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -166,8 +165,8 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 		}
 		lx_sigfd_notify(sig);
 	}
-	if (t && t->cpu.run)
-		t->cpu.run->immediate_exit = 1;
+	if (t)
+		vcpu_kick(&t->cpu);
 	lx_block_signal(uc);
 }
 

@@ -12,6 +12,7 @@
 
 #include "shim/shim.h"
 #include "util.h"
+#include "vm/exit.h"
 #include "vm/layout.h"
 
 #define CR0_PE	       (1ULL << 0)
@@ -224,16 +225,38 @@ static int msr_io(struct vcpu *c, unsigned long req, uint32_t idx,
 	return 0;
 }
 
+/* KVM_RUN once: 0 or its errno. Not kvm_ioctl, whose retry would lose the
+ * EINTR of a kick. immediate_exit is cleared after: a kick that came
+ * before has ended this run, one that comes from now on (while the
+ * monitor serves the exit) ends the next. */
+static int run_ioctl(struct vcpu *c)
+{
+	int err = ioctl(c->fd, KVM_RUN, 0) < 0 ? errno : 0;
+	c->run->immediate_exit = 0;
+	return err;
+}
+
+struct vcpu_exit vcpu_run(struct vcpu *c)
+{
+	int err = run_ioctl(c);
+	/* c->run is read again: a fork's child runs on a new vCPU. */
+	struct vcpu_exit x = vm_exit_of(err, c->run, c->vm->doorbell_gpa);
+	c->efaults = x.class == VMX_EFAULT ? c->efaults + 1 : 0;
+	x.efaults = c->efaults;
+	return x;
+}
+
 int vcpu_complete_io(struct vcpu *c)
 {
 	unsigned why = c->run->exit_reason;
 	if (why != KVM_EXIT_IO && why != KVM_EXIT_MMIO)
 		return 0;
 	c->run->immediate_exit = 1;
-	int r = ioctl(c->fd, KVM_RUN, 0);
-	c->run->immediate_exit = 0;
-	if (r == 0 || errno != EINTR)
+	int err = run_ioctl(c);
+	if (err != EINTR) {
+		errno = err ? err : EIO;
 		return -1;
+	}
 	/* KVM leaves the reason as it was: say the exit is finished, so that
 	 * nothing finishes it a second time. */
 	c->run->exit_reason = KVM_EXIT_INTR;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vm/exit.h"
 #include "vm/pt.h"
 
 struct vm {
@@ -43,6 +44,7 @@ struct vcpu {
 	int id;
 	int fd;
 	struct kvm_run *run;
+	unsigned efaults; /* KVM_RUNs in a row that ended in EFAULT */
 };
 
 /* Why vm_create failed, so that the caller prints the right hint. */
@@ -96,6 +98,19 @@ struct vcpu_state {
 	struct kvm_xsave xsave; /* last: newer headers end it with a
 				   flexible array */
 };
+/* Runs the vCPU until its next exit, a kick (vcpu_kick, or a host signal)
+ * or a host fault, and says which (see vm/exit.h). A kick that comes
+ * while the monitor serves the exit ends the next run at once. */
+struct vcpu_exit vcpu_run(struct vcpu *c);
+/* Makes the vCPU's next KVM_RUN (or the one it is in, with the signal
+ * that interrupts it) return at once. Async-signal-safe; c may have no
+ * vCPU yet. */
+static inline void vcpu_kick(struct vcpu *c)
+{
+	if (c->run)
+		c->run->immediate_exit = 1;
+}
+
 /* Finishes the port-I/O or MMIO exit c stopped in, without running the
  * guest: hardware KVM completes one (advances RIP past the `out`, stores
  * the data) only on the next KVM_RUN, so registers read before are not
@@ -174,7 +189,7 @@ void vcpu_destroy(struct vcpu *c);
 
 /* ioctl on a KVM fd, repeated while a host signal interrupts it (a
  * SIGSTOP/SIGCONT pair or a SIGCHLD while a forked child builds its VM).
- * Not for KVM_RUN, whose EINTR is the kick. */
+ * Not for KVM_RUN, whose EINTR is the kick (vcpu_run). */
 int kvm_ioctl(int fd, unsigned long req, void *arg);
 
 /* The registers of a vCPU stopped in an exit, through KVM_CAP_SYNC_REGS. */
