@@ -426,8 +426,9 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 	uint8_t *fph = gm_user(&p->vm, fp, fsize + 4, GM_WRITE);
 	struct lx_rt_sigframe *f = gm_user(&p->vm, frame, sizeof(*f), GM_WRITE);
 	struct kvm_xsave xs;
-	if (!fph || !f || kvm_ioctl(t->cpu.fd, KVM_GET_XSAVE, &xs) < 0)
+	if (!fph || !f)
 		return -1;
+	vcpu_get_fpu(&t->cpu, &xs);
 	memcpy(fph, xs.region, fsize);
 	/* The software-reserved bytes of the FXSAVE area say an XSAVE
 	 * image follows, as the kernel's frames do. */
@@ -693,7 +694,7 @@ LX_SYS(rt_sigreturn)
 		memcpy(xs.region, fph, fsize);
 		/* KVM refuses state the CPU would fault on: that is the
 		 * guest's bad frame. */
-		if (kvm_ioctl(t->cpu.fd, KVM_SET_XSAVE, &xs) < 0) {
+		if (vcpu_try_set_fpu(&t->cpu, &xs) < 0) {
 			lx_kill(p, SIGSEGV, " (bad FPU state in rt_sigreturn)");
 			return -EFAULT;
 		}

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -246,6 +247,25 @@ struct vcpu_exit vcpu_run(struct vcpu *c)
 	return x;
 }
 
+noreturn void vcpu_fatal(struct vcpu *c, const char *what, int err)
+{
+	msg("internal error: %s: %s; vCPU %d registers:", what, strerror(err),
+	    c->id);
+	vcpu_dump(c);
+	exit(MOTE_EXIT_FAIL);
+}
+
+void vcpu_get_fpu(struct vcpu *c, struct kvm_xsave *xs)
+{
+	if (kvm_ioctl(c->fd, KVM_GET_XSAVE, xs) < 0)
+		vcpu_fatal(c, "KVM_GET_XSAVE", errno);
+}
+
+int vcpu_try_set_fpu(struct vcpu *c, const struct kvm_xsave *xs)
+{
+	return kvm_ioctl(c->fd, KVM_SET_XSAVE, (void *)xs);
+}
+
 int vcpu_complete_io(struct vcpu *c)
 {
 	unsigned why = c->run->exit_reason;
@@ -263,17 +283,16 @@ int vcpu_complete_io(struct vcpu *c)
 	return 0;
 }
 
-int vcpu_save(struct vcpu *c, struct vcpu_state *s)
+void vcpu_save(struct vcpu *c, struct vcpu_state *s)
 {
 	if (vcpu_complete_io(c) < 0)
-		return -1;
+		vcpu_fatal(c, "KVM_RUN to complete an exit", errno);
 	s->regs = *vcpu_regs(c);
 	s->sregs = *vcpu_sregs(c);
 	s->tsc = 0;
-	if (kvm_ioctl(c->fd, KVM_GET_XSAVE, &s->xsave) < 0 ||
-	    msr_io(c, KVM_GET_MSRS, MSR_IA32_TSC, &s->tsc) < 0)
-		return -1;
-	return 0;
+	vcpu_get_fpu(c, &s->xsave);
+	if (msr_io(c, KVM_GET_MSRS, MSR_IA32_TSC, &s->tsc) < 0)
+		vcpu_fatal(c, "KVM_GET_MSRS of the TSC", errno);
 }
 
 void vcpu_user_segments(struct kvm_sregs *s)
@@ -284,7 +303,7 @@ void vcpu_user_segments(struct kvm_sregs *s)
 
 int vcpu_load(struct vcpu *c, const struct vcpu_state *s)
 {
-	if (kvm_ioctl(c->fd, KVM_SET_XSAVE, (void *)&s->xsave) < 0)
+	if (vcpu_try_set_fpu(c, &s->xsave) < 0)
 		return -1;
 	/* Wherever the vCPU stopped (even in the shim), it resumes in user
 	 * mode with the saved registers and segment bases. */
@@ -301,7 +320,7 @@ int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
 	uint64_t tsc = s->tsc;
 	if (vcpu_open(vm, c, id) < 0)
 		return -1;
-	if (kvm_ioctl(c->fd, KVM_SET_XSAVE, (void *)&s->xsave) < 0 ||
+	if (vcpu_try_set_fpu(c, &s->xsave) < 0 ||
 	    msr_io(c, KVM_SET_MSRS, MSR_IA32_TSC, &tsc) < 0) {
 		vcpu_destroy(c);
 		return -1;
@@ -399,7 +418,7 @@ int vcpu_create_user(struct vm *vm, struct vcpu *c, int id,
 	if (vcpu_create(vm, c, id, s->regs.rip, s->regs.rsp) < 0)
 		return -1;
 	uint64_t tsc = s->tsc;
-	if (kvm_ioctl(c->fd, KVM_SET_XSAVE, (void *)&s->xsave) < 0 ||
+	if (vcpu_try_set_fpu(c, &s->xsave) < 0 ||
 	    msr_io(c, KVM_SET_MSRS, MSR_IA32_TSC, &tsc) < 0) {
 		vcpu_destroy(c);
 		return -1;

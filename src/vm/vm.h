@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdnoreturn.h>
 
 #include "vm/exit.h"
 #include "vm/pt.h"
@@ -111,14 +112,30 @@ static inline void vcpu_kick(struct vcpu *c)
 		c->run->immediate_exit = 1;
 }
 
+/* The checked and raw KVM calls on a live vCPU. A host failure that must
+ * not happen (reading the registers or the FPU of a vCPU stopped in an
+ * exit) ends mote through vcpu_fatal: it is never passed to the guest as
+ * an errno or a signal. The raw vcpu_try_* return -1 with errno where
+ * failure is legitimate (a guest's or a snapshot's bad state). */
+
+/* Prints "internal error: what: strerror(err)" and c's registers, and
+ * exits with MOTE_EXIT_FAIL. */
+noreturn void vcpu_fatal(struct vcpu *c, const char *what, int err);
+/* The vCPU's FPU, SSE and AVX state (the XSAVE image). Checked. */
+void vcpu_get_fpu(struct vcpu *c, struct kvm_xsave *xs);
+/* Loads an XSAVE image: -1 with errno if KVM refuses it (a state the CPU
+ * would fault on, as a guest's signal frame may hold). */
+int vcpu_try_set_fpu(struct vcpu *c, const struct kvm_xsave *xs);
+
 /* Finishes the port-I/O or MMIO exit c stopped in, without running the
  * guest: hardware KVM completes one (advances RIP past the `out`, stores
  * the data) only on the next KVM_RUN, so registers read before are not
  * the vCPU's state. kvm_pvm completes it before the exit; there this is a
  * no-op KVM_RUN. 0, or -1 with errno if KVM_RUN failed. */
 int vcpu_complete_io(struct vcpu *c);
-/* Saves a vCPU stopped in an exit, its pending I/O completed first. */
-int vcpu_save(struct vcpu *c, struct vcpu_state *s);
+/* Saves a vCPU stopped in an exit, its pending I/O completed first.
+ * Checked: a failure is a host fault (vcpu_fatal). */
+void vcpu_save(struct vcpu *c, struct vcpu_state *s);
 /* Creates vCPU `id` in exactly the saved state. */
 int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
 		     const struct vcpu_state *s);

@@ -1,13 +1,20 @@
 /* From a KVM_RUN's result to its handler, without KVM: vm_exit_of on
- * fabricated exit records and errnos, and vm_exit_dispatch on a table that
- * records which handler ran. */
+ * fabricated exit records and errnos, vm_exit_dispatch on a table that
+ * records which handler ran, and the checked vCPU calls on a vCPU with no
+ * fd, whose host failure must end mote with the registers, not reach the
+ * guest. */
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "mote/abi.h"
 #include "unit.h"
+#include "util.h"
 #include "vm/exit.h"
+#include "vm/vm.h"
 
 #define DOORBELL 0x40600000ULL
 
@@ -188,6 +195,81 @@ static void names_of_new_classes(void)
 	CHECK(strcmp(vm_exit_name(VMX_NR), "?") == 0);
 }
 
+/* ---- checked and raw vCPU calls ---- */
+
+/* A vCPU whose KVM calls fail (EBADF), stopped in a port-I/O exit. */
+static struct vm fake_vm;
+static struct vcpu dead_vcpu(void)
+{
+	port_out(MOTE_PORT_SYSCALL, 0);
+	run.s.regs.regs.rip = 0x401234;
+	return (struct vcpu){.vm = &fake_vm, .id = 2, .fd = -1, .run = &run};
+}
+
+/* Runs fn in a child with stderr in a pipe: its exit status, and what it
+ * printed in out. */
+static int in_child(void (*fn)(void), char *out, size_t len)
+{
+	int fd[2];
+	if (pipe(fd) < 0)
+		return -1;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fd[1], 2);
+		fn();
+		_exit(0);
+	}
+	close(fd[1]);
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < len && (r = read(fd[0], out + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = 0;
+	close(fd[0]);
+	int st;
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static void get_fpu(void)
+{
+	struct vcpu c = dead_vcpu();
+	struct kvm_xsave xs;
+	vcpu_get_fpu(&c, &xs);
+}
+
+static void save(void)
+{
+	struct vcpu c = dead_vcpu();
+	static struct vcpu_state st;
+	vcpu_save(&c, &st);
+}
+
+static void checked_calls_are_fatal(void)
+{
+	char out[4096];
+	CHECK(in_child(get_fpu, out, sizeof(out)) == MOTE_EXIT_FAIL);
+	CHECK(strstr(out, "internal error: KVM_GET_XSAVE") != NULL);
+	CHECK(strstr(out, "vCPU 2 registers") && strstr(out, "401234"));
+	CHECK(in_child(save, out, sizeof(out)) == MOTE_EXIT_FAIL);
+	CHECK(strstr(out, "internal error: ") && strstr(out, "401234"));
+}
+
+static void raw_calls_return(void)
+{
+	struct vcpu c = dead_vcpu();
+	static struct kvm_xsave xs;
+	errno = 0;
+	CHECK(vcpu_try_set_fpu(&c, &xs) < 0 && errno == EBADF);
+	errno = 0;
+	CHECK(vcpu_complete_io(&c) < 0 && errno == EBADF);
+	/* Nothing to complete: KVM is not called. */
+	reset(KVM_EXIT_INTR, 0);
+	CHECK(vcpu_complete_io(&c) == 0);
+}
+
 static void cases(void)
 {
 	RUN(of_guest_exits);
@@ -198,6 +280,8 @@ static void cases(void)
 	RUN(dispatch_each_class);
 	RUN(dispatch_fallback);
 	RUN(names_of_new_classes);
+	RUN(checked_calls_are_fatal);
+	RUN(raw_calls_return);
 }
 
 int main(void)
