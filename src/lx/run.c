@@ -164,26 +164,14 @@ static bool on_efault(void *ctx, const struct vcpu_exit *x)
 	return false;
 }
 
-static bool on_run_failed(void *ctx, const struct vcpu_exit *x)
-{
-	struct lx_thread *t = ctx;
-	msg("internal error: KVM_RUN: %s", strerror(x->err));
-	vcpu_dump(&t->cpu);
-	lx_exit_group(t, MOTE_EXIT_FAIL);
-	return false;
-}
-
 /* Hypercalls of native guests (none is defined), a triple fault, port I/O
- * the ABI does not define: the monitor's internal error. */
+ * the ABI does not define, a failed run: the monitor's internal error. */
 static bool on_internal_error(void *ctx, const struct vcpu_exit *x)
 {
 	struct lx_thread *t = ctx;
-	msg("internal error: %s (exit reason %s); vCPU %d registers:",
-	    vm_exit_name(x->class), kvm_exit_reason_name(x->reason),
-	    t->cpu.id);
-	vcpu_dump(&t->cpu);
+	vcpu_report(&t->cpu, x);
 	lx_proc_exit(t->p, MOTE_EXIT_FAIL);
-	return true;
+	return false;
 }
 
 static vm_exit_handler *const exit_handlers[VMX_NR] = {
@@ -196,7 +184,7 @@ static vm_exit_handler *const exit_handlers[VMX_NR] = {
 	[VMX_BAD_DOORBELL] = on_bad_doorbell,
 	[VMX_UNEXPECTED] = on_internal_error,
 	[VMX_EFAULT] = on_efault,
-	[VMX_RUN_FAILED] = on_run_failed,
+	[VMX_RUN_FAILED] = on_internal_error,
 };
 
 static void serve_exit(struct lx_thread *t, const struct vcpu_exit *x)

@@ -247,6 +247,17 @@ struct vcpu_exit vcpu_run(struct vcpu *c)
 	return x;
 }
 
+void vcpu_report(struct vcpu *c, const struct vcpu_exit *x)
+{
+	if (x->class == VMX_RUN_FAILED)
+		msg("internal error: KVM_RUN: %s", strerror(x->err));
+	else
+		msg("internal error: %s (exit reason %s); vCPU %d registers:",
+		    vm_exit_name(x->class), kvm_exit_reason_name(x->reason),
+		    c->id);
+	vcpu_dump(c);
+}
+
 noreturn void vcpu_fatal(struct vcpu *c, const char *what, int err)
 {
 	msg("internal error: %s: %s; vCPU %d registers:", what, strerror(err),

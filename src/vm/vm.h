@@ -103,6 +103,9 @@ struct vcpu_state {
  * or a host fault, and says which (see vm/exit.h). A kick that comes
  * while the monitor serves the exit ends the next run at once. */
 struct vcpu_exit vcpu_run(struct vcpu *c);
+/* Prints why exit x of c is an internal error (an exit mote does not
+ * serve, a failed run), and c's registers. */
+void vcpu_report(struct vcpu *c, const struct vcpu_exit *x);
 /* Makes the vCPU's next KVM_RUN (or the one it is in, with the signal
  * that interrupts it) return at once. Async-signal-safe; c may have no
  * vCPU yet. */

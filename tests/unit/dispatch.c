@@ -257,6 +257,30 @@ static void checked_calls_are_fatal(void)
 	CHECK(strstr(out, "internal error: ") && strstr(out, "401234"));
 }
 
+static struct vcpu_exit report_exit;
+static void report(void)
+{
+	struct vcpu c = dead_vcpu();
+	vcpu_report(&c, &report_exit);
+}
+
+/* The report of an exit mote does not serve names it and the registers. */
+static void internal_error_report(void)
+{
+	char out[4096];
+	report_exit = (struct vcpu_exit){.class = VMX_SHUTDOWN,
+					 .reason = KVM_EXIT_SHUTDOWN};
+	CHECK(in_child(report, out, sizeof(out)) == 0);
+	CHECK(strstr(out, "internal error: shutdown (triple fault) (exit "
+			  "reason SHUTDOWN); vCPU 2 registers:") != NULL);
+	CHECK(strstr(out, "rip 0000000000401234") != NULL);
+	report_exit = (struct vcpu_exit){.class = VMX_RUN_FAILED,
+					 .err = ENOEXEC};
+	CHECK(in_child(report, out, sizeof(out)) == 0);
+	CHECK(strstr(out, "internal error: KVM_RUN: Exec format error") &&
+	      strstr(out, "401234"));
+}
+
 static void raw_calls_return(void)
 {
 	struct vcpu c = dead_vcpu();
@@ -281,6 +305,7 @@ static void cases(void)
 	RUN(dispatch_fallback);
 	RUN(names_of_new_classes);
 	RUN(checked_calls_are_fatal);
+	RUN(internal_error_report);
 	RUN(raw_calls_return);
 }
 
