@@ -191,10 +191,8 @@ static void serve_exit(struct lx_thread *t, const struct vcpu_exit *x)
 {
 	struct lx_proc *p = t->p;
 	__atomic_fetch_add(&p->stats.exits, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&p->stats.exit_class[x->class], 1,
-			   __ATOMIC_RELAXED);
-	if (vm_exit_dispatch(exit_handlers, t, x) && !p->exited &&
-	    !t->exiting)
+	__atomic_fetch_add(&p->stats.exit_class[x->class], 1, __ATOMIC_RELAXED);
+	if (vm_exit_dispatch(exit_handlers, t, x) && !p->exited && !t->exiting)
 		lx_signal_deliver(t);
 }
 

@@ -56,8 +56,8 @@ struct vcpu_exit vm_exit_of(int err, const struct kvm_run *run,
 bool vm_exit_dispatch(vm_exit_handler *const table[VMX_NR], void *ctx,
 		      const struct vcpu_exit *x)
 {
-	vm_exit_handler *h = (unsigned)x->class < VMX_NR ? table[x->class]
-							 : NULL;
+	vm_exit_handler *h =
+		(unsigned)x->class < VMX_NR ? table[x->class] : NULL;
 	return (h ? h : table[VMX_UNEXPECTED])(ctx, x);
 }
 

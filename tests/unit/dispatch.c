@@ -54,8 +54,8 @@ static void of_guest_exits(void)
 {
 	port_out(MOTE_PORT_SYSCALL, 0);
 	struct vcpu_exit x = vm_exit_of(0, &run, DOORBELL);
-	CHECK(x.class == VMX_SYSCALL && x.cpl == 0 &&
-	      x.reason == KVM_EXIT_IO && x.err == 0 && x.efaults == 0);
+	CHECK(x.class == VMX_SYSCALL && x.cpl == 0 && x.reason == KVM_EXIT_IO &&
+	      x.err == 0 && x.efaults == 0);
 	port_out(MOTE_PORT_EXCEPTION, 0);
 	CHECK(class_of(0) == VMX_EXCEPTION);
 	port_out(MOTE_PORT_HYPERCALL, 0);
@@ -105,10 +105,15 @@ static void of_bad_values(void)
 
 static void of_unknown_reasons(void)
 {
-	static const unsigned reasons[] = {
-		KVM_EXIT_UNKNOWN,	 KVM_EXIT_EXCEPTION, KVM_EXIT_HYPERCALL,
-		KVM_EXIT_DEBUG,		 KVM_EXIT_HLT,	     KVM_EXIT_FAIL_ENTRY,
-		KVM_EXIT_INTERNAL_ERROR, 1000,		     ~0U};
+	static const unsigned reasons[] = {KVM_EXIT_UNKNOWN,
+					   KVM_EXIT_EXCEPTION,
+					   KVM_EXIT_HYPERCALL,
+					   KVM_EXIT_DEBUG,
+					   KVM_EXIT_HLT,
+					   KVM_EXIT_FAIL_ENTRY,
+					   KVM_EXIT_INTERNAL_ERROR,
+					   1000,
+					   ~0U};
 	for (unsigned i = 0; i < sizeof(reasons) / sizeof(*reasons); i++) {
 		reset(reasons[i], 0);
 		struct vcpu_exit x = vm_exit_of(0, &run, DOORBELL);
@@ -171,8 +176,8 @@ static void dispatch_each_class(void)
 /* A class with no handler, or out of range, goes to VMX_UNEXPECTED's. */
 static void dispatch_fallback(void)
 {
-	vm_exit_handler *table[VMX_NR] = {[VMX_SYSCALL] = record,
-					  [VMX_UNEXPECTED] = unexpected};
+	vm_exit_handler *table[VMX_NR] = {
+		[VMX_SYSCALL] = record, [VMX_UNEXPECTED] = unexpected};
 	static const int classes[] = {VMX_EXCEPTION, VMX_EFAULT, VMX_NR,
 				      VMX_NR + 100, -1};
 	for (unsigned i = 0; i < sizeof(classes) / sizeof(*classes); i++) {
@@ -274,8 +279,8 @@ static void internal_error_report(void)
 	CHECK(strstr(out, "internal error: shutdown (triple fault) (exit "
 			  "reason SHUTDOWN); vCPU 2 registers:") != NULL);
 	CHECK(strstr(out, "rip 0000000000401234") != NULL);
-	report_exit = (struct vcpu_exit){.class = VMX_RUN_FAILED,
-					 .err = ENOEXEC};
+	report_exit =
+		(struct vcpu_exit){.class = VMX_RUN_FAILED, .err = ENOEXEC};
 	CHECK(in_child(report, out, sizeof(out)) == 0);
 	CHECK(strstr(out, "internal error: KVM_RUN: Exec format error") &&
 	      strstr(out, "401234"));
