@@ -623,8 +623,7 @@ void lx_signal_deliver(struct lx_thread *t)
 	t->sigmask &= ~(BIT(SIGKILL) | BIT(SIGSTOP));
 	if (sa->flags & SA_RESETHAND)
 		p->sigact[sig - 1] = (struct lx_sigaction){0};
-	if (lx_set_user(t, &h) < 0)
-		lx_kill(p, SIGSEGV, " (could not enter a signal handler)");
+	lx_set_user(t, &h);
 out:
 	t->entry = ENTRY_NONE;
 	t->fault_vector = t->fault_error = t->fault_addr = 0;
@@ -705,8 +704,7 @@ LX_SYS(rt_sigreturn)
 		t->altstack_size = f->uc.stack.size;
 		t->altstack_flags = f->uc.stack.flags & SS_AUTODISARM_LX;
 	}
-	if (lx_set_user(t, &r) < 0)
-		lx_kill(p, SIGSEGV, " (rt_sigreturn could not restore)");
+	lx_set_user(t, &r);
 	return (long)r.rax;
 }
 

@@ -322,7 +322,8 @@ int vcpu_load(struct vcpu *c, const struct vcpu_state *s)
 	vcpu_sregs(c)->gs.base = s->sregs.gs.base;
 	vcpu_sregs_dirty(c);
 	c->run->immediate_exit = 0;
-	return vcpu_set_user(c, &s->regs);
+	vcpu_set_user(c, &s->regs);
+	return 0;
 }
 
 int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
@@ -444,7 +445,7 @@ int vcpu_create_user(struct vm *vm, struct vcpu *c, int id,
 	return 0;
 }
 
-int vcpu_set_user(struct vcpu *c, const struct kvm_regs *want)
+void vcpu_set_user(struct vcpu *c, const struct kvm_regs *want)
 {
 	struct vm *vm = c->vm;
 	/* A doorbell exit leaves KVM half-way through the store; finish it
@@ -454,7 +455,7 @@ int vcpu_set_user(struct vcpu *c, const struct kvm_regs *want)
 	 * it.) */
 	if (vm->doorbell && c->run->exit_reason == KVM_EXIT_MMIO &&
 	    vcpu_complete_io(c) < 0)
-		return -1;
+		vcpu_fatal(c, "KVM_RUN to complete an exit", errno);
 	struct kvm_regs *r = vcpu_regs(c);
 	*r = *want;
 	r->rflags = (want->rflags & USER_RFLAGS) | 0x202;
@@ -477,7 +478,6 @@ int vcpu_set_user(struct vcpu *c, const struct kvm_regs *want)
 		r->rflags = 0x2;
 	}
 	vcpu_regs_dirty(c);
-	return 0;
 }
 
 void vcpu_destroy(struct vcpu *c)

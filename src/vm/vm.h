@@ -174,8 +174,9 @@ void vcpu_user_segments(struct kvm_sregs *s);
 /* Replaces the user-mode context of a vCPU stopped in a syscall exit (for
  * execve, signal delivery, sigreturn): every register in `r` takes effect
  * when the vCPU resumes at CPL 3 at r->rip, whichever path the syscall
- * came by. RFLAGS are limited to what a user may set. */
-int vcpu_set_user(struct vcpu *c, const struct kvm_regs *r);
+ * came by. RFLAGS are limited to what a user may set. Checked: the one
+ * KVM call it may make (vcpu_complete_io) failing is a host fault. */
+void vcpu_set_user(struct vcpu *c, const struct kvm_regs *r);
 
 /* For a VM made by vm_create_from: checks the page tables the image
  * brought (pt_check_user, pool is their high-water mark) and rewrites

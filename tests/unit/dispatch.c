@@ -252,6 +252,16 @@ static void save(void)
 	vcpu_save(&c, &st);
 }
 
+/* Stopped half-way through a doorbell store, which must be finished
+ * before the registers are replaced. */
+static void set_user(void)
+{
+	struct vcpu c = dead_vcpu();
+	fake_vm.doorbell = true;
+	run.exit_reason = KVM_EXIT_MMIO;
+	vcpu_set_user(&c, &(struct kvm_regs){.rip = 0x1000});
+}
+
 static void checked_calls_are_fatal(void)
 {
 	char out[4096];
@@ -260,6 +270,9 @@ static void checked_calls_are_fatal(void)
 	CHECK(strstr(out, "vCPU 2 registers") && strstr(out, "401234"));
 	CHECK(in_child(save, out, sizeof(out)) == MOTE_EXIT_FAIL);
 	CHECK(strstr(out, "internal error: ") && strstr(out, "401234"));
+	CHECK(in_child(set_user, out, sizeof(out)) == MOTE_EXIT_FAIL);
+	CHECK(strstr(out, "internal error: KVM_RUN to complete an exit") &&
+	      strstr(out, "401234"));
 }
 
 static struct vcpu_exit report_exit;
