@@ -224,10 +224,7 @@ static long replace_image(struct lx_thread *t, struct lx_image *im,
 		.rip = lx_image_entry(im), .rsp = rsp, .rflags = 0x202};
 	vcpu_set_fs(&t->cpu, 0);
 	vcpu_set_gs(&t->cpu, 0);
-	if (lx_set_user(t, &r) < 0) {
-		lx_kill(p, SIGSEGV, " (execve could not reset the vCPU)");
-		return -EFAULT;
-	}
+	lx_set_user(t, &r);
 	return 0;
 }
 

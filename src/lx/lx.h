@@ -340,7 +340,7 @@ void lx_trace_summary(struct lx_proc *p);
 
 /* Replaces the user context from a syscall handler (execve, signals): the
  * dispatcher then leaves RAX alone. */
-int lx_set_user(struct lx_thread *t, const struct kvm_regs *r);
+void lx_set_user(struct lx_thread *t, const struct kvm_regs *r);
 /* Copies len bytes out to guest address gva (through gm_user); 0, or
  * -EFAULT if the guest may not write there. */
 int lx_put(struct lx_thread *t, uint64_t gva, const void *v, size_t len);

@@ -136,12 +136,12 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 		return slot;
 	struct vcpu_state *st = malloc(sizeof(*st));
 	int vp[2] = {-1, -1};
-	if (!st || vcpu_save(&t->cpu, st) < 0 ||
-	    ((flags & CLONE_VFORK) && pipe2(vp, O_CLOEXEC) < 0)) {
+	if (!st || ((flags & CLONE_VFORK) && pipe2(vp, O_CLOEXEC) < 0)) {
 		free(st);
 		lx_tree_release(p->tree, slot);
 		return -ENOMEM;
 	}
+	vcpu_save(&t->cpu, st);
 	if (p->trace)
 		fflush(p->trace);
 	lx_signal_fork_begin(t);

@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -29,14 +28,6 @@
 
 struct lx_hooks lx_hooks;
 
-static void internal_error(struct lx_thread *t, const char *what)
-{
-	msg("internal error: %s (exit reason %s); vCPU %d registers:", what,
-	    kvm_exit_reason_name(t->cpu.run->exit_reason), t->cpu.id);
-	vcpu_dump(&t->cpu);
-	lx_proc_exit(t->p, MOTE_EXIT_FAIL);
-}
-
 static void report_timing(struct lx_proc *p, uint64_t t_first)
 {
 	uint64_t now = mono_ns();
@@ -46,7 +37,42 @@ static void report_timing(struct lx_proc *p, uint64_t t_first)
 	    (unsigned long long)p->stats.exits);
 }
 
-/* KVM_RUN failed with EFAULT: the host has no page behind a guest address.
+/* ---- the exit handlers: one per class of exit (vm/exit.h) ---- */
+
+static bool on_syscall(void *ctx, const struct vcpu_exit *x)
+{
+	struct lx_thread *t = ctx;
+	t->entry = x->reason == KVM_EXIT_MMIO ? ENTRY_DOORBELL : ENTRY_SHIM;
+	lx_syscall(t);
+	return true;
+}
+
+static bool on_exception(void *ctx, const struct vcpu_exit *x)
+{
+	lx_exception(ctx);
+	return true;
+}
+
+static bool on_intr(void *ctx, const struct vcpu_exit *x)
+{
+	struct lx_thread *t = ctx;
+	/* A signal is delivered on a user context: at a return of the shim,
+	 * the one that return makes. Elsewhere in the shim the next exit
+	 * comes at once. */
+	t->entry = ENTRY_NONE;
+	return x->cpl == 3 || vcpu_leave_shim(&t->cpu) == 0;
+}
+
+static bool on_bad_doorbell(void *ctx, const struct vcpu_exit *x)
+{
+	struct lx_thread *t = ctx;
+	/* The guest touched a page Linux would not have mapped: what Linux
+	 * does is SIGSEGV. */
+	lx_kill(t->p, SIGSEGV, " (access to the syscall doorbell)");
+	return true;
+}
+
+/* The run failed with EFAULT: the host has no page behind a guest address.
  * Either a file under a mapping shrank (its pages past the new end leave
  * the page tables, so the guest's next touch is a #PF and SIGBUS, as on
  * Linux), or the page was briefly inaccessible (another thread's mprotect
@@ -55,49 +81,49 @@ static void report_timing(struct lx_proc *p, uint64_t t_first)
  * answer with SIGBUS too. */
 #define EFAULT_RETRIES 1000
 
-static void serve_efault(struct lx_thread *t, int efaults)
+static bool on_efault(void *ctx, const struct vcpu_exit *x)
 {
-	if (efaults == 1) {
+	struct lx_thread *t = ctx;
+	if (x->efaults == 1) {
 		lx_mm_files_changed(t);
-	} else if (efaults >= EFAULT_RETRIES) {
+	} else if (x->efaults >= EFAULT_RETRIES) {
 		lx_kill(t->p, SIGBUS, " (the memory behind a mapping is gone)");
 		lx_kick_others(t);
 	} else {
 		sched_yield();
 	}
+	return false;
 }
 
-static void serve_exit(struct lx_thread *t, int r)
+/* Hypercalls of native guests (none is defined), a triple fault, port I/O
+ * the ABI does not define, a failed run: the monitor's internal error. */
+static bool on_internal_error(void *ctx, const struct vcpu_exit *x)
+{
+	struct lx_thread *t = ctx;
+	vcpu_report(&t->cpu, x);
+	lx_proc_exit(t->p, MOTE_EXIT_FAIL);
+	return false;
+}
+
+static vm_exit_handler *const exit_handlers[VMX_NR] = {
+	[VMX_SYSCALL] = on_syscall,
+	[VMX_EXCEPTION] = on_exception,
+	[VMX_HYPERCALL] = on_internal_error,
+	[VMX_INTR] = on_intr,
+	[VMX_SHUTDOWN] = on_internal_error,
+	[VMX_BAD_IO] = on_internal_error,
+	[VMX_BAD_DOORBELL] = on_bad_doorbell,
+	[VMX_UNEXPECTED] = on_internal_error,
+	[VMX_EFAULT] = on_efault,
+	[VMX_RUN_FAILED] = on_internal_error,
+};
+
+static void serve_exit(struct lx_thread *t, const struct vcpu_exit *x)
 {
 	struct lx_proc *p = t->p;
-	struct kvm_run *run = t->cpu.run;
-	unsigned cpl = vcpu_sregs(&t->cpu)->cs.selector & 3;
-	enum vm_exit e = r < 0 ? VMX_INTR
-			       : vm_exit_classify(run, cpl, p->vm.doorbell_gpa);
-	__atomic_fetch_add(&p->stats.exit_class[e], 1, __ATOMIC_RELAXED);
-	switch (e) {
-	case VMX_SYSCALL:
-		t->entry = run->exit_reason == KVM_EXIT_MMIO ? ENTRY_DOORBELL
-							     : ENTRY_SHIM;
-		lx_syscall(t);
-		break;
-	case VMX_EXCEPTION: lx_exception(t); break;
-	case VMX_INTR:
-		/* A signal is delivered on a user context: at a return of
-		 * the shim, the one that return makes. Elsewhere in the shim
-		 * the next exit comes at once. */
-		t->entry = ENTRY_NONE;
-		if (cpl != 3 && vcpu_leave_shim(&t->cpu) < 0)
-			return;
-		break;
-	case VMX_BAD_DOORBELL:
-		/* The guest touched a page Linux would not have mapped: what
-		 * Linux does is SIGSEGV. */
-		lx_kill(p, SIGSEGV, " (access to the syscall doorbell)");
-		break;
-	default: internal_error(t, vm_exit_name(e)); break;
-	}
-	if (!p->exited && !t->exiting)
+	__atomic_fetch_add(&p->stats.exits, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&p->stats.exit_class[x->class], 1, __ATOMIC_RELAXED);
+	if (vm_exit_dispatch(exit_handlers, t, x) && !p->exited && !t->exiting)
 		lx_signal_deliver(t);
 }
 
@@ -118,10 +144,9 @@ void lx_run_thread(struct lx_thread *t)
 {
 	struct lx_proc *p = t->p;
 	uint64_t t_first = mono_ns();
-	int efaults = 0;
 	while (!p->exited && !t->exiting) {
 		/* From here on, a host signal ends a blocking call (block.c);
-		 * one before has left immediate_exit set. */
+		 * one before has kicked the vCPU (vcpu_kick). */
 		lx_block_clear();
 		/* Parked only where the user context is whole: inside the
 		 * shim, the next exit comes at once. */
@@ -129,22 +154,8 @@ void lx_run_thread(struct lx_thread *t)
 			lx_park(t);
 			continue;
 		}
-		int r = ioctl(t->cpu.fd, KVM_RUN, 0);
-		/* A fork's child runs on a new vCPU. */
-		t->cpu.run->immediate_exit = 0;
-		if (r < 0 && errno == EFAULT) {
-			serve_efault(t, ++efaults);
-			continue;
-		}
-		if (r < 0 && errno != EINTR && errno != EAGAIN) {
-			msg("internal error: KVM_RUN: %s", strerror(errno));
-			vcpu_dump(&t->cpu);
-			lx_exit_group(t, MOTE_EXIT_FAIL);
-			break;
-		}
-		efaults = 0;
-		__atomic_fetch_add(&p->stats.exits, 1, __ATOMIC_RELAXED);
-		serve_exit(t, r);
+		struct vcpu_exit x = vcpu_run(&t->cpu);
+		serve_exit(t, &x);
 		if (p->exited)
 			lx_kick_others(t);
 	}

@@ -18,7 +18,6 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -163,8 +162,8 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 		}
 		lx_sigfd_notify(sig);
 	}
-	if (t && t->cpu.run)
-		t->cpu.run->immediate_exit = 1;
+	if (t)
+		vcpu_kick(&t->cpu);
 	lx_block_signal(uc);
 }
 
@@ -424,8 +423,9 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 	uint8_t *fph = gm_user(&p->vm, fp, fsize + 4, GM_WRITE);
 	struct lx_rt_sigframe *f = gm_user(&p->vm, frame, sizeof(*f), GM_WRITE);
 	struct kvm_xsave xs;
-	if (!fph || !f || kvm_ioctl(t->cpu.fd, KVM_GET_XSAVE, &xs) < 0)
+	if (!fph || !f)
 		return -1;
+	vcpu_get_fpu(&t->cpu, &xs);
 	memcpy(fph, xs.region, fsize);
 	/* The software-reserved bytes of the FXSAVE area say an XSAVE
 	 * image follows, as the kernel's frames do. */
@@ -620,8 +620,7 @@ void lx_signal_deliver(struct lx_thread *t)
 	t->sigmask &= ~(BIT(SIGKILL) | BIT(SIGSTOP));
 	if (sa->flags & SA_RESETHAND)
 		p->sigact[sig - 1] = (struct lx_sigaction){0};
-	if (lx_set_user(t, &h) < 0)
-		lx_kill(p, SIGSEGV, " (could not enter a signal handler)");
+	lx_set_user(t, &h);
 out:
 	t->entry = ENTRY_NONE;
 	t->fault_vector = t->fault_error = t->fault_addr = 0;
@@ -691,7 +690,7 @@ LX_SYS(rt_sigreturn)
 		memcpy(xs.region, fph, fsize);
 		/* KVM refuses state the CPU would fault on: that is the
 		 * guest's bad frame. */
-		if (kvm_ioctl(t->cpu.fd, KVM_SET_XSAVE, &xs) < 0) {
+		if (vcpu_try_set_fpu(&t->cpu, &xs) < 0) {
 			lx_kill(p, SIGSEGV, " (bad FPU state in rt_sigreturn)");
 			return -EFAULT;
 		}
@@ -702,8 +701,7 @@ LX_SYS(rt_sigreturn)
 		t->altstack_size = f->uc.stack.size;
 		t->altstack_flags = f->uc.stack.flags & SS_AUTODISARM_LX;
 	}
-	if (lx_set_user(t, &r) < 0)
-		lx_kill(p, SIGSEGV, " (rt_sigreturn could not restore)");
+	lx_set_user(t, &r);
 	return (long)r.rax;
 }
 

@@ -395,14 +395,12 @@ int lx_put(struct lx_thread *t, uint64_t gva, const void *v, size_t len)
 	return gm_copy_out(&t->p->vm, gva, v, len);
 }
 
-int lx_set_user(struct lx_thread *t, const struct kvm_regs *r)
+void lx_set_user(struct lx_thread *t, const struct kvm_regs *r)
 {
-	if (vcpu_set_user(&t->cpu, r) < 0)
-		return -1;
+	vcpu_set_user(&t->cpu, r);
 	t->replaced = true;
 	/* The user context is now r, whichever way the call came in: not
 	 * the caller's RCX and R11, nor (on the shim's path, where r waits
 	 * in an iret frame) the vCPU's own registers. */
 	t->entry = ENTRY_NONE;
-	return 0;
 }

@@ -125,10 +125,9 @@ long lx_clone_thread(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	if ((flags & CLONE_SETTLS) && tls >= (1ULL << 47))
 		return -EPERM;
 	struct vcpu_state *vs = malloc(sizeof(*vs));
-	if (!vs || vcpu_save(&t->cpu, vs) < 0) {
-		free(vs);
+	if (!vs)
 		return -ENOMEM;
-	}
+	vcpu_save(&t->cpu, vs);
 	/* The new thread starts in user mode where the caller returns. */
 	lx_user_context(t, &vs->regs);
 	vs->regs.rax = 0;

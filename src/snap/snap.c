@@ -281,8 +281,9 @@ static int save_thread(struct lx_thread *t, struct lx_thread *self,
 		       long self_ret, struct snap_thread *o)
 {
 	o->vs = malloc(sizeof(*o->vs));
-	if (!o->vs || vcpu_save(&t->cpu, o->vs) < 0)
+	if (!o->vs)
 		return -1;
+	vcpu_save(&t->cpu, o->vs);
 	struct vcpu_state *vs = o->vs;
 	if (t == self) {
 		/* Stopped in its write to /dev/mote-snapshot: it resumes in

@@ -1,6 +1,8 @@
 /* Classification of KVM exits. */
 #include "vm/exit.h"
 
+#include <errno.h>
+
 #include "mote/abi.h"
 #include "util.h"
 
@@ -34,6 +36,31 @@ enum vm_exit vm_exit_classify(const struct kvm_run *run, unsigned cpl,
 	return VMX_UNEXPECTED;
 }
 
+struct vcpu_exit vm_exit_of(int err, const struct kvm_run *run,
+			    uint64_t doorbell_gpa)
+{
+	struct vcpu_exit x = {.cpl = run->s.regs.sregs.cs.selector & 3,
+			      .reason = run->exit_reason,
+			      .err = err};
+	if (!err)
+		x.class = vm_exit_classify(run, x.cpl, doorbell_gpa);
+	else if (err == EINTR || err == EAGAIN)
+		x.class = VMX_INTR;
+	else if (err == EFAULT)
+		x.class = VMX_EFAULT;
+	else
+		x.class = VMX_RUN_FAILED;
+	return x;
+}
+
+bool vm_exit_dispatch(vm_exit_handler *const table[VMX_NR], void *ctx,
+		      const struct vcpu_exit *x)
+{
+	vm_exit_handler *h =
+		(unsigned)x->class < VMX_NR ? table[x->class] : NULL;
+	return (h ? h : table[VMX_UNEXPECTED])(ctx, x);
+}
+
 static const char *const names[] = {
 	[VMX_SYSCALL] = "syscall",
 	[VMX_EXCEPTION] = "exception",
@@ -43,6 +70,8 @@ static const char *const names[] = {
 	[VMX_BAD_IO] = "bad port I/O",
 	[VMX_BAD_DOORBELL] = "bad access to the syscall doorbell",
 	[VMX_UNEXPECTED] = "unexpected exit",
+	[VMX_EFAULT] = "no host page behind guest memory",
+	[VMX_RUN_FAILED] = "KVM_RUN failed",
 };
 _Static_assert(ARRAY_SIZE(names) == VMX_NR, "exit names");
 

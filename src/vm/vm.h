@@ -1,4 +1,4 @@
-/* The KVM virtual machine: memory, vCPUs, long-mode setup, the run loop. */
+/* The KVM virtual machine and its vCPUs: memory, long-mode setup, the run. */
 #ifndef MOTE_VM_VM_H
 #define MOTE_VM_VM_H
 
@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdnoreturn.h>
 
+#include "vm/exit.h"
 #include "vm/pt.h"
 
 struct vm {
@@ -43,6 +45,7 @@ struct vcpu {
 	int id;
 	int fd;
 	struct kvm_run *run;
+	unsigned efaults; /* KVM_RUNs in a row that ended in EFAULT */
 };
 
 /* Why vm_create failed, so that the caller prints the right hint. */
@@ -104,14 +107,46 @@ struct vcpu_state {
 	struct kvm_xsave xsave; /* last: newer headers end it with a
 				   flexible array */
 };
+/* Runs the vCPU until its next exit, a kick (vcpu_kick, or a host signal)
+ * or a host fault, and says which (see vm/exit.h). A kick that comes
+ * while the monitor serves the exit ends the next run at once. */
+struct vcpu_exit vcpu_run(struct vcpu *c);
+/* Prints why exit x of c is an internal error (an exit mote does not
+ * serve, a failed run), and c's registers. */
+void vcpu_report(struct vcpu *c, const struct vcpu_exit *x);
+/* Makes the vCPU's next KVM_RUN (or the one it is in, with the signal
+ * that interrupts it) return at once. Async-signal-safe; c may have no
+ * vCPU yet. */
+static inline void vcpu_kick(struct vcpu *c)
+{
+	if (c->run)
+		c->run->immediate_exit = 1;
+}
+
+/* The checked and raw KVM calls on a live vCPU. A host failure that must
+ * not happen (reading the registers or the FPU of a vCPU stopped in an
+ * exit) ends mote through vcpu_fatal: it is never passed to the guest as
+ * an errno or a signal. The raw vcpu_try_* return -1 with errno where
+ * failure is legitimate (a guest's or a snapshot's bad state). */
+
+/* Prints "internal error: what: strerror(err)" and c's registers, and
+ * exits with MOTE_EXIT_FAIL. */
+noreturn void vcpu_fatal(struct vcpu *c, const char *what, int err);
+/* The vCPU's FPU, SSE and AVX state (the XSAVE image). Checked. */
+void vcpu_get_fpu(struct vcpu *c, struct kvm_xsave *xs);
+/* Loads an XSAVE image: -1 with errno if KVM refuses it (a state the CPU
+ * would fault on, as a guest's signal frame may hold). */
+int vcpu_try_set_fpu(struct vcpu *c, const struct kvm_xsave *xs);
+
 /* Finishes the port-I/O or MMIO exit c stopped in, without running the
  * guest: hardware KVM completes one (advances RIP past the `out`, stores
  * the data) only on the next KVM_RUN, so registers read before are not
  * the vCPU's state. kvm_pvm completes it before the exit; there this is a
  * no-op KVM_RUN. 0, or -1 with errno if KVM_RUN failed. */
 int vcpu_complete_io(struct vcpu *c);
-/* Saves a vCPU stopped in an exit, its pending I/O completed first. */
-int vcpu_save(struct vcpu *c, struct vcpu_state *s);
+/* Saves a vCPU stopped in an exit, its pending I/O completed first.
+ * Checked: a failure is a host fault (vcpu_fatal). */
+void vcpu_save(struct vcpu *c, struct vcpu_state *s);
 /* Creates vCPU `id` in exactly the saved state. */
 int vcpu_create_from(struct vm *vm, struct vcpu *c, int id,
 		     const struct vcpu_state *s);
@@ -147,8 +182,9 @@ void vcpu_user_segments(struct kvm_sregs *s);
 /* Replaces the user-mode context of a vCPU stopped in a syscall exit (for
  * execve, signal delivery, sigreturn): every register in `r` takes effect
  * when the vCPU resumes at CPL 3 at r->rip, whichever path the syscall
- * came by. RFLAGS are limited to what a user may set. */
-int vcpu_set_user(struct vcpu *c, const struct kvm_regs *r);
+ * came by. RFLAGS are limited to what a user may set. Checked: the one
+ * KVM call it may make (vcpu_complete_io) failing is a host fault. */
+void vcpu_set_user(struct vcpu *c, const struct kvm_regs *r);
 
 /* For a VM made by vm_create_from: checks the page tables the image
  * brought (pt_check_user, pool is their high-water mark) and rewrites
@@ -182,7 +218,7 @@ void vcpu_destroy(struct vcpu *c);
 
 /* ioctl on a KVM fd, repeated while a host signal interrupts it (a
  * SIGSTOP/SIGCONT pair or a SIGCHLD while a forked child builds its VM).
- * Not for KVM_RUN, whose EINTR is the kick. */
+ * Not for KVM_RUN, whose EINTR is the kick (vcpu_run). */
 int kvm_ioctl(int fd, unsigned long req, void *arg);
 
 /* The registers of a vCPU stopped in an exit, through KVM_CAP_SYNC_REGS. */
