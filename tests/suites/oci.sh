@@ -12,7 +12,7 @@ NAMES=(run-status run-stdin lifecycle dup-create exec ps pause-resume
 	kill-signal killed-monitor no-leftovers bad-bundle unknown-id
 	bad-args ctl-signal-bad hostname-volume readonly-root
 	podman/run-rm podman/tty podman/exec podman/stop podman/pause
-	podman/volume podman/memory podman/ps podman/order
+	podman/volume podman/memory podman/ps podman/network podman/order
 	ctr/run-rm ctr/exec ctr/pause ctr/kill ctr/delete ctr/order
 	ctr/runc-order)
 
@@ -418,6 +418,27 @@ big=$($PR --rm --memory 256m localhost/bb:oci sh -c "$grow" 2>/dev/null)
 $PR --rm --memory 32m localhost/bb:oci sh -c "$grow" >"$tmp/small" 2>&1; st=$?
 if [ "$big" = 40000000 ] && [ $st != 0 ] && ! grep -qx 40000000 "$tmp/small"; then pass oci/$t
 else fail oci/$t "256m: '$big'; 32m: status $st, $(head -c 200 "$tmp/small")"; fi
+
+t=podman/network
+# --network host: the guest reaches a listener on the host's loopback;
+# --network none: its socket is refused.
+python3 - "$tmp/listener" "$T" <<'PY' &
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); s.settimeout(float(sys.argv[2]))
+open(sys.argv[1] + ".port", "w").write(str(s.getsockname()[1]))
+c, _ = s.accept(); open(sys.argv[1], "w").write(c.recv(100).decode())
+PY
+lpid=$!
+n=0
+until [ -s "$tmp/listener.port" ] || [ $n -ge 100 ]; do sleep 0.1; n=$((n + 1)); done
+port=$(cat "$tmp/listener.port" 2>/dev/null)
+out=$($PODMAN run --runtime mote --rm --network host localhost/bb:oci \
+	sh -c "echo via-host-net | nc 127.0.0.1 $port; echo nc \$?" 2>"$tmp/err")
+wait $lpid 2>/dev/null
+none=$($PR --rm localhost/bb:oci sh -c "echo x | nc 127.0.0.1 $port; echo nc \$?" 2>&1)
+if [ "$out" = "nc 0" ] && [ "$(cat "$tmp/listener" 2>/dev/null)" = via-host-net ] &&
+	echo "$none" | grep -q "network access is off" && echo "$none" | grep -qx "nc 1"; then pass oci/$t
+else fail oci/$t "host: '$out' (listener got '$(cat "$tmp/listener" 2>/dev/null)') $(head -c 200 "$tmp/err"); none: '$(echo "$none" | tr '\n' ' ')'"; fi
 
 t=podman/order
 # p1: run -d, exec, pause, unpause, stop (TERM ends it), rm; p2 ignores
