@@ -2,8 +2,11 @@
 # The OCI runtime (docs/oci.md): runc's command line on hand-made bundles
 # (run, create/state/start/kill/delete, exec, ps, pause/resume, a monitor
 # killed with SIGKILL, bad bundles, unknown ids, bad input for each
-# command), then podman driving mote-oci through conmon. State, storage and
-# podman's config live in a private tmp dir.
+# command), then podman driving mote-oci through conmon, then a private
+# containerd's runc v2 shim driving it (ctr); the calls each engine sends
+# are noted by a wrapper and checked against the documented order (and,
+# for ctr, against runc's calls for the same commands). State, storage,
+# containerd and podman's config live in a private tmp dir.
 set -u
 . tests/lib.sh
 OCI=${OCI:-$O/mote-oci}
