@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -208,6 +209,17 @@ static noreturn void monitor(struct oci_spec *s, struct oci_state *st, int fifo,
 		}
 		close(fd);
 	}
+	/* What the run needs of the spec is in s->o now but for strings of
+	 * process, mounts, annotations and hostname: the rest (podman's
+	 * linux object holds its seccomp profile, some 80 KiB of heap) goes
+	 * back to the system before the long run. */
+	cJSON_DeleteItemFromObjectCaseSensitive(s->json, "linux");
+	cJSON_DeleteItemFromObjectCaseSensitive(s->json, "hooks");
+	cJSON_DeleteItemFromObjectCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(s->json, "process"),
+		"capabilities");
+	s->netns = NULL;
+	malloc_trim(0);
 	static char root[4200];
 	snprintf(root, sizeof(root), "%s/mote", st->dir);
 	ctl_set_root(root);

@@ -2,8 +2,11 @@
 # The OCI runtime (docs/oci.md): runc's command line on hand-made bundles
 # (run, create/state/start/kill/delete, exec, ps, pause/resume, a monitor
 # killed with SIGKILL, bad bundles, unknown ids, bad input for each
-# command), then podman driving mote-oci through conmon. State, storage and
-# podman's config live in a private tmp dir.
+# command), then podman driving mote-oci through conmon, then a private
+# containerd's runc v2 shim driving it (ctr); the calls each engine sends
+# are noted by a wrapper and checked against the documented order (and,
+# for ctr, against runc's calls for the same commands). State, storage,
+# containerd and podman's config live in a private tmp dir.
 set -u
 . tests/lib.sh
 OCI=${OCI:-$O/mote-oci}
@@ -12,7 +15,9 @@ NAMES=(run-status run-stdin lifecycle dup-create exec ps pause-resume
 	kill-signal killed-monitor no-leftovers bad-bundle unknown-id
 	bad-args ctl-signal-bad hostname-volume readonly-root
 	podman/run-rm podman/tty podman/exec podman/stop podman/pause
-	podman/volume podman/memory podman/ps)
+	podman/volume podman/memory podman/ps podman/network podman/order
+	ctr/run-rm ctr/exec ctr/pause ctr/kill ctr/delete ctr/order
+	ctr/runc-order)
 
 why=$(kvm_missing)
 [ -z "$why" ] && [ ! -x $BB ] && why="no $BB (apt-get install busybox-static)"
@@ -30,8 +35,10 @@ cleanup() {
 		[ -d "$d" ] && "$OCI" --root "$STATE" delete --force "$(basename "$d")" >/dev/null 2>&1
 	done
 	[ -n "${PODMAN:-}" ] && $PODMAN rm -af -t 0 >/dev/null 2>&1
+	ctr_cleanup
 	rm -rf "$tmp"
 }
+ctr_cleanup() { :; }
 trap cleanup EXIT
 T=${TEST_TIMEOUT:-60}
 oci() { timeout -k 5 "$T" "$OCI" --root "$STATE" "$@"; }
@@ -289,6 +296,48 @@ out=$(oci run --bundle "$b" c18 2>&1); st=$?
 if [ $st = 0 ] && echo "$out" | grep -q "Read-only file system" && [ ! -e "$ROOTFS/f" ]; then pass oci/$t
 else fail oci/$t "status $st, output '$out'"; fi
 
+# What each engine sends: the engines call these wrappers, which note
+# their argv in $tmp/trace.NAME and exec the runtime.
+# wrap NAME RUNTIME: makes $tmp/wrap-NAME/BASENAME, which notes to
+# $tmp/trace.NAME, and prints its path.
+wrap() {
+	local d=$tmp/wrap-$1
+	mkdir -p "$d"
+	printf '#!/bin/sh\necho "$*" >>%s/trace.%s\nexec %s "$@"\n' "$tmp" "$1" "$2" \
+		>"$d/$(basename "$2")"
+	chmod +x "$d/$(basename "$2")"
+	echo "$d/$(basename "$2")"
+}
+wrap mote "$(cd "$(dirname "$OCI")" && pwd)/mote-oci" >/dev/null
+# calls TRACE ID: the commands a runtime got for container ID, one a line,
+# without the global options and values but for kill's signal and ps's
+# format (create --bundle --pid-file, start, kill 15, delete --force).
+calls() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+glob = {"--root", "--log", "--log-format"}
+vals = {"--bundle", "--pid-file", "--console-socket", "--process", "--cwd",
+        "--env", "--user", "--preserve-fds"}
+for line in open(sys.argv[1]):
+    a = line.split()
+    if sys.argv[2] not in a:
+        continue
+    while a and a[0].startswith("-"):
+        a = a[2:] if a[0] in glob else a[1:]
+    out, i = [], 0
+    while i < len(a):
+        w = a[i]
+        if w == sys.argv[2]:
+            break
+        if w in vals:
+            i += 1
+        out.append(w)
+        i += 1
+    out += a[i + 1:]
+    print(" ".join(out))
+PY
+}
+
 # ---- podman ----
 pwhy=""
 command -v podman >/dev/null || pwhy="no podman (apt-get install podman conmon runc)"
@@ -302,7 +351,7 @@ events_logger = "file"
 events_logfile_path = "$tmp/events.log"
 runtime_supports_json = ["mote"]
 [engine.runtimes]
-mote = ["$(cd "$(dirname "$OCI")" && pwd)/mote-oci"]
+mote = ["$tmp/wrap-mote/mote-oci"]
 [network]
 network_config_dir = "$tmp/networks"
 CONF
@@ -314,7 +363,7 @@ CONF
 		pwhy="podman import failed: $(head -c 200 "$tmp/perr")"
 fi
 if [ -n "$pwhy" ]; then
-	for n in "${NAMES[@]}"; do case $n in podman/*) skip "oci/$n" "$pwhy";; esac; done
+	for n in "${NAMES[@]}"; do case $n in podman/*|ctr/*) skip "oci/$n" "$pwhy";; esac; done
 	exit 0
 fi
 PR="$PODMAN run --runtime mote --network none"
@@ -354,6 +403,7 @@ $PR -d --name p2 localhost/bb:oci sh -c 'trap "" TERM; while :; do sleep 0.05; d
 t0=$SECONDS
 $PODMAN stop -t 1 p2 >/dev/null 2>>"$tmp/err"
 e2=$($PODMAN inspect -f '{{.State.ExitCode}}' p2)
+id1=$($PODMAN inspect -f '{{.Id}}' p1); id2=$($PODMAN inspect -f '{{.Id}}' p2)
 $PODMAN rm -f p1 p2 >/dev/null 2>&1
 if [ "$e1/$l1/$e2" = 7/term/137 ] && [ $((SECONDS - t0)) -lt 20 ]; then pass oci/$t
 else fail oci/$t "exit codes $e1 ($l1), $e2: $(head -c 300 "$tmp/err")"; fi
@@ -371,3 +421,194 @@ big=$($PR --rm --memory 256m localhost/bb:oci sh -c "$grow" 2>/dev/null)
 $PR --rm --memory 32m localhost/bb:oci sh -c "$grow" >"$tmp/small" 2>&1; st=$?
 if [ "$big" = 40000000 ] && [ $st != 0 ] && ! grep -qx 40000000 "$tmp/small"; then pass oci/$t
 else fail oci/$t "256m: '$big'; 32m: status $st, $(head -c 200 "$tmp/small")"; fi
+
+t=podman/network
+# --network host: the guest reaches a listener on the host's loopback;
+# --network none: its socket is refused.
+python3 - "$tmp/listener" "$T" <<'PY' &
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); s.settimeout(float(sys.argv[2]))
+open(sys.argv[1] + ".port", "w").write(str(s.getsockname()[1]))
+c, _ = s.accept(); open(sys.argv[1], "w").write(c.recv(100).decode())
+PY
+lpid=$!
+n=0
+until [ -s "$tmp/listener.port" ] || [ $n -ge 100 ]; do sleep 0.1; n=$((n + 1)); done
+port=$(cat "$tmp/listener.port" 2>/dev/null)
+out=$($PODMAN run --runtime mote --rm --network host localhost/bb:oci \
+	sh -c "echo via-host-net | nc 127.0.0.1 $port; echo nc \$?" 2>"$tmp/err")
+wait $lpid 2>/dev/null
+none=$($PR --rm localhost/bb:oci sh -c "echo x | nc 127.0.0.1 $port; echo nc \$?" 2>&1)
+if [ "$out" = "nc 0" ] && [ "$(cat "$tmp/listener" 2>/dev/null)" = via-host-net ] &&
+	echo "$none" | grep -q "network access is off" && echo "$none" | grep -qx "nc 1"; then pass oci/$t
+else fail oci/$t "host: '$out' (listener got '$(cat "$tmp/listener" 2>/dev/null)') $(head -c 200 "$tmp/err"); none: '$(echo "$none" | tr '\n' ' ')'"; fi
+
+t=podman/order
+# p1: run -d, exec, pause, unpause, stop (TERM ends it), rm; p2 ignores
+# TERM and gets KILL. The order documented in docs/oci.md.
+PODMAN_ORDER='create --bundle --pid-file
+start
+exec --pid-file --process --detach
+pause
+resume
+kill 15
+delete --force
+create --bundle --pid-file
+start
+kill 15
+kill 9
+delete --force'
+got=$( (calls "$tmp/trace.mote" "${id1:-none}"; calls "$tmp/trace.mote" "${id2:-none}") )
+if [ "$got" = "$PODMAN_ORDER" ]; then pass oci/$t
+else fail oci/$t "mote-oci got '$(echo "$got" | tr '\n' ',')'"; fi
+
+# ---- containerd with ctr ----
+# A private containerd (its own root, state, socket and a namespace of this
+# run's) whose runc v2 shim calls mote-oci (--runc-binary); the image is
+# podman's, saved in docker-archive format and imported.
+CNS=mote-test-$$
+CTR="timeout -k 5 $T ctr -a $tmp/ctd.sock -n $CNS"
+ctr_cleanup() {
+	[ -z "${CTD_PID:-}" ] && return
+	local c
+	for c in $($CTR task ls -q 2>/dev/null); do
+		$CTR task kill -s KILL "$c" >/dev/null 2>&1
+		sleep 0.2
+		$CTR task delete -f "$c" >/dev/null 2>&1
+	done
+	for c in $($CTR container ls -q 2>/dev/null); do $CTR container rm "$c" >/dev/null 2>&1; done
+	kill "$CTD_PID" 2>/dev/null
+	wait "$CTD_PID" 2>/dev/null
+	# The shim's runtime root is /run/containerd/runc/NAMESPACE.
+	rm -rf "/run/containerd/runc/$CNS"
+}
+cwhy=""
+command -v containerd >/dev/null && command -v ctr >/dev/null ||
+	cwhy="no containerd (apt-get install containerd)"
+if [ -z "$cwhy" ]; then
+	printf 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n' >"$tmp/ctd.toml"
+	containerd --config "$tmp/ctd.toml" --root "$tmp/ctd-root" --state "$tmp/ctd-state" \
+		--address "$tmp/ctd.sock" >"$tmp/ctd.log" 2>&1 &
+	CTD_PID=$!
+	end=$((SECONDS + T))
+	until $CTR version >/dev/null 2>&1; do
+		if [ $SECONDS -ge $end ] || ! kill -0 $CTD_PID 2>/dev/null; then
+			cwhy="containerd did not start: $(grep -iE 'level=(error|fatal)' "$tmp/ctd.log" | tail -2 | head -c 300)"
+			break
+		fi
+		sleep 0.1
+	done
+fi
+# The native snapshotter (plain copies): no overlayfs needed.
+SNAP="--snapshotter native"
+if [ -z "$cwhy" ]; then
+	$PODMAN save --format docker-archive -o "$tmp/bb-docker.tar" localhost/bb:oci >/dev/null 2>"$tmp/cerr" &&
+		$CTR image import $SNAP "$tmp/bb-docker.tar" >/dev/null 2>>"$tmp/cerr" ||
+		cwhy="image import failed: $(tail -2 "$tmp/cerr" | head -c 300)"
+fi
+if [ -n "$cwhy" ]; then
+	# containerd is a dependency (.ci installs it): not running is a failure.
+	for n in "${NAMES[@]}"; do case $n in ctr/*) fail "oci/$n" "$cwhy";; esac; done
+	exit 0
+fi
+RUNC_BIN=$(wrap mote "$(cd "$(dirname "$OCI")" && pwd)/mote-oci")
+CR="$CTR run $SNAP --runc-binary $RUNC_BIN"
+IMG=localhost/bb:oci
+
+# ctr_scenario RUN_OPTS PREFIX: the same commands for mote and for runc:
+# run --rm with output and status, then a detached run, exec, ps, pause,
+# resume, kill and delete. Results in $tmp/ctr.PREFIX.*.
+ctr_scenario() {
+	local cr=$1 p=$2 d=$tmp/ctr.$2
+	$cr --rm $IMG "$p-rm" sh -c 'echo hello-ctr; exit 3' >"$d.rm" 2>&1
+	echo $? >"$d.rm-status"
+	$cr -d $IMG "$p-d" sh -c "$LOOP" >/dev/null 2>"$d.err"
+	local end=$((SECONDS + 20))
+	until $CTR task ls 2>/dev/null | grep -q "^$p-d .*RUNNING"; do
+		[ $SECONDS -ge $end ] && break
+		sleep 0.05
+	done
+	$CTR task exec --exec-id x1 "$p-d" sh -c 'echo in-exec; hostname >/dev/null; exit 5' >"$d.exec" 2>>"$d.err"
+	echo $? >"$d.exec-status"
+	$CTR task ps "$p-d" 2>>"$d.err" | awk 'NR > 1 { print $1 }' >"$d.pids"
+	$CTR task pause "$p-d" 2>>"$d.err"
+	$CTR task ls 2>/dev/null | awk -v c="$p-d" '$1 == c { print $3 }' >"$d.paused"
+	$CTR task resume "$p-d" 2>>"$d.err"
+	$CTR task ls 2>/dev/null | awk -v c="$p-d" '$1 == c { print $3 }' >"$d.resumed"
+	$CTR task kill "$p-d" 2>>"$d.err"
+	end=$((SECONDS + 20))
+	until $CTR task ls 2>/dev/null | grep -q "^$p-d .*STOPPED"; do
+		[ $SECONDS -ge $end ] && break
+		sleep 0.05
+	done
+	$CTR task ls 2>/dev/null | awk -v c="$p-d" '$1 == c { print $3 }' >"$d.killed"
+	$CTR task delete "$p-d" >"$d.delete" 2>&1
+	echo $? >"$d.delete-status"
+	$CTR container rm "$p-d" 2>>"$d.err"
+	echo $? >"$d.rm-c-status"
+}
+ctr_scenario "$CR" m
+d=$tmp/ctr.m
+
+t=ctr/run-rm
+out=$(cat "$d.rm"); st=$(cat "$d.rm-status")
+if [ "$st" = 3 ] && [ "$out" = hello-ctr ]; then pass oci/$t
+else fail oci/$t "status $st, output '$(echo "$out" | head -c 300)'"; fi
+
+t=ctr/exec
+out=$(cat "$d.exec"); st=$(cat "$d.exec-status")
+if [ "$st" = 5 ] && [ "$out" = in-exec ] && [ "$(wc -l <"$d.pids")" -ge 1 ]; then pass oci/$t
+else fail oci/$t "status $st, output '$out', ps '$(cat "$d.pids")': $(head -c 300 "$d.err")"; fi
+
+t=ctr/pause
+if [ "$(cat "$d.paused")/$(cat "$d.resumed")" = PAUSED/RUNNING ]; then pass oci/$t
+else fail oci/$t "states $(cat "$d.paused")/$(cat "$d.resumed"): $(head -c 300 "$d.err")"; fi
+
+t=ctr/kill
+# The trap exits 7 on TERM: the shim reads it from the pid it waits for.
+if [ "$(cat "$d.killed")" = STOPPED ] && grep -q "exit code 7" "$d.delete"; then pass oci/$t
+else fail oci/$t "after kill '$(cat "$d.killed")', delete said '$(head -c 200 "$d.delete")'"; fi
+
+t=ctr/delete
+left=""
+for p in $(cat "$d.pids"); do
+	kill -0 "$p" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)" != Z ] && left="$left $p"
+done
+[ -n "$($CTR container ls -q)" ] && left="$left containers:$($CTR container ls -q | tr '\n' ' ')"
+[ -n "$(ls "/run/containerd/runc/$CNS" 2>/dev/null)" ] && left="$left state:$(ls "/run/containerd/runc/$CNS")"
+if [ "$(cat "$d.delete-status")/$(cat "$d.rm-c-status")" = 0/0 ] && [ -z "$left" ]; then pass oci/$t
+else fail oci/$t "task delete $(cat "$d.delete-status"), container rm $(cat "$d.rm-c-status"), left:$left"; fi
+
+# The order the runc v2 shim documents (docs/oci.md).
+CTR_ORDER='create --bundle --pid-file
+start
+delete
+delete --force
+create --bundle --pid-file
+start
+exec --process --detach --pid-file
+ps --format json
+pause
+resume
+kill 15
+delete
+delete --force'
+t=ctr/order
+got=$( (calls "$tmp/trace.mote" m-rm; calls "$tmp/trace.mote" m-d) )
+if [ "$got" = "$CTR_ORDER" ]; then pass oci/$t
+else fail oci/$t "mote-oci got '$(echo "$got" | tr '\n' ',')'"; fi
+
+t=ctr/runc-order
+# The same commands with runc as the runtime: the shim must send both the
+# same calls (mote answering differently would change its path).
+if ! command -v runc >/dev/null; then
+	skip oci/$t "no runc (apt-get install runc)"
+else
+	ctr_scenario "$CTR run $SNAP --runc-binary $(wrap runc "$(command -v runc)")" r
+	runc_got=$( (calls "$tmp/trace.runc" r-rm; calls "$tmp/trace.runc" r-d) )
+	if [ "$(cat "$tmp/ctr.r.rm-status")" != 3 ]; then
+		# runc itself cannot run a container here (cgroups, say).
+		skip oci/$t "runc cannot run here: $(head -c 200 "$tmp/ctr.r.rm")"
+	elif [ "$runc_got" = "$got" ]; then pass oci/$t
+	else fail oci/$t "runc got '$(echo "$runc_got" | tr '\n' ',')', mote-oci '$(echo "$got" | tr '\n' ',')'"; fi
+fi
