@@ -99,6 +99,8 @@ void lx_procgen(struct lx_proc *p, pid_t tid, enum procgen g, struct sbuf *b);
 /* The CPUs the guest may run on (the run's --cpus, else the caller's
  * affinity), as a count and, into ids (up to max), their numbers. */
 int lx_procgen_cpus(struct lx_proc *p, int *ids, int max);
+/* proccpu.c: /proc/cpuinfo from the CPUID the guest sees. */
+void lx_procgen_cpuinfo(struct lx_proc *p, struct sbuf *b);
 /* The thread of p with guest tid `tid`, or NULL. With p->lock held. */
 struct lx_thread *lx_procfs_thread(struct lx_proc *p, pid_t tid);
 

@@ -8,7 +8,7 @@
  * run loop delivers what the guest has not blocked: the default action
  * (terminate, stop, ignore), or a frame on the guest's stack (siginfo,
  * ucontext, the XSAVE state) and a jump to its handler, which returns
- * through sa_restorer to rt_sigreturn. A host syscall the signal
+ * through sa_restorer to rt_sigreturn (sigsys.c). A host syscall the signal
  * interrupted is restarted or fails with EINTR as SA_RESTART says.
  */
 #define _GNU_SOURCE
@@ -23,54 +23,9 @@
 #include <unistd.h>
 
 #include "lx/lx.h"
+#include "lx/sigframe.h"
 #include "util.h"
 #include "vm/layout.h"
-
-#define SA_RESTORER_LX	     0x04000000ULL
-#define SS_AUTODISARM_LX     (1U << 31)
-#define LX_MINSIGSTKSZ	     2048 /* x86-64 Linux's minimum altstack size */
-#define UC_FP_XSTATE	     0x1
-#define UC_SIGCONTEXT_SS     0x2
-#define UC_STRICT_RESTORE_SS 0x4
-#define FP_XSTATE_MAGIC1     0x46505853U
-#define FP_XSTATE_MAGIC2     0x46505845U
-#define REDZONE		     128
-#define BIT(sig)	     (1ULL << ((sig)-1))
-
-/* The kernel's x86-64 signal frame (arch/x86/include/uapi/asm/sigcontext.h,
- * ucontext.h), spelled out so that glibc's and the kernel's headers need
- * not meet. */
-struct lx_sigcontext {
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
-	uint16_t cs, gs, fs, ss;
-	uint64_t err, trapno, oldmask, cr2, fpstate;
-	uint64_t reserved1[8];
-};
-
-struct lx_stack {
-	uint64_t sp;
-	int32_t flags;
-	int32_t pad;
-	uint64_t size;
-};
-
-struct lx_ucontext {
-	uint64_t flags;
-	uint64_t link;
-	struct lx_stack stack;
-	struct lx_sigcontext mc;
-	uint64_t sigmask;
-};
-
-struct lx_rt_sigframe {
-	uint64_t pretcode;
-	struct lx_ucontext uc;
-	siginfo_t info;
-};
-
-_Static_assert(sizeof(struct lx_sigcontext) == 256, "sigcontext");
-_Static_assert(sizeof(siginfo_t) == 128, "siginfo");
 
 /* ---- the host side ---- */
 
@@ -386,7 +341,7 @@ static void default_action(struct lx_thread *t, int sig)
 
 /* ---- frames ---- */
 
-static uint64_t xsave_size(const struct vm *vm)
+uint64_t lx_sig_xsave_size(const struct vm *vm)
 {
 	for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
 		const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
@@ -397,7 +352,7 @@ static uint64_t xsave_size(const struct vm *vm)
 	return 512 + 64 + 256; /* legacy + header + AVX */
 }
 
-static bool on_altstack(const struct lx_thread *t, uint64_t sp)
+bool lx_sig_on_altstack(const struct lx_thread *t, uint64_t sp)
 {
 	return t->altstack_size && sp > t->altstack_sp &&
 	       sp <= t->altstack_sp + t->altstack_size;
@@ -415,9 +370,9 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 		return -1;
 	uint64_t sp = u->rsp - REDZONE;
 	if ((sa->flags & SA_ONSTACK) && t->altstack_size &&
-	    !on_altstack(t, u->rsp))
+	    !lx_sig_on_altstack(t, u->rsp))
 		sp = t->altstack_sp + t->altstack_size;
-	uint64_t fsize = xsave_size(&p->vm);
+	uint64_t fsize = lx_sig_xsave_size(&p->vm);
 	uint64_t fp = ALIGN_DOWN(sp - fsize - 4, 64);
 	uint64_t frame = ALIGN_DOWN(fp - sizeof(struct lx_rt_sigframe), 16) - 8;
 	uint8_t *fph = gm_user(&p->vm, fp, fsize + 4, GM_WRITE);
@@ -637,215 +592,4 @@ bool lx_signal_fault(struct lx_thread *t, int sig, int code, uint64_t addr)
 	si.si_addr = (void *)(uintptr_t)addr;
 	lx_signal_thread_raise(t, sig, &si);
 	return true;
-}
-
-/* ---- the syscalls ---- */
-
-LX_SYS(rt_sigreturn)
-{
-	struct lx_proc *p = t->p;
-	struct kvm_regs u;
-	lx_user_context(t, &u);
-	uint64_t frame = u.rsp - 8; /* the handler's ret popped pretcode */
-	const struct lx_rt_sigframe *f =
-		gm_user(&p->vm, frame, sizeof(*f), GM_READ);
-	if (!f) {
-		lx_kill(p, SIGSEGV, " (bad signal frame in rt_sigreturn)");
-		return -EFAULT;
-	}
-	const struct lx_sigcontext *mc = &f->uc.mc;
-	struct kvm_regs r = {
-		.r8 = mc->r8,
-		.r9 = mc->r9,
-		.r10 = mc->r10,
-		.r11 = mc->r11,
-		.r12 = mc->r12,
-		.r13 = mc->r13,
-		.r14 = mc->r14,
-		.r15 = mc->r15,
-		.rdi = mc->rdi,
-		.rsi = mc->rsi,
-		.rbp = mc->rbp,
-		.rbx = mc->rbx,
-		.rdx = mc->rdx,
-		.rax = mc->rax,
-		.rcx = mc->rcx,
-		.rsp = mc->rsp,
-		.rip = mc->rip,
-		.rflags = mc->eflags,
-	};
-	if (r.rip >= (1ULL << 47) || r.rsp >= (1ULL << 47)) {
-		lx_kill(p, SIGSEGV, " (rt_sigreturn to a bad address)");
-		return -EFAULT;
-	}
-	if (mc->fpstate) {
-		uint64_t fsize = xsave_size(&p->vm);
-		const uint8_t *fph =
-			gm_user(&p->vm, mc->fpstate, fsize, GM_READ);
-		struct kvm_xsave xs = {0};
-		if (!fph) {
-			lx_kill(p, SIGSEGV, " (bad FPU state in rt_sigreturn)");
-			return -EFAULT;
-		}
-		memcpy(xs.region, fph, fsize);
-		/* KVM refuses state the CPU would fault on: that is the
-		 * guest's bad frame. */
-		if (vcpu_try_set_fpu(&t->cpu, &xs) < 0) {
-			lx_kill(p, SIGSEGV, " (bad FPU state in rt_sigreturn)");
-			return -EFAULT;
-		}
-	}
-	t->sigmask = f->uc.sigmask & ~(BIT(SIGKILL) | BIT(SIGSTOP));
-	if (f->uc.stack.flags != SS_DISABLE && f->uc.stack.size) {
-		t->altstack_sp = f->uc.stack.sp;
-		t->altstack_size = f->uc.stack.size;
-		t->altstack_flags = f->uc.stack.flags & SS_AUTODISARM_LX;
-	}
-	lx_set_user(t, &r);
-	return (long)r.rax;
-}
-
-LX_SYS(rt_sigpending)
-{
-	if (a[1] > 8)
-		return -EINVAL;
-	uint64_t set = lx_signal_pending(t) & t->sigmask;
-	void *h = gm_user(&t->p->vm, a[0], a[1], GM_WRITE);
-	if (!h)
-		return -EFAULT;
-	memcpy(h, &set, a[1]);
-	return 0;
-}
-
-/* Waits for a host signal without losing one that arrives between the
- * check and the wait. */
-static long wait_signal(struct lx_thread *t)
-{
-	sigset_t all, old, none;
-	sigfillset(&all);
-	sigemptyset(&none);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	if (!(lx_signal_pending(t) & ~t->sigmask) && !t->p->exited)
-		sigsuspend(&none);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return -EINTR;
-}
-
-LX_SYS(rt_sigsuspend)
-{
-	uint64_t mask;
-	if (a[1] != 8)
-		return -EINVAL;
-	const uint64_t *g = gm_user(&t->p->vm, a[0], 8, GM_READ);
-	if (!g)
-		return -EFAULT;
-	mask = *g & ~(BIT(SIGKILL) | BIT(SIGSTOP));
-	/* The frame of the handler this wakes for keeps the old mask. */
-	t->saved_mask = t->sigmask;
-	t->saved_mask_valid = true;
-	t->sigmask = mask;
-	for (;;) {
-		wait_signal(t);
-		/* A kick for exit_group ends the wait as well. */
-		if ((lx_signal_pending(t) & ~t->sigmask) || t->p->exited)
-			break;
-	}
-	return -EINTR;
-}
-
-LX_SYS(pause)
-{
-	for (;;) {
-		wait_signal(t);
-		if ((lx_signal_pending(t) & ~t->sigmask) || t->p->exited)
-			return -EINTR;
-	}
-}
-
-LX_SYS(sigaltstack)
-{
-	struct lx_stack old = {t->altstack_sp, t->altstack_flags, 0,
-			       t->altstack_size};
-	struct kvm_regs u;
-	lx_user_context(t, &u);
-	if (!t->altstack_size)
-		old.flags = SS_DISABLE;
-	else if (on_altstack(t, u.rsp))
-		old.flags |= SS_ONSTACK;
-	if (a[0]) {
-		const struct lx_stack *n =
-			gm_user(&t->p->vm, a[0], sizeof(*n), GM_READ);
-		if (!n)
-			return -EFAULT;
-		if (on_altstack(t, u.rsp))
-			return -EPERM;
-		int mode = n->flags & ~(int32_t)SS_AUTODISARM_LX;
-		if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK)
-			return -EINVAL;
-		if (mode == SS_DISABLE) {
-			t->altstack_sp = t->altstack_size = 0;
-			t->altstack_flags = 0;
-		} else {
-			/* The kernel's MINSIGSTKSZ, not the host glibc's
-			 * (sysconf-based, bigger with AVX-512). */
-			if (n->size < LX_MINSIGSTKSZ)
-				return -ENOMEM;
-			t->altstack_sp = n->sp;
-			t->altstack_size = n->size;
-			t->altstack_flags = n->flags & SS_AUTODISARM_LX;
-		}
-	}
-	if (a[1]) {
-		void *h = gm_user(&t->p->vm, a[1], sizeof(old), GM_WRITE);
-		if (!h)
-			return -EFAULT;
-		memcpy(h, &old, sizeof(old));
-	}
-	return 0;
-}
-
-/* Timers: the monitor's own, whose SIGALRM (and SIGVTALRM, SIGPROF) are
- * the guest's. */
-LX_SYS(alarm)
-{
-	return alarm((unsigned)a[0]);
-}
-
-LX_SYS(setitimer)
-{
-	struct itimerval nv, ov;
-	if (a[0] > ITIMER_PROF)
-		return -EINVAL;
-	if (a[1]) {
-		const struct itimerval *g =
-			gm_user(&t->p->vm, a[1], sizeof(nv), GM_READ);
-		if (!g)
-			return -EFAULT;
-		nv = *g;
-	} else {
-		memset(&nv, 0, sizeof(nv));
-	}
-	struct itimerval *go =
-		a[2] ? gm_user(&t->p->vm, a[2], sizeof(ov), GM_WRITE) : NULL;
-	if (a[2] && !go)
-		return -EFAULT;
-	if (setitimer((int)a[0], &nv, &ov) < 0)
-		return -errno;
-	if (go)
-		*go = ov;
-	return 0;
-}
-
-LX_SYS(getitimer)
-{
-	struct itimerval v;
-	if (a[0] > ITIMER_PROF)
-		return -EINVAL;
-	struct itimerval *g = gm_user(&t->p->vm, a[1], sizeof(v), GM_WRITE);
-	if (!g)
-		return -EFAULT;
-	if (getitimer((int)a[0], &v) < 0)
-		return -errno;
-	*g = v;
-	return 0;
 }
