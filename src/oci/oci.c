@@ -87,7 +87,7 @@ void oci_warn(const char *fmt, ...)
 		fprintf(stderr, "mote-oci: warning: %s\n", buf);
 }
 
-static noreturn void usage_err(const char *fmt, const char *arg)
+noreturn void oci_usage_err(const char *fmt, const char *arg)
 {
 	char buf[512];
 	snprintf(buf, sizeof(buf), fmt, arg);
@@ -149,21 +149,23 @@ static const char *parse_create(int argc, char **argv, struct create_args *a)
 		case 'N': break;
 		case 'P':
 			if (strcmp(optarg, "0"))
-				usage_err("--preserve-fds %s: not supported "
-					  "(mote passes stdio alone)",
-					  optarg);
+				oci_usage_err(
+					"--preserve-fds %s: not supported "
+					"(mote passes stdio alone)",
+					optarg);
 			break;
 		case ':':
-			usage_err("option %s needs a value", argv[optind - 1]);
-		default: usage_err("%s: unknown option", argv[optind - 1]);
+			oci_usage_err("option %s needs a value",
+				      argv[optind - 1]);
+		default: oci_usage_err("%s: unknown option", argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)
-		usage_err("%s: expected exactly one container ID", argv[0]);
+		oci_usage_err("%s: expected exactly one container ID", argv[0]);
 	return argv[optind];
 }
 
-static int write_pid_file(const char *path, pid_t pid)
+int oci_write_pid_file(const char *path, pid_t pid)
 {
 	if (!path)
 		return 0;
@@ -180,8 +182,8 @@ static int write_pid_file(const char *path, pid_t pid)
 
 /* The monitor: a session of its own, the pty as stdio, then (for the
  * init) the start byte, then the run. */
-static noreturn void monitor(struct oci_spec *s, struct oci_state *st, int fifo,
-			     int tty)
+noreturn void oci_monitor(struct oci_spec *s, struct oci_state *st, int fifo,
+			  int tty)
 {
 	setsid();
 	if (tty >= 0) {
@@ -305,7 +307,7 @@ static pid_t create(const char *id, const struct create_args *a, bool fg)
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0)
-		monitor(&s, &st, fifo, tty);
+		oci_monitor(&s, &st, fifo, tty);
 	close(fifo);
 	if (tty >= 0)
 		close(tty);
@@ -319,7 +321,7 @@ static pid_t create(const char *id, const struct create_args *a, bool fg)
 	snprintf(st.bundle, sizeof(st.bundle), "%s", bundle);
 	now_rfc3339(st.created, sizeof(st.created));
 	if (oci_state_write(&st, s.annotations) < 0 ||
-	    write_pid_file(a->pid_file, pid) < 0) {
+	    oci_write_pid_file(a->pid_file, pid) < 0) {
 		kill(pid, SIGKILL);
 		goto err_dir;
 	}
@@ -376,11 +378,11 @@ static int start(const char *id)
 static int cmd_start(int argc, char **argv)
 {
 	if (argc != 2)
-		usage_err("%s: expected one container ID", "start");
+		oci_usage_err("%s: expected one container ID", "start");
 	return start(argv[1]);
 }
 
-static int wait_status(pid_t pid)
+int oci_wait_status(pid_t pid)
 {
 	int ws;
 	while (waitpid(pid, &ws, 0) < 0)
@@ -400,410 +402,11 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	if (a.detach)
 		return 0;
-	int status = wait_status(pid);
+	int status = oci_wait_status(pid);
 	char dir[4200];
 	snprintf(dir, sizeof(dir), "%s/%s", oci_root, id);
 	oci_rmtree(dir);
 	return status;
-}
-
-/* ---- state, list ---- */
-
-static cJSON *state_json(struct oci_state *st)
-{
-	enum oci_status s = oci_status(st);
-	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "ociVersion", OCI_VERSION);
-	cJSON_AddStringToObject(j, "id", st->id);
-	cJSON_AddStringToObject(j, "status", oci_status_name(s));
-	cJSON_AddNumberToObject(j, "pid", s == OCI_STOPPED ? 0 : st->pid);
-	cJSON_AddStringToObject(j, "bundle", st->bundle);
-	cJSON_AddStringToObject(j, "created", st->created);
-	const cJSON *an =
-		cJSON_GetObjectItemCaseSensitive(st->json, "annotations");
-	cJSON_AddItemToObject(j, "annotations",
-			      an ? cJSON_Duplicate(an, 1)
-				 : cJSON_CreateObject());
-	return j;
-}
-
-static void print_json(cJSON *j)
-{
-	char *s = cJSON_Print(j);
-	printf("%s\n", s ? s : "null");
-	free(s);
-	cJSON_Delete(j);
-}
-
-static const char *one_id(int argc, char **argv)
-{
-	if (argc != 2)
-		usage_err("%s: expected one container ID", argv[0]);
-	return argv[1];
-}
-
-static int cmd_state(int argc, char **argv)
-{
-	struct oci_state st;
-	if (oci_state_read(one_id(argc, argv), &st) < 0)
-		return 1;
-	print_json(state_json(&st));
-	return 0;
-}
-
-static int cmd_list(int argc, char **argv)
-{
-	bool json = false, quiet = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
-			quiet = true;
-		else if ((!strcmp(argv[i], "--format") ||
-			  !strcmp(argv[i], "-f")) &&
-			 i + 1 < argc)
-			json = !strcmp(argv[++i], "json");
-		else if (!strcmp(argv[i], "--format=json"))
-			json = true;
-		else
-			usage_err("list: unknown argument %s", argv[i]);
-	}
-	cJSON *all = cJSON_CreateArray();
-	DIR *d = opendir(oci_root);
-	struct dirent *e;
-	if (!json && !quiet)
-		printf("%-20s %-8s %-10s %s\n", "ID", "PID", "STATUS",
-		       "BUNDLE");
-	while (d && (e = readdir(d))) {
-		struct oci_state st;
-		if (e->d_name[0] == '.')
-			continue;
-		char path[4400];
-		snprintf(path, sizeof(path), "%s/%s/state.json", oci_root,
-			 e->d_name);
-		if (access(path, F_OK) < 0 || oci_state_read(e->d_name, &st))
-			continue;
-		cJSON *j = state_json(&st);
-		if (quiet)
-			printf("%s\n", st.id);
-		else if (!json)
-			printf("%-20s %-8d %-10s %s\n", st.id,
-			       cJSON_GetObjectItem(j, "pid")->valueint,
-			       cJSON_GetObjectItem(j, "status")->valuestring,
-			       st.bundle);
-		cJSON_AddItemToArray(all, j);
-	}
-	if (d)
-		closedir(d);
-	if (json)
-		print_json(all);
-	else
-		cJSON_Delete(all);
-	return 0;
-}
-
-/* ---- kill, delete ---- */
-
-static int parse_signal(const char *s)
-{
-	char *end;
-	long n = strtol(s, &end, 10);
-	if (*s && !*end)
-		return n >= 1 && n <= 64 ? (int)n : -1;
-	if (!strncasecmp(s, "SIG", 3))
-		s += 3;
-	for (int i = 1; i < 32; i++) {
-		const char *a = sigabbrev_np(i);
-		if (a && !strcasecmp(a, s))
-			return i;
-	}
-	return -1;
-}
-
-/* sig for every run of the container (all) or its init's. */
-static int signal_runs(struct oci_state *st, int sig, bool all)
-{
-	char line[64];
-	snprintf(line, sizeof(line), "{\"cmd\":\"signal\",\"signal\":%d}", sig);
-	cJSON *j = oci_ctl(st, st->id, line);
-	int r = j ? 0 : -1;
-	cJSON_Delete(j);
-	char **runs = all || sig == SIGKILL ? oci_runs(st) : NULL;
-	for (char **p = runs; p && *p; p++) {
-		if (strcmp(*p, st->id))
-			cJSON_Delete(oci_ctl(st, *p, line));
-		free(*p);
-	}
-	free(runs);
-	if (r < 0 && sig == SIGKILL && oci_proc_start(st->pid) == st->start)
-		r = kill(st->pid, SIGKILL);
-	return r;
-}
-
-static int cmd_kill(int argc, char **argv)
-{
-	bool all = false;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--all") || !strcmp(argv[i], "-a"))
-			all = true;
-		else
-			usage_err("kill: unknown option %s", argv[i]);
-	}
-	if (i >= argc || argc - i > 2)
-		usage_err("%s: expected ID [SIGNAL]", "kill");
-	int sig = i + 1 < argc ? parse_signal(argv[i + 1]) : SIGTERM;
-	if (sig < 0)
-		usage_err("kill: signal %s: expected a name (TERM, SIGKILL) or "
-			  "a number from 1 to 64",
-			  argv[i + 1]);
-	struct oci_state st;
-	if (oci_state_read(argv[i], &st) < 0)
-		return 1;
-	enum oci_status s = oci_status(&st);
-	if (s == OCI_STOPPED) {
-		oci_err("container %s is not running", st.id);
-		return 1;
-	}
-	int r = s == OCI_CREATED ? kill(st.pid, sig)
-				 : signal_runs(&st, sig, all);
-	if (r < 0) {
-		oci_err("container %s: signal %d not delivered", st.id, sig);
-		return 1;
-	}
-	return 0;
-}
-
-static int cmd_delete(int argc, char **argv)
-{
-	bool force = false;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
-			force = true;
-		else
-			usage_err("delete: unknown option %s", argv[i]);
-	}
-	if (i != argc - 1)
-		usage_err("%s: expected one container ID", "delete");
-	struct oci_state st;
-	if (oci_state_read(argv[i], &st) < 0)
-		return 1;
-	enum oci_status s = oci_status(&st);
-	if ((s == OCI_RUNNING || s == OCI_PAUSED) && !force) {
-		oci_err("container %s is %s (stop it first, or delete "
-			"--force)",
-			st.id, oci_status_name(s));
-		return 1;
-	}
-	/* A stopped container's execs may still run: they end too. */
-	if (s == OCI_CREATED)
-		kill(st.pid, SIGKILL);
-	else
-		signal_runs(&st, SIGKILL, true);
-	for (int k = 0; k < 5000 && oci_proc_start(st.pid) == st.start; k++)
-		usleep(1000);
-	if (oci_proc_start(st.pid) == st.start)
-		kill(st.pid, SIGKILL);
-	oci_rmtree(st.dir);
-	return 0;
-}
-
-/* ---- exec, ps, pause, resume ---- */
-
-static const struct option exec_opts[] = {
-	{"process", required_argument, NULL, 'p'},
-	{"pid-file", required_argument, NULL, 'P'},
-	{"console-socket", required_argument, NULL, 'c'},
-	{"detach", no_argument, NULL, 'd'},
-	{"tty", no_argument, NULL, 't'},
-	{0},
-};
-
-static cJSON *read_process(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t n = f ? getdelim(&buf, &cap, 0, f) : -1;
-	if (f)
-		fclose(f);
-	cJSON *j = n > 0 ? cJSON_ParseWithLength(buf, (size_t)n) : NULL;
-	free(buf);
-	if (!j)
-		oci_err("--process %s: %s", path,
-			n > 0 ? "not valid JSON" : strerror(errno));
-	return j;
-}
-
-static int cmd_exec(int argc, char **argv)
-{
-	const char *process = NULL, *pid_file = NULL, *console = NULL;
-	bool detach = false, tty = false;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long_only(argc, argv, "+:dt", exec_opts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'p': process = optarg; break;
-		case 'P': pid_file = optarg; break;
-		case 'c': console = optarg; break;
-		case 'd': detach = true; break;
-		case 't': tty = true; break;
-		case ':':
-			usage_err("option %s needs a value", argv[optind - 1]);
-		default: usage_err("exec: unknown option %s", argv[optind - 1]);
-		}
-	}
-	if (optind >= argc || (!process && optind + 1 >= argc))
-		usage_err("%s: expected ID and --process FILE or ARGS...",
-			  "exec");
-	struct oci_state st;
-	if (oci_state_read(argv[optind], &st) < 0)
-		return 1;
-	enum oci_status s = oci_status(&st);
-	if (s != OCI_RUNNING) {
-		oci_err("container %s is %s: exec needs a running one", st.id,
-			oci_status_name(s));
-		return 1;
-	}
-	struct oci_spec sp;
-	if (oci_spec_load(&sp, st.bundle, st.dir, false) < 0)
-		return 1;
-	if (process) {
-		cJSON *pj = read_process(process);
-		if (!pj || oci_spec_process(&sp, pj) < 0)
-			return 1;
-	} else {
-		cJSON *pr = cJSON_Duplicate(
-			cJSON_GetObjectItem(sp.json, "process"), 1);
-		cJSON *args = cJSON_CreateStringArray(
-			(const char *const *)argv + optind + 1,
-			argc - optind - 1);
-		cJSON_ReplaceItemInObject(pr, "args", args);
-		cJSON_ReplaceItemInObject(pr, "terminal",
-					  cJSON_CreateBool(tty));
-		if (oci_spec_process(&sp, pr) < 0)
-			return 1;
-	}
-	int t = -1;
-	if (sp.terminal && console && (t = oci_console(console)) < 0)
-		return 1;
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0)
-		monitor(&sp, &st, -1, t);
-	if (t >= 0)
-		close(t);
-	if (pid < 0 || write_pid_file(pid_file, pid) < 0) {
-		oci_err("exec: cannot fork the monitor: %s", strerror(errno));
-		return 1;
-	}
-	return detach ? 0 : wait_status(pid);
-}
-
-static int cmd_ps(int argc, char **argv)
-{
-	bool json = false;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--format=json"))
-			json = true;
-		else if ((!strcmp(argv[i], "--format") ||
-			  !strcmp(argv[i], "-f")) &&
-			 i + 1 < argc)
-			json = !strcmp(argv[++i], "json");
-		else
-			usage_err("ps: unknown option %s", argv[i]);
-	}
-	if (i != argc - 1)
-		usage_err("%s: expected one container ID", "ps");
-	struct oci_state st;
-	if (oci_state_read(argv[i], &st) < 0)
-		return 1;
-	if (oci_status(&st) == OCI_STOPPED) {
-		oci_err("container %s is not running", st.id);
-		return 1;
-	}
-	cJSON *pids = cJSON_CreateArray();
-	char **runs = oci_runs(&st);
-	for (char **p = runs; *p; p++) {
-		cJSON *j = oci_ctl(&st, *p, "{\"cmd\":\"info\"}");
-		const cJSON *v;
-		cJSON_ArrayForEach(v, cJSON_GetObjectItem(j, "pids"))
-			cJSON_AddItemToArray(pids,
-					     cJSON_CreateNumber(v->valueint));
-		cJSON_Delete(j);
-		free(*p);
-	}
-	free(runs);
-	if (cJSON_GetArraySize(pids) == 0)
-		cJSON_AddItemToArray(pids, cJSON_CreateNumber(st.pid));
-	if (json) {
-		char *s = cJSON_PrintUnformatted(pids);
-		printf("%s\n", s);
-		free(s);
-	} else {
-		printf("PID\tCMD\n");
-		const cJSON *v;
-		cJSON_ArrayForEach(v, pids)
-		{
-			char path[64], comm[64] = "?";
-			snprintf(path, sizeof(path), "/proc/%d/comm",
-				 v->valueint);
-			FILE *f = fopen(path, "re");
-			if (f && fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = 0;
-			if (f)
-				fclose(f);
-			printf("%d\t%s\n", v->valueint, comm);
-		}
-	}
-	cJSON_Delete(pids);
-	return 0;
-}
-
-static int cmd_pause(int argc, char **argv, bool pause)
-{
-	struct oci_state st;
-	if (oci_state_read(one_id(argc, argv), &st) < 0)
-		return 1;
-	enum oci_status s = oci_status(&st);
-	if (s != (pause ? OCI_RUNNING : OCI_PAUSED)) {
-		oci_err("container %s is %s, not %s", st.id, oci_status_name(s),
-			pause ? "running" : "paused");
-		return 1;
-	}
-	const char *line =
-		pause ? "{\"cmd\":\"pause\"}" : "{\"cmd\":\"resume\"}";
-	int r = 0;
-	char **runs = oci_runs(&st);
-	for (char **p = runs; *p; p++) {
-		cJSON *j = oci_ctl(&st, *p, line);
-		if (!j && !strcmp(*p, st.id))
-			r = 1;
-		cJSON_Delete(j);
-		free(*p);
-	}
-	free(runs);
-	if (r)
-		oci_err("container %s: its monitor did not answer", st.id);
-	return r;
-}
-
-static int cmd_features(void)
-{
-	printf("{\n  \"ociVersionMin\": \"1.0.0\",\n  \"ociVersionMax\": "
-	       "\"" OCI_VERSION "\",\n  \"hooks\": [],\n"
-	       "  \"mountOptions\": [\"bind\", \"rbind\", \"ro\", \"rw\"],\n"
-	       "  \"linux\": {\n    \"namespaces\": [\"network\", \"pid\", "
-	       "\"ipc\", \"uts\", \"mount\"],\n    \"capabilities\": [],\n"
-	       "    \"cgroup\": {\"v1\": false, \"v2\": false},\n"
-	       "    \"seccomp\": {\"enabled\": false},\n"
-	       "    \"apparmor\": {\"enabled\": false},\n"
-	       "    \"selinux\": {\"enabled\": false}\n  },\n"
-	       "  \"annotations\": {\"io.mote.merge\": \"false\", "
-	       "\"io.mote.aslr\": \"true\", \"io.mote.timeout\": \"\"}\n}\n");
-	return 0;
 }
 
 /* ---- dispatch ---- */
@@ -818,23 +421,23 @@ static int dispatch(int argc, char **argv)
 	if (!strcmp(c, "run"))
 		return cmd_run(argc, argv);
 	if (!strcmp(c, "state"))
-		return cmd_state(argc, argv);
+		return oci_cmd_state(argc, argv);
 	if (!strcmp(c, "kill"))
-		return cmd_kill(argc, argv);
+		return oci_cmd_kill(argc, argv);
 	if (!strcmp(c, "delete"))
-		return cmd_delete(argc, argv);
+		return oci_cmd_delete(argc, argv);
 	if (!strcmp(c, "exec"))
-		return cmd_exec(argc, argv);
+		return oci_cmd_exec(argc, argv);
 	if (!strcmp(c, "ps"))
-		return cmd_ps(argc, argv);
+		return oci_cmd_ps(argc, argv);
 	if (!strcmp(c, "pause"))
-		return cmd_pause(argc, argv, true);
+		return oci_cmd_pause(argc, argv, true);
 	if (!strcmp(c, "resume"))
-		return cmd_pause(argc, argv, false);
+		return oci_cmd_pause(argc, argv, false);
 	if (!strcmp(c, "list"))
-		return cmd_list(argc, argv);
+		return oci_cmd_list(argc, argv);
 	if (!strcmp(c, "features"))
-		return cmd_features();
+		return oci_cmd_features();
 	oci_err("unknown command '%s' (see mote oci --help)", c);
 	return 1;
 }
@@ -858,7 +461,7 @@ int oci_main(int argc, char **argv)
 		else if (takes)
 			i++;
 		if (takes && !v)
-			usage_err("option %s needs a value", argv[i]);
+			oci_usage_err("option %s needs a value", argv[i]);
 		if (!strncmp(a, "-root", klen) && klen == 5)
 			oci_root = v;
 		else if (!strncmp(a, "-log", klen) && klen == 4)
@@ -877,13 +480,13 @@ int oci_main(int argc, char **argv)
 			fputs(oci_usage, stdout);
 			return 0;
 		} else {
-			usage_err("unknown global option %s", argv[i]);
+			oci_usage_err("unknown global option %s", argv[i]);
 		}
 	}
 	if (log)
 		oci_log_open(log, json);
 	if (oci_root[0] != '/')
-		usage_err("--root %s: must be an absolute path", oci_root);
+		oci_usage_err("--root %s: must be an absolute path", oci_root);
 	if (i >= argc) {
 		fputs(oci_usage, stderr);
 		return 1;

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdnoreturn.h>
 #include <sys/types.h>
 
 #include "lx/lx.h"
@@ -18,12 +19,12 @@
 struct oci_spec {
 	struct lx_opts o;
 	bool terminal;
-	char *netns;	     /* a network namespace to join, or NULL */
-	char rootfs[4096];   /* root.path made absolute */
-	char program[4096];  /* the host path of process.args[0] */
-	char exe[4096];	     /* and its guest path */
-	cJSON *json;	     /* the parsed config.json (owns the strings) */
-	cJSON *annotations;  /* in json, or NULL */
+	char *netns;	    /* a network namespace to join, or NULL */
+	char rootfs[4096];  /* root.path made absolute */
+	char program[4096]; /* the host path of process.args[0] */
+	char exe[4096];	    /* and its guest path */
+	cJSON *json;	    /* the parsed config.json (owns the strings) */
+	cJSON *annotations; /* in json, or NULL */
 };
 
 /* Loads bundle/config.json into s. state is the container's state dir,
@@ -47,13 +48,13 @@ void oci_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 enum oci_status { OCI_CREATED, OCI_RUNNING, OCI_PAUSED, OCI_STOPPED };
 
 struct oci_state {
-	char dir[4096];	   /* ROOT/ID */
+	char dir[4096]; /* ROOT/ID */
 	char id[80];
-	pid_t pid;	   /* the monitor */
+	pid_t pid;		  /* the monitor */
 	unsigned long long start; /* its start time, /proc/PID/stat field 22 */
 	char bundle[4096];
 	char created[40];
-	cJSON *json;	   /* state.json */
+	cJSON *json; /* state.json */
 };
 
 /* The state root (--root). */
@@ -85,5 +86,26 @@ char **oci_runs(struct oci_state *st);
 int oci_console(const char *path);
 
 int oci_main(int argc, char **argv);
+
+/* ---- between oci.c and cmds.c ---- */
+/* An error line (fmt with arg, pointing at --help) and exit status 1. */
+noreturn void oci_usage_err(const char *fmt, const char *arg);
+/* Writes pid to path (conmon's and the shim's --pid-file): 0 or -1. */
+int oci_write_pid_file(const char *path, pid_t pid);
+/* The monitor: a session of its own, the pty (tty, or -1) as stdio, then
+ * (for the init, fifo >= 0) the start byte, then the run; never returns. */
+noreturn void oci_monitor(struct oci_spec *s, struct oci_state *st, int fifo,
+			  int tty);
+/* waitpid's status as a shell's: the code, or 128 + signal. */
+int oci_wait_status(pid_t pid);
+/* The commands, argv[0] being the command's name: mote's exit status. */
+int oci_cmd_state(int argc, char **argv);
+int oci_cmd_list(int argc, char **argv);
+int oci_cmd_kill(int argc, char **argv);
+int oci_cmd_delete(int argc, char **argv);
+int oci_cmd_exec(int argc, char **argv);
+int oci_cmd_ps(int argc, char **argv);
+int oci_cmd_pause(int argc, char **argv, bool pause);
+int oci_cmd_features(void);
 
 #endif

@@ -374,9 +374,18 @@ if [ $st = 4 ] && [ "$out" = from-podman ]; then pass oci/$t
 else fail oci/$t "status $st, output '$out': $(head -c 300 "$tmp/err")"; fi
 
 t=podman/tty
-out=$(script -qec "$PR --rm -it localhost/bb:oci sh -c 'test -t 0 && test -t 1 && echo is-a-tty; read -r l; echo got \$l'" /dev/null \
-	< <(sleep 1; echo typed) 2>&1 | tr -d '\r')
-if echo "$out" | grep -qx is-a-tty && echo "$out" | grep -qx 'got typed'; then pass oci/$t
+# tty_try RUNTIME: podman -it through script(1), a line typed a second in.
+tty_try() {
+	script -qec "$PODMAN run --runtime $1 --network none --rm -it localhost/bb:oci sh -c 'test -t 0 && test -t 1 && echo is-a-tty; read -r l; echo got \$l'" /dev/null \
+		< <(sleep 1; echo typed) 2>&1 | tr -d '\r'
+}
+tty_ok() { echo "$1" | grep -qx is-a-tty && echo "$1" | grep -qx 'got typed'; }
+out=$(tty_try mote)
+if tty_ok "$out"; then pass oci/$t
+elif command -v runc >/dev/null && ! tty_ok "$(tty_try runc)"; then
+	# The control: where runc fails the same way, the terminal this host
+	# gives script(1) is what breaks (seen on a kvm_pvm build host).
+	skip oci/$t "podman -it under script(1) fails with runc too on this host"
 else fail oci/$t "output '$(echo "$out" | head -c 300)'"; fi
 
 t=podman/exec
