@@ -2,6 +2,9 @@
 #
 # tests/unit/NAME.c   host-only unit tests, linked with the monitor's objects
 #                     (everything but main.o); built as $(O)/tests/unit/NAME
+# tests/unit/lx_NAME.c the same, on a fake process (tests/lib/fake.c: guest
+#                     memory, page tables and registers without KVM), to
+#                     call lx's syscall handlers directly
 # tests/guest/NAME.c  guest programs, each built twice: $(O)/tests/guest/NAME.gcc
 #                     (gcc -static) and NAME.musl (musl-gcc -static); the
 #                     PIE_GUESTS also as NAME.pie (gcc -static-pie)
@@ -40,6 +43,23 @@ $(O)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(LIBS)
+
+# The fake process, shared by the lx unit tests and the fuzzers: msg() is
+# silenced and kvm_ioctl serves the XSAVE state (ld --wrap).
+FAKE_OBJ  := $(O)/tests/lib/fake.o
+FAKE_LINK := -Wl,--wrap=msg -Wl,--wrap=kvm_ioctl
+$(FAKE_OBJ): tests/lib/fake.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -c -o $@ $<
+# It is built on lx.h's structures: rebuilt when they change.
+-include $(O)/tests/lib/fake.d
+
+$(O)/tests/unit/lx_%: tests/unit/lx_%.c $(FAKE_OBJ) $(LIB_OBJS) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(FAKE_LINK) -Itests/unit -Itests/lib -o $@ $< \
+		$(FAKE_OBJ) $(LIB_OBJS) $(LIBS)
 
 $(O)/tests/host/%: tests/host/%.c
 	@mkdir -p $(dir $@)

@@ -1,6 +1,6 @@
 /* The one way the monitor talks to KVM (except KVM_RUN): an ioctl that is
  * repeated while a host signal interrupts it. In a file of its own so that
- * the fuzzers' fake KVM (tests/fuzz/fake.c, ld --wrap) replaces every
+ * the fuzzers' fake KVM (tests/lib/fake.c, ld --wrap) replaces every
  * call, including those from vm.c. */
 #include <errno.h>
 #include <sys/ioctl.h>

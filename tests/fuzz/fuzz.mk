@@ -12,28 +12,21 @@ FUZZ_NAMES := syscall elf snapstate
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(O)/tests/fuzz/%)
 FUZZ_TIME  ?= 300
 # The fake process stands in for KVM: msg() is silenced and kvm_ioctl
-# serves the XSAVE state of signal frames (tests/fuzz/fake.c).
+# serves the XSAVE state of signal frames (tests/lib/fake.c, which the
+# lx unit tests share: tests/tests.mk).
 FUZZ_LINK  := -fsanitize=fuzzer -Wl,--wrap=msg -Wl,--wrap=kvm_ioctl
 
 .PHONY: fuzzers
 fuzzers: $(FUZZ_BINS)
 
-$(O)/tests/fuzz/fake.o: tests/fuzz/fake.c
-	@mkdir -p $(dir $@)
-	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) -Itests/fuzz -c -o $@ $<
-
-$(O)/tests/fuzz/%: tests/fuzz/%.c $(O)/tests/fuzz/fake.o $(LIB_OBJS)
+$(O)/tests/fuzz/%: tests/fuzz/%.c $(FAKE_OBJ) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)$(CC) $(CFLAGS) $(FUZZ_LINK) -Itests/fuzz -o $@ $< \
-		$(O)/tests/fuzz/fake.o $(LIB_OBJS) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(FUZZ_LINK) -Itests/lib -o $@ $< \
+		$(FAKE_OBJ) $(LIB_OBJS) $(LIBS)
 
 fuzz:
 	@tests/fuzz/available.sh
 	@$(MAKE) --no-print-directory O=$(O)-fuzz CC=clang SAN=fuzz fuzzers
 	@tests/fuzz/run.sh $(O)-fuzz $(FUZZ_TIME) $(FUZZ_NAMES)
 
-# The fake process is built on lx.h's structures: rebuild it when they
-# change (the compiler's dependency file).
--include $(O)/tests/fuzz/fake.d

@@ -1,4 +1,5 @@
-/* A guest process without KVM, for the fuzzers (see fake.h). */
+/* A guest process without KVM, for the fuzzers and the lx unit tests
+ * (see fake.h). */
 #define _GNU_SOURCE
 #include "fake.h"
 #include "run/run.h"

@@ -1,4 +1,5 @@
-/* A guest process without KVM, for the fuzzers: the monitor's own
+/* A guest process without KVM, for the fuzzers and the lx unit tests
+ * (tests/unit/lx_*.c): the monitor's own
  * structures (struct lx_proc, lx_thread, vm) set up by hand, guest memory an
  * anonymous mapping with real page tables and VMAs, the vCPU's registers a
  * struct kvm_run in plain memory. What the syscall handlers see is what
