@@ -128,7 +128,7 @@ int sandbox_enter(struct lx_proc *p)
 		test_hooks();
 		return 0;
 	}
-	tree = p->tree;
+	tree = p->task.tree;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		msg("sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 		return -1;

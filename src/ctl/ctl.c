@@ -262,7 +262,7 @@ static void format_state(struct lx_ctl *c, const struct lx_proc *p)
 	int n = snprintf(num, sizeof(num),
 			 "\",\"pid\":%d,\"program\":", (int)getpid());
 	put(&t, num, (size_t)n);
-	put_json(&t, p->exe);
+	put_json(&t, p->task.exe);
 	put(&t, ",\"argv\":[", 9);
 	for (char **a = p->opts->argv; a && *a; a++) {
 		if (a != p->opts->argv)
@@ -555,8 +555,9 @@ int ctl_dir_fd(const struct lx_proc *p)
 /* ---- requests ---- */
 
 static const char *const cmd_names[] = {
-	[CTL_INFO] = "info", [CTL_PAUSE] = "pause", [CTL_RESUME] = "resume",
-	[CTL_STOP] = "stop", [CTL_STATS] = "stats", [CTL_SNAPSHOT] = "snapshot",
+	[CTL_INFO] = "info",	 [CTL_PAUSE] = "pause",
+	[CTL_RESUME] = "resume", [CTL_STOP] = "stop",
+	[CTL_STATS] = "stats",	 [CTL_SNAPSHOT] = "snapshot",
 	[CTL_SIGNAL] = "signal",
 };
 _Static_assert(ARRAY_SIZE(cmd_names) == CTL_SIGNAL + 1, "cmd_names");

@@ -107,7 +107,7 @@ static void reply_error(struct conn *cn, const char *fmt, ...)
 static void add_pids(cJSON *j, struct lx_proc *p)
 {
 	pid_t pids[1024], procs[1024];
-	int n = lx_tree_pids(p->tree, pids, procs, (int)ARRAY_SIZE(pids));
+	int n = lx_tree_pids(p->task.tree, pids, procs, (int)ARRAY_SIZE(pids));
 	cJSON *a = cJSON_AddArrayToObject(j, "pids");
 	cJSON *b = cJSON_AddArrayToObject(j, "proc_pids");
 	for (int i = 0; i < n; i++) {
@@ -142,7 +142,7 @@ static void do_info(struct conn *cn, struct lx_ctl *c, struct lx_proc *p)
 	cJSON *j = ok();
 	cJSON_AddStringToObject(j, "id", c->id);
 	cJSON_AddNumberToObject(j, "pid", c->owner);
-	cJSON_AddStringToObject(j, "program", p->exe);
+	cJSON_AddStringToObject(j, "program", p->task.exe);
 	cJSON_AddStringToObject(j, "state", lx_held(p) ? "paused" : "running");
 	cJSON_AddNumberToObject(j, "uptime_s", (mono_ns() - c->start_ns) / 1e9);
 	cJSON_AddNumberToObject(j, "vcpus", running_threads(p));
@@ -263,7 +263,7 @@ static void guest_signal(struct lx_proc *p, int sig)
 static void kill_run(struct lx_proc *p, const char *why)
 {
 	lx_kill(p, SIGKILL, why);
-	lx_tree_kill_all(p->tree);
+	lx_tree_kill_all(p->task.tree);
 	lx_release(p);
 }
 
@@ -339,7 +339,7 @@ static void handle(struct conn *cn, struct lx_ctl *c, struct lx_proc *p,
 		reply_error(cn, "%s", err);
 		return;
 	}
-	if (p->exited) {
+	if (p->task.exited) {
 		reply_error(cn, "the VM is ending");
 		return;
 	}

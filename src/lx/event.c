@@ -38,7 +38,7 @@
 
 static bool must_stop(struct lx_thread *t)
 {
-	return t->p->exited || t->exiting || lx_held(t->p) ||
+	return t->p->task.exited || t->exiting || lx_held(t->p) ||
 	       (lx_signal_pending(t) & ~t->sigmask);
 }
 

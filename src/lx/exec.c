@@ -202,24 +202,25 @@ static long replace_image(struct lx_thread *t, struct lx_image *im,
 		lx_kill(p, SIGSEGV, " (execve: no room for the new stack)");
 		return -E2BIG;
 	}
-	for (int i = 0; i < p->nfds; i++)
-		if (p->fds[i].used && (p->fds[i].fdflags & FD_CLOEXEC))
+	for (int i = 0; i < p->fdt.top; i++)
+		if (p->fdt.slot[i].used &&
+		    (p->fdt.slot[i].fdflags & FD_CLOEXEC))
 			lx_fd_close(p, i);
 	/* Handlers point into the old image; ignored signals stay ignored. */
 	for (int s = 0; s < 64; s++)
-		if (p->sigact[s].handler != (uint64_t)(uintptr_t)SIG_IGN)
-			p->sigact[s] = (struct lx_sigaction){0};
+		if (p->sig.act[s].handler != (uint64_t)(uintptr_t)SIG_IGN)
+			p->sig.act[s] = (struct lx_sigaction){0};
 	t->clear_child_tid = 0;
 	t->comm[0] = 0;
 	t->altstack_sp = t->altstack_size = 0;
 	t->altstack_flags = 0;
 	t->robust_list = t->robust_len = 0;
-	if (p->vfork_fd >= 0) {
-		close(p->vfork_fd); /* the vfork parent may go on */
-		p->vfork_fd = -1;
+	if (p->task.vfork_fd >= 0) {
+		close(p->task.vfork_fd); /* the vfork parent may go on */
+		p->task.vfork_fd = -1;
 	}
-	if (p->forked)
-		lx_tree_set_execd(p->tree, p->tree_slot);
+	if (p->task.forked)
+		lx_tree_set_execd(p->task.tree, p->task.tree_slot);
 	struct kvm_regs r = {
 		.rip = lx_image_entry(im), .rsp = rsp, .rflags = 0x202};
 	vcpu_set_fs(&t->cpu, 0);
@@ -248,13 +249,13 @@ static long do_exec(struct lx_thread *t, long dirfd, uint64_t gpath,
 	if (!err)
 		err = resolve(p, dirfd, path, (int)flags, &argv, &im, exe);
 	if (!err) {
-		snprintf(p->exe, sizeof(p->exe), "%s", exe);
+		snprintf(p->task.exe, sizeof(p->task.exe), "%s", exe);
 		lx_procfs_set_comm(p, path);
 		int nfd = fd_high(fcntl(im.fd, F_DUPFD_CLOEXEC, 3));
 		if (nfd >= 0) {
-			if (p->exe_fd >= 0)
-				close(p->exe_fd);
-			p->exe_fd = nfd;
+			if (p->task.exe_fd >= 0)
+				close(p->task.exe_fd);
+			p->task.exe_fd = nfd;
 		}
 		err = (int)replace_image(t, &im, &argv, &envp, path);
 	}

@@ -62,7 +62,7 @@ static bool canonical_user(uint64_t a)
 static void syscall_by_trap(struct lx_thread *t, struct mote_exc_frame *f)
 {
 	lx_syscall(t);
-	if (t->p->exited || t->replaced)
+	if (t->p->task.exited || t->replaced)
 		return;
 	struct kvm_regs *r = vcpu_regs(&t->cpu);
 	if (!canonical_user(r->rcx)) {
@@ -92,11 +92,11 @@ void lx_kill(struct lx_proc *p, int sig, const char *why)
 {
 	/* Like a shell, say nothing for the signals that end pipelines and
 	 * interactive programs as a matter of course. */
-	if (sig != SIGPIPE && sig != SIGINT && !p->forked)
+	if (sig != SIGPIPE && sig != SIGINT && !p->task.forked)
 		msg("guest killed by %s%s%s",
 		    sigabbrev_np(sig) ? "SIG" : "signal ",
 		    sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", why);
-	p->term_sig = sig;
+	p->task.term_sig = sig;
 	lx_proc_exit(p, 128 + sig);
 }
 

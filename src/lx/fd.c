@@ -44,16 +44,16 @@ int lx_fd_init(struct lx_proc *p)
 		p->opts && p->opts->max_fds ? p->opts->max_fds : LX_NOFILE_MAX;
 	/* Below the monitor's own descriptors (fd_high), with room for the
 	 * monitor's short-lived ones. */
-	p->nofile_max = MIN(max, (uint64_t)fd_high_floor() - 16);
-	p->nofile_cur = MIN(LX_NOFILE, p->nofile_max);
-	p->fd_cap = (int)p->nofile_max;
-	void *v = mmap(NULL, p->fd_cap * sizeof(struct lx_fd),
+	p->fdt.nofile_max = MIN(max, (uint64_t)fd_high_floor() - 16);
+	p->fdt.nofile_cur = MIN(LX_NOFILE, p->fdt.nofile_max);
+	p->fdt.cap = (int)p->fdt.nofile_max;
+	void *v = mmap(NULL, p->fdt.cap * sizeof(struct lx_fd),
 		       PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (v == MAP_FAILED)
 		return -1;
-	p->fds = v;
-	pthread_mutex_init(&p->fd_lock, NULL);
+	p->fdt.slot = v;
+	pthread_mutex_init(&p->fdt.lock, NULL);
 	/* The guest's stdio is the terminal's (or whatever mote was given),
 	 * through duplicates so that a guest close(2) leaves the monitor its
 	 * own stderr for messages. */
@@ -69,64 +69,64 @@ int lx_fd_init(struct lx_proc *p)
 
 struct lx_fd *lx_fd_get(struct lx_proc *p, long gfd)
 {
-	if (gfd < 0 || gfd >= p->fd_cap || !p->fds[gfd].used)
+	if (gfd < 0 || gfd >= p->fdt.cap || !p->fdt.slot[gfd].used)
 		return NULL;
-	return &p->fds[gfd];
+	return &p->fdt.slot[gfd];
 }
 
 /* With fd_lock held. */
 static int install_locked(struct lx_proc *p, long gfd, int host, int fdflags,
 			  enum lx_fd_kind kind, char *path)
 {
-	if (gfd < 0 || (uint64_t)gfd >= p->nofile_cur) {
+	if (gfd < 0 || (uint64_t)gfd >= p->fdt.nofile_cur) {
 		close(host);
 		free(path);
 		return gfd < 0 ? -EBADF : -EMFILE;
 	}
-	struct lx_fd *f = &p->fds[gfd];
+	struct lx_fd *f = &p->fdt.slot[gfd];
 	if (f->used) {
 		close(f->host);
 		free(f->path);
 	}
 	*f = (struct lx_fd){host, fdflags, kind, path, true};
-	if (gfd >= p->nfds)
-		p->nfds = (int)gfd + 1;
+	if (gfd >= p->fdt.top)
+		p->fdt.top = (int)gfd + 1;
 	return (int)gfd;
 }
 
 int lx_fd_install_at(struct lx_proc *p, long gfd, int host, int fdflags,
 		     enum lx_fd_kind kind, char *path)
 {
-	pthread_mutex_lock(&p->fd_lock);
+	pthread_mutex_lock(&p->fdt.lock);
 	int r = install_locked(p, gfd, host, fdflags, kind, path);
-	pthread_mutex_unlock(&p->fd_lock);
+	pthread_mutex_unlock(&p->fdt.lock);
 	return r;
 }
 
 int lx_fd_install(struct lx_proc *p, int host, int fdflags,
 		  enum lx_fd_kind kind, char *path, long min)
 {
-	pthread_mutex_lock(&p->fd_lock);
+	pthread_mutex_lock(&p->fdt.lock);
 	long g = min < 0 ? 0 : min;
-	while (g < p->fd_cap && p->fds[g].used)
+	while (g < p->fdt.cap && p->fdt.slot[g].used)
 		g++;
 	int r = install_locked(p, g, host, fdflags, kind, path);
-	pthread_mutex_unlock(&p->fd_lock);
+	pthread_mutex_unlock(&p->fdt.lock);
 	return r;
 }
 
 int lx_fd_close(struct lx_proc *p, long gfd)
 {
-	pthread_mutex_lock(&p->fd_lock);
+	pthread_mutex_lock(&p->fdt.lock);
 	struct lx_fd *f = lx_fd_get(p, gfd);
 	if (!f) {
-		pthread_mutex_unlock(&p->fd_lock);
+		pthread_mutex_unlock(&p->fdt.lock);
 		return -EBADF;
 	}
 	int host = f->host;
 	free(f->path);
 	*f = (struct lx_fd){.host = -1};
-	pthread_mutex_unlock(&p->fd_lock);
+	pthread_mutex_unlock(&p->fdt.lock);
 	/* Linux releases the descriptor even when close reports an error;
 	 * only EINTR is not passed on, as Linux does not either. */
 	int r = close(host);
@@ -135,12 +135,12 @@ int lx_fd_close(struct lx_proc *p, long gfd)
 
 void lx_fd_fini(struct lx_proc *p)
 {
-	if (!p->fds)
+	if (!p->fdt.slot)
 		return;
-	for (int i = 0; i < p->nfds; i++)
-		if (p->fds[i].used)
+	for (int i = 0; i < p->fdt.top; i++)
+		if (p->fdt.slot[i].used)
 			lx_fd_close(p, i);
-	munmap(p->fds, p->fd_cap * sizeof(struct lx_fd));
-	p->fds = NULL;
-	p->nfds = 0;
+	munmap(p->fdt.slot, p->fdt.cap * sizeof(struct lx_fd));
+	p->fdt.slot = NULL;
+	p->fdt.top = 0;
 }

@@ -399,7 +399,8 @@ LX_SYS(close_range)
 	if (first > last)
 		return -EINVAL;
 	struct lx_proc *p = t->p;
-	for (uint64_t fd = first; fd <= last && fd < (uint64_t)p->nfds; fd++) {
+	for (uint64_t fd = first; fd <= last && fd < (uint64_t)p->fdt.top;
+	     fd++) {
 		struct lx_fd *f = lx_fd_get(p, (long)fd);
 		if (!f)
 			continue;

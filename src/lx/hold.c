@@ -25,14 +25,15 @@
 
 bool lx_held(struct lx_proc *p)
 {
-	return p->tree && atomic_load(lx_tree_hold_word(p->tree)) != 0;
+	return p->task.tree &&
+	       atomic_load(lx_tree_hold_word(p->task.tree)) != 0;
 }
 
 static void futex_wait_hold(struct lx_proc *p, int ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	syscall(SYS_futex, lx_tree_hold_word(p->tree), FUTEX_WAIT, 1, &ts, NULL,
-		0);
+	syscall(SYS_futex, lx_tree_hold_word(p->task.tree), FUTEX_WAIT, 1, &ts,
+		NULL, 0);
 }
 
 void lx_park(struct lx_thread *t)
@@ -46,7 +47,7 @@ void lx_park(struct lx_thread *t)
 	/* A kick from another monitor reaches one thread: it passes the
 	 * word on to the others. */
 	lx_kick_others(t);
-	while (lx_held(p) && !p->exited && !t->exiting)
+	while (lx_held(p) && !p->task.exited && !t->exiting)
 		futex_wait_hold(p, 100);
 	pthread_mutex_lock(&p->lock);
 	t->parked = false;
@@ -70,24 +71,24 @@ static int unparked(struct lx_proc *p, struct lx_thread *self)
 
 int lx_hold(struct lx_proc *p, struct lx_thread *self, int timeout_ms)
 {
-	atomic_store(lx_tree_hold_word(p->tree), 1);
-	lx_tree_kick_others(p->tree);
+	atomic_store(lx_tree_hold_word(p->task.tree), 1);
+	lx_tree_kick_others(p->task.tree);
 	uint64_t end = mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
 	pthread_mutex_lock(&p->lock);
 	int left;
-	while ((left = unparked(p, self)) > 0 && !p->exited &&
+	while ((left = unparked(p, self)) > 0 && !p->task.exited &&
 	       mono_ns() < end) {
 		/* A kick that lands just before a blocking call is lost:
 		 * kick again every few milliseconds. */
 		lx_gone_timedwait(p, 5);
 	}
 	pthread_mutex_unlock(&p->lock);
-	return left > 0 && !p->exited ? -ETIMEDOUT : 0;
+	return left > 0 && !p->task.exited ? -ETIMEDOUT : 0;
 }
 
 void lx_release(struct lx_proc *p)
 {
-	atomic_store(lx_tree_hold_word(p->tree), 0);
-	syscall(SYS_futex, lx_tree_hold_word(p->tree), FUTEX_WAKE, INT_MAX,
+	atomic_store(lx_tree_hold_word(p->task.tree), 0);
+	syscall(SYS_futex, lx_tree_hold_word(p->task.tree), FUTEX_WAKE, INT_MAX,
 		NULL, NULL, 0);
 }

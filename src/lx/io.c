@@ -180,7 +180,7 @@ LX_SYS(dup2)
 {
 	if (!fd_or_null(t, a[0]))
 		return -EBADF;
-	if ((int)a[1] < 0 || (uint64_t)(int)a[1] >= t->p->nofile_cur)
+	if ((int)a[1] < 0 || (uint64_t)(int)a[1] >= t->p->fdt.nofile_cur)
 		return -EBADF;
 	if ((int)a[0] == (int)a[1])
 		return (int)a[1];
@@ -195,7 +195,7 @@ LX_SYS(dup3)
 		return -EINVAL;
 	if (!fd_or_null(t, a[0]))
 		return -EBADF;
-	if ((int)a[1] < 0 || (uint64_t)(int)a[1] >= t->p->nofile_cur)
+	if ((int)a[1] < 0 || (uint64_t)(int)a[1] >= t->p->fdt.nofile_cur)
 		return -EBADF;
 	return do_dup(t, a[0], 0, (int)a[1], a[2] & O_CLOEXEC ? FD_CLOEXEC : 0);
 }
@@ -258,7 +258,7 @@ LX_SYS(fcntl)
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
 		if ((int64_t)(int)a[2] < 0 ||
-		    (uint64_t)(int)a[2] >= t->p->nofile_cur)
+		    (uint64_t)(int)a[2] >= t->p->fdt.nofile_cur)
 			return -EINVAL;
 		return do_dup(t, a[0], (int)a[2], -1,
 			      cmd == F_DUPFD_CLOEXEC ? FD_CLOEXEC : 0);
@@ -329,7 +329,7 @@ LX_SYS(ioctl)
 		if (*pg <= 0)
 			return -EINVAL;
 		if (*pg != getpgrp() &&
-		    lx_tree_signal_group(t->p->tree, *pg, 0) < 0)
+		    lx_tree_signal_group(t->p->task.tree, *pg, 0) < 0)
 			return -EPERM;
 		return tty_ioctl(t, f, req, a[2], sizeof(pid_t), false);
 	}
@@ -429,7 +429,7 @@ int lx_get_timespec(struct lx_thread *t, uint64_t gva, struct timespec *ts)
 static long do_poll(struct lx_thread *t, uint64_t fds, uint64_t n,
 		    const struct timespec *ts, const uint64_t *mask)
 {
-	if (n > POLL_MAX || n > t->p->nofile_cur)
+	if (n > POLL_MAX || n > t->p->fdt.nofile_cur)
 		return -EINVAL;
 	struct pollfd *g = gm_user(&t->p->vm, fds, n * sizeof(*g), GM_WRITE);
 	if (!g && n)

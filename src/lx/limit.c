@@ -73,12 +73,12 @@ static bool stop_guest(struct lx_proc *p)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec++;
 	bool locked = pthread_mutex_timedlock(&p->lock, &ts) == 0;
-	bool stop = !locked || !p->exited;
+	bool stop = !locked || !p->task.exited;
 	if (stop) {
 		msg("--timeout %ss elapsed: the guest was stopped",
 		    p->opts->timeout_arg);
-		p->status = LX_EXIT_TIMEOUT;
-		p->exited = true;
+		p->task.status = LX_EXIT_TIMEOUT;
+		p->task.exited = true;
 	}
 	for (int i = 0; locked && stop && i < SYS_MAX_VCPUS; i++) {
 		struct lx_thread *o = p->threads[i];
@@ -101,7 +101,7 @@ static void *watchdog(void *arg)
 		;
 	if (!stop_guest(p))
 		return NULL;
-	lx_tree_kill_all(p->tree);
+	lx_tree_kill_all(p->task.tree);
 	/* The vCPU threads leave their run loops and the first one returns
 	 * the status from run_program. One that does not within a while (a host
 	 * call no kick ends) is ended with the process. */

@@ -189,7 +189,7 @@ int lx_image_load(struct lx_proc *p, struct lx_image *im)
 			aslr(p, range, align);
 	if (elf_place(&im->elf, USER_MIN, p->mm.mmap_top, base, &im->bias))
 		return -ENOMEM;
-	int err = load_segments(p, im, p->exe);
+	int err = load_segments(p, im, p->task.exe);
 	if (err)
 		return err;
 	p->mm.brk_start = p->mm.brk =

@@ -195,7 +195,8 @@ struct lx_vma {
 };
 
 struct lx_mm {
-	struct lx_vma *vmas; /* sorted, non-overlapping */
+	pthread_mutex_t lock; /* the address space */
+	struct lx_vma *vmas;  /* sorted, non-overlapping */
 	int nvmas, cap;
 	uint64_t brk_start, brk, brk_max;
 	uint64_t mmap_top; /* mmap allocates top-down below this */
@@ -229,52 +230,67 @@ struct lx_stats {
 	uint64_t faults;
 };
 
-struct lx_proc {
-	struct vm vm;
-	const struct lx_opts *opts;
-	struct lx_fd *fds; /* fd_cap slots that never move */
-	int fd_cap;
-	int nfds;		 /* above the highest slot ever used */
-	pthread_mutex_t fd_lock; /* install and close */
+/* The fd table (fd.c). */
+struct lx_fdtable {
+	struct lx_fd *slot; /* cap slots that never move */
+	int cap;
+	int top;	      /* above the highest slot ever used */
+	pthread_mutex_t lock; /* install and close */
 	uint64_t nofile_cur, nofile_max;
-	struct lx_fs fs;
-	struct lx_mm mm;
-	struct lx_sigaction sigact[64];
-	struct rlimit *rlimits;
-	char exe[PATH_MAX]; /* guest path of the executable */
-	int exe_fd;	    /* the executable itself, for /proc/self/exe */
-	char comm[16];	    /* the command name, for /proc/PID/comm */
-	uint64_t start_ns;  /* mono_ns() when it started (fork) */
-	FILE *trace;
-	struct lx_stats stats;
+};
+
+/* The process's signal state (signal.c); p->lock guards it. */
+struct lx_sigstate {
+	struct lx_sigaction act[64];
+	uint64_t pending;      /* signals for the process, bit sig-1 */
+	siginfo_t info[65];    /* the siginfo of each pending one */
+	uint32_t rt_extra[65]; /* queued real-time signals beyond one */
+};
+
+/* Who the process is and how it ended (process.c, tree.c, exec.c). */
+struct lx_task {
+	pid_t pid;
+	char exe[PATH_MAX];	/* guest path of the executable */
+	int exe_fd;		/* the executable itself, for /proc/self/exe */
+	char comm[16];		/* the command name, for /proc/PID/comm */
+	uint64_t start_ns;	/* mono_ns() when it started (fork) */
+	struct rlimit *rlimits; /* the guest's, once it set or read one */
 	bool exited;
 	int status;   /* mote's exit status once exited */
 	int term_sig; /* the signal that ended it, or 0 */
-	pid_t pid;
 	/* The process tree of this mote run (tree.c). */
 	struct lx_tree *tree;
 	int tree_slot;
-	bool forked;  /* a child of a guest fork: exits like one */
-	int vfork_fd; /* a vfork child's end of the parent's wait, or -1 */
-	uint64_t sig_pending;	/* signals for the process, bit sig-1 */
-	siginfo_t sig_info[65]; /* the siginfo of each pending one */
-	uint32_t rt_extra[65];	/* queued real-time signals beyond one */
-	/* Threads: one vCPU and one host thread each, by vCPU id. */
-	pthread_mutex_t lock;	 /* threads, signal state, exit */
-	pthread_mutex_t mm_lock; /* the address space */
-	pthread_cond_t gone;	 /* a thread left its run loop */
-	struct lx_thread *threads[SYS_MAX_VCPUS];
-	int nlive;    /* threads that have not exited */
-	int nrunning; /* host threads still in their run loop */
-	int nparked;  /* of those, parked by a hold (hold.c) */
-	/* Snapshots (src/snap/). */
+	bool forked;   /* a child of a guest fork: exits like one */
+	int vfork_fd;  /* a vfork child's end of the parent's wait, or -1 */
 	bool restored; /* restored from a snapshot: pid and tids are
 			  the snapshot's, not the host's */
 	pid_t guest_ppid, host_ppid; /* a fork's parent, as the guest and
 					the host know it (0: not forked) */
 	int snap_fd;		     /* --snapshot's file, or -1 */
 	uint8_t genid[16]; /* the VM generation: new at start and restore */
+};
 
+/* A guest process: one VM, its threads, and the state of each subsystem
+ * of the personality (subsys.c lists them, with how each is saved,
+ * restored and forked). */
+struct lx_proc {
+	struct vm vm;
+	const struct lx_opts *opts;
+	struct lx_task task;
+	struct lx_fdtable fdt;
+	struct lx_fs fs;
+	struct lx_mm mm;
+	struct lx_sigstate sig;
+	FILE *trace;
+	struct lx_stats stats;
+	/* Threads: one vCPU and one host thread each, by vCPU id. */
+	pthread_mutex_t lock; /* threads, signal state, exit */
+	pthread_cond_t gone;  /* a thread left its run loop */
+	struct lx_thread *threads[SYS_MAX_VCPUS];
+	int nlive;    /* threads that have not exited */
+	int nrunning; /* host threads still in their run loop */
+	int nparked;  /* of those, parked by a hold (hold.c) */
 	/* The control socket (src/ctl): the first monitor's alone. */
 	struct lx_ctl *ctl;
 };

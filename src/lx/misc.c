@@ -65,30 +65,30 @@ LX_SYS(set_robust_list)
 
 struct rlimit *lx_rlimits(struct lx_proc *p)
 {
-	if (!p->rlimits) {
-		p->rlimits = calloc(RLIM_NLIMITS, sizeof(struct rlimit));
-		if (!p->rlimits)
+	if (!p->task.rlimits) {
+		p->task.rlimits = calloc(RLIM_NLIMITS, sizeof(struct rlimit));
+		if (!p->task.rlimits)
 			return NULL;
 		for (int r = 0; r < RLIM_NLIMITS; r++)
-			getrlimit(r, &p->rlimits[r]);
-		p->rlimits[RLIMIT_NOFILE] =
-			(struct rlimit){p->nofile_cur, p->nofile_max};
-		p->rlimits[RLIMIT_AS] =
+			getrlimit(r, &p->task.rlimits[r]);
+		p->task.rlimits[RLIMIT_NOFILE] =
+			(struct rlimit){p->fdt.nofile_cur, p->fdt.nofile_max};
+		p->task.rlimits[RLIMIT_AS] =
 			(struct rlimit){p->vm.user_size, p->vm.user_size};
 		/* The host's hard limit bounds what it can hold. */
-		struct rlimit *fs = &p->rlimits[RLIMIT_FSIZE];
+		struct rlimit *fs = &p->task.rlimits[RLIMIT_FSIZE];
 		if (p->opts && p->opts->fsize_set)
 			fs->rlim_cur = fs->rlim_max =
 				MIN(p->opts->fsize, fs->rlim_max);
 	}
-	return p->rlimits;
+	return p->task.rlimits;
 }
 
 LX_SYS(prlimit64)
 {
 	struct lx_proc *p = t->p;
 	int res = (int)a[1];
-	if (a[0] != 0 && (pid_t)a[0] != p->pid)
+	if (a[0] != 0 && (pid_t)a[0] != p->task.pid)
 		return -ESRCH;
 	if (res < 0 || res >= RLIM_NLIMITS)
 		return -EINVAL;
@@ -115,8 +115,8 @@ LX_SYS(prlimit64)
 	}
 	lim[res] = nl;
 	if (res == RLIMIT_NOFILE) {
-		p->nofile_cur = nl.rlim_cur;
-		p->nofile_max = nl.rlim_max;
+		p->fdt.nofile_cur = nl.rlim_cur;
+		p->fdt.nofile_max = nl.rlim_max;
 	}
 	return 0;
 }
@@ -166,7 +166,7 @@ LX_SYS(sysinfo)
 
 LX_SYS(getpid)
 {
-	return t->p->pid;
+	return t->p->task.pid;
 }
 LX_SYS(gettid)
 {
@@ -175,8 +175,9 @@ LX_SYS(gettid)
 LX_SYS(getppid)
 {
 	pid_t pp = getppid();
-	return t->p->guest_ppid && pp == t->p->host_ppid ? t->p->guest_ppid
-							 : pp;
+	return t->p->task.guest_ppid && pp == t->p->task.host_ppid
+		       ? t->p->task.guest_ppid
+		       : pp;
 }
 LX_SYS(getuid)
 {
@@ -350,7 +351,7 @@ LX_SYS(rt_sigaction)
 	int sig = (int)a[0];
 	if (a[3] != SIGSET_SIZE || sig < 1 || sig > 64)
 		return -EINVAL;
-	struct lx_sigaction *sa = &t->p->sigact[sig - 1];
+	struct lx_sigaction *sa = &t->p->sig.act[sig - 1];
 	struct lx_sigaction old = *sa, nsa;
 	if (a[1]) {
 		if (get(t, &nsa, a[1], sizeof(nsa)) < 0)
@@ -367,7 +368,7 @@ LX_SYS(rt_sigaction)
 		if (nsa.handler == (uint64_t)(uintptr_t)SIG_IGN ||
 		    (nsa.handler == (uint64_t)(uintptr_t)SIG_DFL &&
 		     (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH)))
-			t->p->sig_pending &=
+			t->p->sig.pending &=
 				~(lx_signal_pending(t) & (1ULL << (sig - 1)));
 		if (sig == SIGCHLD)
 			lx_signal_sync_chld(t->p);
@@ -401,7 +402,7 @@ LX_SYS(rt_sigprocmask)
 LX_SYS(sched_getaffinity)
 {
 	uint64_t len = a[1];
-	if (a[0] != 0 && (pid_t)a[0] != t->tid && (pid_t)a[0] != t->p->pid)
+	if (a[0] != 0 && (pid_t)a[0] != t->tid && (pid_t)a[0] != t->p->task.pid)
 		return -ESRCH;
 	/* Linux copies nr_cpu_ids bits rounded up to a long. */
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF);

@@ -88,9 +88,9 @@ bool lx_mm_fit_files(struct lx_proc *p, uint64_t start, uint64_t end,
 void lx_mm_files_changed(struct lx_thread *t)
 {
 	struct lx_proc *p = t->p;
-	pthread_mutex_lock(&p->mm_lock);
+	pthread_mutex_lock(&p->mm.lock);
 	lx_mm_fit_files(p, 0, p->vm.user_size, true);
-	pthread_mutex_unlock(&p->mm_lock);
+	pthread_mutex_unlock(&p->mm.lock);
 	lx_mm_sync(t);
 }
 
@@ -152,9 +152,9 @@ int lx_mm_fault(struct lx_thread *t, uint64_t addr, unsigned err, int *code)
 {
 	struct lx_proc *p = t->p;
 	__atomic_fetch_add(&p->stats.faults, 1, __ATOMIC_RELAXED);
-	pthread_mutex_lock(&p->mm_lock);
+	pthread_mutex_lock(&p->mm.lock);
 	int sig = classify(p, addr, err, code);
-	pthread_mutex_unlock(&p->mm_lock);
+	pthread_mutex_unlock(&p->mm.lock);
 	if (sig)
 		spurious_addr = 0;
 	else

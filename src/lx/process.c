@@ -54,21 +54,21 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 	 * its snapshot's), for getppid while that parent lives; its host
 	 * pid as it was before the fork (getppid() here could already be a
 	 * reaper's, if the parent has exited). */
-	p->guest_ppid = p->pid;
-	p->host_ppid = parent_host;
-	p->pid = getpid();
-	t->tid = p->pid;
-	p->forked = true;
-	p->restored = false;
-	p->tree_slot = slot;
+	p->task.guest_ppid = p->task.pid;
+	p->task.host_ppid = parent_host;
+	p->task.pid = getpid();
+	t->tid = p->task.pid;
+	p->task.forked = true;
+	p->task.restored = false;
+	p->task.tree_slot = slot;
 	/* A vfork child's own end of its parent's wait is not the
 	 * grandchild's business: it would hold that parent up. */
-	if (p->vfork_fd >= 0)
-		close(p->vfork_fd);
-	p->vfork_fd = vfork_fd;
-	lx_tree_fill(p->tree, slot, p->pid);
-	lx_tree_set_proc_pid(p->tree, slot);
-	p->start_ns = mono_ns();
+	if (p->task.vfork_fd >= 0)
+		close(p->task.vfork_fd);
+	p->task.vfork_fd = vfork_fd;
+	lx_tree_fill(p->task.tree, slot, p->task.pid);
+	lx_tree_set_proc_pid(p->task.tree, slot);
+	p->task.start_ns = mono_ns();
 	if (lx_hooks.forked)
 		lx_hooks.forked(p);
 	/* Only the calling thread lives on, on vCPU 0; the parent's vCPU fds
@@ -84,8 +84,8 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 			free(o);
 	}
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_mutex_init(&p->mm_lock, NULL);
-	pthread_mutex_init(&p->fd_lock, NULL);
+	pthread_mutex_init(&p->mm.lock, NULL);
+	pthread_mutex_init(&p->fdt.lock, NULL);
 	pthread_cond_init(&p->gone, NULL);
 	lx_sigfd_fork(p);
 	p->threads[0] = t;
@@ -110,10 +110,10 @@ static long fork_child(struct lx_thread *t, struct vcpu_state *st,
 	/* Signals pending at the fork are the parent's, not the child's;
 	 * those sent to the child since are held by the host until
 	 * lx_signal_fork_end. */
-	p->sig_pending = 0;
-	memset(p->rt_extra, 0, sizeof(p->rt_extra));
+	p->sig.pending = 0;
+	memset(p->sig.rt_extra, 0, sizeof(p->sig.rt_extra));
 	lx_signal_thread(t);
-	if ((flags & CLONE_CHILD_SETTID) && put_pid(p, ctid, p->pid) < 0)
+	if ((flags & CLONE_CHILD_SETTID) && put_pid(p, ctid, p->task.pid) < 0)
 		ctid = 0; /* Linux ignores a bad address here */
 	if (flags & CLONE_CHILD_CLEARTID)
 		t->clear_child_tid = ctid;
@@ -131,14 +131,14 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	/* CLONE_VM with CLONE_VFORK is vfork, which shares memory only
 	 * until exec or exit: a copy plus the wait behaves the same for every
 	 * program that keeps to vfork's rules. */
-	int slot = lx_tree_reserve(p->tree);
+	int slot = lx_tree_reserve(p->task.tree);
 	if (slot < 0)
 		return slot;
 	struct vcpu_state *st = malloc(sizeof(*st));
 	int vp[2] = {-1, -1};
 	if (!st || ((flags & CLONE_VFORK) && pipe2(vp, O_CLOEXEC) < 0)) {
 		free(st);
-		lx_tree_release(p->tree, slot);
+		lx_tree_release(p->task.tree, slot);
 		return -ENOMEM;
 	}
 	vcpu_save(&t->cpu, st);
@@ -147,13 +147,13 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	lx_signal_fork_begin(t);
 	/* No other thread is half-way through changing the address space or
 	 * the fd table while the child's copy is taken. */
-	pthread_mutex_lock(&p->mm_lock);
-	pthread_mutex_lock(&p->fd_lock);
+	pthread_mutex_lock(&p->mm.lock);
+	pthread_mutex_lock(&p->fdt.lock);
 	pid_t parent_host = getpid();
 	pid_t pid = fork();
 	if (pid != 0) {
-		pthread_mutex_unlock(&p->fd_lock);
-		pthread_mutex_unlock(&p->mm_lock);
+		pthread_mutex_unlock(&p->fdt.lock);
+		pthread_mutex_unlock(&p->mm.lock);
 	}
 	if (pid == 0) {
 		if (vp[0] >= 0)
@@ -172,12 +172,12 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 	if (vp[1] >= 0)
 		close(vp[1]);
 	if (pid < 0) {
-		lx_tree_release(p->tree, slot);
+		lx_tree_release(p->task.tree, slot);
 		if (vp[0] >= 0)
 			close(vp[0]);
 		return err == ENOMEM ? -ENOMEM : -EAGAIN;
 	}
-	lx_tree_fill(p->tree, slot, pid);
+	lx_tree_fill(p->task.tree, slot, pid);
 	if (flags & CLONE_PARENT_SETTID)
 		put_pid(p, ptid, pid);
 	if (vp[0] >= 0) {
@@ -247,7 +247,7 @@ LX_SYS(wait4)
 	if (r < 0)
 		return r;
 	if (r > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
-		lx_tree_forget(t->p->tree, r);
+		lx_tree_forget(t->p->task.tree, r);
 	if (r > 0 && gs)
 		*gs = status;
 	if (gru)
@@ -276,7 +276,7 @@ LX_SYS(waitid)
 	if (si.si_pid && !(a[3] & WNOWAIT) &&
 	    (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
 	     si.si_code == CLD_DUMPED))
-		lx_tree_forget(t->p->tree, si.si_pid);
+		lx_tree_forget(t->p->task.tree, si.si_pid);
 	if (gsi)
 		*gsi = si;
 	if (gru)
@@ -295,28 +295,28 @@ LX_SYS(kill)
 	int sig = (int)a[1];
 	if (sig < 0 || sig > 64)
 		return -EINVAL;
-	if (pid == p->pid) {
+	if (pid == p->task.pid) {
 		if (sig)
 			lx_signal_raise(p, sig,
 					&(siginfo_t){.si_signo = sig,
 						     .si_code = SI_USER,
-						     .si_pid = p->pid,
+						     .si_pid = p->task.pid,
 						     .si_uid = getuid()});
 		lx_kick_others(t);
 		return 0;
 	}
 	if (pid > 0) {
-		if (!lx_tree_has(p->tree, pid))
+		if (!lx_tree_has(p->task.tree, pid))
 			return -EPERM;
 		return kill(pid, sig) < 0 ? -errno : 0;
 	}
 	if (pid == 0)
-		return lx_tree_signal_group(p->tree, getpgrp(), sig);
+		return lx_tree_signal_group(p->task.tree, getpgrp(), sig);
 	if (pid == -1)
-		return lx_tree_signal_group(p->tree, 0, sig);
+		return lx_tree_signal_group(p->task.tree, 0, sig);
 	if (pid == INT32_MIN)
 		return -ESRCH;
-	return lx_tree_signal_group(p->tree, -pid, sig);
+	return lx_tree_signal_group(p->task.tree, -pid, sig);
 }
 
 /* A signal to one thread. The caller's own threads get it through the
@@ -333,9 +333,9 @@ static long thread_kill(struct lx_thread *t, pid_t tgid, pid_t tid, int sig)
 		for (int i = 0; i < SYS_MAX_VCPUS; i++)
 			if (p->threads[i] && p->threads[i]->live &&
 			    p->threads[i]->tid == tid)
-				tgid = p->pid;
+				tgid = p->task.pid;
 	}
-	if (tgid == p->pid) {
+	if (tgid == p->task.pid) {
 		/* A thread of this process: queue it here, SI_TKILL. */
 		for (int i = 0; i < SYS_MAX_VCPUS; i++) {
 			struct lx_thread *o = p->threads[i];
@@ -346,13 +346,13 @@ static long thread_kill(struct lx_thread *t, pid_t tgid, pid_t tid, int sig)
 					o, sig,
 					&(siginfo_t){.si_signo = sig,
 						     .si_code = SI_TKILL,
-						     .si_pid = p->pid,
+						     .si_pid = p->task.pid,
 						     .si_uid = getuid()});
 			return 0;
 		}
 		return -ESRCH;
 	}
-	if (!lx_tree_has(p->tree, tgid))
+	if (!lx_tree_has(p->task.tree, tgid))
 		return -EPERM;
 	return syscall(SYS_tgkill, tgid, tid, sig) < 0 ? -errno : 0;
 }
@@ -376,7 +376,7 @@ static long member(struct lx_proc *p, pid_t pid)
 {
 	if (pid < 0)
 		return -EINVAL;
-	if (pid == 0 || pid == p->pid || lx_tree_has(p->tree, pid))
+	if (pid == 0 || pid == p->task.pid || lx_tree_has(p->task.tree, pid))
 		return 0;
 	return -ESRCH;
 }
@@ -391,12 +391,12 @@ LX_SYS(setpgid)
 		return -EINVAL;
 	/* A child that has exec'd is no longer the parent's to regroup; the
 	 * host cannot tell, since the monitor never execs. */
-	if (pid && pid != t->p->pid && lx_tree_execd(t->p->tree, pid))
+	if (pid && pid != t->p->task.pid && lx_tree_execd(t->p->task.tree, pid))
 		return -EACCES;
 	/* Joining a group outside the tree (the host shell's) is refused. */
-	pid_t self = pid ? pid : t->p->pid;
+	pid_t self = pid ? pid : t->p->task.pid;
 	if (pgid && pgid != self &&
-	    lx_tree_signal_group(t->p->tree, pgid, 0) < 0)
+	    lx_tree_signal_group(t->p->task.tree, pgid, 0) < 0)
 		return -EPERM;
 	return setpgid(pid, pgid) < 0 ? -errno : 0;
 }
@@ -434,17 +434,17 @@ LX_SYS(getsid)
 
 void lx_exit_process(struct lx_proc *p)
 {
-	if (p->forked && p->term_sig) {
+	if (p->task.forked && p->task.term_sig) {
 		/* Die of the same signal, so the parent's wait4 sees exactly
 		 * what Linux would show, with no core file of the monitor. */
 		struct rlimit none = {0, 0};
 		setrlimit(RLIMIT_CORE, &none);
-		signal(p->term_sig, SIG_DFL);
+		signal(p->task.term_sig, SIG_DFL);
 		sigset_t set;
 		sigemptyset(&set);
-		sigaddset(&set, p->term_sig);
+		sigaddset(&set, p->task.term_sig);
 		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		raise(p->term_sig);
+		raise(p->task.term_sig);
 	}
-	exit(p->status);
+	exit(p->task.status);
 }

@@ -102,7 +102,7 @@ struct lx_thread *lx_procfs_thread(struct lx_proc *p, pid_t tid)
 
 static bool tid_ok(struct lx_proc *p, pid_t tid)
 {
-	if (tid == p->pid)
+	if (tid == p->task.pid)
 		return true;
 	pthread_mutex_lock(&p->lock);
 	bool ok = lx_procfs_thread(p, tid) != NULL;
@@ -113,7 +113,7 @@ static bool tid_ok(struct lx_proc *p, pid_t tid)
 /* The guest tid of the calling host thread. */
 pid_t procfs_self_tid(struct lx_proc *p)
 {
-	pid_t host = (pid_t)syscall(SYS_gettid), tid = p->pid;
+	pid_t host = (pid_t)syscall(SYS_gettid), tid = p->task.pid;
 	pthread_mutex_lock(&p->lock);
 	for (int i = 0; i < SYS_MAX_VCPUS; i++)
 		if (p->threads[i] && p->threads[i]->host_tid == host)
@@ -124,9 +124,9 @@ pid_t procfs_self_tid(struct lx_proc *p)
 
 static bool fd_open(struct lx_proc *p, int fd)
 {
-	pthread_mutex_lock(&p->fd_lock);
+	pthread_mutex_lock(&p->fdt.lock);
 	bool ok = lx_fd_get(p, fd) != NULL;
-	pthread_mutex_unlock(&p->fd_lock);
+	pthread_mutex_unlock(&p->fdt.lock);
 	return ok;
 }
 
@@ -135,7 +135,7 @@ static bool fd_open(struct lx_proc *p, int fd)
 int procfs_fd_copy(struct lx_proc *p, int fd, enum lx_fd_kind *kind,
 		   char **path)
 {
-	pthread_mutex_lock(&p->fd_lock);
+	pthread_mutex_lock(&p->fdt.lock);
 	struct lx_fd *f = lx_fd_get(p, fd);
 	int h = f ? fcntl(f->host, F_DUPFD_CLOEXEC, 3) : -1;
 	int err = !f ? -EBADF : h < 0 ? -errno : 0;
@@ -144,7 +144,7 @@ int procfs_fd_copy(struct lx_proc *p, int fd, enum lx_fd_kind *kind,
 		*kind = f->kind;
 		*path = f->path ? strdup(f->path) : NULL;
 	}
-	pthread_mutex_unlock(&p->fd_lock);
+	pthread_mutex_unlock(&p->fdt.lock);
 	if (!err && had_path && !*path)
 		err = -ENOMEM;
 	if (err && h >= 0)
@@ -242,9 +242,9 @@ int procfs_parse(struct lx_proc *p, const char *guest, struct node *n,
 		const char *s = guest + 5 + strcspn(guest + 5, "/");
 		*rest = s;
 		if (d == -2)
-			*n = (struct node){N_LINK, L_DEVFD, p->pid, 0};
+			*n = (struct node){N_LINK, L_DEVFD, p->task.pid, 0};
 		else if (d >= DEV_STD)
-			*n = (struct node){N_LINK, L_DEVSTD, p->pid,
+			*n = (struct node){N_LINK, L_DEVSTD, p->task.pid,
 					   (int)devs[d].minor};
 		else if (*s)
 			return -ENOTDIR;
@@ -286,7 +286,8 @@ static struct timespec start_time(struct lx_proc *p)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	uint64_t ago = mono_ns() - (p->start_ns ? p->start_ns : p->vm.boot_ns);
+	uint64_t ago = mono_ns() -
+		       (p->task.start_ns ? p->task.start_ns : p->vm.boot_ns);
 	int64_t ns =
 		(int64_t)now.tv_sec * 1000000000LL + now.tv_nsec - (int64_t)ago;
 	return (struct timespec){ns / 1000000000LL, ns % 1000000000LL};
@@ -348,7 +349,7 @@ static int link_object(struct lx_proc *p, const struct node *n,
 {
 	char *path = NULL;
 	enum lx_fd_kind kind;
-	int h = n->which == L_EXE ? fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3)
+	int h = n->which == L_EXE ? fcntl(p->task.exe_fd, F_DUPFD_CLOEXEC, 3)
 				  : procfs_fd_copy(p, n->fd, &kind, &path);
 	if (h < 0)
 		return n->which == L_EXE ? -ENOENT : h == -EBADF ? -ENOENT : h;
@@ -447,7 +448,7 @@ static long open_node(struct lx_thread *t, const struct node *n,
 		return -ENOTDIR;
 	struct sbuf b = {0};
 	if (n->type == N_FILE && !(flags & O_PATH))
-		lx_procgen(p, n->tid ? n->tid : p->pid, n->which, &b);
+		lx_procgen(p, n->tid ? n->tid : p->task.pid, n->which, &b);
 	int fd = b.err ? -ENOMEM
 		       : memfd_of(p, b.s, b.len, flags & O_PATH ? O_PATH : 0);
 	free(b.s);
@@ -512,8 +513,8 @@ static long open_link(struct lx_thread *t, const struct node *n, int flags)
 	enum lx_fd_kind kind;
 	int h, err = 0;
 	if (n->which == L_EXE) {
-		h = fcntl(p->exe_fd, F_DUPFD_CLOEXEC, 3);
-		path = strdup(p->exe);
+		h = fcntl(p->task.exe_fd, F_DUPFD_CLOEXEC, 3);
+		path = strdup(p->task.exe);
 		if (h < 0 || !path)
 			err = h < 0 ? -ENOENT : -ENOMEM;
 		else if (write_intent(flags))

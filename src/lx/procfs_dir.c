@@ -44,19 +44,19 @@ static bool dir_next(struct lx_proc *p, const struct node *n, uint64_t pos,
 	bool found = false;
 	if (n->which == D_ROOT && pos <= base) {
 		*d = (struct dent){base, "", DT_DIR};
-		snprintf(d->name, sizeof(d->name), "%d", (int)p->pid);
+		snprintf(d->name, sizeof(d->name), "%d", (int)p->task.pid);
 		return true;
 	}
 	if (n->which == D_FD) {
-		pthread_mutex_lock(&p->fd_lock);
-		for (; !found && i < (uint64_t)p->nfds; i++)
-			if (p->fds[i].used) {
+		pthread_mutex_lock(&p->fdt.lock);
+		for (; !found && i < (uint64_t)p->fdt.top; i++)
+			if (p->fdt.slot[i].used) {
 				*d = (struct dent){base + i, "", DT_LNK};
 				snprintf(d->name, sizeof(d->name), "%d",
 					 (int)i);
 				found = true;
 			}
-		pthread_mutex_unlock(&p->fd_lock);
+		pthread_mutex_unlock(&p->fdt.lock);
 	}
 	if (n->which == D_TASK) {
 		pthread_mutex_lock(&p->lock);

@@ -55,12 +55,12 @@ static int fd_link(struct lx_proc *p, int fd, char *out)
 int procfs_link_text(struct lx_proc *p, const struct node *n, char *out)
 {
 	switch (n->which) {
-	case L_SELF: snprintf(out, PATH_MAX, "%d", (int)p->pid); return 0;
+	case L_SELF: snprintf(out, PATH_MAX, "%d", (int)p->task.pid); return 0;
 	case L_THREAD_SELF:
-		snprintf(out, PATH_MAX, "%d/task/%d", (int)p->pid,
+		snprintf(out, PATH_MAX, "%d/task/%d", (int)p->task.pid,
 			 (int)procfs_self_tid(p));
 		return 0;
-	case L_EXE: snprintf(out, PATH_MAX, "%s", p->exe); return 0;
+	case L_EXE: snprintf(out, PATH_MAX, "%s", p->task.exe); return 0;
 	case L_CWD: snprintf(out, PATH_MAX, "%s", p->fs.cwd); return 0;
 	case L_ROOT: snprintf(out, PATH_MAX, "/"); return 0;
 	case L_DEVFD: snprintf(out, PATH_MAX, "/proc/self/fd"); return 0;
@@ -79,11 +79,11 @@ bool procfs_path_link(struct lx_proc *p, const struct node *n)
 		return false;
 	if (n->which != L_FD)
 		return true;
-	pthread_mutex_lock(&p->fd_lock);
+	pthread_mutex_lock(&p->fdt.lock);
 	struct lx_fd *f = lx_fd_get(p, n->fd);
 	bool r = f && f->path &&
 		 (f->kind == LX_FD_PROC || f->kind == LX_FD_PROCDIR);
-	pthread_mutex_unlock(&p->fd_lock);
+	pthread_mutex_unlock(&p->fdt.lock);
 	return r;
 }
 

@@ -92,7 +92,7 @@ static uint64_t resident(struct lx_proc *p, uint64_t start, uint64_t end)
 static void mem_use(struct lx_proc *p, struct memuse *m)
 {
 	memset(m, 0, sizeof(*m));
-	pthread_mutex_lock(&p->mm_lock);
+	pthread_mutex_lock(&p->mm.lock);
 	for (int i = 0; i < p->mm.nvmas; i++) {
 		const struct lx_vma *v = &p->mm.vmas[i];
 		uint64_t len = v->end - v->start,
@@ -118,7 +118,7 @@ static void mem_use(struct lx_proc *p, struct memuse *m)
 			m->data_hi = v->end;
 		}
 	}
-	pthread_mutex_unlock(&p->mm_lock);
+	pthread_mutex_unlock(&p->mm.lock);
 }
 
 static const char *vma_name(const struct lx_vma *v)
@@ -134,7 +134,7 @@ static const char *vma_name(const struct lx_vma *v)
 
 static void gen_maps(struct lx_proc *p, struct sbuf *b)
 {
-	pthread_mutex_lock(&p->mm_lock);
+	pthread_mutex_lock(&p->mm.lock);
 	for (int i = 0; i < p->mm.nvmas; i++) {
 		const struct lx_vma *v = &p->mm.vmas[i];
 		bool file = v->kind == VMA_FILE || v->kind == VMA_ELF;
@@ -152,7 +152,7 @@ static void gen_maps(struct lx_proc *p, struct sbuf *b)
 			sb_add(b, " ", 1);
 		sb_printf(b, "%s\n", name ? name : "");
 	}
-	pthread_mutex_unlock(&p->mm_lock);
+	pthread_mutex_unlock(&p->mm.lock);
 }
 
 /* ---- the process ---- */
@@ -169,15 +169,15 @@ static void get_sigs(struct lx_proc *p, pid_t tid, struct sigs *s)
 	pthread_mutex_lock(&p->lock);
 	struct lx_thread *t = lx_procfs_thread(p, tid);
 	if (!t)
-		t = lx_procfs_thread(p, p->pid);
+		t = lx_procfs_thread(p, p->task.pid);
 	if (t) {
 		s->pnd = t->tpending | t->own_pending;
 		s->blk = t->sigmask;
 	}
-	s->shd = p->sig_pending;
+	s->shd = p->sig.pending;
 	s->threads = p->nlive;
 	for (int i = 0; i < 64; i++) {
-		uint64_t h = p->sigact[i].handler;
+		uint64_t h = p->sig.act[i].handler;
 		if (h == (uint64_t)(uintptr_t)SIG_IGN)
 			s->ign |= 1ULL << i;
 		else if (h != (uint64_t)(uintptr_t)SIG_DFL)
@@ -188,10 +188,10 @@ static void get_sigs(struct lx_proc *p, pid_t tid, struct sigs *s)
 
 static const char *comm(struct lx_proc *p)
 {
-	if (p->comm[0])
-		return p->comm;
-	const char *s = strrchr(p->exe, '/');
-	return s ? s + 1 : p->exe;
+	if (p->task.comm[0])
+		return p->task.comm;
+	const char *s = strrchr(p->task.exe, '/');
+	return s ? s + 1 : p->task.exe;
 }
 
 /* The terminal of the guest's stdio, if it has one: its device number and
@@ -200,7 +200,7 @@ static void tty_of(struct lx_proc *p, unsigned *nr, int *pgrp)
 {
 	*nr = 0;
 	*pgrp = -1;
-	pthread_mutex_lock(&p->fd_lock);
+	pthread_mutex_lock(&p->fdt.lock);
 	for (int fd = 0; fd < 3 && !*nr; fd++) {
 		struct lx_fd *f = lx_fd_get(p, fd);
 		struct stat st;
@@ -210,7 +210,7 @@ static void tty_of(struct lx_proc *p, unsigned *nr, int *pgrp)
 		*nr = (mi & 0xff) | (ma << 8) | ((mi & ~0xffU) << 12);
 		*pgrp = tcgetpgrp(f->host);
 	}
-	pthread_mutex_unlock(&p->fd_lock);
+	pthread_mutex_unlock(&p->fdt.lock);
 }
 
 static uint64_t ticks(struct timeval tv)
@@ -232,11 +232,11 @@ static void gen_status(struct lx_proc *p, pid_t tid, struct sbuf *b)
 		  (unsigned)p->fs.umask);
 	sb_printf(b,
 		  "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n",
-		  (int)p->pid, (int)tid, (int)getppid());
+		  (int)p->task.pid, (int)tid, (int)getppid());
 	sb_printf(b, "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\n", u[0], u[1],
 		  u[2], u[1], g[0], g[1], g[2], g[1]);
 	sb_printf(b, "FDSize:\t%d\nGroups:\t\n",
-		  (int)ALIGN_UP(p->nfds + 1, 64));
+		  (int)ALIGN_UP(p->fdt.top + 1, 64));
 	sb_printf(b,
 		  "VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t       0 kB\n"
 		  "VmPin:\t       0 kB\nVmHWM:\t%8lu kB\nVmRSS:\t%8lu kB\n"
@@ -284,7 +284,8 @@ static void gen_stat(struct lx_proc *p, pid_t tid, struct sbuf *b)
 	tty_of(p, &tty, &tpgid);
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);
-	uint64_t start = p->start_ns ? p->start_ns - p->vm.boot_ns : 0;
+	uint64_t start =
+		p->task.start_ns ? p->task.start_ns - p->vm.boot_ns : 0;
 	const struct lx_mm *mm = &p->mm;
 	sb_printf(b, "%d (%s) R %d %d %d %u %d 4194304 ", (int)tid, comm(p),
 		  (int)getppid(), (int)getpgrp(), (int)getsid(0), tty, tpgid);
@@ -356,10 +357,11 @@ static void gen_limits(struct lx_proc *p, struct sbuf *b)
 		  "Hard Limit", "Units");
 	for (int r = 0; r < RLIM_NLIMITS; r++) {
 		struct rlimit l;
-		if (p->rlimits)
-			l = p->rlimits[r];
+		if (p->task.rlimits)
+			l = p->task.rlimits[r];
 		else if (r == RLIMIT_NOFILE)
-			l = (struct rlimit){p->nofile_cur, p->nofile_max};
+			l = (struct rlimit){p->fdt.nofile_cur,
+					    p->fdt.nofile_max};
 		else if (r == RLIMIT_AS)
 			l = (struct rlimit){p->vm.user_size, p->vm.user_size};
 		else
@@ -456,7 +458,7 @@ static void gen_sysstat(struct lx_proc *p, struct sbuf *b)
 		  "procs_running 1\nprocs_blocked 0\n",
 		  ru.ru_nvcsw + ru.ru_nivcsw,
 		  (long)(now.tv_sec - (time_t)(uptime_ns(p) / 1000000000)),
-		  lx_tree_count(p->tree));
+		  lx_tree_count(p->task.tree));
 }
 
 static void gen_uptime(struct lx_proc *p, struct sbuf *b)
@@ -510,8 +512,8 @@ void lx_procgen(struct lx_proc *p, pid_t tid, enum procgen g, struct sbuf *b)
 	case G_MEMINFO: gen_meminfo(p, b); break;
 	case G_UPTIME: gen_uptime(p, b); break;
 	case G_LOADAVG:
-		sb_printf(b, "0.00 0.00 0.00 1/%d %d\n", lx_tree_count(p->tree),
-			  (int)p->pid);
+		sb_printf(b, "0.00 0.00 0.00 1/%d %d\n",
+			  lx_tree_count(p->task.tree), (int)p->task.pid);
 		break;
 	case G_SYSSTAT: gen_sysstat(p, b); break;
 	case G_FILESYSTEMS:

@@ -53,7 +53,8 @@ void lx_procfs_note_stack(struct lx_proc *p, uint64_t sp)
 void lx_procfs_set_comm(struct lx_proc *p, const char *path)
 {
 	const char *base = strrchr(path, '/');
-	snprintf(p->comm, sizeof(p->comm), "%s", base ? base + 1 : path);
+	snprintf(p->task.comm, sizeof(p->task.comm), "%s",
+		 base ? base + 1 : path);
 }
 
 /* ---- mapping names ---- */

@@ -123,7 +123,8 @@ static void serve_exit(struct lx_thread *t, const struct vcpu_exit *x)
 	struct lx_proc *p = t->p;
 	__atomic_fetch_add(&p->stats.exits, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&p->stats.exit_class[x->class], 1, __ATOMIC_RELAXED);
-	if (vm_exit_dispatch(exit_handlers, t, x) && !p->exited && !t->exiting)
+	if (vm_exit_dispatch(exit_handlers, t, x) && !p->task.exited &&
+	    !t->exiting)
 		lx_signal_deliver(t);
 }
 
@@ -135,7 +136,7 @@ static void wait_all(struct lx_thread *t)
 	t->running = false;
 	p->nrunning--;
 	pthread_cond_broadcast(&p->gone);
-	while (!p->exited || p->nrunning > 0)
+	while (!p->task.exited || p->nrunning > 0)
 		lx_rekick_wait(p, t);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -144,7 +145,7 @@ void lx_run_thread(struct lx_thread *t)
 {
 	struct lx_proc *p = t->p;
 	uint64_t t_first = mono_ns();
-	while (!p->exited && !t->exiting) {
+	while (!p->task.exited && !t->exiting) {
 		/* From here on, a host signal ends a blocking call (block.c);
 		 * one before has kicked the vCPU (vcpu_kick). */
 		lx_block_clear();
@@ -156,7 +157,7 @@ void lx_run_thread(struct lx_thread *t)
 		}
 		struct vcpu_exit x = vcpu_run(&t->cpu);
 		serve_exit(t, &x);
-		if (p->exited)
+		if (p->task.exited)
 			lx_kick_others(t);
 	}
 	if (!t->owner)
@@ -164,7 +165,7 @@ void lx_run_thread(struct lx_thread *t)
 	wait_all(t);
 	if (p->opts->timing)
 		report_timing(p, t_first);
-	if (p->forked) {
+	if (p->task.forked) {
 		if (p->trace)
 			fflush(p->trace);
 		lx_exit_process(p);
@@ -192,7 +193,7 @@ struct lx_proc *lx_proc_new(const struct lx_opts *o)
 	if (!p || !t)
 		die(MOTE_EXIT_FAIL, "out of memory");
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_mutex_init(&p->mm_lock, NULL);
+	pthread_mutex_init(&p->mm.lock, NULL);
 	pthread_cond_init(&p->gone, NULL);
 	p->threads[0] = t;
 	p->nlive = p->nrunning = 1;
@@ -201,26 +202,27 @@ struct lx_proc *lx_proc_new(const struct lx_opts *o)
 	t->host_tid = (pid_t)syscall(SYS_gettid);
 	p->opts = o;
 	p->trace = o->trace;
-	p->pid = getpid();
-	p->vfork_fd = -1;
-	p->exe_fd = -1;
-	p->snap_fd = -1;
-	p->tree = lx_tree_create(o->pids);
-	if (!p->tree)
+	p->task.pid = getpid();
+	p->task.vfork_fd = -1;
+	p->task.exe_fd = -1;
+	p->task.snap_fd = -1;
+	p->task.tree = lx_tree_create(o->pids);
+	if (!p->task.tree)
 		die(MOTE_EXIT_FAIL, "cannot map the process table: %s",
 		    strerror(errno));
 	p->vm.kvm_fd = p->vm.vm_fd = -1;
 	t->p = p;
-	t->tid = p->pid;
+	t->tid = p->task.pid;
 	t->cpu.fd = -1;
-	if (getrandom(p->genid, sizeof(p->genid), 0) != sizeof(p->genid))
+	if (getrandom(p->task.genid, sizeof(p->task.genid), 0) !=
+	    sizeof(p->task.genid))
 		die(MOTE_EXIT_FAIL, "getrandom: %s", strerror(errno));
 	/* --snapshot: the file is opened now, as the user who ran mote;
 	 * the sandboxed monitor could not open it later. */
 	if (o->snapshot) {
-		p->snap_fd = fd_high(
+		p->task.snap_fd = fd_high(
 			open(o->snapshot, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-		if (p->snap_fd < 0)
+		if (p->task.snap_fd < 0)
 			die(MOTE_EXIT_FAIL,
 			    "--snapshot %s: %s (give a writable file path)",
 			    o->snapshot, strerror(errno));
@@ -239,15 +241,15 @@ void lx_proc_free(struct lx_proc *p)
 	lx_fd_fini(p);
 	lx_fs_fini(p);
 	lx_mm_fini(p);
-	if (p->exe_fd >= 0)
-		close(p->exe_fd);
-	if (p->snap_fd >= 0)
-		close(p->snap_fd);
-	p->exe_fd = p->snap_fd = -1;
+	if (p->task.exe_fd >= 0)
+		close(p->task.exe_fd);
+	if (p->task.snap_fd >= 0)
+		close(p->task.snap_fd);
+	p->task.exe_fd = p->task.snap_fd = -1;
 	vm_destroy(&p->vm);
 	/* The VM tree ends with its first process, as a container does with
 	 * its init. (A forked process ends in lx_run_thread and stays in the
 	 * tree until reaped: a zombie can still be signalled.) */
-	lx_tree_kill_all(p->tree);
+	lx_tree_kill_all(p->task.tree);
 	reap_children();
 }

@@ -89,9 +89,9 @@ static struct sigfd *find(int host)
 /* Whether a guest fd still refers to the object. With fd_lock held. */
 static bool referenced(struct lx_proc *p, const struct sigfd *s)
 {
-	for (int i = 0; i < p->nfds; i++)
-		if (p->fds[i].used && p->fds[i].kind == LX_FD_SFD &&
-		    ino_of(p->fds[i].host) == s->ino)
+	for (int i = 0; i < p->fdt.top; i++)
+		if (p->fdt.slot[i].used && p->fdt.slot[i].kind == LX_FD_SFD &&
+		    ino_of(p->fdt.slot[i].host) == s->ino)
 			return true;
 	return false;
 }
@@ -100,7 +100,7 @@ static bool referenced(struct lx_proc *p, const struct sigfd *s)
  * held. */
 static void collect_garbage(struct lx_proc *p)
 {
-	pthread_mutex_lock(&p->fd_lock);
+	pthread_mutex_lock(&p->fdt.lock);
 	for (int i = 0; i < SIGFD_MAX; i++) {
 		struct sigfd *s = &sigfds[i];
 		if (!atomic_load(&s->used) || referenced(p, s))
@@ -110,7 +110,7 @@ static void collect_garbage(struct lx_proc *p)
 			sched_yield();
 		close(s->wfd);
 	}
-	pthread_mutex_unlock(&p->fd_lock);
+	pthread_mutex_unlock(&p->fdt.lock);
 }
 
 /* A new socketpair for slot s: returns the guest's end, or -errno. */
@@ -194,7 +194,7 @@ static bool dequeue(struct lx_thread *t, uint64_t mask, siginfo_t *si)
 		return false;
 	bool got = true;
 	pthread_mutex_lock(&p->lock);
-	uint64_t own = t->own_pending & mask, shared = p->sig_pending & mask;
+	uint64_t own = t->own_pending & mask, shared = p->sig.pending & mask;
 	if (own) {
 		int sig = __builtin_ctzll(own) + 1;
 		t->own_pending &= ~BIT(sig);
@@ -202,11 +202,11 @@ static bool dequeue(struct lx_thread *t, uint64_t mask, siginfo_t *si)
 		si->si_signo = sig;
 	} else if (shared) {
 		int sig = __builtin_ctzll(shared) + 1;
-		if (sig >= 32 && p->rt_extra[sig])
-			p->rt_extra[sig]--;
+		if (sig >= 32 && p->sig.rt_extra[sig])
+			p->sig.rt_extra[sig]--;
 		else
-			p->sig_pending &= ~BIT(sig);
-		*si = p->sig_info[sig];
+			p->sig.pending &= ~BIT(sig);
+		*si = p->sig.info[sig];
 		si->si_signo = sig;
 	} else {
 		got = false;
@@ -331,8 +331,8 @@ void lx_sigfd_fork(struct lx_proc *p)
 			atomic_store(&s->used, false);
 			continue;
 		}
-		for (int fd = 0; fd < p->nfds; fd++) {
-			struct lx_fd *f = &p->fds[fd];
+		for (int fd = 0; fd < p->fdt.top; fd++) {
+			struct lx_fd *f = &p->fdt.slot[fd];
 			if (!f->used || f->kind != LX_FD_SFD ||
 			    ino_of(f->host) != old.ino)
 				continue;

@@ -78,7 +78,7 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 		if (guest_page_gone(sig, si)) {
 			/* The guest's death, not a crash of mote: no core. */
 			prctl(PR_SET_DUMPABLE, 0);
-			if (!cur_proc->forked) {
+			if (!cur_proc->task.forked) {
 				ssize_t n = write(STDERR_FILENO, gone,
 						  sizeof(gone) - 1);
 				(void)n;
@@ -94,11 +94,12 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 	struct lx_thread *t = cur_thread;
 	/* A kick: from this monitor, or another monitor of the tree asking
 	 * it to look at the hold word (hold.c), with the tree's cookie. */
-	bool kick = sig == LX_SIG_KICK &&
-		    ((si->si_code == SI_TKILL && si->si_pid == getpid()) ||
-		     (si->si_code == SI_QUEUE && cur_proc && cur_proc->tree &&
-		      (uint64_t)(uintptr_t)si->si_value.sival_ptr ==
-			      lx_tree_cookie(cur_proc->tree)));
+	bool kick =
+		sig == LX_SIG_KICK &&
+		((si->si_code == SI_TKILL && si->si_pid == getpid()) ||
+		 (si->si_code == SI_QUEUE && cur_proc && cur_proc->task.tree &&
+		  (uint64_t)(uintptr_t)si->si_value.sival_ptr ==
+			  lx_tree_cookie(cur_proc->task.tree)));
 	/* The kernel's SIGXFSZ for a write beyond RLIMIT_FSIZE (limit.c) is
 	 * the writing thread's, as on Linux. */
 	bool xfsz = sig == SIGXFSZ && si->si_code == SI_USER &&
@@ -167,7 +168,7 @@ void lx_signal_sync_chld(struct lx_proc *p)
 	/* SIGCHLD ignored (or SA_NOCLDWAIT) means children are reaped by
 	 * themselves: the host does exactly that for the monitor if its own
 	 * SIGCHLD is ignored. */
-	const struct lx_sigaction *sa = &p->sigact[SIGCHLD - 1];
+	const struct lx_sigaction *sa = &p->sig.act[SIGCHLD - 1];
 	struct sigaction hs = {.sa_sigaction = on_host_signal,
 			       .sa_flags = SA_SIGINFO};
 	sigfillset(&hs.sa_mask);
@@ -202,12 +203,12 @@ static void collect(struct lx_thread *t)
 		if (!(got & BIT(sig)))
 			continue;
 		got &= ~BIT(sig);
-		if (sig >= SIGRT_FIRST && (p->sig_pending & BIT(sig)))
-			p->rt_extra[sig]++;
-		p->sig_pending |= BIT(sig);
-		p->sig_info[sig] = host_info[sig];
+		if (sig >= SIGRT_FIRST && (p->sig.pending & BIT(sig)))
+			p->sig.rt_extra[sig]++;
+		p->sig.pending |= BIT(sig);
+		p->sig.info[sig] = host_info[sig];
 		if (sig >= SIGRT_FIRST)
-			p->rt_extra[sig] +=
+			p->sig.rt_extra[sig] +=
 				atomic_exchange(&host_rt_extra[sig], 0);
 	}
 }
@@ -215,13 +216,13 @@ static void collect(struct lx_thread *t)
 void lx_signal_raise(struct lx_proc *p, int sig, const siginfo_t *si)
 {
 	pthread_mutex_lock(&p->lock);
-	if (sig >= SIGRT_FIRST && (p->sig_pending & BIT(sig)))
-		p->rt_extra[sig]++;
-	p->sig_pending |= BIT(sig);
+	if (sig >= SIGRT_FIRST && (p->sig.pending & BIT(sig)))
+		p->sig.rt_extra[sig]++;
+	p->sig.pending |= BIT(sig);
 	if (si)
-		p->sig_info[sig] = *si;
+		p->sig.info[sig] = *si;
 	else
-		p->sig_info[sig] =
+		p->sig.info[sig] =
 			(siginfo_t){.si_signo = sig, .si_code = SI_USER};
 	pthread_mutex_unlock(&p->lock);
 	lx_sigfd_notify(sig);
@@ -229,7 +230,7 @@ void lx_signal_raise(struct lx_proc *p, int sig, const siginfo_t *si)
 
 static bool ignored(struct lx_proc *p, int sig)
 {
-	uint64_t h = p->sigact[sig - 1].handler;
+	uint64_t h = p->sig.act[sig - 1].handler;
 	if (h == (uint64_t)(uintptr_t)SIG_IGN)
 		return true;
 	if (h != (uint64_t)(uintptr_t)SIG_DFL)
@@ -265,14 +266,14 @@ uint64_t lx_signal_pending(struct lx_thread *t)
 	for (int sig = 1; sig <= 64; sig++) {
 		if (!ignored(p, sig))
 			continue;
-		if ((p->sig_pending & BIT(sig)) && !(t->sigmask & BIT(sig))) {
-			p->sig_pending &= ~BIT(sig);
-			p->rt_extra[sig] = 0;
+		if ((p->sig.pending & BIT(sig)) && !(t->sigmask & BIT(sig))) {
+			p->sig.pending &= ~BIT(sig);
+			p->sig.rt_extra[sig] = 0;
 		}
 		if ((t->own_pending & BIT(sig)) && !(t->sigmask & BIT(sig)))
 			t->own_pending &= ~BIT(sig);
 	}
-	uint64_t r = p->sig_pending | t->own_pending;
+	uint64_t r = p->sig.pending | t->own_pending;
 	pthread_mutex_unlock(&p->lock);
 	return r;
 }
@@ -365,7 +366,7 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 		       struct kvm_regs *h)
 {
 	struct lx_proc *p = t->p;
-	const struct lx_sigaction *sa = &p->sigact[sig - 1];
+	const struct lx_sigaction *sa = &p->sig.act[sig - 1];
 	if (!(sa->flags & SA_RESTORER_LX))
 		return -1;
 	uint64_t sp = u->rsp - REDZONE;
@@ -505,11 +506,11 @@ static void take(struct lx_thread *t, int sig)
 		t->own_pending &= ~BIT(sig);
 		t->deliver_info = t->own_info[sig];
 	} else {
-		if (sig >= SIGRT_FIRST && p->rt_extra[sig])
-			p->rt_extra[sig]--;
+		if (sig >= SIGRT_FIRST && p->sig.rt_extra[sig])
+			p->sig.rt_extra[sig]--;
 		else
-			p->sig_pending &= ~BIT(sig);
-		t->deliver_info = p->sig_info[sig];
+			p->sig.pending &= ~BIT(sig);
+		t->deliver_info = p->sig.info[sig];
 	}
 	pthread_mutex_unlock(&p->lock);
 }
@@ -519,7 +520,7 @@ static void hand_over(struct lx_thread *t)
 {
 	struct lx_proc *p = t->p;
 	pthread_mutex_lock(&p->lock);
-	uint64_t waiting = p->sig_pending & t->sigmask;
+	uint64_t waiting = p->sig.pending & t->sigmask;
 	for (int i = 0; waiting && i < SYS_MAX_VCPUS; i++) {
 		struct lx_thread *o = p->threads[i];
 		if (o && o != t && o->running && (waiting & ~o->sigmask)) {
@@ -534,7 +535,7 @@ void lx_signal_deliver(struct lx_thread *t)
 {
 	struct lx_proc *p = t->p;
 	int sig = next_signal(t);
-	if (!sig && (p->sig_pending & t->sigmask))
+	if (!sig && (p->sig.pending & t->sigmask))
 		hand_over(t);
 	struct kvm_regs u;
 	uint64_t restart = t->restart_nr;
@@ -544,7 +545,7 @@ void lx_signal_deliver(struct lx_thread *t)
 	lx_user_context(t, &u);
 	if (restart) {
 		const struct lx_sigaction *sa =
-			sig ? &p->sigact[sig - 1] : NULL;
+			sig ? &p->sig.act[sig - 1] : NULL;
 		bool handler = sa && sa->handler > 1;
 		if (!handler || (sa->flags & SA_RESTART)) {
 			/* Back to the `syscall` instruction, number in RAX. */
@@ -557,7 +558,7 @@ void lx_signal_deliver(struct lx_thread *t)
 		}
 	}
 	take(t, sig);
-	const struct lx_sigaction *sa = &p->sigact[sig - 1];
+	const struct lx_sigaction *sa = &p->sig.act[sig - 1];
 	if (sa->handler == (uint64_t)(uintptr_t)SIG_DFL) {
 		if (restart && !stops(sig))
 			lx_set_user(t, &u);
@@ -574,7 +575,7 @@ void lx_signal_deliver(struct lx_thread *t)
 		t->sigmask |= BIT(sig);
 	t->sigmask &= ~(BIT(SIGKILL) | BIT(SIGSTOP));
 	if (sa->flags & SA_RESETHAND)
-		p->sigact[sig - 1] = (struct lx_sigaction){0};
+		p->sig.act[sig - 1] = (struct lx_sigaction){0};
 	lx_set_user(t, &h);
 out:
 	t->entry = ENTRY_NONE;
@@ -586,7 +587,7 @@ out:
 bool lx_signal_fault(struct lx_thread *t, int sig, int code, uint64_t addr)
 {
 	struct lx_proc *p = t->p;
-	if (p->sigact[sig - 1].handler <= 1 || (t->sigmask & BIT(sig)))
+	if (p->sig.act[sig - 1].handler <= 1 || (t->sigmask & BIT(sig)))
 		return false; /* the caller kills with the report */
 	siginfo_t si = {.si_signo = sig, .si_code = code};
 	si.si_addr = (void *)(uintptr_t)addr;

@@ -101,7 +101,7 @@ static long wait_signal(struct lx_thread *t)
 	sigfillset(&all);
 	sigemptyset(&none);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	if (!(lx_signal_pending(t) & ~t->sigmask) && !t->p->exited)
+	if (!(lx_signal_pending(t) & ~t->sigmask) && !t->p->task.exited)
 		sigsuspend(&none);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return -EINTR;
@@ -123,7 +123,7 @@ LX_SYS(rt_sigsuspend)
 	for (;;) {
 		wait_signal(t);
 		/* A kick for exit_group ends the wait as well. */
-		if ((lx_signal_pending(t) & ~t->sigmask) || t->p->exited)
+		if ((lx_signal_pending(t) & ~t->sigmask) || t->p->task.exited)
 			break;
 	}
 	return -EINTR;
@@ -133,7 +133,7 @@ LX_SYS(pause)
 {
 	for (;;) {
 		wait_signal(t);
-		if ((lx_signal_pending(t) & ~t->sigmask) || t->p->exited)
+		if ((lx_signal_pending(t) & ~t->sigmask) || t->p->task.exited)
 			return -EINTR;
 	}
 }

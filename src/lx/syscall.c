@@ -352,9 +352,9 @@ void lx_syscall(struct lx_thread *t)
 		 * calls at once. */
 		__atomic_fetch_add(&t->p->stats.calls[nr], 1, __ATOMIC_RELAXED);
 		if (table[nr].fn && table[nr].lock == L_MM) {
-			pthread_mutex_lock(&t->p->mm_lock);
+			pthread_mutex_lock(&t->p->mm.lock);
 			ret = table[nr].fn(t, a);
-			pthread_mutex_unlock(&t->p->mm_lock);
+			pthread_mutex_unlock(&t->p->mm.lock);
 		} else if (table[nr].fn) {
 			ret = table[nr].fn(t, a);
 		}

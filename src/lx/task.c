@@ -23,7 +23,7 @@
 static bool own_task(struct lx_thread *t, pid_t who)
 {
 	struct lx_proc *p = t->p;
-	if (who == 0 || who == p->pid || who == t->tid)
+	if (who == 0 || who == p->task.pid || who == t->tid)
 		return true;
 	bool found = false;
 	pthread_mutex_lock(&p->lock);
@@ -32,7 +32,7 @@ static bool own_task(struct lx_thread *t, pid_t who)
 		    p->threads[i]->tid == who)
 			found = true;
 	pthread_mutex_unlock(&p->lock);
-	return found || lx_tree_has(p->tree, who);
+	return found || lx_tree_has(p->task.tree, who);
 }
 
 /* The host's id for a pid or tid own_task accepted: a restored process
@@ -41,9 +41,9 @@ static bool own_task(struct lx_thread *t, pid_t who)
 static pid_t host_id(struct lx_thread *t, pid_t who)
 {
 	struct lx_proc *p = t->p;
-	if (who == 0 || !p->restored)
+	if (who == 0 || !p->task.restored)
 		return who;
-	if (who == p->pid)
+	if (who == p->task.pid)
 		return getpid();
 	pid_t host = who;
 	pthread_mutex_lock(&p->lock);
@@ -179,8 +179,8 @@ static void comm_of(struct lx_thread *t, char out[COMM_LEN])
 		memcpy(out, t->comm, COMM_LEN - 1);
 		return;
 	}
-	const char *b = strrchr(t->p->exe, '/');
-	b = b ? b + 1 : t->p->exe;
+	const char *b = strrchr(t->p->task.exe, '/');
+	b = b ? b + 1 : t->p->task.exe;
 	memcpy(out, b, MIN(strlen(b), COMM_LEN - 1));
 }
 
@@ -247,7 +247,7 @@ static long mapped_range(struct lx_thread *t, uint64_t addr, uint64_t len)
 		return -EINVAL;
 	struct lx_mm *mm = &t->p->mm;
 	long r = -ENOMEM;
-	pthread_mutex_lock(&t->p->mm_lock);
+	pthread_mutex_lock(&t->p->mm.lock);
 	uint64_t pos = start;
 	for (int i = 0; i < mm->nvmas && pos < end; i++) {
 		if (mm->vmas[i].end <= pos)
@@ -258,7 +258,7 @@ static long mapped_range(struct lx_thread *t, uint64_t addr, uint64_t len)
 	}
 	if (pos >= end)
 		r = 0;
-	pthread_mutex_unlock(&t->p->mm_lock);
+	pthread_mutex_unlock(&t->p->mm.lock);
 	return r;
 }
 

@@ -82,7 +82,7 @@ static void *thread_main(void *arg)
 	for (int i = 0; i < SYS_MAX_VCPUS; i++)
 		if (p->threads[i] && p->threads[i]->owner)
 			owner = p->threads[i];
-	while (p->exited && owner && owner->running)
+	while (p->task.exited && owner && owner->running)
 		lx_rekick_wait(p, t);
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -244,9 +244,9 @@ void lx_proc_exit(struct lx_proc *p, int status)
 {
 	pthread_t self = pthread_self();
 	pthread_mutex_lock(&p->lock);
-	if (!p->exited) {
-		p->exited = true;
-		p->status = status;
+	if (!p->task.exited) {
+		p->task.exited = true;
+		p->task.status = status;
 	}
 	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
 		struct lx_thread *o = p->threads[i];
@@ -262,7 +262,8 @@ void lx_rekick_wait(struct lx_proc *p, struct lx_thread *self)
 	 * a blocking host call, is lost: kick again until it is out. */
 	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
 		struct lx_thread *o = p->threads[i];
-		if (o && o != self && o->running && (o->exiting || p->exited))
+		if (o && o != self && o->running &&
+		    (o->exiting || p->task.exited))
 			lx_kick(o);
 	}
 	lx_gone_timedwait(p, 5);
@@ -308,7 +309,7 @@ void lx_exec_single(struct lx_thread *t)
 		lx_rekick_wait(p, t);
 	}
 	pthread_mutex_unlock(&p->lock);
-	t->tid = p->pid;
+	t->tid = p->task.pid;
 }
 
 void lx_exit_group(struct lx_thread *t, int status)
@@ -415,7 +416,7 @@ LX_SYS(futex)
 
 LX_SYS(sched_setaffinity)
 {
-	if (a[0] != 0 && (pid_t)a[0] != t->tid && (pid_t)a[0] != t->p->pid)
+	if (a[0] != 0 && (pid_t)a[0] != t->tid && (pid_t)a[0] != t->p->task.pid)
 		return -ESRCH;
 	if (a[1] == 0)
 		return -EINVAL;

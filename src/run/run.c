@@ -114,7 +114,7 @@ static int resolve_script(struct lx_proc *p, struct image *img)
 {
 	char exe[PATH_MAX];
 	lx_image_close(&img->im);
-	int err = lx_resolve_script(p, p->exe, p->opts->argv, &img->argv,
+	int err = lx_resolve_script(p, p->task.exe, p->opts->argv, &img->argv,
 				    &img->im, exe);
 	if (err) {
 		msg("%s: cannot run this script in the guest: %s (its #! "
@@ -123,7 +123,7 @@ static int resolve_script(struct lx_proc *p, struct image *img)
 		    img->path, strerror(-err));
 		return err == -ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_NOEXEC;
 	}
-	snprintf(p->exe, sizeof(p->exe), "%s", exe);
+	snprintf(p->task.exe, sizeof(p->task.exe), "%s", exe);
 	return 0;
 }
 
@@ -186,7 +186,7 @@ int run_proc(struct lx_proc *p, struct lx_thread *t, const char *name)
 	ctl_serve(p);
 	lx_run_thread(t);
 	lx_signal_thread(NULL);
-	status = p->status;
+	status = p->task.status;
 	if (p->trace)
 		lx_trace_summary(p);
 	run_abort(p);
@@ -213,9 +213,9 @@ int run_program(const struct lx_opts *o)
 	/* /proc/self/exe is absolute; the path the host found is the one the
 	 * guest sees (its root is / unless --root says otherwise). */
 	if (o->exe)
-		snprintf(p->exe, sizeof(p->exe), "%s", o->exe);
-	else if (!realpath(img.path, p->exe))
-		snprintf(p->exe, sizeof(p->exe), "%s", img.path);
+		snprintf(p->task.exe, sizeof(p->task.exe), "%s", o->exe);
+	else if (!realpath(img.path, p->task.exe))
+		snprintf(p->task.exe, sizeof(p->task.exe), "%s", img.path);
 	lx_procfs_set_comm(p, img.path);
 	uint64_t rsp;
 	img.argv = (char **)o->argv;
@@ -229,7 +229,7 @@ int run_program(const struct lx_opts *o)
 		run_abort(p);
 		goto out_image;
 	}
-	p->exe_fd = fd_high(fcntl(img.im.fd, F_DUPFD_CLOEXEC, 3));
+	p->task.exe_fd = fd_high(fcntl(img.im.fd, F_DUPFD_CLOEXEC, 3));
 	lx_image_close(&img.im);
 	status = run_proc(p, t, o->name);
 out_image:

@@ -28,7 +28,7 @@ static int gen_file(struct lx_proc *p)
 {
 	char line[34];
 	for (int i = 0; i < 16; i++)
-		snprintf(line + 2 * i, 3, "%02x", p->genid[i]);
+		snprintf(line + 2 * i, 3, "%02x", p->task.genid[i]);
 	line[32] = '\n';
 	int fd = memfd_create("mote-snapshot", MFD_CLOEXEC);
 	if (fd < 0)
@@ -80,11 +80,11 @@ long snap_dev_open(struct lx_thread *t, int flags)
 long snap_dev_write(struct lx_thread *t, uint64_t count)
 {
 	struct lx_proc *p = t->p;
-	if (p->snap_fd < 0)
+	if (p->task.snap_fd < 0)
 		return -EPERM;
 	char err[256];
 	long ret = (long)MIN(count, (uint64_t)LONG_MAX);
-	int procs = lx_tree_count(p->tree);
+	int procs = lx_tree_count(p->task.tree);
 	if (procs > 1) {
 		msg("snapshot: the VM has %d processes; a snapshot covers a VM "
 		    "of one process (take it before the guest forks, or after "
@@ -99,7 +99,7 @@ long snap_dev_write(struct lx_thread *t, uint64_t count)
 		    HOLD_TIMEOUT_MS);
 		return -EBUSY;
 	}
-	int r = snap_save(p, p->snap_fd, t, ret, err, sizeof(err));
+	int r = snap_save(p, p->task.snap_fd, t, ret, err, sizeof(err));
 	lx_release(p);
 	if (r < 0) {
 		msg("snapshot: %s", err);

@@ -420,10 +420,10 @@ static int restore_fds(struct lx_proc *p, const struct snap_state *st)
 {
 	for (int i = 0; i < 3; i++)
 		lx_fd_close(p, i);
-	p->nofile_max = MIN(st->nofile_max, (uint64_t)p->fd_cap);
-	p->nofile_cur = MIN(st->nofile_cur, p->nofile_max);
+	p->fdt.nofile_max = MIN(st->nofile_max, (uint64_t)p->fdt.cap);
+	p->fdt.nofile_cur = MIN(st->nofile_cur, p->fdt.nofile_max);
 	for (uint32_t i = 0; i < st->nfds; i++) {
-		if ((uint64_t)st->fds[i].gfd >= p->nofile_cur ||
+		if ((uint64_t)st->fds[i].gfd >= p->fdt.nofile_cur ||
 		    restore_fd(p, &st->fds[i]) < 0) {
 			msg("restore: cannot restore fd %d", st->fds[i].gfd);
 			return -1;
@@ -477,24 +477,24 @@ static int restore_threads(struct lx_proc *p, const struct snap_state *st)
 
 static int restore_proc(struct lx_proc *p, const struct snap_state *st)
 {
-	p->restored = true;
-	p->pid = st->pid;
-	p->start_ns = mono_ns();
-	snprintf(p->exe, sizeof(p->exe), "%s", st->exe);
-	memcpy(p->comm, st->comm, sizeof(p->comm));
+	p->task.restored = true;
+	p->task.pid = st->pid;
+	p->task.start_ns = mono_ns();
+	snprintf(p->task.exe, sizeof(p->task.exe), "%s", st->exe);
+	memcpy(p->task.comm, st->comm, sizeof(p->task.comm));
 	snprintf(p->fs.cwd, sizeof(p->fs.cwd), "%s", st->cwd);
 	p->fs.umask = st->umask & 0777;
-	memcpy(p->sigact, st->sigact, sizeof(p->sigact));
-	p->sig_pending = st->sig_pending;
-	memcpy(p->sig_info, st->sig_info, sizeof(p->sig_info));
-	memcpy(p->rt_extra, st->rt_extra, sizeof(p->rt_extra));
+	memcpy(p->sig.act, st->sigact, sizeof(p->sig.act));
+	p->sig.pending = st->sig_pending;
+	memcpy(p->sig.info, st->sig_info, sizeof(p->sig.info));
+	memcpy(p->sig.rt_extra, st->rt_extra, sizeof(p->sig.rt_extra));
 	if (st->has_rlimits) {
 		if (!lx_rlimits(p))
 			return -1;
-		memcpy(p->rlimits, st->rlimits, sizeof(st->rlimits));
+		memcpy(p->task.rlimits, st->rlimits, sizeof(st->rlimits));
 	}
 	int fd = lx_fs_reopen(p, st->exe, O_RDONLY);
-	p->exe_fd = fd < 0 ? -1 : fd_high(fd);
+	p->task.exe_fd = fd < 0 ? -1 : fd_high(fd);
 	return 0;
 }
 

@@ -368,12 +368,12 @@ static int save_all(struct save *s, struct snap_state *st,
 		    struct lx_thread *self, long self_ret)
 {
 	struct lx_proc *p = s->p;
-	if (lx_tree_count(p->tree) > 1)
+	if (lx_tree_count(p->task.tree) > 1)
 		return fail(s,
 			    "the VM has %d processes; a snapshot covers a "
 			    "VM of one process (snapshot before it forks, "
 			    "or after its children exit)",
-			    lx_tree_count(p->tree));
+			    lx_tree_count(p->task.tree));
 	struct snap_header *h = &st->h;
 	memcpy(h->magic, SNAP_MAGIC, 8);
 	h->format = SNAP_FORMAT;
@@ -395,9 +395,9 @@ static int save_all(struct save *s, struct snap_state *st,
 	if (save_threads(s, st, self, self_ret) < 0)
 		return -1;
 	h->nthreads = st->nthreads;
-	pthread_mutex_lock(&p->mm_lock);
+	pthread_mutex_lock(&p->mm.lock);
 	int err = save_memory(s, st);
-	pthread_mutex_unlock(&p->mm_lock);
+	pthread_mutex_unlock(&p->mm.lock);
 	if (err)
 		return -1;
 	h->mem_pages = s->pages;

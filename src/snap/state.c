@@ -104,21 +104,22 @@ static void r_opts(struct rbuf *r, struct snap_state *s)
 static void w_proc(struct wbuf *w, struct lx_proc *p)
 {
 	uint32_t umask = p->fs.umask;
-	uint8_t has_rl = p->rlimits != NULL;
-	W(w, p->pid);
-	w_str(w, p->exe);
-	W(w, p->comm);
+	uint8_t has_rl = p->task.rlimits != NULL;
+	W(w, p->task.pid);
+	w_str(w, p->task.exe);
+	W(w, p->task.comm);
 	w_str(w, p->fs.cwd);
 	W(w, umask);
-	W(w, p->nofile_cur);
-	W(w, p->nofile_max);
+	W(w, p->fdt.nofile_cur);
+	W(w, p->fdt.nofile_max);
 	W(w, has_rl);
 	if (has_rl)
-		w_bytes(w, p->rlimits, RLIM_NLIMITS * sizeof(struct rlimit));
-	W(w, p->sigact);
-	W(w, p->sig_pending);
-	W(w, p->sig_info);
-	W(w, p->rt_extra);
+		w_bytes(w, p->task.rlimits,
+			RLIM_NLIMITS * sizeof(struct rlimit));
+	W(w, p->sig.act);
+	W(w, p->sig.pending);
+	W(w, p->sig.info);
+	W(w, p->sig.rt_extra);
 	W(w, p->vm.pt.pool);
 	struct lx_mm *mm = &p->mm;
 	W(w, mm->brk_start);
@@ -387,13 +388,13 @@ static int stdio_of(int gfd, int h)
 
 static void w_fds(struct wbuf *w, struct lx_proc *p)
 {
-	pthread_mutex_lock(&p->fd_lock);
+	pthread_mutex_lock(&p->fdt.lock);
 	uint32_t n = 0;
-	for (int i = 0; i < p->nfds; i++)
-		n += p->fds[i].used;
+	for (int i = 0; i < p->fdt.top; i++)
+		n += p->fdt.slot[i].used;
 	W(w, n);
-	for (int i = 0; i < p->nfds; i++) {
-		const struct lx_fd *f = &p->fds[i];
+	for (int i = 0; i < p->fdt.top; i++) {
+		const struct lx_fd *f = &p->fdt.slot[i];
 		if (!f->used)
 			continue;
 		struct stat st = {0};
@@ -417,7 +418,7 @@ static void w_fds(struct wbuf *w, struct lx_proc *p)
 		W(w, dev);
 		W(w, ino);
 	}
-	pthread_mutex_unlock(&p->fd_lock);
+	pthread_mutex_unlock(&p->fdt.lock);
 }
 
 static void r_fds(struct rbuf *r, struct snap_state *s)

@@ -311,7 +311,7 @@ static void sanitize(struct fake *f, uint64_t nr, uint64_t *a)
 {
 	switch (nr) {
 	case __NR_kill:
-		a[0] = (uint64_t)f->p->pid;
+		a[0] = (uint64_t)f->p->task.pid;
 		if (stop_signal(a[1]))
 			a[1] = 0;
 		break;
@@ -321,7 +321,7 @@ static void sanitize(struct fake *f, uint64_t nr, uint64_t *a)
 			a[1] = 0;
 		break;
 	case __NR_tgkill:
-		a[0] = (uint64_t)f->p->pid;
+		a[0] = (uint64_t)f->p->task.pid;
 		a[1] = (uint64_t)f->t->tid;
 		if (stop_signal(a[2]))
 			a[2] = 0;
@@ -457,7 +457,7 @@ static void leave(struct fake *f, int mode, bool replaced)
 static bool in_handler(const struct lx_proc *p, uint64_t rip)
 {
 	for (int i = 0; i < 64; i++)
-		if (p->sigact[i].handler > 1 && p->sigact[i].handler == rip)
+		if (p->sig.act[i].handler > 1 && p->sig.act[i].handler == rip)
 			return true;
 	return false;
 }
@@ -520,7 +520,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setup(&fk, mode, rsp_sel, &in);
 	in = calls;
 	bool affinity_changed = false;
-	for (int i = 0; i < ncalls && !fk.p->exited; i++) {
+	for (int i = 0; i < ncalls && !fk.p->task.exited; i++) {
 		(void)take(&in, 1);
 		for (int j = 0; j < 6; j++)
 			args[i][j] = arg(&in, rets, i);
@@ -536,7 +536,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fk.t->exiting = false;
 		bool replaced = fk.t->replaced, handler = false;
 		rets[i] = vcpu_regs(&fk.t->cpu)->rax;
-		if (!fk.p->exited) {
+		if (!fk.p->task.exited) {
 			fk.t->replaced = false;
 			lx_signal_deliver(fk.t);
 			handler = fk.t->replaced;

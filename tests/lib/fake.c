@@ -230,22 +230,22 @@ void fake_init(struct fake *f, uint64_t user_size)
 	struct lx_thread *t = calloc(1, sizeof(*t));
 	must(p && t, "calloc");
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_mutex_init(&p->mm_lock, NULL);
+	pthread_mutex_init(&p->mm.lock, NULL);
 	pthread_cond_init(&p->gone, NULL);
 	p->threads[0] = t;
 	p->nlive = p->nrunning = 1;
 	p->opts = &f->opts;
-	p->pid = getpid();
-	p->vfork_fd = -1;
-	p->exe_fd = -1;
-	snprintf(p->exe, sizeof(p->exe), "/bin/prog");
+	p->task.pid = getpid();
+	p->task.vfork_fd = -1;
+	p->task.exe_fd = -1;
+	snprintf(p->task.exe, sizeof(p->task.exe), "/bin/prog");
 	/* FUZZ_TRACE=1: --trace, one line per syscall, to stderr. */
 	p->trace = getenv("FUZZ_TRACE") ? stderr : NULL;
-	p->tree = lx_tree_create(f->opts.pids);
-	must(p->tree != NULL, "lx_tree_create");
+	p->task.tree = lx_tree_create(f->opts.pids);
+	must(p->task.tree != NULL, "lx_tree_create");
 	fake_vm(&p->vm, user_size);
 	t->p = p;
-	t->tid = p->pid;
+	t->tid = p->task.pid;
 	t->live = t->running = t->owner = true;
 	t->host = pthread_self();
 	t->host_tid = (pid_t)syscall(SYS_gettid);
@@ -254,8 +254,8 @@ void fake_init(struct fake *f, uint64_t user_size)
 	t->cpu.run = calloc(1, sizeof(struct kvm_run));
 	must(t->cpu.run != NULL, "calloc");
 	must(lx_fs_init(p) == 0 && lx_fd_init(p) == 0, "lx_fs_init");
-	f->nofile[0] = p->nofile_cur;
-	f->nofile[1] = p->nofile_max;
+	f->nofile[0] = p->fdt.nofile_cur;
+	f->nofile[1] = p->fdt.nofile_max;
 	f->p = p;
 	f->t = t;
 	lx_signal_thread(t);
@@ -265,12 +265,12 @@ void fake_init(struct fake *f, uint64_t user_size)
 static void reset_fds(struct fake *f)
 {
 	struct lx_proc *p = f->p;
-	for (int i = 0; i < p->nfds; i++)
-		if (p->fds[i].used)
+	for (int i = 0; i < p->fdt.top; i++)
+		if (p->fdt.slot[i].used)
 			lx_fd_close(p, i);
-	p->nfds = 0;
-	p->nofile_cur = f->nofile[0];
-	p->nofile_max = f->nofile[1];
+	p->fdt.top = 0;
+	p->fdt.nofile_cur = f->nofile[0];
+	p->fdt.nofile_max = f->nofile[1];
 	for (int i = 0; i < 3; i++) {
 		int h = open("/dev/null", O_RDWR | O_CLOEXEC);
 		must(h >= 0, "/dev/null");
@@ -281,10 +281,10 @@ static void reset_fds(struct fake *f)
 
 static void reset_signals(struct lx_proc *p)
 {
-	memset(p->sigact, 0, sizeof(p->sigact));
-	p->sig_pending = 0;
-	memset(p->sig_info, 0, sizeof(p->sig_info));
-	memset(p->rt_extra, 0, sizeof(p->rt_extra));
+	memset(p->sig.act, 0, sizeof(p->sig.act));
+	p->sig.pending = 0;
+	memset(p->sig.info, 0, sizeof(p->sig.info));
+	memset(p->sig.rt_extra, 0, sizeof(p->sig.rt_extra));
 }
 
 /* The thread as a fresh one, keeping who it is and its vCPU. */
@@ -305,8 +305,8 @@ void fake_reset(struct fake *f)
 {
 	struct lx_proc *p = f->p;
 	reset_fds(f);
-	free(p->rlimits);
-	p->rlimits = NULL;
+	free(p->task.rlimits);
+	p->task.rlimits = NULL;
 	/* The guest's RLIMIT_FSIZE is this process's own (limit.c). */
 	lx_limit_fsize(RLIM_INFINITY);
 	snprintf(p->fs.cwd, sizeof(p->fs.cwd), "/");
@@ -315,8 +315,8 @@ void fake_reset(struct fake *f)
 	p->mm.tlb_stale = false;
 	reset_signals(p);
 	memset(&p->stats, 0, sizeof(p->stats));
-	p->exited = p->forked = false;
-	p->status = p->term_sig = 0;
+	p->task.exited = p->task.forked = false;
+	p->task.status = p->task.term_sig = 0;
 	reset_thread(f->t);
 	memset(&fake_xsave, 0, sizeof(fake_xsave));
 	/* A valid MXCSR, as a fresh vCPU has. */
@@ -362,13 +362,13 @@ void fake_check_mm(struct lx_proc *p)
 /* No guest fd is one of the monitor's own descriptors. */
 void fake_check_fds(struct lx_proc *p)
 {
-	for (int i = 0; i < p->nfds; i++) {
-		if (!p->fds[i].used)
+	for (int i = 0; i < p->fdt.top; i++) {
+		if (!p->fdt.slot[i].used)
 			continue;
-		if (p->fds[i].host < 0)
+		if (p->fdt.slot[i].host < 0)
 			abort();
 		for (int m = 0; m < p->fs.nmounts; m++)
-			if (p->fds[i].host == p->fs.mounts[m].host_fd)
+			if (p->fdt.slot[i].host == p->fs.mounts[m].host_fd)
 				abort();
 	}
 }
