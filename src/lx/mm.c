@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "lx/lx.h"
 #include "lx/mm.h"
 #include "util.h"
 #include "vm/layout.h"

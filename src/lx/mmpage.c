@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "lx/lx.h"
 #include "lx/mm.h"
 #include "util.h"
 #include "vm/layout.h"
