@@ -41,6 +41,9 @@ struct lx_fd_ops {
 		      uint64_t cnt);
 	long (*writev)(struct lx_thread *t, struct lx_fd *f, uint64_t iov,
 		       uint64_t cnt);
+	/* Restore: installs a new one at gfd (fd flags fdflags, at offset
+	 * off); 0 or -errno. NULL: this kind cannot come back. */
+	int (*reopen)(struct lx_proc *p, long gfd, int fdflags, int64_t off);
 };
 void lx_fd_kind_register(enum lx_fd_kind kind, const struct lx_fd_ops *ops);
 const struct lx_fd_ops *lx_fd_ops(enum lx_fd_kind kind);

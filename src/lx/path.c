@@ -20,6 +20,7 @@
 
 #include "lx/lx.h"
 #include "lx/procfs.h"
+#include "lx/subsys.h"
 #include "util.h"
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
@@ -196,3 +197,36 @@ int lx_path_open(const struct lx_path *lp, int flags, mode_t mode)
 	long fd = syscall(SYS_openat2, lp->dirfd, lp->rel, &how, sizeof(how));
 	return fd < 0 ? -errno : (int)fd;
 }
+
+/* ---- the vfs subsystem's hooks (subsys.h): the cwd and umask; the
+ * mounts are the run's options, which the caller restores first ---- */
+
+static int vfs_save(struct lx_proc *p, const struct lx_save *s, struct wbuf *w)
+{
+	uint32_t umask = p->fs.umask;
+	w_str(w, p->fs.cwd);
+	W(w, umask);
+	return 0;
+}
+
+static int vfs_restore(struct lx_proc *p, struct rbuf *r)
+{
+	uint32_t umask;
+	char *cwd = r_str(r);
+	R(r, umask);
+	if (r->bad || !cwd || cwd[0] != '/') {
+		free(cwd);
+		return lx_state_bad("cwd record");
+	}
+	snprintf(p->fs.cwd, sizeof(p->fs.cwd), "%s", cwd);
+	free(cwd);
+	p->fs.umask = umask & 0777;
+	return 0;
+}
+
+const struct lx_subsys lx_vfs_subsys = {
+	.name = "cwd",
+	.tag = STREAM_TAG('V', 'F', 'S', ' '),
+	.save = vfs_save,
+	.restore = vfs_restore,
+};

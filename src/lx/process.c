@@ -22,7 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lx/fs.h"
 #include "lx/lx.h"
+#include "lx/subsys.h"
 #include "util.h"
 
 #define CSIGNAL_MASK 0xffULL
@@ -42,80 +44,114 @@ static int put_pid(struct lx_proc *p, uint64_t gva, pid_t pid)
 	return 0;
 }
 
-/* The child's half: a new VM on the inherited memory, the caller's state
- * on vCPU 0, return 0. A failure here cannot be reported to the guest that
- * called fork (that is the parent), so the child ends with status 125. */
-static long fork_child(struct lx_thread *t, struct vcpu_state *st,
-		       uint64_t flags, uint64_t ctid, uint64_t stack, int slot,
-		       int vfork_fd, pid_t parent_host)
+/* ---- the task subsystem's hooks (subsys.h) ---- */
+
+static int task_save(struct lx_proc *p, const struct lx_save *s, struct wbuf *w)
 {
-	struct lx_proc *p = t->p;
+	uint8_t has_rl = p->task.rlimits != NULL;
+	W(w, p->task.pid);
+	w_str(w, p->task.exe);
+	W(w, p->task.comm);
+	W(w, has_rl);
+	if (has_rl)
+		w_bytes(w, p->task.rlimits,
+			RLIM_NLIMITS * sizeof(struct rlimit));
+	return 0;
+}
+
+static int task_restore(struct lx_proc *p, struct rbuf *r)
+{
+	pid_t pid;
+	char comm[16];
+	uint8_t has_rl;
+	struct rlimit rl[RLIM_NLIMITS];
+	R(r, pid);
+	char *exe = r_str(r);
+	R(r, comm);
+	R(r, has_rl);
+	if (has_rl)
+		R(r, rl);
+	bool ok = !r->bad && pid > 0 && exe && exe[0] == '/';
+	for (int i = 0; ok && has_rl && i < RLIM_NLIMITS; i++)
+		ok = rl[i].rlim_cur <= rl[i].rlim_max;
+	if (!ok) {
+		free(exe);
+		return lx_state_bad("process record");
+	}
+	p->task.restored = true;
+	p->task.pid = pid;
+	p->task.start_ns = mono_ns();
+	snprintf(p->task.exe, sizeof(p->task.exe), "%s", exe);
+	free(exe);
+	memcpy(p->task.comm, comm, sizeof(comm));
+	p->task.comm[15] = 0;
+	if (has_rl) {
+		if (!lx_rlimits(p))
+			return -1;
+		memcpy(p->task.rlimits, rl, sizeof(rl));
+	}
+	int fd = lx_fs_reopen(p, p->task.exe, O_RDONLY);
+	p->task.exe_fd = fd < 0 ? -1 : fd_high(fd);
+	return 0;
+}
+
+/* The child's identity, first: the layers above (lx_hooks.forked) and the
+ * tree key on its pid. */
+static int task_fork(struct lx_proc *p, const struct lx_fork *f)
+{
 	/* The parent's pid as its guest knows it (a restored parent keeps
 	 * its snapshot's), for getppid while that parent lives; its host
 	 * pid as it was before the fork (getppid() here could already be a
 	 * reaper's, if the parent has exited). */
 	p->task.guest_ppid = p->task.pid;
-	p->task.host_ppid = parent_host;
+	p->task.host_ppid = f->parent_host;
 	p->task.pid = getpid();
-	t->tid = p->task.pid;
+	f->t->tid = p->task.pid;
 	p->task.forked = true;
 	p->task.restored = false;
-	p->task.tree_slot = slot;
+	p->task.tree_slot = f->slot;
 	/* A vfork child's own end of its parent's wait is not the
 	 * grandchild's business: it would hold that parent up. */
 	if (p->task.vfork_fd >= 0)
 		close(p->task.vfork_fd);
-	p->task.vfork_fd = vfork_fd;
-	lx_tree_fill(p->task.tree, slot, p->task.pid);
-	lx_tree_set_proc_pid(p->task.tree, slot);
+	p->task.vfork_fd = f->vfork_fd;
+	lx_tree_fill(p->task.tree, f->slot, p->task.pid);
+	lx_tree_set_proc_pid(p->task.tree, f->slot);
 	p->task.start_ns = mono_ns();
 	if (lx_hooks.forked)
 		lx_hooks.forked(p);
-	/* Only the calling thread lives on, on vCPU 0; the parent's vCPU fds
-	 * are closed and its locks, perhaps held by threads that are not
-	 * here, made anew. */
-	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
-		struct lx_thread *o = p->threads[i];
-		p->threads[i] = NULL;
-		if (!o)
-			continue;
-		vcpu_destroy(&o->cpu);
-		if (o != t)
-			free(o);
-	}
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_mutex_init(&p->mm.lock, NULL);
-	pthread_mutex_init(&p->fdt.lock, NULL);
-	pthread_cond_init(&p->gone, NULL);
-	lx_sigfd_fork(p);
-	p->threads[0] = t;
-	t->live = t->running = t->owner = true;
-	t->host = pthread_self();
-	t->host_tid = (pid_t)syscall(SYS_gettid);
-	t->exiting = false;
-	t->tpending = t->own_pending = 0;
-	p->nlive = p->nrunning = 1;
-	st->regs.rax = 0;
-	if (stack)
-		st->regs.rsp = stack;
-	/* The parent stopped half-way through the doorbell store; the child
-	 * starts where the trampoline would have jumped. */
-	if (p->vm.doorbell && (st->sregs.cs.selector & 3) == 3)
-		st->regs.rip = st->regs.rcx;
+	return 0;
+}
+
+const struct lx_subsys lx_task_subsys = {
+	.name = "process",
+	.tag = STREAM_TAG('T', 'A', 'S', 'K'),
+	.save = task_save,
+	.restore = task_restore,
+	.fork = task_fork,
+};
+
+/* The child's half: every subsystem's fork hook, then a new VM on the
+ * inherited memory with the caller's state on vCPU 0, returning 0. A
+ * failure here cannot be reported to the guest that called fork (that is
+ * the parent), so the child ends with status 125. */
+static long fork_child(const struct lx_fork *f)
+{
+	struct lx_thread *t = f->t;
+	struct lx_proc *p = t->p;
+	if (lx_state_fork(p, f) < 0)
+		_exit(MOTE_EXIT_FAIL);
 	if (vm_refork(&p->vm) < 0 ||
-	    vcpu_create_from(&p->vm, &t->cpu, 0, st) < 0) {
+	    vcpu_create_from(&p->vm, &t->cpu, 0, f->st) < 0) {
 		msg("fork: cannot create the child's VM: %s", strerror(errno));
 		_exit(MOTE_EXIT_FAIL);
 	}
-	/* Signals pending at the fork are the parent's, not the child's;
-	 * those sent to the child since are held by the host until
-	 * lx_signal_fork_end. */
-	p->sig.pending = 0;
-	memset(p->sig.rt_extra, 0, sizeof(p->sig.rt_extra));
 	lx_signal_thread(t);
-	if ((flags & CLONE_CHILD_SETTID) && put_pid(p, ctid, p->task.pid) < 0)
+	uint64_t ctid = f->ctid;
+	if ((f->flags & CLONE_CHILD_SETTID) &&
+	    put_pid(p, ctid, p->task.pid) < 0)
 		ctid = 0; /* Linux ignores a bad address here */
-	if (flags & CLONE_CHILD_CLEARTID)
+	if (f->flags & CLONE_CHILD_CLEARTID)
 		t->clear_child_tid = ctid;
 	return 0;
 }
@@ -160,8 +196,15 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 			close(vp[0]);
 		/* KVM calls fail with EINTR under a pending signal: keep
 		 * them held until the child's VM stands. */
-		long r = fork_child(t, st, flags, ctid, stack, slot, vp[1],
-				    parent_host);
+		struct lx_fork f = {.t = t,
+				    .st = st,
+				    .flags = flags,
+				    .ctid = ctid,
+				    .stack = stack,
+				    .slot = slot,
+				    .vfork_fd = vp[1],
+				    .parent_host = parent_host};
+		long r = fork_child(&f);
 		lx_signal_fork_end(true);
 		free(st);
 		return r;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/time.h>
@@ -14,6 +15,7 @@
 
 #include "lx/lx.h"
 #include "lx/sigframe.h"
+#include "lx/subsys.h"
 #include "util.h"
 #include "vm/layout.h"
 
@@ -225,3 +227,56 @@ LX_SYS(getitimer)
 	*g = v;
 	return 0;
 }
+
+/* ---- the signal subsystem's hooks (subsys.h) ---- */
+
+static int sig_save(struct lx_proc *p, const struct lx_save *s, struct wbuf *w)
+{
+	W(w, p->sig.act);
+	W(w, p->sig.pending);
+	W(w, p->sig.info);
+	W(w, p->sig.rt_extra);
+	return 0;
+}
+
+static int sig_restore(struct lx_proc *p, struct rbuf *r)
+{
+	struct lx_sigstate *st = malloc(sizeof(*st));
+	if (!st)
+		return -1;
+	R(r, st->act);
+	R(r, st->pending);
+	R(r, st->info);
+	R(r, st->rt_extra);
+	/* Dispositions, pending sets, siginfo and queue counts are all the
+	 * guest's to make: no value of theirs can hurt the monitor, so
+	 * only a short record is refused. */
+	bool ok = !r->bad;
+	if (ok) {
+		memcpy(p->sig.act, st->act, sizeof(st->act));
+		p->sig.pending = st->pending;
+		memcpy(p->sig.info, st->info, sizeof(st->info));
+		memcpy(p->sig.rt_extra, st->rt_extra, sizeof(st->rt_extra));
+	}
+	free(st);
+	return ok ? 0 : lx_state_bad("signal record");
+}
+
+/* Signals pending at the fork are the parent's, not the child's; those
+ * sent to the child since are held by the host until lx_signal_fork_end.
+ * Its signalfds become its own. */
+static int sig_fork(struct lx_proc *p, const struct lx_fork *f)
+{
+	p->sig.pending = 0;
+	memset(p->sig.rt_extra, 0, sizeof(p->sig.rt_extra));
+	lx_sigfd_fork(p);
+	return 0;
+}
+
+const struct lx_subsys lx_sig_subsys = {
+	.name = "signal",
+	.tag = STREAM_TAG('S', 'I', 'G', ' '),
+	.save = sig_save,
+	.restore = sig_restore,
+	.fork = sig_fork,
+};

@@ -119,4 +119,5 @@ const struct lx_fd_ops snap_dev_ops = {
 	.open = snap_dev_open,
 	.write = dev_write,
 	.writev = lx_fd_opv_einval,
+	.reopen = snap_dev_reopen,
 };

@@ -1,13 +1,16 @@
 /* mote restore: VMs started from a snapshot (docs/snapshot.md).
  *
- * Everything in the file is checked before any VM exists: the header
- * (magic, format, version, checksums, sizes), the CPU features the saved
- * state needs, and the state section. Then the memory image is mapped
- * copy-on-write (vm_create_from), the unchanged pages of private file
- * mappings from their files, the fds reopened by path at their offsets,
- * and each vCPU created in its saved state. With -n COUNT the snapshot is
- * read once and COUNT monitors fork from that point, each making its own
- * VM on the shared mapping.
+ * Before any VM exists, the file is checked: the header (magic, format,
+ * version, checksums, sizes), the CPU features the saved state needs, and
+ * the snapshot's own records (the run's options, the image's file
+ * mappings). Then the memory image is mapped copy-on-write
+ * (vm_create_from), every subsystem restores itself from its record,
+ * checking it as it goes (lx_state_restore: the process, fds reopened by
+ * path, VMAs, each vCPU in its saved state), and the unchanged pages of
+ * private file mappings are mapped from their files. No vCPU runs before
+ * all of it has passed. With -n COUNT the snapshot is read once and COUNT
+ * monitors fork from that point, each making its own VM on the shared
+ * mapping.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "lx/fs.h"
+#include "lx/subsys.h"
 #include "snap/snap.h"
 #include "snap/state.h"
 #include "util.h"
@@ -113,8 +117,10 @@ static int load(int fd, const char *path, struct snap_state *st)
 		    path);
 		err = -1;
 	} else {
-		struct rbuf r = {.d = buf, .n = st->h.state_len};
-		if (!snap_state_read(&r, st)) {
+		st->state = buf;
+		st->state_len = st->h.state_len;
+		buf = NULL;
+		if (!snap_state_read(st)) {
 			msg("%s: the snapshot's state is malformed", path);
 			err = -1;
 		}
@@ -240,17 +246,26 @@ static int map_at(struct lx_proc *p, uint64_t gpa, uint64_t len, int prot,
 	return 0;
 }
 
-/* A file mapping: its file, then the pages the image holds over it. */
+/* A file mapping: its file, then the pages the image holds over it. The
+ * VMA the address space restored names the file. */
 static int map_file_vma(struct lx_proc *p, const struct snap_state *st,
-			const struct snap_vma *sv, int snap)
+			const struct snap_file *sv, int snap)
 {
-	const struct lx_vma *v = &sv->v;
+	const struct lx_vma *v = lx_vma_find(&p->mm, sv->start);
+	if (!v || v->start != sv->start || v->end != sv->end || !v->name ||
+	    v->name[0] != '/') {
+		msg("restore: the snapshot's image names a file mapping at "
+		    "%#llx that its address space does not have (a damaged "
+		    "or crafted snapshot)",
+		    (unsigned long long)sv->start);
+		return -1;
+	}
 	bool wr = sv->src == SRC_SHARED && (v->prot & PT_WRITE);
-	int fd = lx_fs_reopen(p, sv->name, wr ? O_RDWR : O_RDONLY);
+	int fd = lx_fs_reopen(p, v->name, wr ? O_RDWR : O_RDONLY);
 	struct stat sb;
 	if (fd < 0) {
 		msg("restore: %s: %s (a mapping of the snapshot needs it)",
-		    sv->name, strerror(-fd));
+		    v->name, strerror(-fd));
 		return -1;
 	}
 	if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_size != sv->fsize ||
@@ -259,7 +274,7 @@ static int map_file_vma(struct lx_proc *p, const struct snap_state *st,
 		msg("restore: %s changed since the snapshot (its size or "
 		    "modification time differ); the snapshot needs the file "
 		    "it mapped",
-		    sv->name);
+		    v->name);
 		close(fd);
 		return -1;
 	}
@@ -287,215 +302,8 @@ static int map_file_vma(struct lx_proc *p, const struct snap_state *st,
 		i = j;
 	}
 	if (err)
-		msg("restore: cannot map %s: %s", sv->name, strerror(-err));
+		msg("restore: cannot map %s: %s", v->name, strerror(-err));
 	return err ? -1 : 0;
-}
-
-static int restore_memory(struct lx_proc *p, const struct snap_state *st,
-			  int snap)
-{
-	struct lx_vma *v = calloc(st->nvmas + 1, sizeof(*v));
-	if (!v)
-		return -1;
-	for (uint32_t i = 0; i < st->nvmas; i++)
-		v[i] = st->vmas[i].v;
-	int err = lx_mm_restore(p, v, (int)st->nvmas);
-	free(v);
-	if (err)
-		return -1;
-	struct lx_mm *mm = &p->mm;
-	mm->brk_start = st->brk_start;
-	mm->brk = st->brk;
-	mm->brk_max = st->brk_max;
-	mm->mmap_top = st->mmap_top;
-	mm->stack_lo = st->stack_lo;
-	mm->arg_start = st->arg_start;
-	mm->arg_end = st->arg_end;
-	mm->env_start = st->env_start;
-	mm->env_end = st->env_end;
-	for (uint32_t i = 0; i < st->nvmas; i++) {
-		const struct snap_vma *sv = &st->vmas[i];
-		if (vm_mem_ensure(&p->vm, sv->v.start,
-				  sv->v.end - sv->v.start)) {
-			msg("restore: KVM refused the guest memory");
-			return -1;
-		}
-		if (sv->src != SRC_IMAGE && map_file_vma(p, st, sv, snap) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* ---- fds ---- */
-
-static const char *kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case LX_FD_PIPE: return "a pipe";
-	case LX_FD_SOCK: return "a socket";
-	case LX_FD_SFD: return "a signalfd";
-	case LX_FD_PROC: return "a /proc file";
-	case LX_FD_PROCDIR: return "a /proc directory";
-	case LX_FD_TTY: return "a terminal";
-	case LX_FD_OTHER: return "an epoll, eventfd, timerfd or memfd";
-	default: return "a file";
-	}
-}
-
-/* An fd that cannot come back: a pipe whose other end is gone, so that
- * reads see end-of-file and writes fail with EPIPE, as they would for a
- * pipe or socket whose peer has exited. */
-static int dead_fd(const struct snap_fd *f, const char *why)
-{
-	int pp[2];
-	if (pipe2(pp, O_CLOEXEC) < 0)
-		return -1;
-	bool wronly = (f->flags & O_ACCMODE) == O_WRONLY;
-	close(wronly ? pp[0] : pp[1]);
-	msg("restore: fd %d (%s%s%s) cannot be restored (%s): it now %s",
-	    f->gfd, kind_name(f->kind), f->path ? " " : "",
-	    f->path ? f->path : "", why,
-	    wronly ? "fails writes with EPIPE" : "reads end-of-file");
-	return wronly ? pp[1] : pp[0];
-}
-
-/* Reopens a file by its guest path: the same file (device and inode), at
- * its offset. -1 with the reason in *why otherwise. */
-static int reopen(struct lx_proc *p, const struct snap_fd *f, const char **why)
-{
-	int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECTORY |
-		   O_NOFOLLOW | O_DSYNC | O_SYNC | O_NOATIME | O_PATH;
-	int fd = lx_fs_reopen(p, f->path, f->flags & keep);
-	if (fd < 0) {
-		*why = strerror(-fd);
-		return -1;
-	}
-	struct stat sb;
-	if (f->kind != LX_FD_DEV && f->kind != LX_FD_TTY &&
-	    (fstat(fd, &sb) < 0 || sb.st_dev != f->dev ||
-	     sb.st_ino != f->ino)) {
-		*why = "the path names another file now";
-		close(fd);
-		return -1;
-	}
-	if (f->offset > 0 && lseek(fd, f->offset, SEEK_SET) != f->offset) {
-		*why = "cannot seek to its offset";
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int restore_fd(struct lx_proc *p, const struct snap_fd *f)
-{
-	if (f->kind == LX_FD_SNAP)
-		return snap_dev_reopen(p, f->gfd, f->fdflags, f->offset);
-	const char *why = "not a file";
-	int host = -1;
-	uint32_t kind = f->kind;
-	if (f->stdio >= 0) {
-		/* The restoring mote's own stdin, stdout or stderr. */
-		host = fcntl(f->stdio, F_DUPFD_CLOEXEC, 3);
-		why = "mote's own is closed";
-		if (host >= 0)
-			kind = lx_fd_kind_of(host);
-	} else if (f->path && (kind == LX_FD_FILE || kind == LX_FD_DIR ||
-			       kind == LX_FD_PATH || kind == LX_FD_DEV ||
-			       kind == LX_FD_TTY)) {
-		host = reopen(p, f, &why);
-	}
-	char *path = NULL;
-	if (host < 0) {
-		host = dead_fd(f, why);
-		kind = LX_FD_PIPE;
-	} else if (f->stdio < 0 && f->path) {
-		path = strdup(f->path);
-	}
-	if (host < 0)
-		return -1;
-	return lx_fd_install_at(p, f->gfd, host, f->fdflags, kind, path);
-}
-
-static int restore_fds(struct lx_proc *p, const struct snap_state *st)
-{
-	for (int i = 0; i < 3; i++)
-		lx_fd_close(p, i);
-	p->fdt.nofile_max = MIN(st->nofile_max, (uint64_t)p->fdt.cap);
-	p->fdt.nofile_cur = MIN(st->nofile_cur, p->fdt.nofile_max);
-	for (uint32_t i = 0; i < st->nfds; i++) {
-		if ((uint64_t)st->fds[i].gfd >= p->fdt.nofile_cur ||
-		    restore_fd(p, &st->fds[i]) < 0) {
-			msg("restore: cannot restore fd %d", st->fds[i].gfd);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* ---- threads and the process ---- */
-
-static int restore_threads(struct lx_proc *p, const struct snap_state *st)
-{
-	struct lx_thread *first = p->threads[0];
-	p->threads[0] = NULL;
-	for (uint32_t i = 0; i < st->nthreads; i++) {
-		const struct snap_thread *th = &st->threads[i];
-		/* The owner runs on this host thread, as the first thread of
-		 * a run does; the others get host threads of their own. */
-		struct lx_thread *t = th->owner ? first : calloc(1, sizeof(*t));
-		if (!t)
-			return -1;
-		t->p = p;
-		if (vcpu_create_user(&p->vm, &t->cpu, th->id, th->vs) < 0) {
-			msg("restore: cannot create vCPU %d: %s", th->id,
-			    strerror(errno));
-			if (!th->owner)
-				free(t);
-			return -1;
-		}
-		t->tid = th->tid;
-		t->owner = th->owner;
-		t->unstarted = !th->owner;
-		t->live = t->running = true;
-		t->sigmask = th->sigmask;
-		t->clear_child_tid = th->clear_child_tid;
-		t->robust_list = th->robust_list;
-		t->robust_len = th->robust_len;
-		t->saved_mask = th->saved_mask;
-		t->saved_mask_valid = th->saved_mask_valid;
-		t->altstack_sp = th->altstack_sp;
-		t->altstack_size = th->altstack_size;
-		t->altstack_flags = th->altstack_flags;
-		memcpy(t->comm, th->comm, sizeof(t->comm));
-		t->tpending = th->pending;
-		memcpy(t->tinfo, th->info, sizeof(t->tinfo));
-		p->threads[th->id] = t;
-	}
-	p->nlive = p->nrunning = (int)st->nthreads;
-	return 0;
-}
-
-static int restore_proc(struct lx_proc *p, const struct snap_state *st)
-{
-	p->task.restored = true;
-	p->task.pid = st->pid;
-	p->task.start_ns = mono_ns();
-	snprintf(p->task.exe, sizeof(p->task.exe), "%s", st->exe);
-	memcpy(p->task.comm, st->comm, sizeof(p->task.comm));
-	snprintf(p->fs.cwd, sizeof(p->fs.cwd), "%s", st->cwd);
-	p->fs.umask = st->umask & 0777;
-	memcpy(p->sig.act, st->sigact, sizeof(p->sig.act));
-	p->sig.pending = st->sig_pending;
-	memcpy(p->sig.info, st->sig_info, sizeof(p->sig.info));
-	memcpy(p->sig.rt_extra, st->rt_extra, sizeof(p->sig.rt_extra));
-	if (st->has_rlimits) {
-		if (!lx_rlimits(p))
-			return -1;
-		memcpy(p->task.rlimits, st->rlimits, sizeof(st->rlimits));
-	}
-	int fd = lx_fs_reopen(p, st->exe, O_RDONLY);
-	p->task.exe_fd = fd < 0 ? -1 : fd_high(fd);
-	return 0;
 }
 
 int snap_build(struct lx_proc *p, const char *path, struct snap_state *st,
@@ -507,26 +315,32 @@ int snap_build(struct lx_proc *p, const char *path, struct snap_state *st,
 		vm_error_msg(ve);
 		return MOTE_EXIT_FAIL;
 	}
-	int err = 0;
 	if (p->vm.sys_size != st->h.sys_size ||
 	    (shared_sys >= 0 ? vm_sys_share(&p->vm, shared_sys, st->pt_pool)
 			     : vm_adopt_image(&p->vm, st->pt_pool)) < 0) {
 		msg("%s: the snapshot's page tables map more than guest user "
 		    "memory (a damaged or crafted snapshot)",
 		    path);
-		err = -1;
+		return MOTE_EXIT_FAIL;
 	}
-	if (!err && (lx_fs_init(p) < 0 || lx_fd_init(p) < 0))
-		err = -1;
-	if (!err)
-		err = restore_proc(p, st);
-	if (!err)
-		err = restore_memory(p, st, snap);
-	if (!err)
-		err = restore_fds(p, st);
-	if (!err)
-		err = restore_threads(p, st);
-	return err ? MOTE_EXIT_FAIL : 0;
+	if (lx_fs_init(p) < 0 || lx_fd_init(p) < 0)
+		return MOTE_EXIT_FAIL;
+	/* Every subsystem from its records, then the file mappings' pages
+	 * over the image's. */
+	struct rbuf r = {.d = st->state + st->lx_off,
+			 .n = st->state_len - st->lx_off};
+	if (lx_state_restore(p, &r) < 0)
+		return MOTE_EXIT_FAIL;
+	if (r.off != r.n) {
+		msg("%s: the snapshot's state has records this mote does not "
+		    "know after its last (a damaged or crafted snapshot)",
+		    path);
+		return MOTE_EXIT_FAIL;
+	}
+	for (uint32_t i = 0; i < st->nfiles; i++)
+		if (map_file_vma(p, st, &st->files[i], snap) < 0)
+			return MOTE_EXIT_FAIL;
+	return 0;
 }
 
 /* The run's options as the snapshot has them, over what the command

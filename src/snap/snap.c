@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lx/fs.h"
+#include "lx/subsys.h"
 #include "snap/state.h"
 #include "snap/wire.h"
 #include "util.h"
@@ -177,9 +178,9 @@ static bool same_as_file(const uint8_t *g, const uint8_t *file, size_t got)
 
 /* A private file mapping: the pages that differ from the file go to the
  * image and are marked in the bitmap restore reads. */
-static int save_file_vma(struct save *s, struct snap_vma *sv, int fd)
+static int save_file_vma(struct save *s, const struct lx_vma *v,
+			 struct snap_file *sv, int fd)
 {
-	const struct lx_vma *v = &sv->v;
 	const uint64_t chunk = 64 * PAGE_SIZE;
 	const uint8_t *h = image(s, v->start, v->end - v->start);
 	if (!h)
@@ -216,39 +217,41 @@ static int save_file_vma(struct save *s, struct snap_vma *sv, int fd)
 }
 
 /* Decides where a VMA's pages come from at restore and writes those that
- * the image must hold. */
-static int save_vma(struct save *s, struct snap_vma *sv)
+ * the image must hold. A file mapping whose file can be reopened is added
+ * to s->files. */
+static int save_vma(struct save *s, const struct lx_vma *v,
+		    struct snap_state *st)
 {
-	const struct lx_vma *v = &sv->v;
 	bool filed = (v->kind == VMA_FILE || v->kind == VMA_ELF) && v->name &&
 		     v->name[0] == '/';
 	int fd = -1;
-	struct stat st;
+	struct stat sb;
 	if (filed) {
 		fd = lx_fs_reopen(s->p, v->name, O_RDONLY);
 		/* Only the very file that was mapped: one replaced since
 		 * (or gone) leaves its pages to the image. */
-		if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_ino != v->ino ||
-				st.st_dev != v->dev || !S_ISREG(st.st_mode))) {
+		if (fd >= 0 && (fstat(fd, &sb) < 0 || sb.st_ino != v->ino ||
+				sb.st_dev != v->dev || !S_ISREG(sb.st_mode))) {
 			close(fd);
 			fd = -1;
 		}
 	}
-	if (fd < 0) {
-		sv->src = SRC_IMAGE;
+	if (fd < 0)
 		return save_range(s, v->start, v->end,
 				  v->kind != VMA_FILE && v->kind != VMA_ELF);
-	}
-	sv->fsize = (uint64_t)st.st_size;
-	sv->mtime_s = st.st_mtim.tv_sec;
-	sv->mtime_ns = st.st_mtim.tv_nsec;
+	struct snap_file *sv = &st->files[st->nfiles++];
+	sv->start = v->start;
+	sv->end = v->end;
+	sv->fsize = (uint64_t)sb.st_size;
+	sv->mtime_s = sb.st_mtim.tv_sec;
+	sv->mtime_ns = sb.st_mtim.tv_nsec;
 	int err = 0;
 	if (v->shared) {
 		sv->src = SRC_SHARED; /* the file holds every page */
 	} else {
 		sv->src = SRC_FILE;
 		sv->bitmap = calloc((v->end - v->start) / PAGE_SIZE / 8 + 1, 1);
-		err = sv->bitmap ? save_file_vma(s, sv, fd)
+		err = sv->bitmap ? save_file_vma(s, v, sv, fd)
 				 : fail(s, "out of memory");
 	}
 	close(fd);
@@ -258,83 +261,19 @@ static int save_vma(struct save *s, struct snap_vma *sv)
 static int save_memory(struct save *s, struct snap_state *st)
 {
 	struct lx_mm *mm = &s->p->mm;
-	st->nvmas = (uint32_t)mm->nvmas;
-	st->vmas = calloc(mm->nvmas + 1, sizeof(*st->vmas));
-	if (!st->vmas)
+	st->files = calloc(mm->nvmas + 1, sizeof(*st->files));
+	if (!st->files)
 		return fail(s, "out of memory");
-	for (int i = 0; i < mm->nvmas; i++) {
-		st->vmas[i].v = mm->vmas[i];
-		if (save_vma(s, &st->vmas[i]) < 0)
+	for (int i = 0; i < mm->nvmas; i++)
+		if (save_vma(s, &mm->vmas[i], st) < 0)
 			return -1;
-	}
 	/* The system region up to the last page-table page in use: GDT, IDT,
 	 * shim, the vCPUs' TSS pages and stacks, the page tables. */
 	uint64_t sys = s->p->vm.user_size;
+	st->pt_pool = s->p->vm.pt.pool;
 	if (save_range(s, sys, sys + s->p->vm.pt.pool, false) < 0)
 		return -1;
 	return flush_run(s);
-}
-
-/* ---- vCPUs ---- */
-
-static int save_thread(struct lx_thread *t, struct lx_thread *self,
-		       long self_ret, struct snap_thread *o)
-{
-	o->vs = malloc(sizeof(*o->vs));
-	if (!o->vs)
-		return -1;
-	vcpu_save(&t->cpu, o->vs);
-	struct vcpu_state *vs = o->vs;
-	if (t == self) {
-		/* Stopped in its write to /dev/mote-snapshot: it resumes in
-		 * user mode, returning from it. */
-		lx_user_context(t, &vs->regs);
-		vs->regs.rax = (uint64_t)self_ret;
-		vcpu_user_segments(&vs->sregs);
-	} else if (vcpu_user_state(&t->cpu, vs) < 0) {
-		errno = EAGAIN; /* lx_park parks only at a user point */
-		return -1;
-	}
-	o->id = t->cpu.id;
-	o->tid = t->tid;
-	o->owner = t->owner;
-	o->sigmask = t->sigmask;
-	o->clear_child_tid = t->clear_child_tid;
-	o->robust_list = t->robust_list;
-	o->robust_len = t->robust_len;
-	o->saved_mask = t->saved_mask;
-	o->saved_mask_valid = t->saved_mask_valid;
-	o->altstack_sp = t->altstack_sp;
-	o->altstack_size = t->altstack_size;
-	o->altstack_flags = t->altstack_flags;
-	memcpy(o->comm, t->comm, sizeof(o->comm));
-	o->pending = t->tpending | t->own_pending;
-	for (int sig = 1; sig < 65; sig++)
-		o->info[sig] = (t->own_pending & (1ULL << (sig - 1)))
-				       ? t->own_info[sig]
-				       : t->tinfo[sig];
-	return 0;
-}
-
-static int save_threads(struct save *s, struct snap_state *st,
-			struct lx_thread *self, long self_ret)
-{
-	struct lx_proc *p = s->p;
-	st->threads = calloc(SYS_MAX_VCPUS, sizeof(*st->threads));
-	if (!st->threads)
-		return fail(s, "out of memory");
-	for (int i = 0; i < SYS_MAX_VCPUS; i++) {
-		struct lx_thread *t = p->threads[i];
-		if (!t || !t->live || !t->running)
-			continue;
-		if (t != self && !t->parked)
-			return fail(s, "thread %d did not stop", (int)t->tid);
-		if (save_thread(t, self, self_ret,
-				&st->threads[st->nthreads++]) < 0)
-			return fail(s, "cannot read vCPU %d: %s", t->cpu.id,
-				    strerror(errno));
-	}
-	return 0;
 }
 
 /* ---- the file ---- */
@@ -392,9 +331,6 @@ static int save_all(struct save *s, struct snap_state *st,
 	    ftruncate(s->fd, (off_t)(h->mem_off + h->mem_len)) < 0)
 		return fail(s, "cannot size the snapshot file: %s",
 			    strerror(errno));
-	if (save_threads(s, st, self, self_ret) < 0)
-		return -1;
-	h->nthreads = st->nthreads;
 	pthread_mutex_lock(&p->mm.lock);
 	int err = save_memory(s, st);
 	pthread_mutex_unlock(&p->mm.lock);
@@ -402,11 +338,23 @@ static int save_all(struct save *s, struct snap_state *st,
 		return -1;
 	h->mem_pages = s->pages;
 	struct wbuf w = {0};
-	snap_state_write(&w, p, st);
+	struct lx_save ls = {.self = self,
+			     .self_ret = self_ret,
+			     .err = s->err,
+			     .errlen = s->errlen};
+	snap_opts_write(&w, p);
+	snap_image_write(&w, st);
+	if (lx_state_save(p, &ls, &w) < 0) {
+		free(w.d);
+		return -1;
+	}
 	if (w.oom) {
 		free(w.d);
 		return fail(s, "out of memory");
 	}
+	for (int i = 0; i < SYS_MAX_VCPUS; i++)
+		h->nthreads += p->threads[i] && p->threads[i]->live &&
+			       p->threads[i]->running;
 	h->state_off = h->mem_off + h->mem_len;
 	h->state_len = w.n;
 	h->state_crc = snap_crc32(0, w.d, w.n);
@@ -433,14 +381,9 @@ int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
 	struct save s = {.p = p, .fd = fd, .err = err, .errlen = errlen};
 	struct snap_state st = {0};
 	int r = save_all(&s, &st, self, self_ret);
-	/* The state's strings are p's, not the snapshot's: free only what
-	 * save made. */
-	for (uint32_t i = 0; st.vmas && i < st.nvmas; i++)
-		free(st.vmas[i].bitmap);
-	free(st.vmas);
-	for (uint32_t i = 0; st.threads && i < st.nthreads; i++)
-		free(st.threads[i].vs);
-	free(st.threads);
+	for (uint32_t i = 0; st.files && i < st.nfiles; i++)
+		free(st.files[i].bitmap);
+	free(st.files);
 	if (r < 0)
 		ftruncate(fd, 0);
 	return r;

@@ -1,5 +1,6 @@
-/* The snapshot file's layout (docs/snapshot.md) and the little-endian
- * byte stream its state section is written in. */
+/* The snapshot file's layout (docs/snapshot.md): a header page, the
+ * guest memory image, and the state section, a stream of records
+ * (stream.h). */
 #ifndef MOTE_SNAP_WIRE_H
 #define MOTE_SNAP_WIRE_H
 
@@ -7,11 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stream.h"
+
 #define SNAP_MAGIC     "MOTESNAP"
-#define SNAP_FORMAT    1
+#define SNAP_FORMAT    2
 #define SNAP_HDR_SIZE  4096
 #define SNAP_STATE_MAX (256ULL << 20) /* a sanity bound for readers */
-#define SNAP_STR_MAX   4096	      /* PATH_MAX */
 
 /* The CPU features the saved state may depend on: what the guest was
  * shown (CPUID leaves 1, 7 and 0x80000001) and the XSAVE components on. */
@@ -43,27 +45,5 @@ struct snap_header {
 _Static_assert(sizeof(struct snap_header) == 168, "no hidden padding");
 
 uint32_t snap_crc32(uint32_t crc, const void *buf, size_t len);
-
-/* Writing the state: a growing buffer; `oom` once an allocation failed. */
-struct wbuf {
-	uint8_t *d;
-	size_t n, cap;
-	bool oom;
-};
-void w_bytes(struct wbuf *w, const void *v, size_t n);
-void w_str(struct wbuf *w, const char *s); /* NULL allowed */
-#define W(w, x) w_bytes((w), &(x), sizeof(x))
-
-/* Reading it back: `bad` once anything ran past the end or was out of
- * range; every read after that yields zeros. */
-struct rbuf {
-	const uint8_t *d;
-	size_t n, off;
-	bool bad;
-};
-void r_bytes(struct rbuf *r, void *v, size_t n);
-/* A string (malloc'd), or NULL for a NULL one; `bad` if too long. */
-char *r_str(struct rbuf *r);
-#define R(r, x) r_bytes((r), &(x), sizeof(x))
 
 #endif

@@ -1,0 +1,255 @@
+/* The fd table's subsystem hooks (subsys.h).
+ *
+ * A saved fd is what reopens it: its guest path, the way it was open, its
+ * offset and the file's identity (device, inode), or, for the monitor's
+ * own stdin, stdout and stderr, which one. Restore reopens each by path
+ * under the restored VM's root and volumes, only if it is still the same
+ * file, and gives the restoring mote's own stdio to those that were
+ * mote's. Pipes, sockets and the rest cannot come back: each becomes a
+ * pipe whose other end is gone, with one line saying so. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lx/fs.h"
+#include "lx/lx.h"
+#include "lx/subsys.h"
+#include "util.h"
+
+#define MAX_FDS (1U << 20)
+
+/* One fd as a record holds it. */
+struct fd_rec {
+	int32_t gfd;
+	uint32_t kind;	 /* enum lx_fd_kind */
+	int32_t fdflags; /* FD_CLOEXEC */
+	int32_t flags;	 /* the open file's status flags (F_GETFL) */
+	int64_t offset;	 /* lseek(fd, 0, SEEK_CUR), or -1 */
+	char *path;	 /* the guest path it was opened by, or NULL */
+	int32_t stdio;	 /* 0-2: mote's own stdin/out/err; else -1 */
+	uint64_t dev, ino;
+};
+
+/* ---- save ---- */
+
+/* Whether host fds a and b are the same file, open the same way. */
+static bool same_open(int a, int b)
+{
+	struct stat sa, sb;
+	int fa = fcntl(a, F_GETFL), fb = fcntl(b, F_GETFL);
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && fa >= 0 &&
+	       (fa & O_ACCMODE) == (fb & O_ACCMODE) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino && sa.st_rdev == sb.st_rdev;
+}
+
+/* 0-2 if guest fd gfd (host fd h) is mote's own stdin, stdout or stderr:
+ * the same file open the same way, its own number first (stdout and
+ * stderr are often one terminal). */
+static int stdio_of(int gfd, int h)
+{
+	if (gfd < 3 && same_open(h, gfd))
+		return gfd;
+	for (int i = 0; i < 3; i++)
+		if (same_open(h, i))
+			return i;
+	return -1;
+}
+
+static void put_fd(struct wbuf *w, int gfd, const struct lx_fd *f)
+{
+	struct stat st = {0};
+	fstat(f->host, &st);
+	struct fd_rec o = {
+		.gfd = gfd,
+		.kind = f->kind,
+		.fdflags = f->fdflags,
+		.flags = fcntl(f->host, F_GETFL),
+		.offset = f->kind == LX_FD_FILE || f->kind == LX_FD_DIR ||
+					  f->kind == LX_FD_SNAP
+				  ? lseek(f->host, 0, SEEK_CUR)
+				  : -1,
+		.stdio = f->path ? -1 : stdio_of(gfd, f->host),
+		.dev = st.st_dev,
+		.ino = st.st_ino,
+	};
+	W(w, o.gfd);
+	W(w, o.kind);
+	W(w, o.fdflags);
+	W(w, o.flags);
+	W(w, o.offset);
+	w_str(w, f->path);
+	W(w, o.stdio);
+	W(w, o.dev);
+	W(w, o.ino);
+}
+
+static int fd_save(struct lx_proc *p, const struct lx_save *s, struct wbuf *w)
+{
+	pthread_mutex_lock(&p->fdt.lock);
+	uint32_t n = 0;
+	for (int i = 0; i < p->fdt.top; i++)
+		n += p->fdt.slot[i].used;
+	W(w, p->fdt.nofile_cur);
+	W(w, p->fdt.nofile_max);
+	W(w, n);
+	for (int i = 0; i < p->fdt.top; i++)
+		if (p->fdt.slot[i].used)
+			put_fd(w, i, &p->fdt.slot[i]);
+	pthread_mutex_unlock(&p->fdt.lock);
+	return 0;
+}
+
+/* ---- restore ---- */
+
+static const char *kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case LX_FD_PIPE: return "a pipe";
+	case LX_FD_SOCK: return "a socket";
+	case LX_FD_SFD: return "a signalfd";
+	case LX_FD_PROC: return "a /proc file";
+	case LX_FD_PROCDIR: return "a /proc directory";
+	case LX_FD_TTY: return "a terminal";
+	case LX_FD_OTHER: return "an epoll, eventfd, timerfd or memfd";
+	default: return "a file";
+	}
+}
+
+/* An fd that cannot come back: a pipe whose other end is gone, so that
+ * reads see end-of-file and writes fail with EPIPE, as they would for a
+ * pipe or socket whose peer has exited. */
+static int dead_fd(const struct fd_rec *f, const char *why)
+{
+	int pp[2];
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		return -1;
+	bool wronly = (f->flags & O_ACCMODE) == O_WRONLY;
+	close(wronly ? pp[0] : pp[1]);
+	msg("restore: fd %d (%s%s%s) cannot be restored (%s): it now %s",
+	    f->gfd, kind_name(f->kind), f->path ? " " : "",
+	    f->path ? f->path : "", why,
+	    wronly ? "fails writes with EPIPE" : "reads end-of-file");
+	return wronly ? pp[1] : pp[0];
+}
+
+/* Reopens a file by its guest path: the same file (device and inode), at
+ * its offset. -1 with the reason in *why otherwise. */
+static int reopen(struct lx_proc *p, const struct fd_rec *f, const char **why)
+{
+	int keep = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECTORY |
+		   O_NOFOLLOW | O_DSYNC | O_SYNC | O_NOATIME | O_PATH;
+	int fd = lx_fs_reopen(p, f->path, f->flags & keep);
+	if (fd < 0) {
+		*why = strerror(-fd);
+		return -1;
+	}
+	struct stat sb;
+	if (f->kind != LX_FD_DEV && f->kind != LX_FD_TTY &&
+	    (fstat(fd, &sb) < 0 || sb.st_dev != f->dev ||
+	     sb.st_ino != f->ino)) {
+		*why = "the path names another file now";
+		close(fd);
+		return -1;
+	}
+	if (f->offset > 0 && lseek(fd, f->offset, SEEK_SET) != f->offset) {
+		*why = "cannot seek to its offset";
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int restore_fd(struct lx_proc *p, const struct fd_rec *f)
+{
+	const struct lx_fd_ops *ops = lx_fd_ops(f->kind);
+	if (ops && ops->reopen)
+		return ops->reopen(p, f->gfd, f->fdflags, f->offset);
+	const char *why = "not a file";
+	int host = -1;
+	uint32_t kind = f->kind;
+	if (f->stdio >= 0) {
+		/* The restoring mote's own stdin, stdout or stderr. */
+		host = fcntl(f->stdio, F_DUPFD_CLOEXEC, 3);
+		why = "mote's own is closed";
+		if (host >= 0)
+			kind = lx_fd_kind_of(host);
+	} else if (f->path && (kind == LX_FD_FILE || kind == LX_FD_DIR ||
+			       kind == LX_FD_PATH || kind == LX_FD_DEV ||
+			       kind == LX_FD_TTY)) {
+		host = reopen(p, f, &why);
+	}
+	char *path = NULL;
+	if (host < 0) {
+		host = dead_fd(f, why);
+		kind = LX_FD_PIPE;
+	} else if (f->stdio < 0 && f->path) {
+		path = strdup(f->path);
+	}
+	if (host < 0)
+		return -1;
+	return lx_fd_install_at(p, f->gfd, host, f->fdflags, kind, path);
+}
+
+static void get_fd(struct rbuf *r, struct fd_rec *f)
+{
+	R(r, f->gfd);
+	R(r, f->kind);
+	R(r, f->fdflags);
+	R(r, f->flags);
+	R(r, f->offset);
+	f->path = r_str(r);
+	R(r, f->stdio);
+	R(r, f->dev);
+	R(r, f->ino);
+	if (f->gfd < 0 || f->kind >= LX_FD_NKINDS || f->stdio < -1 ||
+	    f->stdio > 2 || (f->path && f->path[0] != '/'))
+		r->bad = true;
+}
+
+static int fd_restore(struct lx_proc *p, struct rbuf *r)
+{
+	uint64_t cur, max;
+	uint32_t n;
+	R(r, cur);
+	R(r, max);
+	R(r, n);
+	if (r->bad || n > MAX_FDS || cur > max)
+		return lx_state_bad("fd record");
+	for (int i = 0; i < 3; i++)
+		lx_fd_close(p, i);
+	p->fdt.nofile_max = MIN(max, (uint64_t)p->fdt.cap);
+	p->fdt.nofile_cur = MIN(cur, p->fdt.nofile_max);
+	for (uint32_t i = 0; i < n; i++) {
+		struct fd_rec f;
+		get_fd(r, &f);
+		int err = r->bad ? lx_state_bad("fd record") : 0;
+		if (!err && ((uint64_t)f.gfd >= p->fdt.nofile_cur ||
+			     restore_fd(p, &f) < 0)) {
+			msg("restore: cannot restore fd %d", f.gfd);
+			err = -1;
+		}
+		free(f.path);
+		if (err)
+			return -1;
+	}
+	return 0;
+}
+
+/* The parent held the lock across fork(): the child's copy is made anew. */
+static int fd_fork(struct lx_proc *p, const struct lx_fork *f)
+{
+	pthread_mutex_init(&p->fdt.lock, NULL);
+	return 0;
+}
+
+const struct lx_subsys lx_fd_subsys = {
+	.name = "fd",
+	.tag = STREAM_TAG('F', 'D', 'S', ' '),
+	.save = fd_save,
+	.restore = fd_restore,
+	.fork = fd_fork,
+};
