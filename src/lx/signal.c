@@ -359,6 +359,22 @@ bool lx_sig_on_altstack(const struct lx_thread *t, uint64_t sp)
 	       sp <= t->altstack_sp + t->altstack_size;
 }
 
+/* The vCPU's XSAVE image (fsize bytes) at fph, framed as the kernel's
+ * signal frames frame it. */
+static void put_fpstate(struct lx_thread *t, uint8_t *fph, uint64_t fsize)
+{
+	struct kvm_xsave xs;
+	vcpu_get_fpu(&t->cpu, &xs);
+	memcpy(fph, xs.region, fsize);
+	/* The software-reserved bytes of the FXSAVE area say an XSAVE
+	 * image follows. */
+	uint32_t sw[4] = {FP_XSTATE_MAGIC1, (uint32_t)fsize + 4,
+			  (uint32_t)t->p->vm.xcr0, (uint32_t)fsize};
+	memcpy(fph + 464, sw, sizeof(sw));
+	uint32_t m2 = FP_XSTATE_MAGIC2;
+	memcpy(fph + fsize, &m2, 4);
+}
+
 /* Writes the frame for `sig` below the interrupted context u and returns
  * the registers that enter the handler, or 0 if the frame cannot be
  * written (then the guest dies of SIGSEGV, as on Linux). */
@@ -378,19 +394,9 @@ static int build_frame(struct lx_thread *t, int sig, const struct kvm_regs *u,
 	uint64_t frame = ALIGN_DOWN(fp - sizeof(struct lx_rt_sigframe), 16) - 8;
 	uint8_t *fph = gm_user(&p->vm, fp, fsize + 4, GM_WRITE);
 	struct lx_rt_sigframe *f = gm_user(&p->vm, frame, sizeof(*f), GM_WRITE);
-	struct kvm_xsave xs;
 	if (!fph || !f)
 		return -1;
-	vcpu_get_fpu(&t->cpu, &xs);
-	memcpy(fph, xs.region, fsize);
-	/* The software-reserved bytes of the FXSAVE area say an XSAVE
-	 * image follows, as the kernel's frames do. */
-	uint32_t sw[4] = {FP_XSTATE_MAGIC1, (uint32_t)fsize + 4,
-			  (uint32_t)p->vm.xcr0, (uint32_t)fsize};
-	memcpy(fph + 464, sw, sizeof(sw));
-	uint32_t m2 = FP_XSTATE_MAGIC2;
-	memcpy(fph + fsize, &m2, 4);
-
+	put_fpstate(t, fph, fsize);
 	memset(f, 0, sizeof(*f));
 	f->pretcode = sa->restorer;
 	f->info = t->deliver_info;
