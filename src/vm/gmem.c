@@ -45,6 +45,15 @@ int gm_copy_out(const struct vm *vm, uint64_t gva, const void *src, size_t len)
 	return 0;
 }
 
+void *gm_phys(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	/* A Linux guest's RAM is user memory, from guest-physical 0. */
+	uint64_t end = gpa + len;
+	if (!vm->mem || end < gpa || end > vm->user_size)
+		return NULL;
+	return vm->mem + gpa;
+}
+
 void *gm_range(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	uint64_t end = gpa + len;

@@ -32,6 +32,13 @@ long gm_strncpy(const struct vm *vm, char *buf, uint64_t gva, size_t max);
 int gm_copy_in(const struct vm *vm, void *dst, uint64_t gva, size_t len);
 int gm_copy_out(const struct vm *vm, uint64_t gva, const void *src, size_t len);
 
+/* The door for a Linux guest's devices (src/dev/): the host address of
+ * guest-physical RAM [gpa, gpa + len), an address a guest driver gave (a
+ * virtqueue's rings, a descriptor's buffer), or NULL if the range wraps or
+ * leaves the guest's RAM. len may be 0. Never dereference a
+ * guest-physical address any other way. */
+void *gm_phys(const struct vm *vm, uint64_t gpa, uint64_t len);
+
 /* ---- the monitor's own view of user memory (gmem.c) ---- */
 
 /* The host address of user memory [gpa, gpa + len), whatever the guest

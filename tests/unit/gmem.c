@@ -229,6 +229,19 @@ static void gm_range_bounds(void)
 	CHECK(!gm_holds(&none, vm.mem));
 }
 
+/* gm_phys: guest-physical RAM, whatever the page tables say; a driver's
+ * address that wraps, or runs past RAM by one byte, is refused. */
+static void gm_phys_bounds(void)
+{
+	CHECK(gm_phys(&vm, 0, USER_SIZE) == vm.mem);
+	CHECK(gm_phys(&vm, HOLE, PAGE_SIZE) == vm.mem + HOLE);
+	CHECK(gm_phys(&vm, USER_SIZE, 0) == vm.mem + USER_SIZE);
+	CHECK(gm_phys(&vm, LAST_PAGE, PAGE_SIZE + 1) == NULL);
+	CHECK(gm_phys(&vm, USER_SIZE, 1) == NULL);
+	CHECK(gm_phys(&vm, UINT64_MAX, 2) == NULL);
+	CHECK(gm_phys(&vm, 16, UINT64_MAX - 8) == NULL);
+}
+
 static void cases(void)
 {
 	RUN(gm_access);
@@ -237,6 +250,7 @@ static void cases(void)
 	RUN(gm_sys_bounds);
 	RUN(gm_copies);
 	RUN(gm_range_bounds);
+	RUN(gm_phys_bounds);
 }
 
 int main(void)
