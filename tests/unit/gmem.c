@@ -1,4 +1,4 @@
-/* gm_user, gm_strncpy, gm_sys, the copies and gm_range on a fake VM: memory
+/* gm_user, gm_strncpy, gm_sys, the copies, gm_range, gm_phys on a fake VM: memory
  * and page tables only. */
 #include <errno.h>
 #include <stdint.h>
