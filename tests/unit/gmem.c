@@ -1,5 +1,5 @@
-/* gm_user, gm_strncpy, gm_sys, the copies, gm_range, gm_phys on a fake VM: memory
- * and page tables only. */
+/* gm_user, gm_strncpy, gm_sys, the copies, gm_range and gm_phys on a fake
+ * VM: memory and page tables only. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
