@@ -48,26 +48,36 @@ static int strv_push(struct strv *s, const char *str)
 	return 0;
 }
 
-/* Copies a NULL-terminated array of guest string pointers (NULL = empty). */
+/* Copies a NULL-terminated array of guest string pointers (NULL = empty).
+ * The bounce buffer is the call's own, not a static one: two threads may
+ * execve at once, and its pages go back to the host when it is freed
+ * (malloc maps a block this size on its own). */
 static int copy_strv(struct lx_proc *p, uint64_t gva, struct strv *out)
 {
-	static char buf[LX_ARG_MAX];
 	int err = 0;
 	out->v = calloc(1, sizeof(char *)); /* NULL-terminated even if empty */
-	if (!out->v)
+	char *buf = malloc(LX_ARG_MAX);
+	if (!out->v || !buf) {
+		free(buf);
 		return -ENOMEM;
+	}
 	for (uint64_t i = 0; gva && !err; i++) {
 		const uint64_t *ptr =
 			gm_user(&p->vm, gva + i * 8, sizeof(uint64_t), GM_READ);
-		if (!ptr)
-			return -EFAULT;
+		if (!ptr) {
+			err = -EFAULT;
+			break;
+		}
 		if (!*ptr)
 			break;
-		long n = gm_strncpy(&p->vm, buf, *ptr, sizeof(buf));
-		if (n < 0)
-			return n == -ENAMETOOLONG ? -E2BIG : (int)n;
+		long n = gm_strncpy(&p->vm, buf, *ptr, LX_ARG_MAX);
+		if (n < 0) {
+			err = n == -ENAMETOOLONG ? -E2BIG : (int)n;
+			break;
+		}
 		err = strv_push(out, buf);
 	}
+	free(buf);
 	return err;
 }
 
