@@ -7,7 +7,7 @@
 set -e
 need=""
 for pkg in gcc make binutils musl-tools busybox-static python3 sqlite3 \
-	clang libclang-rt-14-dev libseccomp-dev pkg-config libcjson-dev \
+	clang libclang-rt-14-dev libseccomp-dev pkg-config libcjson-dev libsodium-dev \
 	podman conmon runc containerd; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done

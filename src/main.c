@@ -19,151 +19,12 @@
 #define MOTE_VERSION "0.1.0"
 #endif
 
-static const char usage_text[] =
-	"usage: mote run [options] PROGRAM [ARGS...]\n"
-	"       mote restore [options] SNAPSHOT\n"
-	"       mote ps [--json]\n"
-	"       mote stop ID [--force] [--grace SECONDS]\n"
-	"       mote pause ID | mote resume ID\n"
-	"       mote stats ID [--json]\n"
-	"       mote snapshot ID FILE [--stop]\n"
-	"       mote oci [GLOBAL] COMMAND ...  (or mote-oci: runc's command "
-	"line;\n"
-	"                         see mote oci --help and docs/oci.md)\n"
-	"       mote --help | --version\n"
-	"\n"
-	"Runs an x86-64 Linux program in its own KVM microVM, with no guest "
-	"OS.\n"
-	"\n"
-	"options for run:\n"
-	"  --memory SIZE         guest memory (address space) cap, e.g. 256M, "
-	"2G;\n"
-	"                        default 1G. Pages are allocated on first "
-	"touch.\n"
-	"  --root DIR            the guest's / (read-only); default /\n"
-	"  --volume HOST:GUEST[:ro|rw]\n"
-	"                        make host directory HOST visible at GUEST;\n"
-	"                        read-only unless :rw. Repeatable.\n"
-	"  --env K=V             add or replace an environment variable\n"
-	"  --env-inherit         start from mote's own environment; by "
-	"default\n"
-	"                        the guest gets only\n"
-	"                        PATH=" LX_DEFAULT_PATH "\n"
-	"                        plus TERM and HOME when mote has them\n"
-	"  --cwd DIR             the guest's working directory; default /\n"
-	"  --pids N              at most N guest processes (fork beyond gives\n"
-	"                        EAGAIN); default 256. --memory holds for "
-	"each\n"
-	"                        of them\n"
-	"  --cpus N              the guest's threads run on N of the host "
-	"CPUs\n"
-	"                        mote may use (the first N of its affinity);\n"
-	"                        the guest sees N CPUs (sched_getaffinity,\n"
-	"                        nproc, /proc/cpuinfo). Default: all of them;\n"
-	"                        more than mote has is an error\n"
-	"  --timeout SECONDS     stop the whole guest (every process and "
-	"thread)\n"
-	"                        once SECONDS (e.g. 30, 0.5) have passed "
-	"since\n"
-	"                        mote started; mote then exits with status "
-	"124.\n"
-	"                        Default: none\n"
-	"  --max-file-size SIZE  the guest's RLIMIT_FSIZE (soft and hard), "
-	"e.g.\n"
-	"                        10M: a write beyond it fails with EFBIG and\n"
-	"                        raises SIGXFSZ. Default: mote's own limit\n"
-	"  --max-fds N           the guest's RLIMIT_NOFILE hard limit (soft: "
-	"the\n"
-	"                        smaller of 1024 and N); default 65536, less\n"
-	"                        if mote's own hard limit is low"
-	"\n"
-	"  --net[=PORT,...]      the host's network: AF_INET and AF_INET6\n"
-	"                        sockets, abstract AF_UNIX names, sockets of\n"
-	"                        the read-only root. With ports "
-	"(--net=80,8080)\n"
-	"                        the guest may bind and listen on those "
-	"alone.\n"
-	"                        Off by default; AF_UNIX in rw volumes and\n"
-	"                        socketpair work without it\n"
-	"  --trace[=FILE]        print each syscall (name, arguments, result) "
-	"to\n"
-	"                        stderr or FILE, and a count of ENOSYS at "
-	"exit\n"
-	"  --no-aslr             load the program, its loader, the mmap area,\n"
-	"                        brk and stack at fixed addresses (default: "
-	"random)\n"
-	"  --snapshot FILE       let the guest save snapshots of itself to "
-	"FILE\n"
-	"                        by writing to /dev/mote-snapshot (see\n"
-	"                        docs/snapshot.md); without it such a write\n"
-	"                        fails with EPERM\n"
-	"  --timing              print start-up and run time at exit\n"
-	"  --name NAME           the run's id for mote ps/stop/... (letters,\n"
-	"                        digits, . _ -; at most 64); default: 8 "
-	"random\n"
-	"                        hex digits. A name a running VM holds is\n"
-	"                        refused\n"
-	"  --merge               offer the guest's anonymous memory to KSM\n"
-	"                        (MADV_MERGEABLE), which shares identical "
-	"pages\n"
-	"                        across VMs; needs /sys/kernel/mm/ksm/run = "
-	"1.\n"
-	"                        Off by default: page sharing is a timing\n"
-	"                        side channel between VMs "
-	"(docs/security.md)\n"
-	"  --no-sandbox          run the monitor without its seccomp filter,\n"
-	"                        Landlock rules and resource limits (for\n"
-	"                        debugging mote; says so on stderr)\n"
-	"  -h, --help            this text\n"
-	"  --version             mote's version\n"
-	"\n"
-	"PROGRAM is found like a shell finds it (a name without / is looked "
-	"up\n"
-	"in PATH) on the host; it must be an x86-64 ELF executable (static,\n"
-	"static-PIE, or dynamic: its loader, e.g. "
-	"/lib64/ld-linux-x86-64.so.2,\n"
-	"and libraries are found inside the guest root). A #! script runs\n"
-	"as execve would run it: its interpreter is found in the guest root.\n"
-	"\n"
-	"options for restore (SNAPSHOT is a file a guest or mote snapshot "
-	"wrote;\n"
-	"the VM keeps the memory, root, volumes, network and limits it was\n"
-	"started with):\n"
-	"  -n, --count N         start N clones of the snapshot, each its own "
-	"VM\n"
-	"                        sharing every page it has not written; exit\n"
-	"                        status: the first non-zero status of a "
-	"clone\n"
-	"  --name NAME           the VM's id (NAME-1..NAME-N with --count)\n"
-	"  --snapshot FILE, --timing, --timeout SECONDS, --cpus N, --trace: "
-	"as\n"
-	"                        for run\n"
-	"\n"
-	"control (docs/control.md): each run has a runtime dir,\n"
-	"$XDG_RUNTIME_DIR/mote/ID (else /run/mote/ID), with its control "
-	"socket.\n"
-	"  ps                    list the running VMs (--json: as JSON)\n"
-	"  stop ID               SIGTERM to the guest, then kill the VM after\n"
-	"                        --grace SECONDS (default 10); --force: at "
-	"once\n"
-	"  pause ID, resume ID   hold every vCPU of the VM, and let them go\n"
-	"  stats ID              exits, syscalls, page faults, memory, CPU "
-	"time\n"
-	"  snapshot ID FILE      write a snapshot of the VM to FILE; --stop\n"
-	"                        ends the VM once it is written\n"
-	"\n"
-	"exit status: the guest's status; 128+N if the guest was killed by\n"
-	"signal N; 124 if --timeout stopped it; 125 if mote failed (bad "
-	"option, no usable /dev/kvm, "
-	"internal\n"
-	"error); 126 if PROGRAM cannot be executed (not ELF, not x86-64, "
-	"32-bit,\n"
-	"bad segments, too big for --memory); 127 if PROGRAM or its dynamic\n"
-	"loader does not exist.\n";
+/* The help text (usage.c). */
+extern const char mote_usage_text[];
 
 static void usage(FILE *f)
 {
-	fputs(usage_text, f);
+	fputs(mote_usage_text, f);
 }
 
 static noreturn void bad_usage(const char *fmt, const char *arg)
@@ -297,6 +158,8 @@ enum {
 	OPT_NO_SANDBOX,
 	OPT_SNAPSHOT,
 	OPT_NAME,
+	OPT_LISTEN,
+	OPT_KEY,
 	OPT_MERGE,
 };
 
@@ -333,6 +196,15 @@ static const struct option restore_options[] = {
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"trace", optional_argument, NULL, OPT_TRACE},
+	{"help", no_argument, NULL, 'h'},
+	{0},
+};
+
+static const struct option receive_options[] = {
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"name", required_argument, NULL, OPT_NAME},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"help", no_argument, NULL, 'h'},
 	{0},
 };
@@ -597,6 +469,36 @@ static int cmd_restore(int argc, char **argv, uint64_t t_start)
 	return run_restore(argv[optind], name, (unsigned)count, &o);
 }
 
+static int cmd_receive(int argc, char **argv, uint64_t t_start)
+{
+	struct lx_opts o = {.t_start = t_start};
+	const char *listen = NULL, *key = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", receive_options, NULL)) !=
+	       -1) {
+		switch (c) {
+		case OPT_LISTEN: listen = optarg; break;
+		case OPT_KEY: key = optarg; break;
+		case OPT_NAME: parse_name(&o, optarg); break;
+		case OPT_TIMEOUT: parse_timeout(&o, optarg); break;
+		case 'h': usage(stdout); exit(0);
+		case ':':
+			bad_usage("option %s needs a value", argv[optind - 1]);
+		default: bad_usage("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (!listen || !key)
+		bad_usage("%s", "receive: --listen ADDR:PORT and --key FILE "
+				"are both needed");
+	if (optind < argc)
+		bad_usage("receive: unexpected argument %s", argv[optind]);
+	parse_cpus(&o, NULL);
+	fflush(stdout);
+	return run_receive(listen, key, o.name, &o);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t t_start = mono_ns();
@@ -625,6 +527,8 @@ int main(int argc, char **argv)
 		return oci_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "restore"))
 		return cmd_restore(argc - 1, argv + 1, t_start);
+	if (!strcmp(argv[1], "receive"))
+		return cmd_receive(argc - 1, argv + 1, t_start);
 	if (ctl_is_command(argv[1]))
 		return ctl_main(argc - 1, argv + 1);
 	fprintf(stderr, "mote: unknown command '%s' (see mote --help)\n",

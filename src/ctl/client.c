@@ -1,4 +1,5 @@
 /* mote ps|stop|pause|resume|stats|snapshot: the control socket's client
+ * (mote migrate's own part is migrate.c)
  * (docs/control.md). It runs with the user's rights, outside any sandbox:
  * it opens snapshot files and reads /proc/PID/smaps_rollup of the run's
  * monitors, which the sandboxed monitor could not.
@@ -29,8 +30,8 @@
  * serves the next (5 s), and than a pause's hold (2 s). */
 #define REPLY_MS 15000
 
-static const char *const commands[] = {"ps",	 "stop",  "pause",
-				       "resume", "stats", "snapshot"};
+static const char *const commands[] = {"ps",	"stop",	    "pause",  "resume",
+				       "stats", "snapshot", "migrate"};
 
 bool ctl_is_command(const char *argv1)
 {
@@ -40,9 +41,7 @@ bool ctl_is_command(const char *argv1)
 	return false;
 }
 
-static noreturn void usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-static noreturn void usage_error(const char *fmt, ...)
+noreturn void ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -105,7 +104,7 @@ static cJSON *read_reply(int s, int timeout_ms)
 	return j;
 }
 
-static const char *id_arg(const char *id)
+const char *ctl_id_arg(const char *id)
 {
 	char err[96];
 	if (ctl_name_check(id, err, sizeof(err)) < 0) {
@@ -115,7 +114,7 @@ static const char *id_arg(const char *id)
 	return id;
 }
 
-static int open_root_or_die(const char *id)
+int ctl_open_root_or_die(const char *id)
 {
 	char root[PATH_MAX];
 	int fd = ctl_open_root(root, sizeof(root), false);
@@ -155,8 +154,8 @@ static int connect_or_die(int root_fd, const char *id)
 }
 
 /* One request to run id: the reply (ok true), or NULL after a message. */
-static cJSON *request(int root_fd, const char *id, const char *line, int fd,
-		      int timeout_ms)
+cJSON *ctl_request(int root_fd, const char *id, const char *line, int fd,
+		   int timeout_ms)
 {
 	int s = connect_or_die(root_fd, id);
 	cJSON *j =
@@ -183,7 +182,7 @@ static cJSON *request(int root_fd, const char *id, const char *line, int fd,
 static cJSON *call(int root_fd, const char *id, const char *line, int fd,
 		   int timeout_ms)
 {
-	cJSON *j = request(root_fd, id, line, fd, timeout_ms);
+	cJSON *j = ctl_request(root_fd, id, line, fd, timeout_ms);
 	if (!j)
 		exit(MOTE_EXIT_FAIL);
 	return j;
@@ -394,10 +393,10 @@ static int cmd_ps(int argc, char **argv)
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") != 0)
-			usage_error("ps: unknown argument %s", argv[i]);
+			ctl_usage_error("ps: unknown argument %s", argv[i]);
 		json = true;
 	}
-	int root_fd = open_root_or_die(NULL);
+	int root_fd = ctl_open_root_or_die(NULL);
 	cJSON *rows = cJSON_CreateArray();
 	int n = 0;
 	char **ids = root_fd >= 0 ? list_ids(root_fd, &n) : NULL;
@@ -455,9 +454,9 @@ static double parse_grace(const char *arg)
 	char *end;
 	double v = strtod(arg, &end);
 	if (end == arg || *end || !(v >= 0 && v <= 86400))
-		usage_error("stop: --grace %s: expected seconds from 0 to "
-			    "86400",
-			    arg);
+		ctl_usage_error("stop: --grace %s: expected seconds from 0 to "
+				"86400",
+				arg);
 	return v;
 }
 
@@ -474,11 +473,12 @@ static int cmd_stop(int argc, char **argv)
 		else if (argv[i][0] != '-' && !id)
 			id = argv[i];
 		else
-			usage_error("stop: unexpected argument %s", argv[i]);
+			ctl_usage_error("stop: unexpected argument %s",
+					argv[i]);
 	}
 	if (!id)
-		usage_error("stop: no VM id given");
-	int root_fd = open_root_or_die(id_arg(id));
+		ctl_usage_error("stop: no VM id given");
+	int root_fd = ctl_open_root_or_die(ctl_id_arg(id));
 	cJSON *info = call(root_fd, id, "{\"cmd\":\"info\"}\n", -1, REPLY_MS);
 	cJSON_Delete(call(root_fd, id,
 			  force ? "{\"cmd\":\"stop\",\"force\":true}\n"
@@ -503,14 +503,14 @@ static int cmd_stop(int argc, char **argv)
 static const char *one_id(int argc, char **argv)
 {
 	if (argc != 2 || argv[1][0] == '-')
-		usage_error("%s: expected one VM id", argv[0]);
-	return id_arg(argv[1]);
+		ctl_usage_error("%s: expected one VM id", argv[0]);
+	return ctl_id_arg(argv[1]);
 }
 
 static int cmd_pause(int argc, char **argv)
 {
 	const char *id = one_id(argc, argv);
-	int root_fd = open_root_or_die(id);
+	int root_fd = ctl_open_root_or_die(id);
 	bool pause = !strcmp(argv[0], "pause");
 	cJSON *j =
 		call(root_fd, id,
@@ -566,11 +566,12 @@ static int cmd_stats(int argc, char **argv)
 		else if (argv[i][0] != '-' && !id)
 			id = argv[i];
 		else
-			usage_error("stats: unexpected argument %s", argv[i]);
+			ctl_usage_error("stats: unexpected argument %s",
+					argv[i]);
 	}
 	if (!id)
-		usage_error("stats: no VM id given");
-	int root_fd = open_root_or_die(id_arg(id));
+		ctl_usage_error("stats: no VM id given");
+	int root_fd = ctl_open_root_or_die(ctl_id_arg(id));
 	cJSON *j = call(root_fd, id, "{\"cmd\":\"stats\"}\n", -1, REPLY_MS);
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "ok");
 	struct mem m = memory_of(j, false);
@@ -600,12 +601,12 @@ static int cmd_snapshot(int argc, char **argv)
 		else if (argv[i][0] != '-' && !file)
 			file = argv[i];
 		else
-			usage_error("snapshot: unexpected argument %s",
-				    argv[i]);
+			ctl_usage_error("snapshot: unexpected argument %s",
+					argv[i]);
 	}
 	if (!file)
-		usage_error("snapshot: expected a VM id and a FILE");
-	int root_fd = open_root_or_die(id_arg(id));
+		ctl_usage_error("snapshot: expected a VM id and a FILE");
+	int root_fd = ctl_open_root_or_die(ctl_id_arg(id));
 	/* No file is made for a VM that is not there. */
 	close(connect_or_die(root_fd, id));
 	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -613,10 +614,10 @@ static int cmd_snapshot(int argc, char **argv)
 		fprintf(stderr, "mote: %s: %s\n", file, strerror(errno));
 		return MOTE_EXIT_FAIL;
 	}
-	cJSON *j = request(root_fd, id,
-			   stop ? "{\"cmd\":\"snapshot\",\"stop\":true}\n"
-				: "{\"cmd\":\"snapshot\",\"stop\":false}\n",
-			   fd, 600000);
+	cJSON *j = ctl_request(root_fd, id,
+			       stop ? "{\"cmd\":\"snapshot\",\"stop\":true}\n"
+				    : "{\"cmd\":\"snapshot\",\"stop\":false}\n",
+			       fd, 600000);
 	close(fd);
 	if (!j) {
 		unlink(file); /* a failed snapshot leaves no file behind */
@@ -639,5 +640,7 @@ int ctl_main(int argc, char **argv)
 		return cmd_pause(argc, argv);
 	if (!strcmp(argv[0], "stats"))
 		return cmd_stats(argc, argv);
+	if (!strcmp(argv[0], "migrate"))
+		return ctl_migrate_main(argc, argv);
 	return cmd_snapshot(argc, argv);
 }

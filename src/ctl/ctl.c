@@ -558,9 +558,27 @@ static const char *const cmd_names[] = {
 	[CTL_INFO] = "info",	 [CTL_PAUSE] = "pause",
 	[CTL_RESUME] = "resume", [CTL_STOP] = "stop",
 	[CTL_STATS] = "stats",	 [CTL_SNAPSHOT] = "snapshot",
-	[CTL_SIGNAL] = "signal",
+	[CTL_SIGNAL] = "signal", [CTL_MIGRATED] = "migrated",
 };
-_Static_assert(ARRAY_SIZE(cmd_names) == CTL_SIGNAL + 1, "cmd_names");
+_Static_assert(ARRAY_SIZE(cmd_names) == CTL_MIGRATED + 1, "cmd_names");
+
+/* migrated's destination: required, printable, shorter than req->to. */
+static int get_to(const cJSON *j, struct ctl_req *req, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "to");
+	size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+	bool ok = n > 0 && n < sizeof(req->to);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = v->valuestring[i] > ' ' && v->valuestring[i] < 127;
+	if (!ok) {
+		snprintf(err, errlen,
+			 "\"to\" must be the address the VM went to "
+			 "(ADDR:PORT)");
+		return -1;
+	}
+	memcpy(req->to, v->valuestring, n + 1);
+	return 0;
+}
 
 /* signal's number: required, 1 to 64. */
 static int get_sig(const cJSON *j, struct ctl_req *req, char *err,
@@ -610,13 +628,15 @@ static int parse_obj(const cJSON *j, struct ctl_req *req, char *err,
 			req->cmd = (enum ctl_cmd)i;
 			if (req->cmd == CTL_SIGNAL)
 				return get_sig(j, req, err, errlen);
+			if (req->cmd == CTL_MIGRATED)
+				return get_to(j, req, err, errlen);
 			return get_bool(j, "force", &req->force, err, errlen)
 				       ?: get_bool(j, "stop", &req->stop, err,
 						   errlen);
 		}
 	snprintf(err, errlen,
 		 "unknown command \"%.32s\" (info, pause, resume, stop, "
-		 "stats, snapshot, signal)",
+		 "stats, snapshot, signal, migrated)",
 		 cmd->valuestring);
 	return -1;
 }

@@ -65,13 +65,15 @@ enum ctl_cmd {
 	CTL_STATS,
 	CTL_SNAPSHOT,
 	CTL_SIGNAL,
+	CTL_MIGRATED,
 };
 
 struct ctl_req {
 	enum ctl_cmd cmd;
-	bool force; /* stop: kill at once */
-	bool stop;  /* snapshot: end the VM once written */
-	int sig;    /* signal: the signal number, 1 to 64 */
+	bool force;   /* stop: kill at once */
+	bool stop;    /* snapshot: end the VM once written */
+	int sig;      /* signal: the signal number, 1 to 64 */
+	char to[128]; /* migrated: where the VM went (ADDR:PORT) */
 };
 
 /* Parses one request line of len bytes, without its newline, NUL-terminated

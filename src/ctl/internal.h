@@ -2,8 +2,10 @@
 #ifndef MOTE_CTL_INTERNAL_H
 #define MOTE_CTL_INTERNAL_H
 
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdnoreturn.h>
 #include <sys/types.h>
 
 #include "ctl/ctl.h"
@@ -54,5 +56,21 @@ int ctl_connect(int root_fd, const char *id);
 /* Opens the runtime root, making it (and its parents) 0700 if mk. The fd
  * or -errno; the path is in root. */
 int ctl_open_root(char *root, size_t len, bool mk);
+
+/* ---- the client's parts (client.c), for migrate.c ---- */
+
+/* Prints "mote: ...(see mote --help)" and exits with status 125. */
+noreturn void ctl_usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+/* id, if it can be a VM's id; else exits after a message. */
+const char *ctl_id_arg(const char *id);
+/* The runtime root, or exits after a message. */
+int ctl_open_root_or_die(const char *id);
+/* One request line to run id (fd passed with it if >= 0): the reply (ok
+ * true), or NULL after a message. */
+cJSON *ctl_request(int root_fd, const char *id, const char *line, int fd,
+		   int timeout_ms);
+/* mote migrate (migrate.c). */
+int ctl_migrate_main(int argc, char **argv);
 
 #endif

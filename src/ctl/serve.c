@@ -330,6 +330,23 @@ static void do_snapshot(struct conn *cn, struct lx_proc *p, bool stop)
 	reply(cn, j);
 }
 
+/* mote migrate's last word: the paused VM's snapshot runs on another host
+ * now, so this one ends, with status 0 and one line saying where it went.
+ * Only a paused VM: one that ran on since its snapshot must not end. */
+static void do_migrated(struct conn *cn, struct lx_proc *p, const char *to)
+{
+	if (!lx_held(p)) {
+		reply_error(cn, "the VM is not paused: it may have run on "
+				"since its snapshot, so it stays");
+		return;
+	}
+	msg("migrated to %s", to);
+	lx_proc_exit(p, 0);
+	lx_tree_kill_all(p->task.tree);
+	lx_release(p);
+	reply(cn, ok());
+}
+
 static void handle(struct conn *cn, struct lx_ctl *c, struct lx_proc *p,
 		   char *line, size_t len)
 {
@@ -351,6 +368,7 @@ static void handle(struct conn *cn, struct lx_ctl *c, struct lx_proc *p,
 	case CTL_STATS: do_stats(cn, c, p); break;
 	case CTL_SNAPSHOT: do_snapshot(cn, p, req.stop); break;
 	case CTL_SIGNAL: do_signal(cn, p, req.sig); break;
+	case CTL_MIGRATED: do_migrated(cn, p, req.to); break;
 	}
 }
 

@@ -8,6 +8,7 @@
  *                        new VM, then run_proc
  *   mote restore         snap/restore.c builds the process from the
  *                        snapshot, then run_proc
+ *   mote receive         a migrated VM's snapshot, then as mote restore
  *
  * run_proc is the rest, the same for all: the control socket's name,
  * signals, the sandbox, limits and watchdog, the vCPU threads, the control
@@ -43,6 +44,12 @@ void run_abort(struct lx_proc *p);
  * NULL. Returns mote's exit status: the guest's, or with a count the first
  * clone's that is not 0. */
 int run_restore(const char *file, const char *name, unsigned count,
+		struct lx_opts *o);
+
+/* mote receive: waits on listen_addr for one VM that mote migrate sends,
+ * authenticated with the key in keyfile, then runs it as run_restore
+ * does (receive.c). Returns mote's exit status. */
+int run_receive(const char *listen_addr, const char *keyfile, const char *name,
 		struct lx_opts *o);
 
 #endif

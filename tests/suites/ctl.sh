@@ -243,7 +243,7 @@ cat >"$tmp/want" <<'EOF'
 {"ok":false,"error":"invalid JSON"}
 {"ok":false,"error":"invalid JSON"}
 {"ok":false,"error":"a request is a JSON object"}
-{"ok":false,"error":"unknown command \"frobnicate\" (info, pause, resume, stop, stats, snapshot, signal)"}
+{"ok":false,"error":"unknown command \"frobnicate\" (info, pause, resume, stop, stats, snapshot, signal, migrated)"}
 {"ok":false,"error":"\"cmd\" must be a string"}
 {"ok":false,"error":"\"force\" must be true or false"}
 {"ok":false,"error":"\"cmd\" must be a string"}

@@ -33,6 +33,8 @@ static void ctl_requests(void)
 	      req.cmd == CTL_SIGNAL && req.sig == 15);
 	CHECK(parse("{\"cmd\":\"signal\",\"signal\":64}") == 0 &&
 	      req.sig == 64);
+	CHECK(parse("{\"cmd\":\"migrated\",\"to\":\"10.0.0.2:7000\"}") == 0 &&
+	      req.cmd == CTL_MIGRATED && !strcmp(req.to, "10.0.0.2:7000"));
 }
 
 static void ctl_bad_requests(void)
@@ -58,6 +60,17 @@ static void ctl_bad_requests(void)
 	CHECK(parse("{\"cmd\":\"signal\",\"signal\":65}") < 0);
 	CHECK(parse("{\"cmd\":\"signal\",\"signal\":1.5}") < 0);
 	CHECK(parse("{\"cmd\":\"signal\",\"signal\":\"TERM\"}") < 0);
+	/* migrated's "to": required, printable, shorter than 128 bytes. */
+	CHECK(parse("{\"cmd\":\"migrated\"}") < 0 &&
+	      !strncmp(err, "\"to\" must be", 12));
+	CHECK(parse("{\"cmd\":\"migrated\",\"to\":7000}") < 0);
+	CHECK(parse("{\"cmd\":\"migrated\",\"to\":\"\"}") < 0);
+	CHECK(parse("{\"cmd\":\"migrated\",\"to\":\"a b\"}") < 0);
+	CHECK(parse("{\"cmd\":\"migrated\",\"to\":\"\\n\"}") < 0);
+	char long_to[200];
+	snprintf(long_to, sizeof(long_to),
+		 "{\"cmd\":\"migrated\",\"to\":\"%0128d\"}", 1);
+	CHECK(parse(long_to) < 0);
 	/* A NUL inside the line would hide what follows from cJSON. */
 	const char nul[] = "{\"cmd\":\"info\"}\0junk";
 	CHECK(ctl_parse(nul, sizeof(nul) - 1, &req, err, sizeof(err)) < 0);

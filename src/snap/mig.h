@@ -1,0 +1,62 @@
+/* The migration stream (docs/migration.md): a snapshot sent from one host
+ * to another over a connected socket, every message authenticated with a
+ * key both sides hold.
+ *
+ * Each side opens with a hello (a magic and 32 random bytes); the session
+ * key is a keyed hash of both hellos under the shared key, so no message
+ * of one session can be replayed into another. Every message after that
+ * is a frame: a u32 type, a u32 length, the payload and an HMAC-SHA-256
+ * tag over the direction, a sequence number, the type, the length and the
+ * payload, which the reader checks before it acts on any of it. */
+#ifndef MOTE_SNAP_MIG_H
+#define MOTE_SNAP_MIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MIG_KEY_BYTES 32
+#define MIG_FRAME_MAX (1U << 20) /* payload bytes in one frame at most */
+
+enum mig_type {
+	MIG_BEGIN = 1, /* source: u64 size of the snapshot file */
+	MIG_DATA = 2,  /* source: u64 offset, then bytes of the file */
+	MIG_END = 3,   /* source: u64 bytes of data sent in all */
+	MIG_READY = 4, /* receiver: it has it all and runs it now */
+	MIG_FAIL = 5,  /* receiver: it will not run it; the reason */
+	MIG_KEY = 6,   /* each side, after the hellos: proves the key */
+};
+
+struct mig {
+	int fd;
+	bool source;
+	uint8_t key[32]; /* the session's */
+	uint64_t seq_out, seq_in;
+};
+
+/* Reads the shared key from path: 32 bytes, or 64 hex digits and an
+ * optional newline. 0, or -1 with a one-line reason in err. */
+int mig_key_load(const char *path, uint8_t key[MIG_KEY_BYTES], char *err,
+		 size_t errlen);
+/* The hellos on connected socket fd, within timeout_ms, then a MIG_KEY
+ * frame each way (the source's first), so that a wrong key is found
+ * before anything else is sent: 0, or -1 with the reason in err. */
+int mig_hello(struct mig *m, int fd, const uint8_t key[MIG_KEY_BYTES],
+	      bool source, int timeout_ms, char *err, size_t errlen);
+/* Sends one frame: 0 or -1 (errno set). */
+int mig_send(struct mig *m, uint32_t type, const void *buf, uint32_t len);
+/* Receives one frame into buf (max bytes) within timeout_ms: 0, or -1
+ * with the reason in err (the peer is gone, the time ran out, a frame too
+ * long, a tag that does not match: a wrong key or a forged stream). */
+int mig_recv(struct mig *m, uint32_t *type, void *buf, uint32_t max,
+	     uint32_t *len, int timeout_ms, char *err, size_t errlen);
+
+/* The source's side: sends the snapshot file at fd (sparse: only its
+ * data). 0, or -1 with the reason. */
+int mig_send_file(struct mig *m, int fd, char *err, size_t errlen);
+/* The receiver's side: writes what the source sends into fd (a memfd),
+ * at most max_size bytes. 0, or -1 with the reason. */
+int mig_recv_file(struct mig *m, int fd, uint64_t max_size, char *err,
+		  size_t errlen);
+
+#endif

@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# Migration (docs/migration.md): mote migrate moves a counting guest to a
+# mote receive mid-run, and the two outputs together are a native run's,
+# nothing lost, nothing printed twice; a wrong key, a receiver killed
+# mid-stream, a cut link and a VM of two processes leave the guest running
+# to the end where it was; a forged or cut stream is refused by the
+# receiver; a bad key file is refused with one line. Both ends are on this
+# host, over TCP on the loopback.
+set -u
+. tests/lib.sh
+S=$O/tests/snap
+BB=/bin/busybox
+TESTS=(move-gcc move-dyn wrong-key killed-receiver cut-link forged-stream
+	cut-stream bad-key-file two-processes)
+
+why=$(kvm_missing)
+[ -z "$why" ] && ! command -v python3 >/dev/null && why="no python3"
+plan ${#TESTS[@]}
+if [ -n "$why" ]; then
+	for t in "${TESTS[@]}"; do skip "migrate/$t" "$why"; done
+	exit 0
+fi
+
+tmp=$(mktemp -d)
+export XDG_RUNTIME_DIR=$tmp/run
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+pids=()
+trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+head -c 32 /dev/urandom >"$tmp/key"
+head -c 32 /dev/urandom >"$tmp/other"
+port=$((20000 + $$ % 20000))
+DEADLINE=60
+
+# bg NAME CMD...: runs CMD in the background, stdout/stderr in
+# $tmp/NAME.out/.err, its status in $tmp/NAME.st once it ends.
+bg() {
+	local name=$1
+	shift
+	rm -f "$tmp/$name.st"
+	(
+		timeout -k 5 120 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+		echo $? >"$tmp/$name.st"
+	) 2>/dev/null &
+	pids+=($!)
+}
+# ended NAME: waits for its status; 1 if it does not come.
+ended() {
+	local end=$((SECONDS + DEADLINE))
+	until [ -s "$tmp/$1.st" ]; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+# lines NAME N: waits until NAME.out has N lines.
+lines() {
+	local end=$((SECONDS + DEADLINE))
+	until [ "$({ wc -l <"$tmp/$1.out"; } 2>/dev/null || echo 0)" -ge "$2" ]; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+st() { cat "$tmp/$1.st" 2>/dev/null; }
+oneline() { head -c 300 "$tmp/$1.err" | tr '\n' '|'; }
+
+"$MOTE" run "$S/count.gcc" 30 50 >"$tmp/native" 2>/dev/null
+
+# move V: the guest counts 30 lines, 50 ms apart; migrated after 5.
+for v in gcc dyn; do
+	t=migrate/move-$v
+	port=$((port + 1))
+	bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
+	bg src "$MOTE" run --name "m$v" "$S/count.$v" 30 50
+	lines src 5
+	"$MOTE" migrate "m$v" "127.0.0.1:$port" --key "$tmp/key" \
+		>"$tmp/mig.out" 2>"$tmp/mig.err"
+	ms=$?
+	ended src && ended recv
+	if [ $ms != 0 ] || [ "$(st src)" != 0 ] || [ "$(st recv)" != 7 ]; then
+		fail "$t" "migrate $ms, source $(st src), receiver $(st recv): $(head -c 200 "$tmp/mig.err") $(oneline src) $(oneline recv)"
+	elif ! grep -qx "mote: migrated to 127.0.0.1:$port" "$tmp/src.err"; then
+		fail "$t" "source said: $(oneline src)"
+	elif ! cat "$tmp/src.out" "$tmp/recv.out" | cmp -s - "$tmp/native"; then
+		fail "$t" "output differs from a native run's: source $(wc -l <"$tmp/src.out") lines, receiver $(wc -l <"$tmp/recv.out")"
+	elif [ ! -s "$tmp/recv.out" ]; then
+		fail "$t" "the receiver printed nothing"
+	else
+		pass "$t"
+	fi
+done
+
+# stays NAME LINES: the source ran to the end where it was, alone.
+stays() {
+	ended src
+	if [ "$(st src)" != 7 ] || ! cmp -s "$tmp/src.out" "$tmp/native"; then
+		echo "the source ended with $(st src) after $(wc -l <"$tmp/src.out") lines: $(oneline src)"
+	fi
+}
+
+# wrong-key: found before the VM is paused; both sides say so in a line.
+port=$((port + 1))
+bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/other"
+bg src "$MOTE" run --name wk "$S/count.gcc" 30 50
+lines src 3
+"$MOTE" migrate wk "127.0.0.1:$port" --key "$tmp/key" >/dev/null 2>"$tmp/mig.err"
+ms=$?
+ended recv
+why=$(stays)
+if [ $ms != 125 ] || ! grep -q "different keys" "$tmp/mig.err" ||
+	[ "$(wc -l <"$tmp/mig.err")" != 1 ]; then
+	fail migrate/wrong-key "migrate $ms: $(head -c 200 "$tmp/mig.err")"
+elif [ "$(st recv)" != 125 ] || ! grep -q "authentication failed" "$tmp/recv.err"; then
+	fail migrate/wrong-key "receiver $(st recv): $(oneline recv)"
+elif [ -n "$why" ]; then
+	fail migrate/wrong-key "$why"
+else
+	pass migrate/wrong-key
+fi
+
+# proxy MODE LISTEN TARGET: a TCP relay that, after 64 KiB from the
+# source, either cuts both sides (cut) or stalls, touches $tmp/stalled and
+# waits for the receiver to die, then closes (stall).
+proxy() {
+	python3 - "$@" "$tmp/stalled" <<'PY' &
+import socket, sys, os, time, select
+mode, lport, tport, mark = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", lport)); l.listen(1)
+a, _ = l.accept()
+b = socket.create_connection(("127.0.0.1", tport))
+sent = 0
+while True:
+    r, _, _ = select.select([a, b], [], [], 30)
+    if not r: break
+    if a in r:
+        d = a.recv(65536)
+        if not d: break
+        if sent + len(d) > 65536:
+            d = d[:65536 - sent]
+            b.sendall(d); sent += len(d)
+            if mode == "stall":
+                open(mark, "w").close(); time.sleep(3)
+            break
+        b.sendall(d); sent += len(d)
+    if b in r:
+        d = b.recv(65536)
+        if not d: break
+        a.sendall(d)
+a.close(); b.close()
+PY
+	pids+=($!)
+}
+
+# killed-receiver: the receiver dies mid-stream (SIGKILL).
+port=$((port + 2))
+rm -f "$tmp/stalled"
+bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
+proxy stall $((port + 1)) $port
+bg src "$MOTE" run --name kr "$S/count.gcc" 30 50
+lines src 3
+( "$MOTE" migrate kr "127.0.0.1:$((port + 1))" --key "$tmp/key" >/dev/null 2>"$tmp/mig.err"; echo $? >"$tmp/mig.st" ) &
+end=$((SECONDS + DEADLINE))
+until [ -e "$tmp/stalled" ] || [ $SECONDS -ge $end ]; do sleep 0.05; done
+pkill -KILL -f "receive --listen 127.0.0.1:$port " 2>/dev/null
+wait $!
+why=$(stays)
+if [ ! -e "$tmp/stalled" ]; then
+	fail migrate/killed-receiver "the stream never reached 64 KiB"
+elif [ "$(cat "$tmp/mig.st")" != 125 ] || ! grep -q "goes on here" "$tmp/mig.err"; then
+	fail migrate/killed-receiver "migrate $(cat "$tmp/mig.st"): $(head -c 200 "$tmp/mig.err")"
+elif [ -n "$why" ]; then
+	fail migrate/killed-receiver "$why"
+else
+	pass migrate/killed-receiver
+fi
+
+# cut-link: the link is cut after 64 KiB; the receiver says so too.
+port=$((port + 2))
+bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
+proxy cut $((port + 1)) $port
+bg src "$MOTE" run --name cl "$S/count.gcc" 30 50
+lines src 3
+"$MOTE" migrate cl "127.0.0.1:$((port + 1))" --key "$tmp/key" >/dev/null 2>"$tmp/mig.err"
+ms=$?
+ended recv
+why=$(stays)
+if [ $ms != 125 ] || [ "$(st recv)" != 125 ] ||
+	! grep -q "stream ended" "$tmp/recv.err"; then
+	fail migrate/cut-link "migrate $ms, receiver $(st recv): $(head -c 200 "$tmp/mig.err") $(oneline recv)"
+elif [ -n "$why" ]; then
+	fail migrate/cut-link "$why"
+else
+	pass migrate/cut-link
+fi
+
+# sender MODE PORT: a hand-made source: a hello, then a frame with a
+# made-up tag (forged) or half a frame (cut).
+sender() {
+	python3 - "$@" <<'PY'
+import socket, sys, os, struct, time
+mode, port = sys.argv[1], int(sys.argv[2])
+for _ in range(100):
+    try:
+        s = socket.create_connection(("127.0.0.1", port)); break
+    except OSError:
+        time.sleep(0.1)
+s.sendall(b"MOTEMIG1" + os.urandom(32))
+s.recv(40)
+frame = struct.pack("<II", 6, 0) + os.urandom(32)
+s.sendall(frame if mode == "forged" else frame[:5])
+time.sleep(0.5)
+s.close()
+PY
+}
+for m in forged cut; do
+	t=migrate/$m-stream
+	port=$((port + 1))
+	bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
+	sender $m $port
+	ended recv
+	want="authentication failed"
+	[ $m = cut ] && want="stream ended"
+	if [ "$(st recv)" = 125 ] && grep -q "$want" "$tmp/recv.err" &&
+		[ "$(wc -l <"$tmp/recv.err")" = 1 ] && [ ! -s "$tmp/recv.out" ]; then
+		pass "$t"
+	else
+		fail "$t" "receiver $(st recv): $(oneline recv)"
+	fi
+done
+
+# bad-key-file: 5 bytes.
+printf 'short' >"$tmp/bad"
+"$MOTE" receive --listen 127.0.0.1:1 --key "$tmp/bad" >/dev/null 2>"$tmp/e1"
+s1=$?
+"$MOTE" migrate none 127.0.0.1:1 --key "$tmp/bad" >/dev/null 2>"$tmp/e2"
+s2=$?
+if [ $s1 = 125 ] && [ $s2 = 125 ] && grep -q "32 bytes or 64 hex" "$tmp/e1" &&
+	grep -q "32 bytes or 64 hex" "$tmp/e2"; then
+	pass migrate/bad-key-file
+else
+	fail migrate/bad-key-file "receive $s1, migrate $s2: $(cat "$tmp/e1" "$tmp/e2" | head -c 300)"
+fi
+
+# two-processes: refused like a snapshot; the VM goes on.
+port=$((port + 1))
+bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
+bg src "$MOTE" run --name tp $BB sh -c 'sleep 2 & echo started; wait; echo done'
+lines src 1
+"$MOTE" migrate tp "127.0.0.1:$port" --key "$tmp/key" >/dev/null 2>"$tmp/mig.err"
+ms=$?
+ended src
+kill -KILL "$(pgrep -f "receive --listen 127.0.0.1:$port ")" 2>/dev/null
+if [ $ms = 125 ] && grep -q "processes" "$tmp/mig.err" && [ "$(st src)" = 0 ] &&
+	[ "$(tail -1 "$tmp/src.out")" = done ]; then
+	pass migrate/two-processes
+else
+	fail migrate/two-processes "migrate $ms, source $(st src): $(head -c 200 "$tmp/mig.err") $(tr '\n' '|' <"$tmp/src.out")"
+fi
