@@ -1,12 +1,13 @@
 # make bench's programs. Included by the top-level Makefile.
 #
 # bench/bench.c, bench/floor.c  host programs, built like mote: $(O)/bench/NAME
-# bench/getppid.c, bench/forkwait.c, bench/threads.c
+# bench/getppid.c, bench/forkwait.c, bench/threads.c, bench/dirty.c
 #                               guest programs, gcc -static
 # bench/idle.c                  guest program without libc (touches ~nothing)
 
 BENCH_HOST  := $(O)/bench/bench $(O)/bench/floor
-BENCH_LIBC  := $(O)/bench/getppid $(O)/bench/forkwait $(O)/bench/threads
+BENCH_LIBC  := $(O)/bench/getppid $(O)/bench/forkwait $(O)/bench/threads \
+	       $(O)/bench/dirty
 BENCH_GUEST := $(BENCH_LIBC) $(O)/bench/idle
 BENCH_BINS  := $(BENCH_HOST) $(BENCH_GUEST)
 BENCH_GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror

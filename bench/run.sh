@@ -22,7 +22,8 @@ if [ -n "${MOTE_TESTVM:-}" ]; then
 	echo "measured here in this one run) are what to read."
 	echo
 	: "${BENCH_RUNS:=21}" "${BENCH_REAL_RUNS:=5}" "${SNAP_RUNS:=7}" "${SNAP_CLONES:=100}"
-	export BENCH_RUNS BENCH_REAL_RUNS SNAP_RUNS SNAP_CLONES
+	: "${MIGRATE_MIB:=64}"
+	export BENCH_RUNS BENCH_REAL_RUNS SNAP_RUNS SNAP_CLONES MIGRATE_MIB
 fi
 "$O/bench/bench" -n "${BENCH_RUNS:-100}" "$O/mote" "$O/bench/floor" \
 	"$O/demo/hello" "$O/bench/getppid" "$O/bench/idle" \
@@ -31,3 +32,5 @@ echo
 bash bench/real.sh "$O"
 echo
 bash bench/snap.sh "$O"
+echo
+bash bench/migrate.sh "$O"

@@ -85,8 +85,8 @@ static int dial(const char *addr)
 
 /* Pauses the VM, takes its snapshot into a memfd, sends it and waits for
  * the receiver's word: 0 once it runs there, else -1 with the reason. */
-static int send_vm(int root_fd, const char *id, struct mig *m, char *err,
-		   size_t errlen)
+static int send_vm(int root_fd, const char *id, struct mig *m,
+		   uint64_t *sent, char *err, size_t errlen)
 {
 	int fd = memfd_create("mote-migrate", MFD_CLOEXEC);
 	if (fd < 0) {
@@ -102,7 +102,7 @@ static int send_vm(int root_fd, const char *id, struct mig *m, char *err,
 		return -1;
 	}
 	cJSON_Delete(j);
-	int r = mig_send_file(m, fd, err, errlen);
+	int r = mig_send_file(m, fd, sent, err, errlen);
 	close(fd);
 	if (r < 0)
 		return -1;
@@ -164,7 +164,8 @@ int ctl_migrate_main(int argc, char **argv)
 	}
 	cJSON_Delete(j);
 	uint64_t t_pause = mono_ns();
-	int r = send_vm(root_fd, id, &m, err, sizeof(err));
+	uint64_t sent = 0;
+	int r = send_vm(root_fd, id, &m, &sent, err, sizeof(err));
 	close(s);
 	if (r < 0) {
 		fprintf(stderr, "mote: migrate: %s: %s; %s goes on here\n",
@@ -188,7 +189,9 @@ int ctl_migrate_main(int argc, char **argv)
 	}
 	cJSON_Delete(j);
 	uint64_t now = mono_ns();
-	printf("%s: migrated to %s in %.1f ms (paused for %.1f ms)\n", id, addr,
-	       (now - t0) / 1e6, (now - t_pause) / 1e6);
+	printf("%s: migrated to %s in %.1f ms (paused for %.1f ms, %.1f MiB "
+	       "sent)\n",
+	       id, addr, (now - t0) / 1e6, (now - t_pause) / 1e6,
+	       sent / 1048576.0);
 	return 0;
 }

@@ -294,7 +294,8 @@ static int key_check(struct mig *m, int timeout_ms, char *err, size_t errlen)
 
 /* ---- the file ---- */
 
-int mig_send_file(struct mig *m, int fd, char *err, size_t errlen)
+int mig_send_file(struct mig *m, int fd, uint64_t *total, char *err,
+		  size_t errlen)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -336,6 +337,7 @@ int mig_send_file(struct mig *m, int fd, char *err, size_t errlen)
 	free(buf);
 	if (!r && mig_send(m, MIG_END, &sent, sizeof(sent)) < 0)
 		r = fail(err, errlen, "cannot send: %s", strerror(errno));
+	*total += sent;
 	return r;
 }
 

@@ -52,8 +52,9 @@ int mig_recv(struct mig *m, uint32_t *type, void *buf, uint32_t max,
 	     uint32_t *len, int timeout_ms, char *err, size_t errlen);
 
 /* The source's side: sends the snapshot file at fd (sparse: only its
- * data). 0, or -1 with the reason. */
-int mig_send_file(struct mig *m, int fd, char *err, size_t errlen);
+ * data), adding the bytes sent to *sent. 0, or -1 with the reason. */
+int mig_send_file(struct mig *m, int fd, uint64_t *sent, char *err,
+		  size_t errlen);
 /* The receiver's side: writes what the source sends into fd (a memfd),
  * at most max_size bytes. 0, or -1 with the reason. */
 int mig_recv_file(struct mig *m, int fd, uint64_t max_size, char *err,

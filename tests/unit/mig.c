@@ -52,7 +52,7 @@ static void send_a_file(int fd)
 	pwrite(f, a, sizeof(a), 0);
 	pwrite(f, "end", 3, (1 << 20) - 3);
 	if (mig_hello(&m, fd, key, true, 5000, err, sizeof(err)) == 0)
-		mig_send_file(&m, f, err, sizeof(err));
+		mig_send_file(&m, f, &(uint64_t){0}, err, sizeof(err));
 }
 
 static void whole_file(void)
