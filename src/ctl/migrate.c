@@ -85,8 +85,8 @@ static int dial(const char *addr)
 
 /* Pauses the VM, takes its snapshot into a memfd, sends it and waits for
  * the receiver's word: 0 once it runs there, else -1 with the reason. */
-static int send_vm(int root_fd, const char *id, struct mig *m,
-		   uint64_t *sent, char *err, size_t errlen)
+static int send_vm(int root_fd, const char *id, struct mig *m, uint64_t *sent,
+		   char *err, size_t errlen)
 {
 	int fd = memfd_create("mote-migrate", MFD_CLOEXEC);
 	if (fd < 0) {

@@ -10,13 +10,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lx/fs.h"
 #include "lx/lx.h"
+#include "lx/net.h"
 #include "lx/subsys.h"
 #include "util.h"
 
@@ -32,6 +36,11 @@ struct fd_rec {
 	char *path;	 /* the guest path it was opened by, or NULL */
 	int32_t stdio;	 /* 0-2: mote's own stdin/out/err; else -1 */
 	uint64_t dev, ino;
+	/* A listening TCP socket: its address and the options it had. */
+	uint8_t listening;
+	uint32_t addrlen;
+	struct sockaddr_storage addr;
+	int32_t reuseaddr, reuseport, v6only;
 };
 
 /* ---- save ---- */
@@ -59,6 +68,31 @@ static int stdio_of(int gfd, int h)
 	return -1;
 }
 
+static int32_t sockopt(int fd, int level, int name)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+	getsockopt(fd, level, name, &v, &l);
+	return v;
+}
+
+/* Whether f is a listening TCP socket (into o's socket fields). */
+static void put_listening(int host, struct fd_rec *o)
+{
+	socklen_t l = sizeof(o->addr);
+	if (!sockopt(host, SOL_SOCKET, SO_ACCEPTCONN) ||
+	    sockopt(host, SOL_SOCKET, SO_TYPE) != SOCK_STREAM ||
+	    getsockname(host, (struct sockaddr *)&o->addr, &l) < 0 ||
+	    (o->addr.ss_family != AF_INET && o->addr.ss_family != AF_INET6))
+		return;
+	o->listening = 1;
+	o->addrlen = l;
+	o->reuseaddr = sockopt(host, SOL_SOCKET, SO_REUSEADDR);
+	o->reuseport = sockopt(host, SOL_SOCKET, SO_REUSEPORT);
+	if (o->addr.ss_family == AF_INET6)
+		o->v6only = sockopt(host, IPPROTO_IPV6, IPV6_V6ONLY);
+}
+
 static void put_fd(struct wbuf *w, int gfd, const struct lx_fd *f)
 {
 	struct stat st = {0};
@@ -76,6 +110,8 @@ static void put_fd(struct wbuf *w, int gfd, const struct lx_fd *f)
 		.dev = st.st_dev,
 		.ino = st.st_ino,
 	};
+	if (f->kind == LX_FD_SOCK)
+		put_listening(f->host, &o);
 	W(w, o.gfd);
 	W(w, o.kind);
 	W(w, o.fdflags);
@@ -85,6 +121,14 @@ static void put_fd(struct wbuf *w, int gfd, const struct lx_fd *f)
 	W(w, o.stdio);
 	W(w, o.dev);
 	W(w, o.ino);
+	W(w, o.listening);
+	if (!o.listening)
+		return;
+	W(w, o.addrlen);
+	w_bytes(w, &o.addr, o.addrlen);
+	W(w, o.reuseaddr);
+	W(w, o.reuseport);
+	W(w, o.v6only);
 }
 
 static int fd_save(struct lx_proc *p, const struct lx_save *s, struct wbuf *w)
@@ -163,6 +207,54 @@ static int reopen(struct lx_proc *p, const struct fd_rec *f, const char **why)
 	return fd;
 }
 
+static unsigned port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* A listening socket made anew on f's address: the fd, or -1 with the
+ * reason in *why. The address may still be the source's for a moment
+ * after a migration: bind is tried again for up to 2 s. */
+static int relisten(struct lx_proc *p, const struct fd_rec *f, const char **why)
+{
+	if (!p->opts->net) {
+		*why = "the VM has no --net";
+		return -1;
+	}
+	if (!lx_net_port_allowed(p->opts, port_of(&f->addr))) {
+		*why = "its port is not in --net=PORTS";
+		return -1;
+	}
+	int nb = (f->flags & O_NONBLOCK) ? SOCK_NONBLOCK : 0;
+	int s = socket(f->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | nb, 0);
+	if (s < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	int on = 1;
+	if (f->reuseaddr)
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (f->reuseport)
+		setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+	if (f->addr.ss_family == AF_INET6)
+		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &f->v6only,
+			   sizeof(f->v6only));
+	int r;
+	for (int i = 0;
+	     (r = bind(s, (const struct sockaddr *)&f->addr, f->addrlen)) < 0 &&
+	     errno == EADDRINUSE && i < 40;
+	     i++)
+		nanosleep(&(struct timespec){0, 50000000}, NULL);
+	if (r < 0 || listen(s, SOMAXCONN) < 0) {
+		*why = strerror(errno);
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
 static int restore_fd(struct lx_proc *p, const struct fd_rec *f)
 {
 	const struct lx_fd_ops *ops = lx_fd_ops(f->kind);
@@ -177,6 +269,8 @@ static int restore_fd(struct lx_proc *p, const struct fd_rec *f)
 		why = "mote's own is closed";
 		if (host >= 0)
 			kind = lx_fd_kind_of(host);
+	} else if (kind == LX_FD_SOCK && f->listening) {
+		host = relisten(p, f, &why);
 	} else if (f->path && (kind == LX_FD_FILE || kind == LX_FD_DIR ||
 			       kind == LX_FD_PATH || kind == LX_FD_DEV ||
 			       kind == LX_FD_TTY)) {
@@ -186,7 +280,7 @@ static int restore_fd(struct lx_proc *p, const struct fd_rec *f)
 	if (host < 0) {
 		host = dead_fd(f, why);
 		kind = LX_FD_PIPE;
-	} else if (f->stdio < 0 && f->path) {
+	} else if (f->stdio < 0 && f->path && kind != LX_FD_SOCK) {
 		path = strdup(f->path);
 	}
 	if (host < 0)
@@ -205,6 +299,25 @@ static void get_fd(struct rbuf *r, struct fd_rec *f)
 	R(r, f->stdio);
 	R(r, f->dev);
 	R(r, f->ino);
+	R(r, f->listening);
+	if (f->listening) {
+		R(r, f->addrlen);
+		if (f->addrlen > sizeof(f->addr))
+			r->bad = true;
+		else
+			r_bytes(r, &f->addr, f->addrlen);
+		R(r, f->reuseaddr);
+		R(r, f->reuseport);
+		R(r, f->v6only);
+		if (f->listening != 1 || f->kind != LX_FD_SOCK ||
+		    (f->addr.ss_family == AF_INET &&
+		     f->addrlen != sizeof(struct sockaddr_in)) ||
+		    (f->addr.ss_family == AF_INET6 &&
+		     f->addrlen != sizeof(struct sockaddr_in6)) ||
+		    (f->addr.ss_family != AF_INET &&
+		     f->addr.ss_family != AF_INET6))
+			r->bad = true;
+	}
 	if (f->gfd < 0 || f->kind >= LX_FD_NKINDS || f->stdio < -1 ||
 	    f->stdio > 2 || (f->path && f->path[0] != '/'))
 		r->bad = true;
@@ -224,7 +337,7 @@ static int fd_restore(struct lx_proc *p, struct rbuf *r)
 	p->fdt.nofile_max = MIN(max, (uint64_t)p->fdt.cap);
 	p->fdt.nofile_cur = MIN(cur, p->fdt.nofile_max);
 	for (uint32_t i = 0; i < n; i++) {
-		struct fd_rec f;
+		struct fd_rec f = {0};
 		get_fd(r, &f);
 		int err = r->bad ? lx_state_bad("fd record") : 0;
 		if (!err && ((uint64_t)f.gfd >= p->fdt.nofile_cur ||

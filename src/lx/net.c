@@ -68,7 +68,7 @@ int lx_sock_get(struct lx_thread *t, uint64_t gfd, struct lx_fd **f)
 
 /* ---- addresses ---- */
 
-static bool port_allowed(const struct lx_opts *o, unsigned port)
+bool lx_net_port_allowed(const struct lx_opts *o, unsigned port)
 {
 	if (o->nnet_ports == 0)
 		return true;
@@ -91,7 +91,7 @@ static int check_port(struct lx_thread *t, const struct sockaddr_storage *ss,
 		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	else
 		return 0;
-	if ((port == 0 && !listening) || port_allowed(t->p->opts, port))
+	if ((port == 0 && !listening) || lx_net_port_allowed(t->p->opts, port))
 		return 0;
 	char what[64];
 	snprintf(what, sizeof(what), "port %u", port);

@@ -21,6 +21,10 @@ struct lx_addr {
  * exist. */
 enum lx_addr_use { ADDR_BIND, ADDR_DEST };
 
+/* Whether --net=PORTS lets the guest listen on or bind port (every port
+ * when no list was given). */
+bool lx_net_port_allowed(const struct lx_opts *o, unsigned port);
+
 /* The socket behind guest fd gfd: 0, -EBADF or -ENOTSOCK. */
 int lx_sock_get(struct lx_thread *t, uint64_t gfd, struct lx_fd **f);
 

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Migration (docs/migration.md): mote migrate moves a counting guest to a
+# Migration (docs/migration.md) and listening sockets across snapshots:
+# mote migrate moves a counting guest to a
 # mote receive mid-run, and the two outputs together are a native run's,
 # nothing lost, nothing printed twice; a wrong key, a receiver killed
 # mid-stream, a cut link and a VM of two processes leave the guest running
 # to the end where it was; a forged or cut stream is refused by the
-# receiver; a bad key file is refused with one line. Both ends are on this
-# host, over TCP on the loopback.
+# receiver; a bad key file is refused with one line; a server listening on
+# TCP serves again on its address after a restore and after a migration.
+# Both ends are on this host, over TCP on the loopback.
 set -u
 . tests/lib.sh
 S=$O/tests/snap
 BB=/bin/busybox
 TESTS=(move-gcc move-dyn wrong-key killed-receiver cut-link forged-stream
-	cut-stream bad-key-file two-processes)
+	cut-stream bad-key-file two-processes listen-restore listen-migrate)
 
 why=$(kvm_missing)
 [ -z "$why" ] && ! command -v python3 >/dev/null && why="no python3"
@@ -254,4 +256,57 @@ if [ $ms = 125 ] && grep -q "processes" "$tmp/mig.err" && [ "$(st src)" = 0 ] &&
 	pass migrate/two-processes
 else
 	fail migrate/two-processes "migrate $ms, source $(st src): $(head -c 200 "$tmp/mig.err") $(tr '\n' '|' <"$tmp/src.out")"
+fi
+
+# greet PORT: connects (retrying for a while) and prints what it is sent.
+greet() {
+	python3 - "$1" <<'PY'
+import socket, sys, time
+for _ in range(300):
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit(1)
+sys.stdout.write(s.recv(200).decode())
+PY
+}
+
+# listen-restore: a server snapshotted while it listens serves after a
+# restore, on the same address, as a VM of a new generation.
+port=$((port + 1))
+rm -f "$tmp/l.snap"
+bg src "$MOTE" run --net --snapshot "$tmp/l.snap" "$S/listen.gcc" $port
+lines src 1
+g1=$(greet $port)
+ended src
+bg rst "$MOTE" restore "$tmp/l.snap"
+g2=$(greet $port)
+ended rst
+if [ "$(st src)" = 0 ] && [ "$(st rst)" = 0 ] &&
+	[[ "$g1" == "hello from a VM of generation "* ]] &&
+	[[ "$g2" == "hello from a VM of generation "* ]] && [ "$g1" != "$g2" ]; then
+	pass migrate/listen-restore
+else
+	fail migrate/listen-restore "original $(st src) said '$g1', restored $(st rst) said '$g2': $(oneline rst)"
+fi
+
+# listen-migrate: the same server, moved while it waits in accept; the
+# receiver binds the address as soon as the source lets go of it.
+lport=$((port + 1))
+port=$((port + 2))
+bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
+bg src "$MOTE" run --net --name lm "$S/listen.gcc" $lport nosnap
+lines src 1
+"$MOTE" migrate lm "127.0.0.1:$port" --key "$tmp/key" >/dev/null 2>"$tmp/mig.err"
+ms=$?
+g=$(greet $lport)
+ended src && ended recv
+if [ $ms = 0 ] && [ "$(st src)" = 0 ] && [ "$(st recv)" = 0 ] &&
+	[[ "$g" == "hello from a VM of generation "* ]]; then
+	pass migrate/listen-migrate
+else
+	fail migrate/listen-migrate "migrate $ms, source $(st src), receiver $(st recv), said '$g': $(head -c 200 "$tmp/mig.err") $(oneline recv)"
 fi

@@ -3,12 +3,14 @@
  * restores to the same state; a record cut short anywhere, or holding
  * values no process can have, is refused without a crash and without
  * half of it applied where that could hurt; the records come in one order
- * and a foreign one stops the restore. (The thread record needs a vCPU: the
- * snapshot suite covers it on KVM.) */
+ * and a foreign one stops the restore; a listening socket listens again.
+ * (The thread record needs a vCPU: the snapshot suite covers it on KVM.) */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fake.h"
@@ -197,6 +199,43 @@ static void bad_values(void)
 	reset();
 }
 
+/* A listening TCP socket comes back listening on its address, as a new
+ * socket; without --net it comes back dead. */
+static void listening(void)
+{
+	struct lx_proc *p = fk.p;
+	int h = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof(a);
+	CHECK(bind(h, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	      listen(h, 4) == 0 &&
+	      getsockname(h, (struct sockaddr *)&a, &l) == 0);
+	CHECK(lx_fd_install_at(p, 6, h, 0, LX_FD_SOCK, NULL) == 6);
+	struct wbuf w = {0};
+	char err[64];
+	struct lx_save s = {.err = err, .errlen = sizeof(err)};
+	CHECK(lx_fd_subsys.save(p, &s, &w) == 0);
+	for (int net = 1; net >= 0; net--) {
+		reset(); /* closes the original: its port is free again */
+		fk.opts.net = net;
+		struct rbuf r = {.d = w.d, .n = w.n};
+		CHECK(lx_fd_subsys.restore(p, &r) == 0 && r_done(&r));
+		struct lx_fd *f = lx_fd_get(p, 6);
+		struct sockaddr_in b = {0};
+		l = sizeof(b);
+		bool listens =
+			f && f->kind == LX_FD_SOCK &&
+			getsockname(f->host, (struct sockaddr *)&b, &l) == 0 &&
+			b.sin_port == a.sin_port;
+		CHECK(listens == (net == 1));
+		CHECK(net || (f && f->kind == LX_FD_PIPE));
+	}
+	fk.opts.net = false;
+	free(w.d);
+	reset();
+}
+
 /* lx_state_restore takes the records in their one order only. */
 static void order(void)
 {
@@ -220,6 +259,7 @@ static void cases(void)
 	RUN(round_trip);
 	RUN(truncated);
 	RUN(bad_values);
+	RUN(listening);
 	RUN(order);
 }
 
