@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Migration (docs/migration.md) and listening sockets across snapshots:
-# mote migrate moves a counting guest to a
+# mote migrate moves a counting guest (one with threads, too) to a
 # mote receive mid-run, and the two outputs together are a native run's,
 # nothing lost, nothing printed twice; a wrong key, a receiver killed
 # mid-stream, a cut link and a VM of two processes leave the guest running
@@ -12,7 +12,7 @@ set -u
 . tests/lib.sh
 S=$O/tests/snap
 BB=/bin/busybox
-TESTS=(move-gcc move-dyn wrong-key killed-receiver cut-link forged-stream
+TESTS=(move-gcc move-dyn move-threads wrong-key killed-receiver cut-link forged-stream
 	cut-stream bad-key-file two-processes listen-restore listen-migrate)
 
 why=$(kvm_missing)
@@ -65,13 +65,20 @@ st() { cat "$tmp/$1.st" 2>/dev/null; }
 oneline() { head -c 300 "$tmp/$1.err" | tr '\n' '|'; }
 
 "$MOTE" run "$S/count.gcc" 30 50 >"$tmp/native" 2>/dev/null
+"$MOTE" run "$S/count.gcc" 30 50 3 >"$tmp/native-threads" 2>/dev/null
 
-# move V: the guest counts 30 lines, 50 ms apart; migrated after 5.
-for v in gcc dyn; do
+# move V: the guest counts 30 lines, 50 ms apart; migrated after 5. The
+# threads one has 3 threads more, waiting on a condition variable.
+for v in gcc dyn threads; do
 	t=migrate/move-$v
+	bin=$S/count.$v args=
+	native=$tmp/native
+	if [ $v = threads ]; then
+		bin=$S/count.gcc args=3 native=$tmp/native-threads
+	fi
 	port=$((port + 1))
 	bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
-	bg src "$MOTE" run --name "m$v" "$S/count.$v" 30 50
+	bg src "$MOTE" run --name "m$v" "$bin" 30 50 $args
 	lines src 5
 	"$MOTE" migrate "m$v" "127.0.0.1:$port" --key "$tmp/key" \
 		>"$tmp/mig.out" 2>"$tmp/mig.err"
@@ -81,7 +88,7 @@ for v in gcc dyn; do
 		fail "$t" "migrate $ms, source $(st src), receiver $(st recv): $(head -c 200 "$tmp/mig.err") $(oneline src) $(oneline recv)"
 	elif ! grep -qx "mote: migrated to 127.0.0.1:$port" "$tmp/src.err"; then
 		fail "$t" "source said: $(oneline src)"
-	elif ! cat "$tmp/src.out" "$tmp/recv.out" | cmp -s - "$tmp/native"; then
+	elif ! cat "$tmp/src.out" "$tmp/recv.out" | cmp -s - "$native"; then
 		fail "$t" "output differs from a native run's: source $(wc -l <"$tmp/src.out") lines, receiver $(wc -l <"$tmp/recv.out")"
 	elif [ ! -s "$tmp/recv.out" ]; then
 		fail "$t" "the receiver printed nothing"
