@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,9 @@ static int send_vm(int root_fd, const char *id, struct mig *m, uint64_t *sent,
 	return -1;
 }
 
+static int hand_over(int root_fd, const char *id, const char *addr, int s,
+		     struct mig *m, uint64_t t0);
+
 int ctl_migrate_main(int argc, char **argv)
 {
 	const char *id = NULL, *addr = NULL, *keyfile = NULL;
@@ -157,16 +161,37 @@ int ctl_migrate_main(int argc, char **argv)
 		close(s);
 		return MOTE_EXIT_FAIL;
 	}
+	/* From the pause on, a ^C must not leave the VM paused with no one
+	 * to resume it: the signals that would end this client wait until
+	 * the VM is either resumed or handed over (every step has a
+	 * timeout). */
+	sigset_t stop, old;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	int status = hand_over(root_fd, id, addr, s, &m, t0);
+	close(s);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return status;
+}
+
+/* Pauses the VM, sends it, and ends it here or resumes it: mote's exit
+ * status. */
+static int hand_over(int root_fd, const char *id, const char *addr, int s,
+		     struct mig *m, uint64_t t0)
+{
+	char err[256];
 	cJSON *j = ctl_request(root_fd, id, "{\"cmd\":\"pause\"}\n", -1, 15000);
-	if (!j) {
-		close(s);
+	if (!j)
 		return MOTE_EXIT_FAIL;
-	}
 	cJSON_Delete(j);
 	uint64_t t_pause = mono_ns();
 	uint64_t sent = 0;
-	int r = send_vm(root_fd, id, &m, &sent, err, sizeof(err));
-	close(s);
+	int r = send_vm(root_fd, id, m, &sent, err, sizeof(err));
+	shutdown(s, SHUT_RDWR);
 	if (r < 0) {
 		fprintf(stderr, "mote: migrate: %s: %s; %s goes on here\n",
 			addr, err, id);

@@ -252,7 +252,7 @@ fi
 # two-processes: refused like a snapshot; the VM goes on.
 port=$((port + 1))
 bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
-bg src "$MOTE" run --name tp $BB sh -c 'sleep 2 & echo started; wait; echo done'
+bg src "$MOTE" run --name tp $BB sh -c 'sleep 6 & echo started; wait; echo done'
 lines src 1
 "$MOTE" migrate tp "127.0.0.1:$port" --key "$tmp/key" >/dev/null 2>"$tmp/mig.err"
 ms=$?
