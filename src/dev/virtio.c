@@ -17,8 +17,7 @@ void virtio_init(struct virtio_dev *d, const struct virtio_ops *ops,
 	memset(d, 0, sizeof(*d));
 	d->ops = ops;
 	d->vm = vm;
-	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
-		d->vq[i].vm = vm;
+	virtio_reset(d);
 }
 
 uint64_t virtio_features(const struct virtio_dev *d)
@@ -78,8 +77,12 @@ void virtio_notify(struct virtio_dev *d, unsigned q)
 
 void virtio_reset(struct virtio_dev *d)
 {
-	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		d->vq[i].vm = d->vm;
 		virtq_reset(&d->vq[i]);
+		if (i < d->ops->nqueues)
+			d->vq[i].size = d->ops->queue_max;
+	}
 	d->driver_features = 0;
 	d->status = 0;
 	d->isr = 0;
@@ -92,6 +95,24 @@ static void raise_irq(struct virtio_dev *d, enum virtio_irq why)
 	d->isr |= why;
 	if (d->irq)
 		d->irq(d, why, d->irq_arg);
+}
+
+void virtio_set_status(struct virtio_dev *d, uint8_t status,
+		       uint64_t features)
+{
+	uint8_t old = d->status;
+	if (status == 0) {
+		virtio_reset(d);
+		return;
+	}
+	if ((status & VIRTIO_S_FEATURES_OK) &&
+	    !(old & VIRTIO_S_FEATURES_OK) &&
+	    virtio_set_features(d, features) < 0)
+		status &= ~VIRTIO_S_FEATURES_OK;
+	d->status = status | (old & VIRTIO_S_DEVICE_NEEDS_RESET);
+	if (virtio_broken(d) && (status & VIRTIO_S_DRIVER_OK) &&
+	    !(old & VIRTIO_S_DRIVER_OK))
+		raise_irq(d, VIRTIO_IRQ_CONFIG);
 }
 
 void virtio_used(struct virtio_dev *d, unsigned q)

@@ -92,8 +92,16 @@ int virtio_queue_enable(struct virtio_dev *d, unsigned q);
 /* The driver's notification of queue q: hands it to the device unless
  * the queue or device cannot take it. */
 void virtio_notify(struct virtio_dev *d, unsigned q);
-/* The driver wrote status 0: queues and features back to their start. */
+/* The driver wrote status 0: queues and features back to their start
+ * (each queue's size at the device's maximum, as the driver first reads
+ * it). */
 void virtio_reset(struct virtio_dev *d);
+/* The driver's write of its status byte, with the feature bits it wrote:
+ * 0 resets; FEATURES_OK is kept only if virtio_set_features accepts them;
+ * DEVICE_NEEDS_RESET stays until a reset, and a driver that sets
+ * DRIVER_OK on a device already broken is told at once. */
+void virtio_set_status(struct virtio_dev *d, uint8_t status,
+		       uint64_t features);
 /* Raises the vring interrupt if queue q's driver wants one. */
 void virtio_used(struct virtio_dev *d, unsigned q);
 /* Marks d as needing a reset (the guest broke one of its queues) and
