@@ -117,7 +117,7 @@ static uint64_t common_read(struct virtio_pci *vp, uint32_t off)
 static void lower_irq(struct virtio_pci *vp)
 {
 	if (vp->set_irq)
-		vp->set_irq(vp->irq_arg, vp->pci.cfg[PCI_IRQ_LINE], 0);
+		vp->set_irq(vp->irq_arg, vp->irq, 0);
 }
 
 /* The driver's status write; 0 also resets the transport's registers. */
@@ -222,7 +222,7 @@ static void vp_raise(struct virtio_dev *d, enum virtio_irq why, void *arg)
 {
 	struct virtio_pci *vp = arg;
 	if (vp->set_irq)
-		vp->set_irq(vp->irq_arg, vp->pci.cfg[PCI_IRQ_LINE], 1);
+		vp->set_irq(vp->irq_arg, vp->irq, 1);
 }
 
 /* Appends a virtio vendor capability at *at (struct virtio_pci_cap, plus
@@ -256,6 +256,7 @@ void virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev,
 	vp->vdev = vdev;
 	vp->set_irq = set_irq;
 	vp->irq_arg = arg;
+	vp->irq = irq;
 	vdev->irq = vp_raise;
 	vdev->irq_arg = vp;
 	struct pci_dev *p = &vp->pci;

@@ -32,6 +32,10 @@ struct virtio_pci {
 	uint16_t queue_sel;
 	virtio_pci_irq_fn set_irq;
 	void *irq_arg;
+	/* The line the monitor gave, not the interrupt-line register, which
+	 * the guest may write: a guest must not pick which line the monitor
+	 * raises. */
+	uint8_t irq;
 };
 
 /* Makes vp the PCI function of vdev: BAR at bar (VP_BAR_SIZE bytes),

@@ -21,10 +21,14 @@ static struct blk b;
 static struct virtio_pci vp;
 static int level = -1, raised;
 
+static int wrong_line;
+
 static void set_irq(void *arg, unsigned irq, int lvl)
 {
 	if (irq == IRQ)
 		level = lvl;
+	else
+		wrong_line++;
 	raised += lvl;
 }
 
@@ -206,6 +210,14 @@ static void a_request(void)
 	CHECK(used_idx() == 1 && *(uint8_t *)ram(BUF_GPA + 0x1000) == 0);
 	CHECK(level == 1 && rd(VP_ISR, 1) == 1 && level == 0);
 	CHECK(rd(VP_ISR, 1) == 0);
+	/* The guest may rewrite the interrupt-line register (firmware's
+	 * note to the OS); the monitor still raises the line it chose. */
+	cfg_out(SLOT, 0x3c, 1, 9);
+	CHECK(cfg_in(SLOT, 0x3c, 1) == 9);
+	vring_avail(QSIZE, 0);
+	st16_at(AVAIL_GPA + 4 + 2 * QSIZE, 1); /* EVENT_IDX: used_event */
+	wr(VP_NOTIFY, 2, 0);
+	CHECK(level == 1 && wrong_line == 0 && rd(VP_ISR, 1) == 1);
 	/* Reset: everything back, the line low. */
 	wr(0x14, 1, 0);
 	CHECK(rd(0x14, 1) == 0 && rd(0x1c, 2) == 0);
