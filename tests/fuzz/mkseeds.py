@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of the fuzzers: tests/fuzz/corpus/{syscall,elf,virtq}/.
+"""Writes the seed corpora of the fuzzers: tests/fuzz/corpus/{syscall,elf,virtq,virtio_pci}/.
 
 Usage: tests/fuzz/mkseeds.py [GUEST_BUILD_DIR]
 The syscall seeds are short guest programs in the input format described
@@ -7,7 +7,9 @@ at the top of tests/fuzz/syscall.c; the ELF seeds are small hand-made
 executables (static, static-PIE, dynamic with its loader) plus the first
 4 KiB of real test guests when GUEST_BUILD_DIR (e.g. build) is given. The
 virtq seeds are guest RAM images with virtio-blk and virtio-rng requests
-in the input format described at the top of tests/fuzz/virtq.c.
+in the input format described at the top of tests/fuzz/virtq.c; the
+virtio_pci seeds are a driver's port and BAR accesses over such images
+(tests/fuzz/virtio_pci.c).
 """
 import os
 import re
@@ -300,9 +302,42 @@ VIRTQ = {
                         1: vdesc(V_DATA + 64, 64, F_WRITE)}, [0, 1]), 3 | RNG),
 }
 
+# ---- virtio_pci inputs: a modern driver's set-up, then a request ----
+
+def pio_out(off, size, val): return struct.pack("<BHI", 0 | {1: 0, 2: 1, 4: 2}[size] << 2, off, val)
+def bar_w(off, size, val): return struct.pack("<BHI", 2 | {1: 0, 2: 1, 4: 2, 8: 3}[size] << 2, off, val)
+def bar_r(off, size): return struct.pack("<BHI", 3 | {1: 0, 2: 1, 4: 2, 8: 3}[size] << 2, off, 0)
+
+def cfg_w(slot, reg, size, val):
+    return pio_out(0, 4, 0x80000000 | slot << 11 | reg & 0xfc) + pio_out(4 + (reg & 3), size, val)
+
+def driver(features, qsize=8):
+    return (cfg_w(1, 4, 2, 2) + bar_w(0x14, 1, 0) + bar_w(0x14, 1, 3) +
+            bar_w(0x08, 4, 1) + bar_w(0x0c, 4, features >> 32) +
+            bar_w(0x08, 4, 0) + bar_w(0x0c, 4, features & 0xffffffff) +
+            bar_w(0x14, 1, 0xb) + bar_r(0x14, 1) + bar_w(0x16, 2, 0) +
+            bar_w(0x18, 2, qsize) + bar_w(0x20, 4, V_DESC) + bar_w(0x24, 4, 0) +
+            bar_w(0x28, 4, V_AVAIL) + bar_w(0x2c, 4, 0) + bar_w(0x30, 4, V_USED) +
+            bar_w(0x34, 4, 0) + bar_w(0x1c, 2, 1) + bar_w(0x14, 1, 0xf))
+
+def pinput(ram, ops):
+    return struct.pack("<H", len(ram)) + ram + ops
+
+KICK = bar_w(0x3000, 2, 0) + bar_r(0x1000, 1) + bar_r(0x2000, 8)
+V1 = 1 << 32
+
+VIRTIO_PCI = {
+    "blk-read": pinput(vram(blkreq(IN, 1), [0], hdr(IN, 1)), driver(V1 | 1 << 9) + KICK),
+    "blk-indirect": pinput(VIRTQ["blk-indirect"][9:], driver(V1 | 1 << 28) + KICK),
+    "blk-bad-size": pinput(vram(blkreq(IN, 1), [0], hdr(IN, 1)), driver(V1, 3) + KICK + bar_w(0x14, 1, 0)),
+    "rng": pinput(vram({0: vdesc(V_DATA, 64, F_WRITE)}, [0], {0: b"\x01"}), driver(V1) + KICK),
+    "probe": pinput(b"", b"".join(pio_out(0, 4, 0x80000000 | s << 11) + struct.pack("<BHI", 1 | 2 << 2, 4, 0)
+                                  for s in range(4)) + cfg_w(1, 0x10, 4, 0xffffffff)),
+}
+
 def main():
     out = os.path.join(HERE, "corpus")
-    for d, seeds in (("syscall", SEEDS), ("elf", ELFS), ("virtq", VIRTQ)):
+    for d, seeds in (("syscall", SEEDS), ("elf", ELFS), ("virtq", VIRTQ), ("virtio_pci", VIRTIO_PCI)):
         os.makedirs(os.path.join(out, d), exist_ok=True)
         for name, b in seeds.items():
             open(os.path.join(out, d, name), "wb").write(b)

@@ -19,15 +19,13 @@
  * adding up, under VIRTQ_MAX_BYTES, readable before writable); then the
  * device runs on a fresh copy of the same RAM, through the guest's
  * writes. RAM is malloc'd, so ASan reports any access past it. */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* memfd_create, in guest_ram.h */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "dev/blk.h"
 #include "dev/rng.h"
-#include "vm/vm.h"
+#include "guest_ram.h"
 
 #define RAM_SIZE    (64 * 1024)
 #define HDR_BYTES   9
@@ -157,13 +155,7 @@ static void device(const struct input *in)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!vm.mem) {
-		vm.mem = malloc(RAM_SIZE);
-		vm.user_size = RAM_SIZE;
-		disk = memfd_create("disk", MFD_CLOEXEC);
-		if (!vm.mem || disk < 0 || ftruncate(disk, DISK_BYTES) < 0)
-			abort();
-	}
+	guest_ram_init(&vm, RAM_SIZE, &disk, DISK_BYTES);
 	if (size < HDR_BYTES)
 		return 0;
 	struct input in = {
