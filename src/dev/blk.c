@@ -37,8 +37,8 @@ static size_t iov_gather(const struct iovec *iov, unsigned n, void *dst,
 
 /* Copies len bytes from src into the start of iov[0, n); the bytes
  * copied. */
-static size_t iov_scatter(const struct iovec *iov, unsigned n,
-			  const void *src, size_t len)
+static size_t iov_scatter(const struct iovec *iov, unsigned n, const void *src,
+			  size_t len)
 {
 	size_t done = 0;
 	for (unsigned i = 0; i < n && done < len; i++) {

@@ -10,13 +10,13 @@
 #include "dev/virtio.h"
 
 /* Request types, status values and feature bits (virtio 1.x, 5.2). */
-#define VIRTIO_BLK_T_IN	    0
-#define VIRTIO_BLK_T_OUT    1
-#define VIRTIO_BLK_T_FLUSH  4
-#define VIRTIO_BLK_T_GET_ID 8
-#define VIRTIO_BLK_S_OK	    0
-#define VIRTIO_BLK_S_IOERR  1
-#define VIRTIO_BLK_S_UNSUPP 2
+#define VIRTIO_BLK_T_IN	     0
+#define VIRTIO_BLK_T_OUT     1
+#define VIRTIO_BLK_T_FLUSH   4
+#define VIRTIO_BLK_T_GET_ID  8
+#define VIRTIO_BLK_S_OK	     0
+#define VIRTIO_BLK_S_IOERR   1
+#define VIRTIO_BLK_S_UNSUPP  2
 #define VIRTIO_BLK_F_SEG_MAX 2
 #define VIRTIO_BLK_F_RO	     5
 #define VIRTIO_BLK_F_FLUSH   9

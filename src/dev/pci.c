@@ -5,13 +5,13 @@
 
 #include "dev/pci.h"
 
-#define CFG_ENABLE	 0x80000000u
-#define PCI_COMMAND	 0x04
-#define PCI_CMD_MEMORY	 0x2
-#define PCI_HEADER_TYPE	 0x0e
-#define PCI_STATUS	 0x06
-#define PCI_STATUS_CAPS	 0x10
-#define PCI_INT_PIN	 0x3d
+#define CFG_ENABLE	0x80000000u
+#define PCI_COMMAND	0x04
+#define PCI_CMD_MEMORY	0x2
+#define PCI_HEADER_TYPE 0x0e
+#define PCI_STATUS	0x06
+#define PCI_STATUS_CAPS 0x10
+#define PCI_INT_PIN	0x3d
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -140,7 +140,8 @@ bool pci_mmio(struct pci_bus *bus, uint64_t gpa, void *data, unsigned len,
 {
 	for (int i = 0; i < PCI_MAX_SLOTS; i++) {
 		struct pci_dev *p = bus->slot[i];
-		if (!p || !p->bar_size || !(p->cfg[PCI_COMMAND] & PCI_CMD_MEMORY))
+		if (!p || !p->bar_size ||
+		    !(p->cfg[PCI_COMMAND] & PCI_CMD_MEMORY))
 			continue;
 		uint64_t base = get32(p->cfg + PCI_BAR_OFFSET);
 		if (gpa < base || gpa - base >= p->bar_size ||

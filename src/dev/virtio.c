@@ -54,8 +54,7 @@ int virtio_queue_enable(struct virtio_dev *d, unsigned q)
 	struct virtq *vq = &d->vq[q];
 	if (vq->size > d->ops->queue_max)
 		vq->size = 0; /* refused as VQ_BAD_SIZE below */
-	vq->indirect =
-		d->driver_features & 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+	vq->indirect = d->driver_features & 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
 	vq->event_idx = d->driver_features & 1ULL << VIRTIO_RING_F_EVENT_IDX;
 	if (virtq_enable(vq, d->vm) < 0) {
 		virtio_fail(d);
@@ -97,16 +96,14 @@ static void raise_irq(struct virtio_dev *d, enum virtio_irq why)
 		d->irq(d, why, d->irq_arg);
 }
 
-void virtio_set_status(struct virtio_dev *d, uint8_t status,
-		       uint64_t features)
+void virtio_set_status(struct virtio_dev *d, uint8_t status, uint64_t features)
 {
 	uint8_t old = d->status;
 	if (status == 0) {
 		virtio_reset(d);
 		return;
 	}
-	if ((status & VIRTIO_S_FEATURES_OK) &&
-	    !(old & VIRTIO_S_FEATURES_OK) &&
+	if ((status & VIRTIO_S_FEATURES_OK) && !(old & VIRTIO_S_FEATURES_OK) &&
 	    virtio_set_features(d, features) < 0)
 		status &= ~VIRTIO_S_FEATURES_OK;
 	d->status = status | (old & VIRTIO_S_DEVICE_NEEDS_RESET);

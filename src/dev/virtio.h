@@ -44,7 +44,7 @@ struct virtio_ops {
 	uint32_t device_id;
 	/* The device-specific feature bits it offers. */
 	uint64_t (*features)(const struct virtio_dev *d);
-	unsigned nqueues;  /* at most VIRTIO_MAX_QUEUES */
+	unsigned nqueues; /* at most VIRTIO_MAX_QUEUES */
 	uint16_t queue_max;
 	uint32_t config_size;
 	/* Reads the device's configuration space, at most config_size
@@ -100,8 +100,7 @@ void virtio_reset(struct virtio_dev *d);
  * 0 resets; FEATURES_OK is kept only if virtio_set_features accepts them;
  * DEVICE_NEEDS_RESET stays until a reset, and a driver that sets
  * DRIVER_OK on a device already broken is told at once. */
-void virtio_set_status(struct virtio_dev *d, uint8_t status,
-		       uint64_t features);
+void virtio_set_status(struct virtio_dev *d, uint8_t status, uint64_t features);
 /* Raises the vring interrupt if queue q's driver wants one. */
 void virtio_used(struct virtio_dev *d, unsigned q);
 /* Marks d as needing a reset (the guest broke one of its queues) and

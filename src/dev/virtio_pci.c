@@ -26,15 +26,15 @@ enum {
 	CC_Q_USED = 0x30,
 };
 
-#define NO_VECTOR    0xffff
-#define CAP_VNDR     0x09
-#define CAP_COMMON   1
-#define CAP_NOTIFY   2
-#define CAP_ISR	     3
-#define CAP_DEVICE   4
-#define CAP_FIRST    0x40
-#define PCI_CAP_PTR  0x34
-#define PCI_SUBSYS   0x2c
+#define NO_VECTOR   0xffff
+#define CAP_VNDR    0x09
+#define CAP_COMMON  1
+#define CAP_NOTIFY  2
+#define CAP_ISR	    3
+#define CAP_DEVICE  4
+#define CAP_FIRST   0x40
+#define PCI_CAP_PTR 0x34
+#define PCI_SUBSYS  0x2c
 
 static struct virtio_pci *vp_of(struct pci_dev *p)
 {
@@ -88,28 +88,21 @@ static uint64_t common_read(struct virtio_pci *vp, uint32_t off)
 {
 	struct virtio_dev *d = vp->vdev;
 	switch (off) {
-	case CC_DFSELECT:
-		return vp->dfselect;
+	case CC_DFSELECT: return vp->dfselect;
 	case CC_DF:
 		return vp->dfselect < 2 ? (uint32_t)(virtio_features(d) >>
 						     32 * vp->dfselect)
 					: 0;
-	case CC_GFSELECT:
-		return vp->gfselect;
+	case CC_GFSELECT: return vp->gfselect;
 	case CC_GF:
-		return vp->gfselect < 2 ? (uint32_t)(vp->gfeatures >>
-						     32 * vp->gfselect)
-					: 0;
-	case CC_MSIX:
-		return NO_VECTOR;
-	case CC_NUMQ:
-		return d->ops->nqueues;
-	case CC_STATUS:
-		return d->status;
-	case CC_CFGGEN:
-		return 0; /* the config space never changes */
-	case CC_Q_SELECT:
-		return vp->queue_sel;
+		return vp->gfselect < 2
+			       ? (uint32_t)(vp->gfeatures >> 32 * vp->gfselect)
+			       : 0;
+	case CC_MSIX: return NO_VECTOR;
+	case CC_NUMQ: return d->ops->nqueues;
+	case CC_STATUS: return d->status;
+	case CC_CFGGEN: return 0; /* the config space never changes */
+	case CC_Q_SELECT: return vp->queue_sel;
 	}
 	return queue_read(vp, off);
 }
@@ -155,12 +148,8 @@ static void queue_write(struct virtio_pci *vp, uint32_t off, uint32_t val)
 static void common_write(struct virtio_pci *vp, uint32_t off, uint32_t val)
 {
 	switch (off) {
-	case CC_DFSELECT:
-		vp->dfselect = val;
-		return;
-	case CC_GFSELECT:
-		vp->gfselect = val;
-		return;
+	case CC_DFSELECT: vp->dfselect = val; return;
+	case CC_GFSELECT: vp->gfselect = val; return;
 	case CC_GF:
 		if (vp->gfselect < 2 &&
 		    !(vp->vdev->status & VIRTIO_S_FEATURES_OK)) {
@@ -169,12 +158,8 @@ static void common_write(struct virtio_pci *vp, uint32_t off, uint32_t val)
 			vp->gfeatures |= (uint64_t)val << sh;
 		}
 		return;
-	case CC_STATUS:
-		status_write(vp, val);
-		return;
-	case CC_Q_SELECT:
-		vp->queue_sel = val;
-		return;
+	case CC_STATUS: status_write(vp, val); return;
+	case CC_Q_SELECT: vp->queue_sel = val; return;
 	}
 	queue_write(vp, off, val);
 }
@@ -186,8 +171,7 @@ static uint64_t load(const void *data, unsigned len)
 	return v;
 }
 
-static void bar_read(struct pci_dev *p, uint32_t off, void *data,
-		     unsigned len)
+static void bar_read(struct pci_dev *p, uint32_t off, void *data, unsigned len)
 {
 	struct virtio_pci *vp = vp_of(p);
 	uint64_t v = 0;
@@ -212,8 +196,8 @@ static void bar_write(struct pci_dev *p, uint32_t off, const void *data,
 	struct virtio_pci *vp = vp_of(p);
 	if (off < VP_COMMON_BYTES && field_ok(off, len)) {
 		common_write(vp, off, load(data, len));
-	} else if (off >= VP_NOTIFY && (off - VP_NOTIFY) % VP_NOTIFY_MULT == 0 &&
-		   len <= 4) {
+	} else if (off >= VP_NOTIFY &&
+		   (off - VP_NOTIFY) % VP_NOTIFY_MULT == 0 && len <= 4) {
 		virtio_notify(vp->vdev, (off - VP_NOTIFY) / VP_NOTIFY_MULT);
 	}
 }
@@ -227,8 +211,8 @@ static void vp_raise(struct virtio_dev *d, enum virtio_irq why, void *arg)
 
 /* Appends a virtio vendor capability at *at (struct virtio_pci_cap, plus
  * notify_off_multiplier for the notify one), linked from the previous. */
-static void add_cap(struct pci_dev *p, uint8_t *at, uint8_t type,
-		    uint32_t off, uint32_t len)
+static void add_cap(struct pci_dev *p, uint8_t *at, uint8_t type, uint32_t off,
+		    uint32_t len)
 {
 	uint8_t *c = p->cfg + *at;
 	uint8_t size = type == CAP_NOTIFY ? 20 : 16;

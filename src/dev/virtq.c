@@ -10,15 +10,15 @@
 
 /* Ring layouts (virtio 1.x, 2.7): little-endian, reached only through
  * these offsets, each field read once through a volatile access. */
-#define DESC_SIZE	      16
-#define AVAIL_FLAGS	      0
-#define AVAIL_IDX	      2
-#define AVAIL_RING(i)	      (4 + 2 * (i))
-#define USED_FLAGS	      0
-#define USED_IDX	      2
-#define USED_RING(i)	      (4 + 8 * (i))
-#define AVAIL_BYTES(n)	      (6 + 2 * (uint64_t)(n)) /* with used_event */
-#define USED_BYTES(n)	      (6 + 8 * (uint64_t)(n)) /* with avail_event */
+#define DESC_SIZE      16
+#define AVAIL_FLAGS    0
+#define AVAIL_IDX      2
+#define AVAIL_RING(i)  (4 + 2 * (i))
+#define USED_FLAGS     0
+#define USED_IDX       2
+#define USED_RING(i)   (4 + 8 * (i))
+#define AVAIL_BYTES(n) (6 + 2 * (uint64_t)(n)) /* with used_event */
+#define USED_BYTES(n)  (6 + 8 * (uint64_t)(n)) /* with avail_event */
 
 /* A descriptor as it lies in guest RAM. Packed: an indirect table need
  * not be aligned. */
@@ -214,9 +214,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 {
 	if (!q->ready || virtq_broken(q))
 		return -1;
-	uint16_t idx = le16toh(
-		__atomic_load_n((uint16_t *)(q->avail + AVAIL_IDX),
-				__ATOMIC_ACQUIRE));
+	uint16_t idx = le16toh(__atomic_load_n(
+		(uint16_t *)(q->avail + AVAIL_IDX), __ATOMIC_ACQUIRE));
 	uint16_t pending = idx - q->last_avail;
 	if (pending == 0)
 		return 0;

@@ -55,7 +55,7 @@ struct virtq {
 	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	/* Set by virtq_enable: */
 	bool ready;
-	enum virtq_fault fault; /* VQ_OK until the queue breaks */
+	enum virtq_fault fault;	      /* VQ_OK until the queue breaks */
 	uint8_t *desc, *avail, *used; /* host addresses of the rings */
 	uint16_t last_avail;	      /* the next avail entry to pop */
 	uint16_t used_idx;	      /* the next used entry to fill */

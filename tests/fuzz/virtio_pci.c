@@ -47,14 +47,9 @@ static void one_access(struct pci_bus *bus, const uint8_t *op)
 	uint16_t off = op[1] | op[2] << 8;
 	uint64_t val = op[3] | op[4] << 8 | op[5] << 16 | (uint32_t)op[6] << 24;
 	switch (kind) {
-	case 0:
-		pci_io_out(bus, off % PCI_CFG_PORTS, size, val);
-		break;
-	case 1:
-		pci_io_in(bus, off % PCI_CFG_PORTS, size);
-		break;
-	default:
-		pci_mmio(bus, (uint64_t)BAR + off, &val, size, kind == 2);
+	case 0: pci_io_out(bus, off % PCI_CFG_PORTS, size, val); break;
+	case 1: pci_io_in(bus, off % PCI_CFG_PORTS, size); break;
+	default: pci_mmio(bus, (uint64_t)BAR + off, &val, size, kind == 2);
 	}
 }
 

@@ -27,9 +27,9 @@
 #include "dev/rng.h"
 #include "guest_ram.h"
 
-#define RAM_SIZE    (64 * 1024)
-#define HDR_BYTES   9
-#define DISK_BYTES  (16 * 512)
+#define RAM_SIZE   (64 * 1024)
+#define HDR_BYTES  9
+#define DISK_BYTES (16 * 512)
 
 static struct vm vm;
 static int disk = -1;
@@ -138,8 +138,8 @@ static void device(const struct input *in)
 		abort();
 	d->irq = irq;
 	uint64_t f = 1ULL << VIRTIO_F_VERSION_1;
-	f |= (uint64_t)!!(in->flags & 0x10) << VIRTIO_RING_F_INDIRECT_DESC;
-	f |= (uint64_t)!!(in->flags & 0x20) << VIRTIO_RING_F_EVENT_IDX;
+	f |= (uint64_t) !!(in->flags & 0x10) << VIRTIO_RING_F_INDIRECT_DESC;
+	f |= (uint64_t) !!(in->flags & 0x20) << VIRTIO_RING_F_EVENT_IDX;
 	if (virtio_set_features(d, f) < 0)
 		abort();
 	d->status = VIRTIO_S_DRIVER_OK | VIRTIO_S_FEATURES_OK;

@@ -161,8 +161,7 @@ static void out_of_range(void)
 	      VIRTIO_BLK_S_IOERR);
 	CHECK(last_len == 1);
 	CHECK(request(VIRTIO_BLK_T_IN, SECTORS, 512) == VIRTIO_BLK_S_IOERR);
-	CHECK(request(VIRTIO_BLK_T_OUT, UINT64_MAX, 512) ==
-	      VIRTIO_BLK_S_IOERR);
+	CHECK(request(VIRTIO_BLK_T_OUT, UINT64_MAX, 512) == VIRTIO_BLK_S_IOERR);
 	CHECK(request(VIRTIO_BLK_T_OUT, UINT64_MAX / 512 + 1, 512) ==
 	      VIRTIO_BLK_S_IOERR);
 	/* Not whole sectors. */

@@ -53,8 +53,8 @@ static void fills(void)
 	CHECK(used_idx() == 2 && used_len(QSIZE, 1) == 16);
 	CHECK(zeros(BUF_GPA + 8192, 16) == 16);
 	/* A request for more than 64 KiB gets 64 KiB. */
-	vring_desc(4, BUF_GPA, 48 * 1024, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT,
-		   5);
+	vring_desc(4, BUF_GPA, 48 * 1024,
+		   VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 5);
 	vring_desc(5, BUF_GPA + 0x20000, 48 * 1024, VIRTQ_DESC_F_WRITE, 0);
 	vring_avail(QSIZE, 4);
 	virtio_notify(&r.vdev, 0);

@@ -131,7 +131,7 @@ static void bar_sizing(void)
 	CHECK(cfg_in(SLOT, 0x10, 4) == BAR);
 	CHECK(rd(0, 4) == 0xdead); /* memory decoding still off */
 	cfg_out(SLOT, 0x10, 4, 0xffffffff);
-	CHECK(cfg_in(SLOT, 0x10, 4) == (uint32_t)~(VP_BAR_SIZE - 1));
+	CHECK(cfg_in(SLOT, 0x10, 4) == (uint32_t) ~(VP_BAR_SIZE - 1));
 	cfg_out(SLOT, 0x10, 4, BAR + 0x123);
 	CHECK(cfg_in(SLOT, 0x10, 4) == BAR);
 	/* Read-only fields stay. */
@@ -141,7 +141,7 @@ static void bar_sizing(void)
 	CHECK(cfg_in(SLOT, 0x34, 1) == 0x40);
 	cfg_out(SLOT, 4, 2, 0xffff);
 	CHECK(cfg_in(SLOT, 4, 2) == 2);
-	CHECK(rd(0x12, 2) == 1); /* num_queues, decoding on */
+	CHECK(rd(0x12, 2) == 1);		 /* num_queues, decoding on */
 	CHECK(rd(VP_BAR_SIZE - 2, 4) == 0xdead); /* across the end */
 	CHECK(!pci_mmio(&bus, BAR - 1, &(uint64_t){0}, 2, false));
 }
@@ -156,8 +156,8 @@ static void driver_setup(uint64_t features)
 	wr(0x0c, 4, (uint32_t)features);
 	wr(0x08, 4, 1);
 	wr(0x0c, 4, features >> 32);
-	wr(0x14, 1, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER |
-			    VIRTIO_S_FEATURES_OK);
+	wr(0x14, 1,
+	   VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER | VIRTIO_S_FEATURES_OK);
 }
 
 static void queue_setup(uint16_t size)

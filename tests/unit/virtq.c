@@ -95,8 +95,7 @@ static void indirect_chain(void)
 	setup(QSIZE);
 	vring_desc(0, BUF_GPA, 16, VIRTQ_DESC_F_NEXT, 5);
 	vring_desc(5, INDIR_GPA + 3, 16, VIRTQ_DESC_F_INDIRECT, 0);
-	vring_desc_at(INDIR_GPA + 3, 0, BUF_GPA + 64, 1, VIRTQ_DESC_F_WRITE,
-		      0);
+	vring_desc_at(INDIR_GPA + 3, 0, BUF_GPA + 64, 1, VIRTQ_DESC_F_WRITE, 0);
 	vring_avail(QSIZE, 0);
 	CHECK(virtq_pop(&q, &c) == 1);
 	CHECK(c.nr == 1 && c.nw == 1 && c.iov[1].iov_base == ram(BUF_GPA + 64));
@@ -151,10 +150,10 @@ static void bad_rings(void)
 	CHECK(enable_fails(QSIZE, DESC_GPA, AVAIL_GPA, UINT64_MAX - 3, r));
 	CHECK(enable_fails(QSIZE, UINT64_MAX - 15, AVAIL_GPA, USED_GPA, r));
 	/* The rings' last bytes (used_event, avail_event) count. */
-	CHECK(enable_fails(QSIZE, DESC_GPA, RAM_SIZE - 4 - 2 * QSIZE,
-			   USED_GPA, r));
-	CHECK(enable_fails(QSIZE, DESC_GPA, AVAIL_GPA,
-			   RAM_SIZE - 4 - 8 * QSIZE, r));
+	CHECK(enable_fails(QSIZE, DESC_GPA, RAM_SIZE - 4 - 2 * QSIZE, USED_GPA,
+			   r));
+	CHECK(enable_fails(QSIZE, DESC_GPA, AVAIL_GPA, RAM_SIZE - 4 - 8 * QSIZE,
+			   r));
 	vring_queue(&q, QSIZE);
 	q.used_gpa = RAM_SIZE - 6 - 8 * QSIZE - 2; /* 4-aligned, fits */
 	CHECK(virtq_enable(&q, &vm) == 0);
@@ -350,7 +349,7 @@ static void event_idx(void)
 	round_trips(1);
 	CHECK(ld16_at(avail_event) == 1);
 	CHECK(virtq_want_interrupt(&q)); /* used_event 0 reached */
-	st16_at(used_event, 4); /* wake me when entry 4 is used */
+	st16_at(used_event, 4);		 /* wake me when entry 4 is used */
 	round_trips(3);
 	CHECK(!virtq_want_interrupt(&q));
 	round_trips(1);

@@ -11,13 +11,13 @@
 #include "dev/virtq.h"
 #include "vm/vm.h"
 
-#define RAM_SIZE   (8ULL << 20)
-#define DESC_GPA   0x1000ULL
-#define AVAIL_GPA  0x2000ULL
-#define USED_GPA   0x3000ULL
-#define INDIR_GPA  0x4000ULL
-#define BUF_GPA	   0x10000ULL
-#define QSIZE	   16
+#define RAM_SIZE  (8ULL << 20)
+#define DESC_GPA  0x1000ULL
+#define AVAIL_GPA 0x2000ULL
+#define USED_GPA  0x3000ULL
+#define INDIR_GPA 0x4000ULL
+#define BUF_GPA	  0x10000ULL
+#define QSIZE	  16
 
 static struct vm vm;
 static uint16_t drv_idx; /* the driver's next avail idx */
@@ -51,9 +51,8 @@ static inline void vring_queue(struct virtq *q, uint16_t n)
 }
 
 /* Descriptor i of the table at table_gpa. */
-static inline void vring_desc_at(uint64_t table_gpa, uint16_t i,
-				 uint64_t addr, uint32_t len, uint16_t flags,
-				 uint16_t next)
+static inline void vring_desc_at(uint64_t table_gpa, uint16_t i, uint64_t addr,
+				 uint32_t len, uint16_t flags, uint16_t next)
 {
 	uint8_t *d = ram(table_gpa + 16 * (uint64_t)i);
 	memcpy(d, &addr, 8);
