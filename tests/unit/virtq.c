@@ -1,6 +1,8 @@
 /* The split virtqueue (src/dev/virtq.c) against a fake guest driver: good
  * chains, direct and indirect, the used ring and interrupt suppression,
  * and every hostile ring the device must refuse by breaking the queue. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "unit.h"
@@ -359,6 +361,83 @@ static void event_idx(void)
 	CHECK(!virtq_want_interrupt(&q)); /* used_event 4 long passed */
 }
 
+/* A guest vCPU that rewrites descriptors 0-2 while the device walks
+ * them: good values and bad ones, addresses past RAM, loops, indirect
+ * tables. */
+static atomic_bool racing;
+static atomic_ulong rewrites;
+
+static void *racer(void *arg)
+{
+	static const uint64_t addrs[] = {BUF_GPA, RAM_SIZE - 4, INDIR_GPA,
+					 UINT64_MAX - 2, RAM_SIZE};
+	static const uint32_t lens[] = {8, 0, 16, 0xffffffff, 32};
+	uint64_t x = 88172645463325252ULL;
+	while (atomic_load(&racing)) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint8_t *d = ram(DESC_GPA + 16 * (x % 3));
+		__atomic_store_n((uint64_t *)d, addrs[(x >> 8) % 5],
+				 __ATOMIC_RELAXED);
+		__atomic_store_n((uint32_t *)(d + 8), lens[(x >> 16) % 5],
+				 __ATOMIC_RELAXED);
+		__atomic_store_n((uint16_t *)(d + 12), (x >> 24) & 7,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n((uint16_t *)(d + 14), (x >> 32) % 4,
+				 __ATOMIC_RELAXED);
+		atomic_fetch_add(&rewrites, 1);
+	}
+	return NULL;
+}
+
+/* Whether every segment of c lies in RAM, within the caps. */
+static bool chain_in_ram(void)
+{
+	uint64_t total = 0;
+	if (c.nr + c.nw > VIRTQ_MAX_SEGS)
+		return false;
+	for (unsigned i = 0; i < c.nr + c.nw; i++) {
+		uint8_t *b = c.iov[i].iov_base;
+		if (b < vm.mem || c.iov[i].iov_len > RAM_SIZE ||
+		    b + c.iov[i].iov_len > vm.mem + RAM_SIZE)
+			return false;
+		total += c.iov[i].iov_len;
+	}
+	return total == (uint64_t)c.rlen + c.wlen && total <= VIRTQ_MAX_BYTES;
+}
+
+/* Whatever the guest writes meanwhile, each field is checked and used as
+ * read once: no chain the device accepts reaches outside RAM. */
+static void concurrent_guest(void)
+{
+	pthread_t t;
+	int popped = 0, broke = 0, bad = 0;
+	vring_ram();
+	atomic_store(&racing, true);
+	if (pthread_create(&t, NULL, racer, NULL) != 0)
+		abort();
+	while (atomic_load(&rewrites) < 1000)
+		;
+	/* 20000 walks, and more until the racer has been seen both making
+	 * good chains and bad ones (it may be descheduled for a while). */
+	int i;
+	for (i = 0; i < 20000 || ((!popped || !broke) && i < 5000000); i++) {
+		vring_queue(&q, QSIZE);
+		q.indirect = true;
+		if (virtq_enable(&q, &vm) < 0)
+			abort();
+		drv_idx = 0;
+		vring_avail(QSIZE, 0);
+		int r = virtq_pop(&q, &c);
+		popped += r == 1;
+		broke += r == -1;
+		bad += r == 1 && !chain_in_ram();
+	}
+	atomic_store(&racing, false);
+	pthread_join(t, NULL);
+	CHECK(bad == 0 && popped + broke == i);
+	CHECK(popped > 0 && broke > 0); /* the racer reached the device */
+}
+
 static void cases(void)
 {
 	RUN(good_chain);
@@ -377,6 +456,7 @@ static void cases(void)
 	RUN(reset_clears);
 	RUN(no_interrupt);
 	RUN(event_idx);
+	RUN(concurrent_guest);
 }
 
 int main(void)
