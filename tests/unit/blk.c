@@ -187,10 +187,12 @@ static void read_only(void)
 	stop();
 	/* The host refuses a write (an fd open for reading only). */
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", make_disk());
+	int rw = make_disk();
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", rw);
 	start(open(path, O_RDONLY | O_CLOEXEC), false);
 	CHECK(request(VIRTIO_BLK_T_OUT, 0, 512) == VIRTIO_BLK_S_IOERR);
 	stop();
+	close(rw);
 }
 
 static void get_id_and_others(void)
