@@ -138,6 +138,8 @@ void pci_io_out(void *b, uint16_t off, unsigned size, uint32_t val)
 bool pci_mmio(struct pci_bus *bus, uint64_t gpa, void *data, unsigned len,
 	      bool write)
 {
+	if (len == 0 || len > 8) /* KVM's MMIO exits carry 1 to 8 bytes */
+		return false;
 	for (int i = 0; i < PCI_MAX_SLOTS; i++) {
 		struct pci_dev *p = bus->slot[i];
 		if (!p || !p->bar_size ||

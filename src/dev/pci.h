@@ -48,8 +48,8 @@ int pci_add(struct pci_bus *bus, struct pci_dev *p);
  * in the shape of an ioport device's in and out (dev is the bus). */
 uint32_t pci_io_in(void *bus, uint16_t off, unsigned size);
 void pci_io_out(void *bus, uint16_t off, unsigned size, uint32_t val);
-/* A guest memory access of len bytes at gpa: true if a device's BAR (with
- * memory decoding on) took it; reads fill data. */
+/* A guest memory access of len bytes (1 to 8) at gpa: true if a device's
+ * BAR (with memory decoding on) took it whole; reads fill data. */
 bool pci_mmio(struct pci_bus *bus, uint64_t gpa, void *data, unsigned len,
 	      bool write);
 

@@ -143,6 +143,9 @@ static void bar_sizing(void)
 	CHECK(cfg_in(SLOT, 4, 2) == 2);
 	CHECK(rd(0x12, 2) == 1);		 /* num_queues, decoding on */
 	CHECK(rd(VP_BAR_SIZE - 2, 4) == 0xdead); /* across the end */
+	uint8_t wide[16] = {0};
+	CHECK(!pci_mmio(&bus, BAR, wide, 16, false));
+	CHECK(!pci_mmio(&bus, BAR, wide, 0, false));
 	CHECK(!pci_mmio(&bus, BAR - 1, &(uint64_t){0}, 2, false));
 }
 
