@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of the fuzzers: tests/fuzz/corpus/{syscall,elf}/.
+"""Writes the seed corpora of the fuzzers: tests/fuzz/corpus/{syscall,elf,virtq,virtio_pci}/.
 
 Usage: tests/fuzz/mkseeds.py [GUEST_BUILD_DIR]
 The syscall seeds are short guest programs in the input format described
 at the top of tests/fuzz/syscall.c; the ELF seeds are small hand-made
 executables (static, static-PIE, dynamic with its loader) plus the first
-4 KiB of real test guests when GUEST_BUILD_DIR (e.g. build) is given.
+4 KiB of real test guests when GUEST_BUILD_DIR (e.g. build) is given. The
+virtq seeds are guest RAM images with virtio-blk and virtio-rng requests
+in the input format described at the top of tests/fuzz/virtq.c; the
+virtio_pci seeds are a driver's port and BAR accesses over such images
+(tests/fuzz/virtio_pci.c).
 """
 import os
 import re
@@ -231,9 +235,109 @@ ELFS = {
     "stack-many": struct.pack("<HBB", 0xffff, 200, 33) + b"x\0" * 300,
 }
 
+# ---- virtq inputs: a queue of 8 with its rings low in RAM ----
+
+V_DESC, V_AVAIL, V_USED, V_INDIR = 0x100, 0x200, 0x300, 0x400
+V_HDR, V_STATUS, V_DATA = 0x500, 0x520, 0x600
+F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
+IN, OUT, FLUSH, GET_ID = 0, 1, 4, 8
+
+def vdesc(addr, length, flags=0, nxt=0):
+    return struct.pack("<QIHH", addr, length, flags, nxt)
+
+def vram(descs, heads, extra=None, table=V_DESC, indirect=()):
+    """descs: {index: desc bytes}; heads: the avail ring's entries."""
+    ram = bytearray(V_DATA + 0x200)
+    for i, d in descs.items():
+        ram[table + 16 * i:table + 16 * i + 16] = d
+    for i, d in enumerate(indirect):
+        ram[V_INDIR + 16 * i:V_INDIR + 16 * i + 16] = d
+    ring = struct.pack("<HH", 0, len(heads)) + b"".join(struct.pack("<H", h) for h in heads)
+    ram[V_AVAIL:V_AVAIL + len(ring)] = ring
+    for off, b in (extra or {}).items():
+        ram[off:off + len(b)] = b
+    return bytes(ram)
+
+def vinput(ram, flags=3, writes=b""):
+    """flags: log2 of the queue size and the feature bits of virtq.c."""
+    return struct.pack("<BHHHH", flags, V_DESC, V_AVAIL, V_USED, len(ram)) + ram + writes
+
+def vwrite(gpa, b):
+    return struct.pack("<HB", gpa, len(b)) + b
+
+def blkreq(t, sector, data_flags=F_WRITE, n=512, first=0):
+    """A three-descriptor request at descriptors first, first + 1, first + 2."""
+    return {first: vdesc(V_HDR, 16, F_NEXT, first + 1),
+            first + 1: vdesc(V_DATA, n, data_flags | F_NEXT, first + 2),
+            first + 2: vdesc(V_STATUS, 1, F_WRITE)}
+
+def hdr(t, sector):
+    return {V_HDR: struct.pack("<IIQ", t, 0, sector)}
+
+INDIRECT, EVENT_IDX, RO, RNG = 0x10, 0x20, 0x40, 0x80
+
+VIRTQ = {
+    "blk-read": vinput(vram(blkreq(IN, 1), [0], hdr(IN, 1))),
+    "blk-write": vinput(vram(blkreq(OUT, 3, 0), [0], hdr(OUT, 3))),
+    "blk-write-ro": vinput(vram(blkreq(OUT, 3, 0), [0], hdr(OUT, 3)), 3 | RO),
+    "blk-flush": vinput(vram({0: vdesc(V_HDR, 16, F_NEXT, 1),
+                              1: vdesc(V_STATUS, 1, F_WRITE)}, [0], hdr(FLUSH, 0))),
+    "blk-get-id": vinput(vram(blkreq(GET_ID, 0, F_WRITE, 20), [0], hdr(GET_ID, 0))),
+    "blk-past-end": vinput(vram(blkreq(IN, 16), [0], hdr(IN, 16))),
+    "blk-indirect": vinput(vram({0: vdesc(V_INDIR, 48, F_INDIRECT)}, [0], hdr(IN, 2),
+                                indirect=[vdesc(V_HDR, 16, F_NEXT, 1),
+                                          vdesc(V_DATA, 512, F_WRITE | F_NEXT, 2),
+                                          vdesc(V_STATUS, 1, F_WRITE)]), 3 | INDIRECT),
+    # A second request made available after the first notification.
+    "blk-two-kicks": vinput(vram({**blkreq(IN, 0), **blkreq(OUT, 5, 0, first=3)}, [0],
+                                 hdr(IN, 0)), 3 | EVENT_IDX,
+                            vwrite(V_AVAIL + 6, struct.pack("<H", 3)) +
+                            vwrite(V_AVAIL + 2, struct.pack("<H", 2))),
+    "blk-loop": vinput(vram({0: vdesc(V_HDR, 16, F_NEXT, 1),
+                             1: vdesc(V_DATA, 512, F_NEXT, 0)}, [0], hdr(IN, 0))),
+    "blk-nested": vinput(vram({0: vdesc(V_INDIR, 32, F_INDIRECT)}, [0], hdr(IN, 0),
+                              indirect=[vdesc(V_HDR, 16, F_NEXT, 1),
+                                        vdesc(V_INDIR, 32, F_INDIRECT)]), 3 | INDIRECT),
+    "rng": vinput(vram({0: vdesc(V_DATA, 64, F_WRITE | F_NEXT, 1),
+                        1: vdesc(V_DATA + 64, 64, F_WRITE)}, [0, 1]), 3 | RNG),
+}
+
+# ---- virtio_pci inputs: a modern driver's set-up, then a request ----
+
+def pio_out(off, size, val): return struct.pack("<BHI", 0 | {1: 0, 2: 1, 4: 2}[size] << 2, off, val)
+def bar_w(off, size, val): return struct.pack("<BHI", 2 | {1: 0, 2: 1, 4: 2, 8: 3}[size] << 2, off, val)
+def bar_r(off, size): return struct.pack("<BHI", 3 | {1: 0, 2: 1, 4: 2, 8: 3}[size] << 2, off, 0)
+
+def cfg_w(slot, reg, size, val):
+    return pio_out(0, 4, 0x80000000 | slot << 11 | reg & 0xfc) + pio_out(4 + (reg & 3), size, val)
+
+def driver(features, qsize=8):
+    return (cfg_w(1, 4, 2, 2) + bar_w(0x14, 1, 0) + bar_w(0x14, 1, 3) +
+            bar_w(0x08, 4, 1) + bar_w(0x0c, 4, features >> 32) +
+            bar_w(0x08, 4, 0) + bar_w(0x0c, 4, features & 0xffffffff) +
+            bar_w(0x14, 1, 0xb) + bar_r(0x14, 1) + bar_w(0x16, 2, 0) +
+            bar_w(0x18, 2, qsize) + bar_w(0x20, 4, V_DESC) + bar_w(0x24, 4, 0) +
+            bar_w(0x28, 4, V_AVAIL) + bar_w(0x2c, 4, 0) + bar_w(0x30, 4, V_USED) +
+            bar_w(0x34, 4, 0) + bar_w(0x1c, 2, 1) + bar_w(0x14, 1, 0xf))
+
+def pinput(ram, ops):
+    return struct.pack("<H", len(ram)) + ram + ops
+
+KICK = bar_w(0x3000, 2, 0) + bar_r(0x1000, 1) + bar_r(0x2000, 8)
+V1 = 1 << 32
+
+VIRTIO_PCI = {
+    "blk-read": pinput(vram(blkreq(IN, 1), [0], hdr(IN, 1)), driver(V1 | 1 << 9) + KICK),
+    "blk-indirect": pinput(VIRTQ["blk-indirect"][9:], driver(V1 | 1 << 28) + KICK),
+    "blk-bad-size": pinput(vram(blkreq(IN, 1), [0], hdr(IN, 1)), driver(V1, 3) + KICK + bar_w(0x14, 1, 0)),
+    "rng": pinput(vram({0: vdesc(V_DATA, 64, F_WRITE)}, [0], {0: b"\x01"}), driver(V1) + KICK),
+    "probe": pinput(b"", b"".join(pio_out(0, 4, 0x80000000 | s << 11) + struct.pack("<BHI", 1 | 2 << 2, 4, 0)
+                                  for s in range(4)) + cfg_w(1, 0x10, 4, 0xffffffff)),
+}
+
 def main():
     out = os.path.join(HERE, "corpus")
-    for d, seeds in (("syscall", SEEDS), ("elf", ELFS)):
+    for d, seeds in (("syscall", SEEDS), ("elf", ELFS), ("virtq", VIRTQ), ("virtio_pci", VIRTIO_PCI)):
         os.makedirs(os.path.join(out, d), exist_ok=True)
         for name, b in seeds.items():
             open(os.path.join(out, d, name), "wb").write(b)
