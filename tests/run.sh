@@ -92,7 +92,7 @@ host_kvm() {
 declare -A weight=([asan]=1150 [guest]=780 [cli]=180 [asan-hostile]=170
 	[stress]=151 [hostile]=120 [snap]=109 [compat]=73 [limits]=60 [ctl]=58
 	[busybox]=54 [shell]=47 [elf]=24 [aslr]=22 [sandbox]=9 [fs]=6 [mm]=6
-	[net]=6 [procfs]=4 [cpu]=2 [entry]=1 [oci]=570 [migrate]=120)
+	[net]=6 [procfs]=4 [cpu]=2 [entry]=1 [oci]=570 [migrate]=70)
 
 # How many test VMs at once: one CPU and ~5 GiB each, at most 4.
 vm_count() {
