@@ -407,12 +407,8 @@ static void parse_cpus(struct lx_opts *o, const char *arg)
  * exponent, no hex, no inf): at most a year. */
 static void parse_timeout(struct lx_opts *o, const char *arg)
 {
-	size_t digits = strspn(arg, "0123456789");
-	size_t frac =
-		arg[digits] == '.' ? strspn(arg + digits + 1, "0123456789") : 0;
-	size_t len = digits + (arg[digits] == '.' ? 1 + frac : 0);
-	double v = digits + frac && !arg[len] ? strtod(arg, NULL) : -1;
-	if (v < 0)
+	double v;
+	if (parse_seconds(arg, &v) < 0)
 		bad_usage("--timeout %s: expected seconds, like 30 or 0.5",
 			  arg);
 	if (v < 0.001 || v > 366 * 86400.0)
