@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot_cli.h"
 #include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "oci/oci.h"
@@ -22,6 +23,9 @@
 static const char usage_text[] =
 	"usage: mote run [options] PROGRAM [ARGS...]\n"
 	"       mote restore [options] SNAPSHOT\n"
+	"       mote boot --kernel BZIMAGE [options]  (a Linux kernel; see "
+	"mote boot\n"
+	"                         --help and docs/boot.md)\n"
 	"       mote ps [--json]\n"
 	"       mote stop ID [--force] [--grace SECONDS]\n"
 	"       mote pause ID | mote resume ID\n"
@@ -617,6 +621,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1, t_start);
+	if (!strcmp(argv[1], "boot"))
+		return cmd_boot(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "oci"))
 		return oci_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "restore"))

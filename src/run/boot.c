@@ -1,0 +1,237 @@
+/* mote boot: reads and checks the kernel and initrd, makes the plain VM,
+ * loads them through the boot protocol, runs the vCPU and serves its
+ * exits with the devices, and turns the way the guest ended into mote's
+ * exit status. */
+#define _GNU_SOURCE
+#include "run/boot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "dev/console.h"
+#include "dev/i8042.h"
+#include "dev/ioport.h"
+#include "dev/uart.h"
+#include "linux/linux.h"
+#include "util.h"
+#include "vm/plain.h"
+
+struct guest {
+	struct vm vm;
+	struct vcpu cpu;
+	struct uart uart;
+	struct console con;
+	struct ioport_dev devs[2];
+	struct ioport_bus bus;
+	uint64_t mmio_unhandled;
+};
+
+/* Set by signal handlers, read by the vCPU loop. */
+static volatile sig_atomic_t timed_out, quit;
+static struct vcpu *volatile kick_cpu;
+static pthread_t vcpu_thread;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGALRM)
+		timed_out = 1;
+	else
+		quit = 1;
+	struct vcpu *c = kick_cpu;
+	if (c)
+		vcpu_kick(c);
+}
+
+static void console_quit(void *ctx)
+{
+	pthread_kill(vcpu_thread, SIGUSR1);
+}
+
+/* Maps a whole file read-only. NULL with the line printed. */
+static const uint8_t *map_file(const char *path, const char *what, size_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		msg("%s %s: %s (give a readable file)", what, path,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	*size = (size_t)st.st_size;
+	void *p = st.st_size ? mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0)
+			     : MAP_FAILED;
+	close(fd);
+	if (p == MAP_FAILED) {
+		msg("%s %s: %s", what, path,
+		    st.st_size ? strerror(errno) : "the file is empty");
+		return NULL;
+	}
+	return p;
+}
+
+/* Makes the VM and loads the guest into it. 0 or an exit status. */
+static int boot_setup(struct guest *g, const struct boot_opts *o,
+		      const struct bzimage *b, const struct linux_load *l)
+{
+	enum vm_error e = vm_plain_create(&g->vm, o->memory);
+	if (e != VM_OK) {
+		vm_error_msg(e);
+		return MOTE_EXIT_FAIL;
+	}
+	const char *why;
+	uint64_t entry = linux_load(&g->vm, b, l, &why);
+	if (!entry) {
+		msg("%s: %s", o->kernel, why);
+		return MOTE_EXIT_FAIL;
+	}
+	if (vm_plain_vcpu(&g->vm, &g->cpu, 0, entry, PLAIN_ZERO_PAGE) < 0) {
+		msg("internal error: cannot create the vCPU: %s",
+		    strerror(errno));
+		return MOTE_EXIT_FAIL;
+	}
+	uart_init(&g->uart, &g->vm, UART_COM1_IRQ, STDOUT_FILENO);
+	g->devs[0] = uart_ioport(&g->uart, UART_COM1);
+	g->devs[1] = i8042_ioport(&g->bus);
+	g->bus.devs = g->devs;
+	g->bus.n = 2;
+	return 0;
+}
+
+/* An MMIO access outside RAM and the in-kernel devices: reads all-ones,
+ * writes dropped, counted. */
+static void mmio_unhandled(struct guest *g, const struct plain_mmio *m)
+{
+	g->mmio_unhandled++;
+	if (!m->write)
+		memset(m->data, 0xff, m->len);
+}
+
+/* Serves exits until the guest ends. Returns the exit status. */
+static int boot_loop(struct guest *g, const struct boot_opts *o)
+{
+	for (;;) {
+		if (timed_out) {
+			msg("the guest ran past --timeout %s; stopped",
+			    o->timeout_arg);
+			return MOTE_EXIT_TIMEOUT;
+		}
+		if (quit) {
+			msg("quit (Ctrl-A x)");
+			return BOOT_EXIT_REBOOT;
+		}
+		struct plain_exit_rec x = vm_plain_run(&g->cpu);
+		switch (x.kind) {
+		case PX_IO:
+			ioport_dispatch(&g->bus, x.io.port, x.io.size, x.io.out,
+					x.io.count, x.io.data);
+			if (g->bus.stop == DEV_RESET) {
+				msg("the guest rebooted");
+				return BOOT_EXIT_REBOOT;
+			}
+			break;
+		case PX_MMIO: mmio_unhandled(g, &x.mmio); break;
+		case PX_INTR: break;
+		case PX_SHUTDOWN:
+			msg("the guest's kernel reset the CPU (a triple "
+			    "fault)");
+			return BOOT_EXIT_CPU_RESET;
+		case PX_FAIL:
+			msg("internal error: KVM_RUN: %s", strerror(x.err));
+			return MOTE_EXIT_FAIL;
+		case PX_OTHER:
+			msg("internal error: the guest's vCPU stopped with an "
+			    "exit mote does not serve (%s)",
+			    kvm_exit_reason_name(x.reason));
+			vcpu_dump(&g->cpu);
+			return MOTE_EXIT_FAIL;
+		}
+	}
+}
+
+/* The signals that kick the vCPU: SIGALRM (--timeout) and SIGUSR1 (the
+ * console's Ctrl-A x). Blocked in the console thread, which inherits the
+ * mask set while it is made. */
+static int boot_signals(const struct boot_opts *o, struct guest *g)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	vcpu_thread = pthread_self();
+	kick_cpu = &g->cpu;
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	int r = console_start(&g->con, &g->uart, STDIN_FILENO, console_quit,
+			      NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0) {
+		msg("internal error: cannot start the console: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (o->timeout_ns) {
+		struct itimerval it = {
+			.it_value = {.tv_sec = o->timeout_ns / 1000000000,
+				     .tv_usec =
+					     o->timeout_ns % 1000000000 / 1000},
+		};
+		if (!it.it_value.tv_sec && !it.it_value.tv_usec)
+			it.it_value.tv_usec = 1;
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+	return 0;
+}
+
+static int boot_files(const struct boot_opts *o, struct bzimage *b,
+		      struct linux_load *l)
+{
+	size_t ksize;
+	const uint8_t *k = map_file(o->kernel, "--kernel", &ksize);
+	if (!k)
+		return -1;
+	const char *why;
+	if (bzimage_parse(b, k, ksize, &why) < 0) {
+		msg("%s: %s", o->kernel, why);
+		return -1;
+	}
+	*l = (struct linux_load){.cmdline = o->cmdline, .mem_size = o->memory};
+	if (o->initrd &&
+	    !(l->initrd = map_file(o->initrd, "--initrd", &l->initrd_size)))
+		return -1;
+	return 0;
+}
+
+int boot_main(const struct boot_opts *o)
+{
+	static struct guest g;
+	struct bzimage b;
+	struct linux_load l;
+	if (boot_files(o, &b, &l) < 0)
+		return MOTE_EXIT_FAIL;
+	if (vm_kvm_is_pvm()) {
+		msg("this host's KVM is kvm_pvm, which cannot boot a stock "
+		    "kernel: run mote boot where KVM is kvm-intel or kvm-amd "
+		    "(bare metal, or a VM with nested virtualization)");
+		return MOTE_EXIT_FAIL;
+	}
+	int st = boot_setup(&g, o, &b, &l);
+	if (st)
+		return st;
+	if (boot_signals(o, &g) < 0)
+		return MOTE_EXIT_FAIL;
+	st = boot_loop(&g, o);
+	console_restore(&g.con);
+	return st;
+}
