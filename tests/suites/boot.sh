@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# mote boot of Debian's stock kernel (the test VM's) with a busybox
+# initramfs whose init prints a marker, nproc and MemTotal, then reboots:
+# one boot, its lines and how it ended. Boots are slow under emulation
+# (tens of seconds), so there is one.
+# needs-kvm: hardware
+set -u
+. tests/lib.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+kernel=$O/vm/vmlinuz
+mem=256
+
+plan 5
+t=boot/stock-kernel
+why=$(kvm_missing)
+if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
+	# Not a skip: this suite is for hardware KVM (tests/run.sh sends it
+	# to the test VM from a kvm_pvm host).
+	for s in marker nproc memtotal reboot-status reboot-line; do
+		fail "$t/$s" "this host's KVM is kvm_pvm, which cannot boot a stock kernel (run it with MOTE_KVM=auto or vm)"
+	done
+	exit 0
+fi
+if [ -z "$why" ] && [ ! -f "$kernel" ]; then
+	why="no kernel at $kernel (tests/vm/image.sh builds it)"
+fi
+if [ -z "$why" ] && ! tests/boot/initramfs.sh "$tmp/initrd.gz" 2>"$tmp/err"; then
+	why="cannot build the initramfs: $(head -1 "$tmp/err")"
+fi
+if [ -n "$why" ]; then
+	for s in marker nproc memtotal reboot-status reboot-line; do skip "$t/$s" "$why"; done
+	exit 0
+fi
+
+t0=$(date +%s.%N)
+TEST_TIMEOUT=600 run_mote "$tmp/out" "$tmp/err" boot --kernel "$kernel" \
+	--initrd "$tmp/initrd.gz" --memory ${mem}M --timeout 500 \
+	--append "console=ttyS0 reboot=k panic=-1 quiet"
+st=$?
+t1=$(date +%s.%N)
+awk -v a="$t0" -v b="$t1" 'BEGIN { printf "   (mote boot to reboot: %.1f s under this KVM)\n", b - a }'
+tr -d '\r' <"$tmp/out" >"$tmp/lines"
+tail_out=$(tail -c 300 "$tmp/lines" | tr '\n' ' ')
+
+if grep -qx 'MOTE-BOOT-INIT' "$tmp/lines"; then pass "$t/marker"; else
+	fail "$t/marker" "no MOTE-BOOT-INIT line (status $st): $tail_out $(head -c 200 "$tmp/err")"
+fi
+if grep -qx 'nproc: 1' "$tmp/lines"; then pass "$t/nproc"; else
+	fail "$t/nproc" "want 'nproc: 1': $(grep '^nproc' "$tmp/lines")"
+fi
+# MemTotal is RAM less the kernel's own reservations: between 70% and
+# 100% of --memory.
+kb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' "$tmp/lines")
+if [ -n "$kb" ] && [ "$kb" -le $((mem * 1024)) ] && [ "$kb" -ge $((mem * 1024 * 7 / 10)) ]; then
+	pass "$t/memtotal"
+else
+	fail "$t/memtotal" "MemTotal '${kb:-none}' kB for --memory ${mem}M"
+fi
+if [ "$st" = 0 ]; then pass "$t/reboot-status"; else
+	fail "$t/reboot-status" "status $st, want 0: $(head -c 200 "$tmp/err")"
+fi
+if grep -qx 'mote: the guest rebooted' "$tmp/err"; then pass "$t/reboot-line"; else
+	fail "$t/reboot-line" "stderr lacks 'mote: the guest rebooted': $(head -c 200 "$tmp/err")"
+fi
