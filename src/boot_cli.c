@@ -23,7 +23,8 @@ static const char boot_usage[] =
 	"  --append \"ARGS\"       the kernel command line; default\n"
 	"                        \"" BOOT_CMDLINE "\"\n"
 	"  --memory SIZE         guest RAM, 64M to 3G; default 512M\n"
-	"  --cpus N              vCPUs; only 1 so far\n"
+	"  --cpus N              vCPUs, 1 to 64 (each a host thread); "
+	"default 1\n"
 	"  --timeout SECONDS     stop the guest after SECONDS (status 124)\n"
 	"  --disk, --net, --name, --snapshot: not supported yet\n"
 	"\n"
@@ -70,11 +71,13 @@ static void boot_memory(struct boot_opts *o, const char *arg)
 
 static void boot_cpus(struct boot_opts *o, const char *arg)
 {
-	if (strcmp(arg, "1") != 0)
-		boot_bad("--cpus %s: only 1 vCPU is supported yet (SMP is "
-			 "not done)",
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(arg, &end, 10);
+	if (errno || *end || arg[0] < '1' || arg[0] > '9' || n > BOOT_CPUS_MAX)
+		boot_bad("--cpus %s: expected a number of vCPUs from 1 to 64",
 			 arg);
-	o->cpus = 1;
+	o->cpus = (unsigned)n;
 }
 
 static void boot_timeout(struct boot_opts *o, const char *arg)

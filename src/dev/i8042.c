@@ -15,7 +15,7 @@ static void i8042_out(void *dev, uint16_t off, unsigned size, uint32_t val)
 {
 	struct ioport_bus *bus = dev;
 	if ((val & 0xff) == I8042_RESET)
-		bus->stop = DEV_RESET;
+		__atomic_store_n(&bus->stop, DEV_RESET, __ATOMIC_RELAXED);
 }
 
 struct ioport_dev i8042_ioport(struct ioport_bus *bus)

@@ -22,7 +22,7 @@ static void ioport_one(struct ioport_bus *b, uint16_t port, unsigned size,
 	const struct ioport_dev *d = ioport_find(b, port);
 	uint32_t v = 0;
 	if (!d || (out && !d->out) || (!out && !d->in)) {
-		b->unhandled++;
+		__atomic_fetch_add(&b->unhandled, 1, __ATOMIC_RELAXED);
 		if (!out)
 			memset(data, 0xff, size);
 		return;
@@ -41,6 +41,9 @@ void ioport_dispatch(struct ioport_bus *b, uint16_t port, unsigned size,
 {
 	/* A string instruction (rep outsb) comes as count accesses to the
 	 * same port; vm_plain_run checked the data lies in the run page. */
-	for (uint32_t i = 0; i < count && b->stop == DEV_RUN; i++)
+	for (uint32_t i = 0;
+	     i < count &&
+	     __atomic_load_n(&b->stop, __ATOMIC_RELAXED) == DEV_RUN;
+	     i++)
 		ioport_one(b, port, size, out, data + (size_t)i * size);
 }

@@ -28,6 +28,7 @@ struct ioport_dev {
 struct ioport_bus {
 	const struct ioport_dev *devs;
 	unsigned n;
+	/* Both touched by every vCPU thread, atomically. */
 	uint64_t unhandled; /* accesses to ports no device has */
 	enum dev_stop stop; /* set by a device to end the guest */
 };

@@ -46,4 +46,9 @@ struct linux_load {
 uint64_t linux_load(struct vm *vm, const struct bzimage *b,
 		    const struct linux_load *l, const char **why);
 
+/* Writes an MP table describing `cpus` vCPUs (LAPIC IDs 0..cpus-1, vCPU
+ * 0 the BSP), the IOAPIC and the ISA interrupts. 0, or -1 if it does not
+ * fit. */
+int linux_mptable(struct vm *vm, unsigned cpus);
+
 #endif

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -25,7 +26,9 @@
 
 struct guest {
 	struct vm vm;
-	struct vcpu cpu;
+	struct vcpu cpu[BOOT_CPUS_MAX];
+	unsigned ncpus;
+	const struct boot_opts *o;
 	struct uart uart;
 	struct console con;
 	struct ioport_dev devs[2];
@@ -33,7 +36,11 @@ struct guest {
 	uint64_t mmio_unhandled;
 };
 
-/* Set by signal handlers, read by the vCPU loop. */
+/* Taken by the first vCPU thread that ends the guest, never given back:
+ * the others wait in it while that one exits. */
+static pthread_mutex_t end_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Set by signal handlers, read by vCPU 0's loop. */
 static volatile sig_atomic_t timed_out, quit;
 static struct vcpu *volatile kick_cpu;
 static pthread_t vcpu_thread;
@@ -78,6 +85,25 @@ static const uint8_t *map_file(const char *path, const char *what, size_t *size)
 	return p;
 }
 
+/* The vCPUs: 0 at the entry, the others waiting for its INIT/SIPI; with
+ * more than one, the MP table that describes them. 0 or -1. */
+static int boot_vcpus(struct guest *g, uint64_t entry)
+{
+	for (unsigned i = 0; i < g->ncpus; i++)
+		if (vm_plain_vcpu(&g->vm, &g->cpu[i], (int)i, entry,
+				  PLAIN_ZERO_PAGE) < 0) {
+			msg("internal error: cannot create vCPU %u: %s", i,
+			    strerror(errno));
+			return -1;
+		}
+	if (g->ncpus > 1 && linux_mptable(&g->vm, g->ncpus) < 0) {
+		msg("internal error: the MP table for %u vCPUs does not fit",
+		    g->ncpus);
+		return -1;
+	}
+	return 0;
+}
+
 /* Makes the VM and loads the guest into it. 0 or an exit status. */
 static int boot_setup(struct guest *g, const struct boot_opts *o,
 		      const struct bzimage *b, const struct linux_load *l)
@@ -93,11 +119,10 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 		msg("%s: %s", o->kernel, why);
 		return MOTE_EXIT_FAIL;
 	}
-	if (vm_plain_vcpu(&g->vm, &g->cpu, 0, entry, PLAIN_ZERO_PAGE) < 0) {
-		msg("internal error: cannot create the vCPU: %s",
-		    strerror(errno));
+	g->ncpus = o->cpus;
+	g->o = o;
+	if (boot_vcpus(g, entry) < 0)
 		return MOTE_EXIT_FAIL;
-	}
 	uart_init(&g->uart, &g->vm, UART_COM1_IRQ, STDOUT_FILENO);
 	g->devs[0] = uart_ioport(&g->uart, UART_COM1);
 	g->devs[1] = i8042_ioport(&g->bus);
@@ -110,51 +135,85 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
  * writes dropped, counted. */
 static void mmio_unhandled(struct guest *g, const struct plain_mmio *m)
 {
-	g->mmio_unhandled++;
+	__atomic_fetch_add(&g->mmio_unhandled, 1, __ATOMIC_RELAXED);
 	if (!m->write)
 		memset(m->data, 0xff, m->len);
 }
 
-/* Serves exits until the guest ends. Returns the exit status. */
-static int boot_loop(struct guest *g, const struct boot_opts *o)
+/* What ends the guest from outside it, seen by vCPU 0 (the signals
+ * reach its thread alone): a status, or -1. */
+static int boot_outside(const struct boot_opts *o)
+{
+	if (timed_out) {
+		msg("the guest ran past --timeout %s; stopped", o->timeout_arg);
+		return MOTE_EXIT_TIMEOUT;
+	}
+	if (quit) {
+		msg("quit (Ctrl-A x)");
+		return BOOT_EXIT_REBOOT;
+	}
+	return -1;
+}
+
+/* One exit of vCPU c served: -1 to go on, or the guest's end status. */
+static int boot_exit(struct guest *g, struct vcpu *c,
+		     const struct plain_exit_rec *x)
+{
+	switch (x->kind) {
+	case PX_IO:
+		ioport_dispatch(&g->bus, x->io.port, x->io.size, x->io.out,
+				x->io.count, x->io.data);
+		if (__atomic_load_n(&g->bus.stop, __ATOMIC_RELAXED) !=
+		    DEV_RESET)
+			return -1;
+		msg("the guest rebooted");
+		return BOOT_EXIT_REBOOT;
+	case PX_MMIO: mmio_unhandled(g, &x->mmio); return -1;
+	case PX_INTR: return -1;
+	case PX_SHUTDOWN:
+		msg("the guest's kernel reset the CPU (a triple fault)");
+		return BOOT_EXIT_CPU_RESET;
+	case PX_FAIL:
+		msg("internal error: KVM_RUN: %s", strerror(x->err));
+		return MOTE_EXIT_FAIL;
+	case PX_OTHER: break;
+	}
+	msg("internal error: vCPU %d stopped with an exit mote does not "
+	    "serve (%s)",
+	    c->id, kvm_exit_reason_name(x->reason));
+	vcpu_dump(c);
+	return MOTE_EXIT_FAIL;
+}
+
+/* Ends the guest from any vCPU thread: the terminal back as it was, and
+ * mote's exit with the status. */
+static noreturn void boot_end(struct guest *g, int st)
+{
+	pthread_mutex_lock(&end_lock);
+	console_restore(&g->con);
+	exit(st);
+}
+
+/* Runs vCPU c until the guest ends, and ends it. */
+static noreturn void boot_loop(struct guest *g, struct vcpu *c)
 {
 	for (;;) {
-		if (timed_out) {
-			msg("the guest ran past --timeout %s; stopped",
-			    o->timeout_arg);
-			return MOTE_EXIT_TIMEOUT;
+		int st = c->id == 0 ? boot_outside(g->o) : -1;
+		if (st < 0) {
+			struct plain_exit_rec x = vm_plain_run(c);
+			st = boot_exit(g, c, &x);
 		}
-		if (quit) {
-			msg("quit (Ctrl-A x)");
-			return BOOT_EXIT_REBOOT;
-		}
-		struct plain_exit_rec x = vm_plain_run(&g->cpu);
-		switch (x.kind) {
-		case PX_IO:
-			ioport_dispatch(&g->bus, x.io.port, x.io.size, x.io.out,
-					x.io.count, x.io.data);
-			if (g->bus.stop == DEV_RESET) {
-				msg("the guest rebooted");
-				return BOOT_EXIT_REBOOT;
-			}
-			break;
-		case PX_MMIO: mmio_unhandled(g, &x.mmio); break;
-		case PX_INTR: break;
-		case PX_SHUTDOWN:
-			msg("the guest's kernel reset the CPU (a triple "
-			    "fault)");
-			return BOOT_EXIT_CPU_RESET;
-		case PX_FAIL:
-			msg("internal error: KVM_RUN: %s", strerror(x.err));
-			return MOTE_EXIT_FAIL;
-		case PX_OTHER:
-			msg("internal error: the guest's vCPU stopped with an "
-			    "exit mote does not serve (%s)",
-			    kvm_exit_reason_name(x.reason));
-			vcpu_dump(&g->cpu);
-			return MOTE_EXIT_FAIL;
-		}
+		if (st >= 0)
+			boot_end(g, st);
 	}
+}
+
+/* One guest a process: the AP threads find it here. */
+static struct guest the_guest;
+
+static void *boot_ap(void *arg)
+{
+	boot_loop(&the_guest, arg);
 }
 
 /* The signals that kick the vCPU: SIGALRM (--timeout) and SIGUSR1 (the
@@ -167,7 +226,7 @@ static int boot_signals(const struct boot_opts *o, struct guest *g)
 	sigaction(SIGALRM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	vcpu_thread = pthread_self();
-	kick_cpu = &g->cpu;
+	kick_cpu = &g->cpu[0];
 	sigset_t set, old;
 	sigemptyset(&set);
 	sigaddset(&set, SIGALRM);
@@ -175,9 +234,14 @@ static int boot_signals(const struct boot_opts *o, struct guest *g)
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	int r = console_start(&g->con, &g->uart, STDIN_FILENO, console_quit,
 			      NULL);
+	for (unsigned i = 1; i < g->ncpus && r == 0; i++) {
+		pthread_t t;
+		errno = pthread_create(&t, NULL, boot_ap, &g->cpu[i]);
+		r = errno ? -1 : 0;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r < 0) {
-		msg("internal error: cannot start the console: %s",
+		msg("internal error: cannot start a thread: %s",
 		    strerror(errno));
 		return -1;
 	}
@@ -215,7 +279,7 @@ static int boot_files(const struct boot_opts *o, struct bzimage *b,
 
 int boot_main(const struct boot_opts *o)
 {
-	static struct guest g;
+	struct guest *g = &the_guest;
 	struct bzimage b;
 	struct linux_load l;
 	if (boot_files(o, &b, &l) < 0)
@@ -226,12 +290,10 @@ int boot_main(const struct boot_opts *o)
 		    "(bare metal, or a VM with nested virtualization)");
 		return MOTE_EXIT_FAIL;
 	}
-	int st = boot_setup(&g, o, &b, &l);
+	int st = boot_setup(g, o, &b, &l);
 	if (st)
 		return st;
-	if (boot_signals(o, &g) < 0)
+	if (boot_signals(o, g) < 0)
 		return MOTE_EXIT_FAIL;
-	st = boot_loop(&g, o);
-	console_restore(&g.con);
-	return st;
+	boot_loop(g, &g->cpu[0]);
 }

@@ -16,6 +16,8 @@ enum {
 	BOOT_EXIT_CPU_RESET = 1, /* a triple fault */
 };
 
+#define BOOT_CPUS_MAX 64
+
 struct boot_opts {
 	const char *kernel;
 	const char *initrd; /* NULL: none */

@@ -23,7 +23,7 @@ echo "hello, not a kernel" >"$tmp/text"
 expect text-file "not a bzImage" boot --kernel "$tmp/text"
 expect missing "No such file" boot --kernel "$tmp/none"
 expect disk "--disk is not supported yet" boot --kernel "$tmp/text" --disk "$tmp/text"
-expect cpus "--cpus 2: only 1 vCPU" boot --kernel "$tmp/text" --cpus 2
+expect cpus "--cpus 65: expected a number of vCPUs from 1 to 64" boot --kernel "$tmp/text" --cpus 65
 if [ ! -f "$kernel" ]; then
 	for t in truncated old-protocol; do skip "boot-cli/$t" "no kernel at $kernel (tests/vm/image.sh builds it)"; done
 else

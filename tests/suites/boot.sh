@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # mote boot of Debian's stock kernel (the test VM's) with a busybox
 # initramfs whose init prints a marker, nproc and MemTotal, then reboots:
-# one boot, its lines and how it ended. Boots are slow under emulation
-# (tens of seconds), so there is one.
+# one boot with 2 vCPUs, its lines and how it ended; and a boot cut short
+# by --timeout. Boots are slow under emulation (over a minute in the test
+# VM), so there is one full boot.
 # needs-kvm: hardware
 set -u
 . tests/lib.sh
@@ -10,14 +11,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 kernel=$O/vm/vmlinuz
 mem=256
+cpus=2
 
-plan 5
+plan 6
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
 	# Not a skip: this suite is for hardware KVM (tests/run.sh sends it
 	# to the test VM from a kvm_pvm host).
-	for s in marker nproc memtotal reboot-status reboot-line; do
+	for s in marker nproc memtotal reboot-status reboot-line timeout; do
 		fail "$t/$s" "this host's KVM is kvm_pvm, which cannot boot a stock kernel (run it with MOTE_KVM=auto or vm)"
 	done
 	exit 0
@@ -29,13 +31,13 @@ if [ -z "$why" ] && ! tests/boot/initramfs.sh "$tmp/initrd.gz" 2>"$tmp/err"; the
 	why="cannot build the initramfs: $(head -1 "$tmp/err")"
 fi
 if [ -n "$why" ]; then
-	for s in marker nproc memtotal reboot-status reboot-line; do skip "$t/$s" "$why"; done
+	for s in marker nproc memtotal reboot-status reboot-line timeout; do skip "$t/$s" "$why"; done
 	exit 0
 fi
 
 t0=$(date +%s.%N)
 TEST_TIMEOUT=600 run_mote "$tmp/out" "$tmp/err" boot --kernel "$kernel" \
-	--initrd "$tmp/initrd.gz" --memory ${mem}M --timeout 500 \
+	--initrd "$tmp/initrd.gz" --memory ${mem}M --cpus $cpus --timeout 500 \
 	--append "console=ttyS0 reboot=k panic=-1 quiet"
 st=$?
 t1=$(date +%s.%N)
@@ -46,8 +48,8 @@ tail_out=$(tail -c 300 "$tmp/lines" | tr '\n' ' ')
 if grep -qx 'MOTE-BOOT-INIT' "$tmp/lines"; then pass "$t/marker"; else
 	fail "$t/marker" "no MOTE-BOOT-INIT line (status $st): $tail_out $(head -c 200 "$tmp/err")"
 fi
-if grep -qx 'nproc: 1' "$tmp/lines"; then pass "$t/nproc"; else
-	fail "$t/nproc" "want 'nproc: 1': $(grep '^nproc' "$tmp/lines")"
+if grep -qx "nproc: $cpus" "$tmp/lines"; then pass "$t/nproc"; else
+	fail "$t/nproc" "want 'nproc: $cpus' (--cpus $cpus): $(grep '^nproc' "$tmp/lines")"
 fi
 # MemTotal is RAM less the kernel's own reservations: between 70% and
 # 100% of --memory.
@@ -62,4 +64,14 @@ if [ "$st" = 0 ]; then pass "$t/reboot-status"; else
 fi
 if grep -qx 'mote: the guest rebooted' "$tmp/err"; then pass "$t/reboot-line"; else
 	fail "$t/reboot-line" "stderr lacks 'mote: the guest rebooted': $(head -c 200 "$tmp/err")"
+fi
+
+# --timeout stops a guest that is still booting: 124 and its line.
+run_mote "$tmp/out" "$tmp/err" boot --kernel "$kernel" --initrd "$tmp/initrd.gz" \
+	--memory ${mem}M --timeout 3
+st=$?
+if [ "$st" = 124 ] && grep -qx 'mote: the guest ran past --timeout 3; stopped' "$tmp/err"; then
+	pass "$t/timeout"
+else
+	fail "$t/timeout" "status $st (want 124): $(head -c 200 "$tmp/err")"
 fi
