@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "dev/cmos.h"
 #include "dev/console.h"
 #include "dev/i8042.h"
 #include "dev/ioport.h"
@@ -30,8 +31,9 @@ struct guest {
 	unsigned ncpus;
 	const struct boot_opts *o;
 	struct uart uart;
+	struct cmos cmos;
 	struct console con;
-	struct ioport_dev devs[2];
+	struct ioport_dev devs[3];
 	struct ioport_bus bus;
 	uint64_t mmio_unhandled;
 };
@@ -126,8 +128,10 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 	uart_init(&g->uart, &g->vm, UART_COM1_IRQ, STDOUT_FILENO);
 	g->devs[0] = uart_ioport(&g->uart, UART_COM1);
 	g->devs[1] = i8042_ioport(&g->bus);
+	cmos_init(&g->cmos);
+	g->devs[2] = cmos_ioport(&g->cmos);
 	g->bus.devs = g->devs;
-	g->bus.n = 2;
+	g->bus.n = 3;
 	return 0;
 }
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # mote boot of Debian's stock kernel (the test VM's) with a busybox
-# initramfs whose init prints a marker, nproc and MemTotal, then reboots:
-# one boot with 2 vCPUs, its lines and how it ended; and a boot cut short
-# by --timeout. Boots are slow under emulation (over a minute in the test
-# VM), so there is one full boot.
+# initramfs whose init prints a marker, nproc, MemTotal and the date, then
+# reboots: one boot with 2 vCPUs, its lines and how it ended; and a boot
+# cut short by --timeout. Boots are slow under emulation (20-80 s in the
+# test VM), so there is one full boot.
 # needs-kvm: hardware
 set -u
 . tests/lib.sh
@@ -13,13 +13,13 @@ kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-plan 6
+plan 7
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
 	# Not a skip: this suite is for hardware KVM (tests/run.sh sends it
 	# to the test VM from a kvm_pvm host).
-	for s in marker nproc memtotal reboot-status reboot-line timeout; do
+	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout; do
 		fail "$t/$s" "this host's KVM is kvm_pvm, which cannot boot a stock kernel (run it with MOTE_KVM=auto or vm)"
 	done
 	exit 0
@@ -31,7 +31,7 @@ if [ -z "$why" ] && ! tests/boot/initramfs.sh "$tmp/initrd.gz" 2>"$tmp/err"; the
 	why="cannot build the initramfs: $(head -1 "$tmp/err")"
 fi
 if [ -n "$why" ]; then
-	for s in marker nproc memtotal reboot-status reboot-line timeout; do skip "$t/$s" "$why"; done
+	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout; do skip "$t/$s" "$why"; done
 	exit 0
 fi
 
@@ -58,6 +58,11 @@ if [ -n "$kb" ] && [ "$kb" -le $((mem * 1024)) ] && [ "$kb" -ge $((mem * 1024 * 
 	pass "$t/memtotal"
 else
 	fail "$t/memtotal" "MemTotal '${kb:-none}' kB for --memory ${mem}M"
+fi
+# The guest's clock comes from the CMOS RTC: the host's date (UTC).
+today=$(date -u +%Y-%m-%d)
+if grep -qx "date: $today" "$tmp/lines"; then pass "$t/rtc-date"; else
+	fail "$t/rtc-date" "want 'date: $today': $(grep '^date' "$tmp/lines")"
 fi
 if [ "$st" = 0 ]; then pass "$t/reboot-status"; else
 	fail "$t/reboot-status" "status $st, want 0: $(head -c 200 "$tmp/err")"
