@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -41,6 +43,8 @@ struct guest {
 /* Taken by the first vCPU thread that ends the guest, never given back:
  * the others wait in it while that one exits. */
 static pthread_mutex_t end_lock = PTHREAD_MUTEX_INITIALIZER;
+/* One register dump at a time. */
+static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Set by signal handlers, read by vCPU 0's loop. */
 static volatile sig_atomic_t timed_out, quit;
@@ -144,71 +148,74 @@ static void mmio_unhandled(struct guest *g, const struct plain_mmio *m)
 		memset(m->data, 0xff, m->len);
 }
 
-/* What ends the guest from outside it, seen by vCPU 0 (the signals
- * reach its thread alone): a status, or -1. */
-static int boot_outside(const struct boot_opts *o)
+/* Ends the guest from any vCPU thread: the first to come takes end_lock
+ * for good (the others wait there until the process is gone), puts the
+ * terminal back, prints the one line saying why and exits with st. */
+static noreturn void boot_end(struct guest *g, int st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static noreturn void boot_end(struct guest *g, int st, const char *fmt, ...)
 {
-	if (timed_out) {
-		msg("the guest ran past --timeout %s; stopped", o->timeout_arg);
-		return MOTE_EXIT_TIMEOUT;
-	}
-	if (quit) {
-		msg("quit (Ctrl-A x)");
-		return BOOT_EXIT_REBOOT;
-	}
-	return -1;
+	char line[256];
+	va_list ap;
+	pthread_mutex_lock(&end_lock);
+	console_restore(&g->con);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	msg("%s", line);
+	exit(st);
 }
 
-/* One exit of vCPU c served: -1 to go on, or the guest's end status. */
-static int boot_exit(struct guest *g, struct vcpu *c,
-		     const struct plain_exit_rec *x)
+/* What ends the guest from outside it, seen by vCPU 0 (the signals reach
+ * its thread alone). Returns if nothing does. */
+static void boot_outside(struct guest *g)
+{
+	if (timed_out)
+		boot_end(g, MOTE_EXIT_TIMEOUT,
+			 "the guest ran past --timeout %s; stopped",
+			 g->o->timeout_arg);
+	if (quit)
+		boot_end(g, BOOT_EXIT_REBOOT, "quit (Ctrl-A x)");
+}
+
+/* Serves one exit of vCPU c; returns unless the guest ended. */
+static void boot_exit(struct guest *g, struct vcpu *c,
+		      const struct plain_exit_rec *x)
 {
 	switch (x->kind) {
 	case PX_IO:
 		ioport_dispatch(&g->bus, x->io.port, x->io.size, x->io.out,
 				x->io.count, x->io.data);
-		if (__atomic_load_n(&g->bus.stop, __ATOMIC_RELAXED) !=
+		if (__atomic_load_n(&g->bus.stop, __ATOMIC_RELAXED) ==
 		    DEV_RESET)
-			return -1;
-		msg("the guest rebooted");
-		return BOOT_EXIT_REBOOT;
-	case PX_MMIO: mmio_unhandled(g, &x->mmio); return -1;
-	case PX_INTR: return -1;
+			boot_end(g, BOOT_EXIT_REBOOT, "the guest rebooted");
+		return;
+	case PX_MMIO: mmio_unhandled(g, &x->mmio); return;
+	case PX_INTR: return;
 	case PX_SHUTDOWN:
-		msg("the guest's kernel reset the CPU (a triple fault)");
-		return BOOT_EXIT_CPU_RESET;
+		boot_end(g, BOOT_EXIT_CPU_RESET,
+			 "the guest's kernel reset the CPU (a triple fault)");
 	case PX_FAIL:
-		msg("internal error: KVM_RUN: %s", strerror(x->err));
-		return MOTE_EXIT_FAIL;
+		boot_end(g, MOTE_EXIT_FAIL, "internal error: KVM_RUN: %s",
+			 strerror(x->err));
 	case PX_OTHER: break;
 	}
-	msg("internal error: vCPU %d stopped with an exit mote does not "
-	    "serve (%s)",
-	    c->id, kvm_exit_reason_name(x->reason));
-	vcpu_dump(c);
-	return MOTE_EXIT_FAIL;
+	pthread_mutex_lock(&dump_lock);
+	vm_plain_dump(c);
+	boot_end(g, MOTE_EXIT_FAIL,
+		 "internal error: vCPU %d stopped with an exit mote does not "
+		 "serve (%s)",
+		 c->id, kvm_exit_reason_name(x->reason));
 }
 
-/* Ends the guest from any vCPU thread: the terminal back as it was, and
- * mote's exit with the status. */
-static noreturn void boot_end(struct guest *g, int st)
-{
-	pthread_mutex_lock(&end_lock);
-	console_restore(&g->con);
-	exit(st);
-}
-
-/* Runs vCPU c until the guest ends, and ends it. */
+/* Runs vCPU c until the guest ends. */
 static noreturn void boot_loop(struct guest *g, struct vcpu *c)
 {
 	for (;;) {
-		int st = c->id == 0 ? boot_outside(g->o) : -1;
-		if (st < 0) {
-			struct plain_exit_rec x = vm_plain_run(c);
-			st = boot_exit(g, c, &x);
-		}
-		if (st >= 0)
-			boot_end(g, st);
+		if (c->id == 0)
+			boot_outside(g);
+		struct plain_exit_rec x = vm_plain_run(c);
+		boot_exit(g, c, &x);
 	}
 }
 

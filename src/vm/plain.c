@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -263,4 +264,18 @@ struct plain_exit_rec vm_plain_run(struct vcpu *c)
 	case KVM_EXIT_INTR: x.kind = PX_INTR; return x;
 	}
 	return x;
+}
+
+void vm_plain_dump(struct vcpu *c)
+{
+	/* A plain VM's vCPU does not sync its registers into the run page
+	 * at every exit (most exits are the UART's): read them for
+	 * vcpu_dump, which prints that area. */
+	if (kvm_ioctl(c->fd, KVM_GET_REGS, &c->run->s.regs.regs) < 0 ||
+	    kvm_ioctl(c->fd, KVM_GET_SREGS, &c->run->s.regs.sregs) < 0) {
+		fprintf(stderr, "  (registers unreadable: %s)\n",
+			strerror(errno));
+		return;
+	}
+	vcpu_dump(c);
 }

@@ -72,6 +72,9 @@ struct plain_exit_rec {
 	struct plain_io io;
 	struct plain_mmio mmio;
 };
+/* Prints the registers of a vCPU stopped in an exit (vcpu_dump's
+ * format), for internal-error reports. */
+void vm_plain_dump(struct vcpu *c);
 /* KVM_RUN once and decode its exit. I/O data lies in the run page, which
  * KVM wrote; its offset and size are still checked against the page. */
 struct plain_exit_rec vm_plain_run(struct vcpu *c);
