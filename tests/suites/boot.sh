@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # mote boot of Debian's stock kernel (the test VM's) with a busybox
 # initramfs whose init prints a marker, nproc, MemTotal and the date, then
-# reboots: one boot with 2 vCPUs, its lines and how it ended; and a boot
-# cut short by --timeout. Boots are slow under emulation (20-80 s in the
-# test VM), so there is one full boot.
+# reboots: one boot with 2 vCPUs, its lines and how it ended; a boot cut
+# short by --timeout, and one ended by Ctrl-A x on a terminal. Boots are
+# slow under emulation (20-80 s in the test VM), so there is one full
+# boot.
 # needs-kvm: hardware
 set -u
 . tests/lib.sh
@@ -13,13 +14,13 @@ kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-plan 7
+plan 8
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
 	# Not a skip: this suite is for hardware KVM (tests/run.sh sends it
 	# to the test VM from a kvm_pvm host).
-	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout; do
+	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout ctrl-a-x; do
 		fail "$t/$s" "this host's KVM is kvm_pvm, which cannot boot a stock kernel (run it with MOTE_KVM=auto or vm)"
 	done
 	exit 0
@@ -31,7 +32,7 @@ if [ -z "$why" ] && ! tests/boot/initramfs.sh "$tmp/initrd.gz" 2>"$tmp/err"; the
 	why="cannot build the initramfs: $(head -1 "$tmp/err")"
 fi
 if [ -n "$why" ]; then
-	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout; do skip "$t/$s" "$why"; done
+	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout ctrl-a-x; do skip "$t/$s" "$why"; done
 	exit 0
 fi
 
@@ -79,4 +80,15 @@ if [ "$st" = 124 ] && grep -qx 'mote: the guest ran past --timeout 3; stopped' "
 	pass "$t/timeout"
 else
 	fail "$t/timeout" "status $st (want 124): $(head -c 200 "$tmp/err")"
+fi
+
+# On a terminal, Ctrl-A x quits at once: status 0 and its line.
+timeout -k 5 300 python3 tests/boot/onpty.py 3 200 '\x01x' "$MOTE" boot \
+	--kernel "$kernel" --initrd "$tmp/initrd.gz" --memory ${mem}M \
+	--timeout 150 >"$tmp/pty" 2>&1
+st=$?
+if [ "$st" = 0 ] && grep -q 'mote: quit (Ctrl-A x)' "$tmp/pty"; then
+	pass "$t/ctrl-a-x"
+else
+	fail "$t/ctrl-a-x" "status $st (want 0): $(tail -c 200 "$tmp/pty" | tr '\r\n' '  ')"
 fi
