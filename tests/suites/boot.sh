@@ -2,7 +2,8 @@
 # mote boot of Debian's stock kernel (the test VM's) with a busybox
 # initramfs whose init prints a marker, nproc, MemTotal and the date, then
 # reboots: one boot with 2 vCPUs, its lines and how it ended; a boot cut
-# short by --timeout, and one ended by Ctrl-A x on a terminal. Boots are
+# short by --timeout, one ended by Ctrl-A x on a terminal; and a hostile
+# "kernel" (tests/boot/hostile.S) that ends in a triple fault. Boots are
 # slow under emulation (20-80 s in the test VM), so there is one full
 # boot.
 # needs-kvm: hardware
@@ -14,13 +15,13 @@ kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-plan 8
+plan 9
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
 	# Not a skip: this suite is for hardware KVM (tests/run.sh sends it
 	# to the test VM from a kvm_pvm host).
-	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout ctrl-a-x; do
+	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout ctrl-a-x hostile; do
 		fail "$t/$s" "this host's KVM is kvm_pvm, which cannot boot a stock kernel (run it with MOTE_KVM=auto or vm)"
 	done
 	exit 0
@@ -32,7 +33,7 @@ if [ -z "$why" ] && ! tests/boot/initramfs.sh "$tmp/initrd.gz" 2>"$tmp/err"; the
 	why="cannot build the initramfs: $(head -1 "$tmp/err")"
 fi
 if [ -n "$why" ]; then
-	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout ctrl-a-x; do skip "$t/$s" "$why"; done
+	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout ctrl-a-x hostile; do skip "$t/$s" "$why"; done
 	exit 0
 fi
 
@@ -91,4 +92,22 @@ if [ "$st" = 0 ] && grep -q 'mote: quit (Ctrl-A x)' "$tmp/pty"; then
 	pass "$t/ctrl-a-x"
 else
 	fail "$t/ctrl-a-x" "status $st (want 0): $(tail -c 200 "$tmp/pty" | tr '\r\n' '  ')"
+fi
+
+# A hostile guest: huge string I/O to and from a port no device has, wide
+# accesses, MMIO outside RAM, then a triple fault. The monitor answers as
+# documented (the guest prints HOSTILE-OK if so) and ends with status 1.
+if gcc -c -o "$tmp/hostile.o" tests/boot/hostile.S 2>"$tmp/err" &&
+	objcopy -O binary -j .text "$tmp/hostile.o" "$tmp/hostile.bin" &&
+	python3 tests/boot/mkbzimage.py "$tmp/hostile.bin" "$tmp/hostile.bz"; then
+	run_mote "$tmp/out" "$tmp/err" boot --kernel "$tmp/hostile.bz" --memory 64M --timeout 120
+	st=$?
+	if [ "$st" = 1 ] && grep -qx 'HOSTILE-OK' "$tmp/out" &&
+		grep -qx "mote: the guest's kernel reset the CPU (a triple fault)" "$tmp/err"; then
+		pass "$t/hostile"
+	else
+		fail "$t/hostile" "status $st (want 1): $(head -c 100 "$tmp/out" | tr '\n' ' ') $(head -c 200 "$tmp/err")"
+	fi
+else
+	fail "$t/hostile" "cannot build tests/boot/hostile.S: $(head -c 200 "$tmp/err")"
 fi
