@@ -29,7 +29,7 @@ override CFLAGS += $(SAN_FLAGS_$(SAN))
 endif
 
 SRCS := $(wildcard src/*.c src/vm/*.c src/lx/*.c src/snap/*.c src/ctl/*.c \
-	  src/run/*.c src/oci/*.c src/dev/*.c)
+	  src/run/*.c src/oci/*.c src/linux/*.c src/dev/*.c)
 OBJS := $(SRCS:%.c=$(O)/%.o) $(O)/src/shim/blob.o
 
 .PHONY: install all check check-vm check-full check-build demo bench deps clean help \

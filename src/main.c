@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot_cli.h"
 #include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "oci/oci.h"
@@ -279,12 +280,8 @@ static void parse_cpus(struct lx_opts *o, const char *arg)
  * exponent, no hex, no inf): at most a year. */
 static void parse_timeout(struct lx_opts *o, const char *arg)
 {
-	size_t digits = strspn(arg, "0123456789");
-	size_t frac =
-		arg[digits] == '.' ? strspn(arg + digits + 1, "0123456789") : 0;
-	size_t len = digits + (arg[digits] == '.' ? 1 + frac : 0);
-	double v = digits + frac && !arg[len] ? strtod(arg, NULL) : -1;
-	if (v < 0)
+	double v;
+	if (parse_seconds(arg, &v) < 0)
 		bad_usage("--timeout %s: expected seconds, like 30 or 0.5",
 			  arg);
 	if (v < 0.001 || v > 366 * 86400.0)
@@ -523,6 +520,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1, t_start);
+	if (!strcmp(argv[1], "boot"))
+		return cmd_boot(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "oci"))
 		return oci_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "restore"))

@@ -7,6 +7,9 @@ extern const char mote_usage_text[];
 const char mote_usage_text[] =
 	"usage: mote run [options] PROGRAM [ARGS...]\n"
 	"       mote restore [options] SNAPSHOT\n"
+	"       mote boot --kernel BZIMAGE [options]  (a Linux kernel; see "
+	"mote boot\n"
+	"                         --help and docs/boot.md)\n"
 	"       mote receive --listen ADDR:PORT --key FILE [--name NAME]\n"
 	"       mote migrate ID ADDR:PORT --key FILE\n"
 	"       mote ps [--json]\n"

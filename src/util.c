@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,5 +129,17 @@ int pread_all(int fd, void *buf, size_t len, uint64_t off)
 		off += (uint64_t)n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int parse_seconds(const char *s, double *out)
+{
+	size_t digits = strspn(s, "0123456789");
+	size_t frac = s[digits] == '.' ? strspn(s + digits + 1, "0123456789")
+				       : 0;
+	size_t len = digits + (s[digits] == '.' ? 1 + frac : 0);
+	if (!(digits + frac) || s[len])
+		return -1;
+	*out = strtod(s, NULL);
 	return 0;
 }

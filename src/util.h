@@ -44,5 +44,8 @@ int pread_all(int fd, void *buf, size_t len, uint64_t off);
 /* Parses "512M", "1G", "65536" (bytes; K M G T suffixes, powers of 1024).
  * Returns 0 on success. */
 int parse_size(const char *s, uint64_t *out);
+/* Parses seconds, decimals allowed: "30", "0.5"; nothing else (no sign,
+ * no exponent, no hex, no inf). Returns 0 on success. */
+int parse_seconds(const char *s, double *out);
 
 #endif

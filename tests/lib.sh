@@ -37,6 +37,25 @@ run_mote() {
 	timeout -k 5 ${TEST_TIMEOUT:-60} "$MOTE" "$@" >"$out" 2>"$err" </dev/null
 }
 
+# refused NAME STATUS TEXT MOTE-ARGS...: mote exits with STATUS and says
+# TEXT (case-insensitive) in one "mote: " line on stderr. Uses $tmp.
+refused() {
+	local name=$1 want=$2 text=$3 st msg
+	shift 3
+	run_mote "$tmp/out" "$tmp/err" "$@"
+	st=$?
+	msg=$(head -c 300 "$tmp/err" | tr '\n' ' ')
+	if [ "$st" != "$want" ]; then
+		fail "$name" "status $st, want $want: $msg"
+	elif [ "$(wc -l <"$tmp/err")" != 1 ] || ! grep -q '^mote: ' "$tmp/err"; then
+		fail "$name" "want one 'mote: ' line on stderr, got: $msg"
+	elif ! grep -qiF -- "$text" "$tmp/err"; then
+		fail "$name" "stderr lacks '$text': $msg"
+	else
+		pass "$name"
+	fi
+}
+
 # lsan_broken ASAN_BIN: why LeakSanitizer cannot run here (nothing if it
 # can), probed with an ASan-built program. It needs /proc/PID/task of its
 # own pid namespace and ptrace of its own threads: a pid namespace without

@@ -13,9 +13,11 @@
 # CPU each (default: as many as the host has CPUs and memory for, up to 4).
 #
 # Suites whose header says `# needs-kvm: no` (unit tests, fuzzers) run on
-# the host, alongside the test VM. A run in which the KVM suites could run
-# nowhere fails, as does a suite that dies part-way or prints another
-# number of results than its `plan` said.
+# the host, alongside the test VM. Suites that say `# needs-kvm: hardware`
+# (mote boot: a stock kernel) need KVM with hardware semantics: where auto
+# picks a kvm_pvm host, they run in the test VM instead. A run in which
+# the KVM suites could run nowhere fails, as does a suite that dies
+# part-way or prints another number of results than its `plan` said.
 set -u
 cd "$(dirname "$0")/.."
 export O=${1:-build}
@@ -27,6 +29,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 needs_kvm() { ! grep -q '^# needs-kvm: no$' "$1"; }
+needs_hw() { grep -q '^# needs-kvm: hardware$' "$1"; }
 
 # run_suites LOG SUITE...: runs each suite here, its results to stdout and
 # LOG, and checks it kept to its plan.
@@ -92,7 +95,7 @@ host_kvm() {
 declare -A weight=([asan]=1150 [guest]=780 [cli]=180 [asan-hostile]=170
 	[stress]=151 [hostile]=120 [snap]=109 [compat]=73 [limits]=60 [ctl]=58
 	[busybox]=54 [shell]=47 [elf]=24 [aslr]=22 [sandbox]=9 [fs]=6 [mm]=6
-	[net]=6 [procfs]=4 [cpu]=2 [entry]=1 [oci]=570 [migrate]=70)
+	[net]=6 [procfs]=4 [cpu]=2 [entry]=1 [oci]=570 [migrate]=70 [boot]=90)
 
 # How many test VMs at once: one CPU and ~5 GiB each, at most 4.
 vm_count() {
@@ -214,6 +217,20 @@ for s in "${suites[@]}"; do
 	if needs_kvm "$s"; then kvm_suites+=("$s"); else host_suites+=("$s"); fi
 done
 
+# On a kvm_pvm host that auto picked, the suites that need hardware KVM go
+# to the test VM.
+hw_suites=()
+if [ "${MOTE_KVM:-auto}" = auto ] && [ "$where" = host ] && [[ $hk == *kvm_pvm* ]]; then
+	rest=()
+	for s in "${suites[@]}"; do
+		if needs_hw "$s"; then hw_suites+=("$s"); else rest+=("$s"); fi
+	done
+	suites=("${rest[@]}")
+	rest=()
+	for s in "${kvm_suites[@]}"; do needs_hw "$s" || rest+=("$s"); done
+	kvm_suites=("${rest[@]}")
+fi
+
 kvm_at=""
 case $where in
 here)
@@ -226,6 +243,14 @@ host)
 		kvm_at="$(ran "${kvm_suites[@]}") KVM tests ran on this host's ${hk#host }"
 	elif [ ${#kvm_suites[@]} -gt 0 ]; then
 		echo "FAIL kvm: MOTE_KVM=host, but mote cannot start a VM on this host (is /dev/kvm usable?)" | tee -a "$log"
+	fi
+	if [ ${#hw_suites[@]} -gt 0 ]; then
+		vm_why=$(tests/vm/run.sh --check 2>&1)
+		if [ -n "$vm_why" ]; then
+			echo "FAIL kvm: ${hw_suites[*]##*/} need hardware KVM (this host's is kvm_pvm), and the test VM cannot start: ${vm_why#test VM: }" | tee -a "$log"
+		else
+			run_vms "${MOTE_KVM_NPT:-1}" "${hw_suites[@]}"
+		fi
 	fi
 	;;
 none)

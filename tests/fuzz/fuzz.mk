@@ -8,7 +8,7 @@
 # The corpus grows in $(O)-fuzz/corpus/NAME, seeded from tests/fuzz/corpus/NAME;
 # a crash leaves its input in $(O)-fuzz/crashes/.
 
-FUZZ_NAMES := syscall elf snapstate virtq virtio_pci
+FUZZ_NAMES := syscall elf snapstate virtq virtio_pci bzimage
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(O)/tests/fuzz/%)
 FUZZ_TIME  ?= 300
 # The fake process stands in for KVM: msg() is silenced and kvm_ioctl

@@ -10,7 +10,7 @@ set -u
 dir=${O}-fuzz
 why=$(tests/fuzz/available.sh)
 lsan_why=$(lsan_broken "${O}-asan/tests/unit/util")
-fuzzers=(syscall elf snapstate virtq virtio_pci)
+fuzzers=(syscall elf snapstate virtq virtio_pci bzimage)
 if [ -z "$why" ] && [ -n "$lsan_why" ]; then
 	plan $((${#fuzzers[@]} + 1))
 	skip fuzz/leaks "$lsan_why"

@@ -1,0 +1,310 @@
+/* mote boot: reads and checks the kernel and initrd, makes the plain VM,
+ * loads them through the boot protocol, runs the vCPU and serves its
+ * exits with the devices, and turns the way the guest ended into mote's
+ * exit status. */
+#define _GNU_SOURCE
+#include "run/boot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "dev/cmos.h"
+#include "dev/console.h"
+#include "dev/i8042.h"
+#include "dev/ioport.h"
+#include "dev/uart.h"
+#include "linux/linux.h"
+#include "util.h"
+#include "vm/plain.h"
+
+struct guest {
+	struct vm vm;
+	struct vcpu cpu[BOOT_CPUS_MAX];
+	unsigned ncpus;
+	const struct boot_opts *o;
+	struct uart uart;
+	struct cmos cmos;
+	struct console con;
+	struct ioport_dev devs[3];
+	struct ioport_bus bus;
+	uint64_t mmio_unhandled;
+};
+
+/* Taken by the first vCPU thread that ends the guest, never given back:
+ * the others wait in it while that one exits. */
+static pthread_mutex_t end_lock = PTHREAD_MUTEX_INITIALIZER;
+/* One register dump at a time. */
+static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Set by signal handlers, read by vCPU 0's loop. */
+static volatile sig_atomic_t timed_out, quit;
+static struct vcpu *volatile kick_cpu;
+static pthread_t vcpu_thread;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGALRM)
+		timed_out = 1;
+	else
+		quit = 1;
+	struct vcpu *c = kick_cpu;
+	if (c)
+		vcpu_kick(c);
+}
+
+static void console_quit(void *ctx)
+{
+	pthread_kill(vcpu_thread, SIGUSR1);
+}
+
+/* Maps a whole file read-only. NULL with the line printed. */
+static const uint8_t *map_file(const char *path, const char *what, size_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		msg("%s %s: %s (give a readable file)", what, path,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	*size = (size_t)st.st_size;
+	void *p = st.st_size ? mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0)
+			     : MAP_FAILED;
+	close(fd);
+	if (p == MAP_FAILED) {
+		msg("%s %s: %s", what, path,
+		    st.st_size ? strerror(errno) : "the file is empty");
+		return NULL;
+	}
+	return p;
+}
+
+/* The vCPUs: 0 at the entry, the others waiting for its INIT/SIPI; with
+ * more than one, the MP table that describes them. 0 or -1. */
+static int boot_vcpus(struct guest *g, uint64_t entry)
+{
+	for (unsigned i = 0; i < g->ncpus; i++)
+		if (vm_plain_vcpu(&g->vm, &g->cpu[i], (int)i, entry,
+				  PLAIN_ZERO_PAGE) < 0) {
+			msg("internal error: cannot create vCPU %u: %s", i,
+			    strerror(errno));
+			return -1;
+		}
+	if (g->ncpus > 1 && linux_mptable(&g->vm, g->ncpus) < 0) {
+		msg("internal error: the MP table for %u vCPUs does not fit",
+		    g->ncpus);
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes the VM and loads the guest into it. 0 or an exit status. */
+static int boot_setup(struct guest *g, const struct boot_opts *o,
+		      const struct bzimage *b, const struct linux_load *l)
+{
+	enum vm_error e = vm_plain_create(&g->vm, o->memory);
+	if (e != VM_OK) {
+		vm_error_msg(e);
+		return MOTE_EXIT_FAIL;
+	}
+	const char *why;
+	uint64_t entry = linux_load(&g->vm, b, l, &why);
+	if (!entry) {
+		msg("%s: %s", o->kernel, why);
+		return MOTE_EXIT_FAIL;
+	}
+	g->ncpus = o->cpus;
+	g->o = o;
+	if (boot_vcpus(g, entry) < 0)
+		return MOTE_EXIT_FAIL;
+	uart_init(&g->uart, &g->vm, UART_COM1_IRQ, STDOUT_FILENO);
+	g->devs[0] = uart_ioport(&g->uart, UART_COM1);
+	g->devs[1] = i8042_ioport(&g->bus);
+	cmos_init(&g->cmos);
+	g->devs[2] = cmos_ioport(&g->cmos);
+	g->bus.devs = g->devs;
+	g->bus.n = 3;
+	return 0;
+}
+
+/* An MMIO access outside RAM and the in-kernel devices: reads all-ones,
+ * writes dropped, counted. */
+static void mmio_unhandled(struct guest *g, const struct plain_mmio *m)
+{
+	__atomic_fetch_add(&g->mmio_unhandled, 1, __ATOMIC_RELAXED);
+	if (!m->write)
+		memset(m->data, 0xff, m->len);
+}
+
+/* Ends the guest from any vCPU thread: the first to come takes end_lock
+ * for good (the others wait there until the process is gone), puts the
+ * terminal back, prints the one line saying why and exits with st. */
+static noreturn void boot_end(struct guest *g, int st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static noreturn void boot_end(struct guest *g, int st, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	pthread_mutex_lock(&end_lock);
+	console_restore(&g->con);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	msg("%s", line);
+	exit(st);
+}
+
+/* What ends the guest from outside it, seen by vCPU 0 (the signals reach
+ * its thread alone). Returns if nothing does. */
+static void boot_outside(struct guest *g)
+{
+	if (timed_out)
+		boot_end(g, MOTE_EXIT_TIMEOUT,
+			 "the guest ran past --timeout %s; stopped",
+			 g->o->timeout_arg);
+	if (quit)
+		boot_end(g, BOOT_EXIT_REBOOT, "quit (Ctrl-A x)");
+}
+
+/* Serves one exit of vCPU c; returns unless the guest ended. */
+static void boot_exit(struct guest *g, struct vcpu *c,
+		      const struct plain_exit_rec *x)
+{
+	switch (x->kind) {
+	case PX_IO:
+		ioport_dispatch(&g->bus, x->io.port, x->io.size, x->io.out,
+				x->io.count, x->io.data);
+		if (__atomic_load_n(&g->bus.stop, __ATOMIC_RELAXED) ==
+		    DEV_RESET)
+			boot_end(g, BOOT_EXIT_REBOOT, "the guest rebooted");
+		return;
+	case PX_MMIO: mmio_unhandled(g, &x->mmio); return;
+	case PX_INTR: return;
+	case PX_SHUTDOWN:
+		boot_end(g, BOOT_EXIT_CPU_RESET,
+			 "the guest's kernel reset the CPU (a triple fault)");
+	case PX_FAIL:
+		boot_end(g, MOTE_EXIT_FAIL, "internal error: KVM_RUN: %s",
+			 strerror(x->err));
+	case PX_OTHER: break;
+	}
+	pthread_mutex_lock(&dump_lock);
+	vm_plain_dump(c);
+	boot_end(g, MOTE_EXIT_FAIL,
+		 "internal error: vCPU %d stopped with an exit mote does not "
+		 "serve (%s)",
+		 c->id, kvm_exit_reason_name(x->reason));
+}
+
+/* Runs vCPU c until the guest ends. */
+static noreturn void boot_loop(struct guest *g, struct vcpu *c)
+{
+	for (;;) {
+		if (c->id == 0)
+			boot_outside(g);
+		struct plain_exit_rec x = vm_plain_run(c);
+		boot_exit(g, c, &x);
+	}
+}
+
+/* One guest a process: the AP threads find it here. */
+static struct guest the_guest;
+
+static void *boot_ap(void *arg)
+{
+	boot_loop(&the_guest, arg);
+}
+
+/* The signals that kick the vCPU: SIGALRM (--timeout) and SIGUSR1 (the
+ * console's Ctrl-A x). Blocked in the console thread, which inherits the
+ * mask set while it is made. */
+static int boot_signals(const struct boot_opts *o, struct guest *g)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	vcpu_thread = pthread_self();
+	kick_cpu = &g->cpu[0];
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	int r = console_start(&g->con, &g->uart, STDIN_FILENO, console_quit,
+			      NULL);
+	for (unsigned i = 1; i < g->ncpus && r == 0; i++) {
+		pthread_t t;
+		errno = pthread_create(&t, NULL, boot_ap, &g->cpu[i]);
+		r = errno ? -1 : 0;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0) {
+		msg("internal error: cannot start a thread: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (o->timeout_ns) {
+		struct itimerval it = {
+			.it_value = {.tv_sec = o->timeout_ns / 1000000000,
+				     .tv_usec =
+					     o->timeout_ns % 1000000000 / 1000},
+		};
+		if (!it.it_value.tv_sec && !it.it_value.tv_usec)
+			it.it_value.tv_usec = 1;
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+	return 0;
+}
+
+static int boot_files(const struct boot_opts *o, struct bzimage *b,
+		      struct linux_load *l)
+{
+	size_t ksize;
+	const uint8_t *k = map_file(o->kernel, "--kernel", &ksize);
+	if (!k)
+		return -1;
+	const char *why;
+	if (bzimage_parse(b, k, ksize, &why) < 0) {
+		msg("%s: %s", o->kernel, why);
+		return -1;
+	}
+	*l = (struct linux_load){.cmdline = o->cmdline, .mem_size = o->memory};
+	if (o->initrd &&
+	    !(l->initrd = map_file(o->initrd, "--initrd", &l->initrd_size)))
+		return -1;
+	return 0;
+}
+
+int boot_main(const struct boot_opts *o)
+{
+	struct guest *g = &the_guest;
+	struct bzimage b;
+	struct linux_load l;
+	if (boot_files(o, &b, &l) < 0)
+		return MOTE_EXIT_FAIL;
+	if (vm_kvm_is_pvm()) {
+		msg("this host's KVM is kvm_pvm, which cannot boot a stock "
+		    "kernel: run mote boot where KVM is kvm-intel or kvm-amd "
+		    "(bare metal, or a VM with nested virtualization)");
+		return MOTE_EXIT_FAIL;
+	}
+	int st = boot_setup(g, o, &b, &l);
+	if (st)
+		return st;
+	if (boot_signals(o, g) < 0)
+		return MOTE_EXIT_FAIL;
+	boot_loop(g, &g->cpu[0]);
+}

@@ -1,0 +1,35 @@
+/* mote boot: a Linux guest's lifecycle, from the checked kernel file to
+ * the exit status. */
+#ifndef MOTE_RUN_BOOT_H
+#define MOTE_RUN_BOOT_H
+
+#include <stdint.h>
+
+/* The default kernel command line: the console on the UART; reboot=k so
+ * that a reboot comes through the i8042 reset line mote serves; panic=-1
+ * so that a panic reboots at once instead of hanging the VM. */
+#define BOOT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+
+/* Exit statuses of mote boot beside MOTE_EXIT_* (util.h). */
+enum {
+	BOOT_EXIT_REBOOT = 0,	 /* the guest rebooted (or quit: Ctrl-A x) */
+	BOOT_EXIT_CPU_RESET = 1, /* a triple fault */
+};
+
+#define BOOT_CPUS_MAX 64
+
+struct boot_opts {
+	const char *kernel;
+	const char *initrd; /* NULL: none */
+	const char *cmdline;
+	uint64_t memory;
+	unsigned cpus;
+	uint64_t timeout_ns; /* 0: none */
+	const char *timeout_arg;
+};
+
+/* Boots o->kernel and runs it to its end. Returns the exit status; every
+ * failure has printed its one line. */
+int boot_main(const struct boot_opts *o);
+
+#endif
