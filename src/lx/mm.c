@@ -431,8 +431,10 @@ LX_SYS(munmap)
 	uint64_t addr = a[0], len = a[1];
 	if ((addr & (PAGE_SIZE - 1)) || len == 0)
 		return -EINVAL;
+	/* A length that wraps to 0 when rounded up is EINVAL, as on Linux
+	 * (it once reached gm_fresh as an empty range and ended mote). */
 	len = ALIGN_UP(len, PAGE_SIZE);
-	if (addr + len < addr)
+	if (len == 0 || addr + len < addr)
 		return -EINVAL;
 	if (!lx_mm_user_range(t->p, addr, len))
 		return addr >= t->p->vm.user_size ? 0 : -EINVAL;

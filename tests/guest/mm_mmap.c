@@ -93,6 +93,9 @@ static void protect(void)
 	CHECK_ERR(syscall(SYS_mprotect, p, PG, 0x100), EINVAL);
 	CHECK_ERR(syscall(SYS_mprotect, p, -1L, PROT_READ), ENOMEM);
 	CHECK_ERR(syscall(SYS_mprotect, p, 1L << 40, PROT_READ), ENOMEM);
+	/* A length that rounds up to 0 is EINVAL (it once ended mote). */
+	CHECK_ERR(syscall(SYS_munmap, p, -1L), EINVAL);
+	CHECK_ERR(syscall(SYS_munmap, p, -4095L), EINVAL);
 	CHECK(munmap(p + 3 * PG, PG) == 0);
 	CHECK_ERR(syscall(SYS_mprotect, p, 4 * PG, PROT_READ), ENOMEM);
 
