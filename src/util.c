@@ -135,8 +135,8 @@ int pread_all(int fd, void *buf, size_t len, uint64_t off)
 int parse_seconds(const char *s, double *out)
 {
 	size_t digits = strspn(s, "0123456789");
-	size_t frac = s[digits] == '.' ? strspn(s + digits + 1, "0123456789")
-				       : 0;
+	size_t frac =
+		s[digits] == '.' ? strspn(s + digits + 1, "0123456789") : 0;
 	size_t len = digits + (s[digits] == '.' ? 1 + frac : 0);
 	if (!(digits + frac) || s[len])
 		return -1;

@@ -87,8 +87,11 @@ static void fake_out(void *dev, uint16_t off, unsigned size, uint32_t v)
 
 static void bus_dispatch(void)
 {
-	const struct ioport_dev d = {.name = "fake", .base = 0x100, .len = 4,
-				     .in = fake_in, .out = fake_out};
+	const struct ioport_dev d = {.name = "fake",
+				     .base = 0x100,
+				     .len = 4,
+				     .in = fake_in,
+				     .out = fake_out};
 	struct ioport_bus b = {.devs = &d, .n = 1};
 	uint8_t data[4096];
 	memset(data, 0, sizeof(data));

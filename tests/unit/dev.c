@@ -26,22 +26,22 @@ static void uart_registers(void)
 	uart_init(&u, NULL, 4, p[1]);
 	struct ioport_dev d = uart_ioport(&u, 0x3f8);
 	out8(&d, 7, 0x5a);
-	CHECK(in8(&d, 7) == 0x5a);		/* scratch */
-	CHECK((in8(&d, 5) & 0x60) == 0x60);	/* THR empty */
-	CHECK((in8(&d, 2) & 0x0f) == 0x01);	/* no interrupt */
+	CHECK(in8(&d, 7) == 0x5a);	    /* scratch */
+	CHECK((in8(&d, 5) & 0x60) == 0x60); /* THR empty */
+	CHECK((in8(&d, 2) & 0x0f) == 0x01); /* no interrupt */
 	out8(&d, 2, 0x07);
-	CHECK((in8(&d, 2) & 0xc0) == 0xc0);	/* FIFOs: a 16550A */
-	out8(&d, 3, 0x80);			/* DLAB */
+	CHECK((in8(&d, 2) & 0xc0) == 0xc0); /* FIFOs: a 16550A */
+	out8(&d, 3, 0x80);		    /* DLAB */
 	out8(&d, 0, 0x01);
 	out8(&d, 1, 0x00);
 	CHECK(in8(&d, 0) == 0x01 && in8(&d, 1) == 0x00);
 	out8(&d, 3, 0x03);
-	out8(&d, 0, 'A');			/* to the pipe */
+	out8(&d, 0, 'A'); /* to the pipe */
 	char c = 0;
 	CHECK(read(p[0], &c, 1) == 1 && c == 'A');
-	out8(&d, 4, 0x10 | 0x0a);		/* loopback, OUT2, RTS */
+	out8(&d, 4, 0x10 | 0x0a); /* loopback, OUT2, RTS */
 	CHECK((in8(&d, 6) & 0xf0) == 0x90);
-	out8(&d, 0, 'B');			/* loops back to RBR */
+	out8(&d, 0, 'B'); /* loops back to RBR */
 	CHECK((in8(&d, 5) & 1) && in8(&d, 0) == 'B');
 	CHECK(!(in8(&d, 5) & 1));
 	CHECK(uart_feed(&u, (const uint8_t *)"xyz", 3) == 3);
@@ -67,10 +67,10 @@ static void cmos_clock(void)
 	CHECK(in8(&d, 0) == 0xff);
 	out8(&d, 0, 0x0b);
 	CHECK((in8(&d, 1) & 0x06) == 0x02); /* BCD, 24-hour */
-	out8(&d, 1, 0x04);		     /* the guest asks for binary */
+	out8(&d, 1, 0x04);		    /* the guest asks for binary */
 	CHECK((in8(&d, 1) & 0x06) == 0x02);
-	out8(&d, 0, 0x8a);		     /* reg A, NMI bit set */
-	CHECK(!(in8(&d, 1) & 0x80));	     /* no update in progress */
+	out8(&d, 0, 0x8a);	     /* reg A, NMI bit set */
+	CHECK(!(in8(&d, 1) & 0x80)); /* no update in progress */
 	out8(&d, 0, 0x0d);
 	out8(&d, 1, 0);
 	CHECK(in8(&d, 1) & 0x80); /* valid, whatever the guest writes */
