@@ -20,32 +20,20 @@
 /* Config space (5.2.4): capacity, size_max, seg_max. */
 #define CFG_BYTES 16
 
-/* Copies the first len bytes of iov[0, n) into dst; the bytes copied. */
-static size_t iov_gather(const struct iovec *iov, unsigned n, void *dst,
-			 size_t len)
+/* Copies between buf and the start of iov[0, n), at most len bytes: into
+ * the iovecs (to_iov) or out of them. Returns the bytes copied. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, void *buf,
+		       size_t len, bool to_iov)
 {
 	size_t done = 0;
 	for (unsigned i = 0; i < n && done < len; i++) {
 		size_t k = iov[i].iov_len;
 		if (k > len - done)
 			k = len - done;
-		memcpy((char *)dst + done, iov[i].iov_base, k);
-		done += k;
-	}
-	return done;
-}
-
-/* Copies len bytes from src into the start of iov[0, n); the bytes
- * copied. */
-static size_t iov_scatter(const struct iovec *iov, unsigned n, const void *src,
-			  size_t len)
-{
-	size_t done = 0;
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t k = iov[i].iov_len;
-		if (k > len - done)
-			k = len - done;
-		memcpy(iov[i].iov_base, (const char *)src + done, k);
+		if (to_iov)
+			memcpy(iov[i].iov_base, (char *)buf + done, k);
+		else
+			memcpy((char *)buf + done, iov[i].iov_base, k);
 		done += k;
 	}
 	return done;
@@ -132,7 +120,7 @@ static uint8_t blk_get_id(struct blk *b, const struct virtq_chain *c,
 	size_t room = c->wlen - 1;
 	if (room > VIRTIO_BLK_ID_BYTES)
 		room = VIRTIO_BLK_ID_BYTES;
-	*done = iov_scatter(c->iov + c->nr, c->nw, b->id, room);
+	*done = iov_copy(c->iov + c->nr, c->nw, b->id, room, true);
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -155,7 +143,7 @@ static int64_t blk_request(struct blk *b, const struct virtq_chain *c)
 	uint8_t hdr[HDR_BYTES];
 	uint32_t done = 0;
 	uint8_t st;
-	if (iov_gather(c->iov, c->nr, hdr, HDR_BYTES) < HDR_BYTES) {
+	if (iov_copy(c->iov, c->nr, hdr, HDR_BYTES, false) < HDR_BYTES) {
 		st = VIRTIO_BLK_S_IOERR;
 	} else {
 		uint32_t type;

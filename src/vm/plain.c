@@ -241,10 +241,10 @@ struct plain_exit_rec vm_plain_run(struct vcpu *c)
 {
 	struct kvm_run *run = c->run;
 	struct plain_exit_rec x = {.kind = PX_OTHER};
-	if (ioctl(c->fd, KVM_RUN, 0) < 0) {
-		x.err = errno;
-		x.kind = errno == EINTR || errno == EAGAIN ? PX_INTR : PX_FAIL;
-		run->immediate_exit = 0;
+	int err = vcpu_run_raw(c);
+	if (err) {
+		x.err = err;
+		x.kind = err == EINTR || err == EAGAIN ? PX_INTR : PX_FAIL;
 		return x;
 	}
 	x.reason = run->exit_reason;

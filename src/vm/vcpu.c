@@ -226,11 +226,10 @@ static int msr_io(struct vcpu *c, unsigned long req, uint32_t idx,
 	return 0;
 }
 
-/* KVM_RUN once: 0 or its errno. Not kvm_ioctl, whose retry would lose the
- * EINTR of a kick. immediate_exit is cleared after: a kick that came
- * before has ended this run, one that comes from now on (while the
- * monitor serves the exit) ends the next. */
-static int run_ioctl(struct vcpu *c)
+/* immediate_exit is cleared after KVM_RUN: a kick that came before has
+ * ended this run, one that comes from now on (while the monitor serves
+ * the exit) ends the next. */
+int vcpu_run_raw(struct vcpu *c)
 {
 	int err = ioctl(c->fd, KVM_RUN, 0) < 0 ? errno : 0;
 	c->run->immediate_exit = 0;
@@ -239,7 +238,7 @@ static int run_ioctl(struct vcpu *c)
 
 struct vcpu_exit vcpu_run(struct vcpu *c)
 {
-	int err = run_ioctl(c);
+	int err = vcpu_run_raw(c);
 	/* c->run is read again: a fork's child runs on a new vCPU. */
 	struct vcpu_exit x = vm_exit_of(err, c->run, c->vm->doorbell_gpa);
 	c->efaults = x.class == VMX_EFAULT ? c->efaults + 1 : 0;
@@ -283,7 +282,7 @@ int vcpu_complete_io(struct vcpu *c)
 	if (why != KVM_EXIT_IO && why != KVM_EXIT_MMIO)
 		return 0;
 	c->run->immediate_exit = 1;
-	int err = run_ioctl(c);
+	int err = vcpu_run_raw(c);
 	if (err != EINTR) {
 		errno = err ? err : EIO;
 		return -1;

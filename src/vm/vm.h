@@ -111,6 +111,10 @@ struct vcpu_state {
  * or a host fault, and says which (see vm/exit.h). A kick that comes
  * while the monitor serves the exit ends the next run at once. */
 struct vcpu_exit vcpu_run(struct vcpu *c);
+/* KVM_RUN once, unclassified (the plain VM of mote boot classifies its own
+ * exits): 0 or its errno. Not kvm_ioctl, whose retry would lose the EINTR
+ * of a kick; immediate_exit is cleared after. */
+int vcpu_run_raw(struct vcpu *c);
 /* Prints why exit x of c is an internal error (an exit mote does not
  * serve, a failed run), and c's registers. */
 void vcpu_report(struct vcpu *c, const struct vcpu_exit *x);

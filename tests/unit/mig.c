@@ -40,6 +40,20 @@ static void reap(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+/* Receives into memfd f, limit max, what the child fn sends (after the
+ * hellos, which must pass): mig_recv_file's result, its reason in err. */
+static int take(void (*fn)(int), int f, uint64_t max)
+{
+	int sp[2];
+	pid_t pid = peer(sp, fn);
+	struct mig m;
+	CHECK(mig_hello(&m, sp[0], key, false, 5000, err, sizeof(err)) == 0);
+	int r = mig_recv_file(&m, f, max, err, sizeof(err));
+	close(sp[0]);
+	reap(pid);
+	return r;
+}
+
 /* ---- a whole file ---- */
 
 static void send_a_file(int fd)
@@ -57,20 +71,14 @@ static void send_a_file(int fd)
 
 static void whole_file(void)
 {
-	int sp[2];
-	pid_t pid = peer(sp, send_a_file);
-	struct mig m;
 	int f = memfd_create("r", 0);
-	CHECK(mig_hello(&m, sp[0], key, false, 5000, err, sizeof(err)) == 0);
-	CHECK(mig_recv_file(&m, f, 1 << 20, err, sizeof(err)) == 0);
+	CHECK(take(send_a_file, f, 1 << 20) == 0);
 	char b[5000], e[3];
 	CHECK(pread(f, b, sizeof(b), 0) == sizeof(b) && b[0] == 'a' &&
 	      b[4999] == 'a');
 	CHECK(pread(f, e, 3, (1 << 20) - 3) == 3 && !memcmp(e, "end", 3));
 	CHECK(lseek(f, 0, SEEK_END) == 1 << 20);
 	close(f);
-	close(sp[0]);
-	reap(pid);
 }
 
 /* ---- keys ---- */
@@ -185,19 +193,12 @@ static void bad_frames(void)
 		"unexpected frame",	 "unexpected frame",	  "over",
 		"unexpected frame"};
 	for (bad_case = 0; bad_case < 7; bad_case++) {
-		int sp[2];
-		pid_t pid = peer(sp, send_bad);
-		struct mig m;
 		int f = memfd_create("r", 0);
-		CHECK(mig_hello(&m, sp[0], key, false, 5000, err,
-				sizeof(err)) == 0);
-		CHECK(mig_recv_file(&m, f, 1 << 30, err, sizeof(err)) < 0);
+		CHECK(take(send_bad, f, 1 << 30) < 0);
 		if (!strstr(err, want[bad_case]))
 			printf("  case %d: %s\n", bad_case, err);
 		CHECK(strstr(err, want[bad_case]) != NULL);
 		close(f);
-		close(sp[0]);
-		reap(pid);
 	}
 }
 
@@ -213,16 +214,9 @@ static void send_half(int fd)
 
 static void cut_stream(void)
 {
-	int sp[2];
-	pid_t pid = peer(sp, send_half);
-	struct mig m;
 	int f = memfd_create("r", 0);
-	CHECK(mig_hello(&m, sp[0], key, false, 5000, err, sizeof(err)) == 0);
-	CHECK(mig_recv_file(&m, f, 1 << 20, err, sizeof(err)) < 0 &&
-	      strstr(err, "ended"));
+	CHECK(take(send_half, f, 1 << 20) < 0 && strstr(err, "ended"));
 	close(f);
-	close(sp[0]);
-	reap(pid);
 }
 
 static void cases(void)
