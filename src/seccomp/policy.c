@@ -213,7 +213,9 @@ static const struct allow ioctls[] = {
 	{KVM_CREATE_VM, "a forked monitor's own VM"},
 	{KVM_CHECK_EXTENSION, "a forked monitor's VM: the MSR filter"},
 	{KVM_X86_SET_MSR_FILTER, "a forked monitor's VM: the MSR filter"},
-	{KVM_SET_USER_MEMORY_REGION, "guest memory slots as they are used"},
+	{KVM_SET_USER_MEMORY_REGION, "guest memory slots as they are used, "
+				     "logged or not (migration)"},
+	{KVM_GET_DIRTY_LOG, "the pages the guest wrote (migration's rounds)"},
 	{KVM_CREATE_VCPU, "a vCPU per guest thread"},
 	{KVM_SET_CPUID2, "a new vCPU's CPUID"},
 	{KVM_SET_XCRS, "a new vCPU's XCR0"},

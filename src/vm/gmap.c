@@ -9,18 +9,20 @@
 #include <sys/mman.h>
 
 #include "util.h"
+#include "vm/dirty.h"
 #include "vm/layout.h"
 #include "vm/vm.h"
 
 int gm_fresh(struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	void *h = gm_range(vm, gpa, len);
+	void *h = gm_span(vm, gpa, len);
 	if (!h)
 		return -EINVAL;
 	if (mmap(h, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
 		 0) == MAP_FAILED)
 		return -errno;
+	vm_dirty_mark(vm, gpa, len, false);
 	return 0;
 }
 
@@ -53,21 +55,27 @@ static int host_move(uint8_t *from, uint64_t len, uint8_t *to)
 
 int gm_move(struct vm *vm, uint64_t from, uint64_t len, uint64_t to)
 {
-	uint8_t *f = gm_range(vm, from, len), *t = gm_range(vm, to, len);
+	uint8_t *f = gm_span(vm, from, len), *t = gm_span(vm, to, len);
 	if (!f || !t)
 		return -EINVAL;
-	return host_move(f, len, t);
+	int err = host_move(f, len, t);
+	/* Both ends changed, even when a piece of a split move failed. */
+	vm_dirty_mark(vm, from, len, false);
+	vm_dirty_mark(vm, to, len, false);
+	return err;
 }
 
 int gm_move_file(struct vm *vm, uint64_t from, uint64_t olen, uint64_t to,
 		 uint64_t nlen)
 {
-	uint8_t *f = gm_range(vm, from, olen), *t = gm_range(vm, to, nlen);
+	uint8_t *f = gm_span(vm, from, olen), *t = gm_span(vm, to, nlen);
 	if (!f || !t)
 		return -EINVAL;
 	if (mremap(f, olen, nlen, MREMAP_MAYMOVE | MREMAP_FIXED, t) ==
 	    MAP_FAILED)
 		return -errno;
+	vm_dirty_mark(vm, from, olen, false);
+	vm_dirty_mark(vm, to, nlen, false);
 	return 0;
 }
 
@@ -80,13 +88,15 @@ int gm_move_file(struct vm *vm, uint64_t from, uint64_t olen, uint64_t to,
  * be fatal. */
 int gm_grow_file(struct vm *vm, uint64_t gpa, uint64_t olen, uint64_t nlen)
 {
-	uint8_t *h = gm_range(vm, gpa, nlen);
+	uint8_t *h = gm_span(vm, gpa, nlen);
 	if (!h || nlen <= olen)
 		return -EINVAL;
 	if (munmap(h + olen, nlen - olen) < 0)
 		return -errno;
-	if (mremap(h, olen, nlen, 0) != MAP_FAILED)
+	if (mremap(h, olen, nlen, 0) != MAP_FAILED) {
+		vm_dirty_mark(vm, gpa + olen, nlen - olen, false);
 		return 0;
+	}
 	int err = -errno;
 	gm_fresh_or_die(vm, gpa + olen, nlen - olen);
 	return err;

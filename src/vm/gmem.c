@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "vm/dirty.h"
 #include "vm/layout.h"
 #include "vm/vm.h"
 
@@ -24,6 +25,8 @@ void *gm_user(const struct vm *vm, uint64_t gva, uint64_t len,
 		if (len == 0)
 			break;
 	}
+	if (acc == GM_WRITE)
+		vm_dirty_mark(vm, gva, len, true);
 	return vm->mem + gva;
 }
 
@@ -54,12 +57,20 @@ void *gm_phys(const struct vm *vm, uint64_t gpa, uint64_t len)
 	return vm->mem + gpa;
 }
 
-void *gm_range(const struct vm *vm, uint64_t gpa, uint64_t len)
+void *gm_span(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	uint64_t end = gpa + len;
 	if (!vm->mem || end < gpa || end > vm->user_size)
 		return NULL;
 	return vm->mem + gpa;
+}
+
+void *gm_range(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	void *h = gm_span(vm, gpa, len);
+	if (h)
+		vm_dirty_mark(vm, gpa, len, true);
+	return h;
 }
 
 const void *gm_image(const struct vm *vm, uint64_t gpa, uint64_t len)

@@ -14,6 +14,7 @@
 
 #include "shim/shim.h"
 #include "util.h"
+#include "vm/dirty.h"
 #include "vm/layout.h"
 
 static enum vm_error open_kvm(struct vm *vm)
@@ -168,10 +169,14 @@ static void setup_sys(struct vm *vm, uint8_t *sys)
 	}
 }
 
-static int set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t len)
+static int vm_set_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t len)
 {
+	/* User slots log the guest's writes while migration tracks them
+	 * (vm/dirty.c); slot 0, the system region, never does. */
+	bool log = slot && len && vm_dirty_on(vm);
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
+		.flags = log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		.guest_phys_addr = gpa,
 		.memory_size = len,
 		.userspace_addr = (uintptr_t)(vm->mem + gpa),
@@ -207,7 +212,7 @@ int vm_mem_ensure(struct vm *vm, uint64_t gpa, uint64_t len)
 			continue;
 		uint64_t at = i * vm->chunk_size;
 		uint64_t size = MIN(vm->chunk_size, vm->user_size - at);
-		if (set_slot(vm, 1 + (uint32_t)i, at, size) < 0)
+		if (vm_set_slot(vm, 1 + (uint32_t)i, at, size) < 0)
 			return -ENOMEM;
 		vm->chunk_live[i] = 1;
 	}
@@ -359,7 +364,7 @@ enum vm_error vm_create_from(struct vm *vm, uint64_t user_size, int fd,
 		goto err_unmap;
 	}
 	vm->from_file = fd >= 0;
-	if (set_slot(vm, 0, user_size, vm->sys_size) < 0 ||
+	if (vm_set_slot(vm, 0, user_size, vm->sys_size) < 0 ||
 	    plan_chunks(vm) < 0) {
 		err = VM_EKVM;
 		goto err_unmap;
@@ -498,8 +503,8 @@ int vm_reset_user(struct vm *vm)
 	 * KVM drop every shadow page made from them (~0.8 ms; with EPT or NPT
 	 * the CPU walks the tables itself and a TLB flush is enough). */
 	if (shadow_paging() &&
-	    (set_slot(vm, 0, vm->user_size, 0) < 0 ||
-	     set_slot(vm, 0, vm->user_size, vm->sys_size) < 0))
+	    (vm_set_slot(vm, 0, vm->user_size, 0) < 0 ||
+	     vm_set_slot(vm, 0, vm->user_size, vm->sys_size) < 0))
 		return -1;
 	if (vm->doorbell)
 		setup_doorbell(vm);
@@ -511,17 +516,25 @@ int vm_refork(struct vm *vm)
 	/* The parent's VM fd is no use here: KVM ties a VM to the mm that
 	 * created it. The memory, copied on write, is already in place. */
 	close(vm->vm_fd);
+	/* A migration tracks the parent's writes, not this VM's. */
+	vm->dirty.on = false;
 	vm->vm_fd = fd_high(kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, NULL));
-	if (vm->vm_fd < 0 || set_slot(vm, 0, vm->user_size, vm->sys_size) < 0)
+	if (vm->vm_fd < 0 ||
+	    vm_set_slot(vm, 0, vm->user_size, vm->sys_size) < 0)
 		return -1;
 	deny_msrs(vm);
+	return vm_set_user_slots(vm);
+}
+
+int vm_set_user_slots(struct vm *vm)
+{
 	uint64_t n = (vm->user_size + vm->chunk_size - 1) / vm->chunk_size;
 	for (uint64_t i = 0; i < n; i++) {
 		if (!vm->chunk_live[i])
 			continue;
 		uint64_t at = i * vm->chunk_size;
-		if (set_slot(vm, 1 + (uint32_t)i, at,
-			     MIN(vm->chunk_size, vm->user_size - at)) < 0)
+		if (vm_set_slot(vm, 1 + (uint32_t)i, at,
+				MIN(vm->chunk_size, vm->user_size - at)) < 0)
 			return -1;
 	}
 	return 0;
@@ -534,6 +547,10 @@ void vm_destroy(struct vm *vm)
 	free(vm->cpuid);
 	free(vm->chunk_live);
 	free(vm->pt.shared);
+	free(vm->dirty.sticky);
+	free(vm->dirty.once);
+	free(vm->dirty.kvm);
+	vm->dirty = (struct vm_dirty){0};
 	vm->chunk_live = NULL;
 	vm->pt.shared = NULL;
 	if (vm->vm_fd >= 0)

@@ -36,6 +36,12 @@ struct vm {
 	bool smep, smap, fsgsbase, umip;
 	bool msr_filter; /* KVM_X86_SET_MSR_FILTER denies every guest MSR
 			  * (not on kvm_pvm, see deny_msrs) */
+	/* Dirty tracking for migration (vm/dirty.h): one bit per user page
+	 * in sticky and once, KVM's log of one slot in kvm. */
+	struct vm_dirty {
+		bool on;
+		uint64_t *sticky, *once, *kvm;
+	} dirty;
 	/* The monitor's view of the guest's time. */
 	uint64_t boot_ns; /* CLOCK_MONOTONIC at vm_create */
 };
