@@ -195,8 +195,11 @@ int run_proc(struct lx_proc *p, struct lx_thread *t, const char *name)
 
 void run_abort(struct lx_proc *p)
 {
-	lx_proc_free(p);
+	/* The control thread first: a request under way (a migration's
+	 * round reads guest memory while the guest runs, and may see it end)
+	 * finishes before the memory goes. */
 	ctl_stop(p);
+	lx_proc_free(p);
 }
 
 int run_program(const struct lx_opts *o)
