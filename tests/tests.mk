@@ -35,8 +35,9 @@ HOST_SRCS  := $(wildcard tests/host/*.c)
 HOST_BINS  := $(HOST_SRCS:tests/host/%.c=$(O)/tests/host/%)
 
 .PHONY: tests units
+# bench/dirty is the migrate suite's guest that keeps writing memory.
 tests: $(UNIT_BINS) $(GUEST_BINS) $(PIE_BINS) $(HOST_BINS) $(SNAP_BINS) \
-	$(O)/demo/hello
+	$(O)/demo/hello $(O)/bench/dirty
 units: $(UNIT_BINS)
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIB_OBJS) tests/unit/unit.h

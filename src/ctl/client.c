@@ -153,14 +153,26 @@ static int connect_or_die(int root_fd, const char *id)
 	exit(MOTE_EXIT_FAIL);
 }
 
-/* One request to run id: the reply (ok true), or NULL after a message. */
-cJSON *ctl_request(int root_fd, const char *id, const char *line, int fd,
-		   int timeout_ms)
+int ctl_request_start(int root_fd, const char *id, const char *line, int fd)
 {
 	int s = connect_or_die(root_fd, id);
-	cJSON *j =
-		send_req(s, line, fd) == 0 ? read_reply(s, timeout_ms) : NULL;
-	close(s);
+	if (send_req(s, line, fd) < 0) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+cJSON *ctl_request_finish(int s, const char *id, int timeout_ms, bool quiet)
+{
+	cJSON *j = s >= 0 ? read_reply(s, timeout_ms) : NULL;
+	if (s >= 0)
+		close(s);
+	if (quiet && j &&
+	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "ok"))) {
+		cJSON_Delete(j);
+		return NULL;
+	}
 	if (!j) {
 		fprintf(stderr,
 			"mote: %s: no reply from the VM's monitor within %d s "
@@ -176,6 +188,13 @@ cJSON *ctl_request(int root_fd, const char *id, const char *line, int fd,
 		return NULL;
 	}
 	return j;
+}
+
+cJSON *ctl_request(int root_fd, const char *id, const char *line, int fd,
+		   int timeout_ms)
+{
+	return ctl_request_finish(ctl_request_start(root_fd, id, line, fd), id,
+				  timeout_ms, false);
 }
 
 /* The same, exiting with status 125 if it fails. */

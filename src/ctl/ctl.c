@@ -555,12 +555,13 @@ int ctl_dir_fd(const struct lx_proc *p)
 /* ---- requests ---- */
 
 static const char *const cmd_names[] = {
-	[CTL_INFO] = "info",	 [CTL_PAUSE] = "pause",
-	[CTL_RESUME] = "resume", [CTL_STOP] = "stop",
-	[CTL_STATS] = "stats",	 [CTL_SNAPSHOT] = "snapshot",
-	[CTL_SIGNAL] = "signal", [CTL_MIGRATED] = "migrated",
+	[CTL_INFO] = "info",	   [CTL_PAUSE] = "pause",
+	[CTL_RESUME] = "resume",   [CTL_STOP] = "stop",
+	[CTL_STATS] = "stats",	   [CTL_SNAPSHOT] = "snapshot",
+	[CTL_SIGNAL] = "signal",   [CTL_MIGRATED] = "migrated",
+	[CTL_PRECOPY] = "precopy",
 };
-_Static_assert(ARRAY_SIZE(cmd_names) == CTL_MIGRATED + 1, "cmd_names");
+_Static_assert(ARRAY_SIZE(cmd_names) == CTL_PRECOPY + 1, "cmd_names");
 
 /* migrated's destination: required, printable, shorter than req->to. */
 static int get_to(const cJSON *j, struct ctl_req *req, char *err, size_t errlen)
@@ -632,11 +633,15 @@ static int parse_obj(const cJSON *j, struct ctl_req *req, char *err,
 				return get_to(j, req, err, errlen);
 			return get_bool(j, "force", &req->force, err, errlen)
 				       ?: get_bool(j, "stop", &req->stop, err,
+						   errlen)
+				       ?: get_bool(j, "stream", &req->stream,
+						   err, errlen)
+				       ?: get_bool(j, "end", &req->end, err,
 						   errlen);
 		}
 	snprintf(err, errlen,
 		 "unknown command \"%.32s\" (info, pause, resume, stop, "
-		 "stats, snapshot, signal, migrated)",
+		 "stats, snapshot, signal, migrated, precopy)",
 		 cmd->valuestring);
 	return -1;
 }

@@ -66,12 +66,15 @@ enum ctl_cmd {
 	CTL_SNAPSHOT,
 	CTL_SIGNAL,
 	CTL_MIGRATED,
+	CTL_PRECOPY,
 };
 
 struct ctl_req {
 	enum ctl_cmd cmd;
 	bool force;   /* stop: kill at once */
 	bool stop;    /* snapshot: end the VM once written */
+	bool stream;  /* snapshot: as records into a pipe (migration) */
+	bool end;     /* precopy: stop the dirty tracking */
 	int sig;      /* signal: the signal number, 1 to 64 */
 	char to[128]; /* migrated: where the VM went (ADDR:PORT) */
 };

@@ -70,6 +70,12 @@ int ctl_open_root_or_die(const char *id);
  * true), or NULL after a message. */
 cJSON *ctl_request(int root_fd, const char *id, const char *line, int fd,
 		   int timeout_ms);
+/* The same in two steps, for a request whose fd the client reads while
+ * the monitor serves it: the connection (-1 if the line could not be
+ * sent), then its reply, as ctl_request's (the connection is closed);
+ * quiet: an error reply is not printed (the caller knows the cause). */
+int ctl_request_start(int root_fd, const char *id, const char *line, int fd);
+cJSON *ctl_request_finish(int s, const char *id, int timeout_ms, bool quiet);
 /* mote migrate (migrate.c). */
 int ctl_migrate_main(int argc, char **argv);
 

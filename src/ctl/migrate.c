@@ -1,14 +1,20 @@
 /* mote migrate ID ADDR:PORT --key FILE: moves a running VM to a mote
  * receive on another host (docs/migration.md).
  *
- * The network and the key stay in this client, outside the VM's sandbox:
- * the monitor only pauses, writes its snapshot into a memfd this client
- * passes it, and at the end either resumes or ends as migrated. The VM
- * stays paused from its snapshot until the receiver says it has all of it
- * and runs it; any failure before that resumes it where it was, so a
- * wrong key, a dead receiver or a cut link cost a pause, never the VM. */
+ * Pre-copy: while the VM runs, its monitor writes rounds of its memory
+ * into a pipe this client passes it, each round the pages written since
+ * the one before; once what is left fits --max-downtime at the rate the
+ * rounds measured, the VM is paused and the last pass (the pages written
+ * since, the vCPUs and the rest of the state) goes the same way. The
+ * network and the key stay in this client, outside the VM's sandbox: the
+ * monitor only writes records into the pipe, and at the end either
+ * resumes or ends as migrated. The VM stays paused from its last pass
+ * until the receiver says it has all of it and runs it; any failure
+ * before that resumes it where it was, so a wrong key, a dead receiver or
+ * a cut link cost a pause, never the VM. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,29 +90,129 @@ static int dial(const char *addr)
 	return s;
 }
 
-/* Pauses the VM, takes its snapshot into a memfd, sends it and waits for
- * the receiver's word: 0 once it runs there, else -1 with the reason. */
-static int send_vm(int root_fd, const char *id, struct mig *m, uint64_t *sent,
-		   char *err, size_t errlen)
+/* What a migration did, for its last line. */
+struct mig_stats {
+	bool paused;
+	uint64_t t_pause;
+	uint64_t sent;	     /* bytes of memory and state */
+	uint64_t last_pages; /* sent while paused */
+	int rounds;
+};
+
+/* How a migration goes (mote migrate's options). */
+struct plan {
+	int max_downtime_ms; /* pre-copy stops once the rest fits this */
+	int rounds;	     /* of pre-copy at most; 0: stop-and-copy */
+};
+
+#define MAX_ROUNDS	 1000
+#define ROUND_MS	 600000 /* one round, or the last pass, at most */
+#define DEFAULT_DOWNTIME 300	/* ms, QEMU's default limit */
+
+/* Sends request `line` to the VM's monitor with a pipe, into which it
+ * writes a pass of its memory (and the rest, for the last), and forwards
+ * what comes out of the pipe to the receiver. The reply, or NULL with the
+ * reason in err. */
+static cJSON *pass(int root_fd, const char *id, const char *line, struct mig *m,
+		   struct mig_fwd *f, char *err, size_t errlen)
 {
-	int fd = memfd_create("mote-migrate", MFD_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "memfd: %s", strerror(errno));
-		return -1;
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return NULL;
 	}
-	cJSON *j = ctl_request(root_fd, id,
-			       "{\"cmd\":\"snapshot\",\"stop\":false}\n", fd,
-			       600000);
+	/* Room for a few records; and the monitor's end never blocks, so it
+	 * gives up on a client that stops reading instead of waiting. */
+	fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20);
+	fcntl(pfd[1], F_SETFL, O_NONBLOCK);
+	int c = ctl_request_start(root_fd, id, line, pfd[1]);
+	close(pfd[1]);
+	int r = c < 0 ? -1 : mig_forward(m, pfd[0], f, ROUND_MS, err, errlen);
+	close(pfd[0]); /* a monitor still writing gets EPIPE, and stops */
+	/* When the link failed, the monitor's error (a broken pipe) is only
+	 * its consequence, and is not printed. */
+	bool link = r == -1 && c >= 0;
+	cJSON *j = ctl_request_finish(c, id, ROUND_MS, link);
+	if (j && r == 0)
+		return j;
+	if (!link)
+		snprintf(err, errlen, "the VM's monitor failed (above)");
+	cJSON_Delete(j);
+	return NULL;
+}
+
+static double num(const cJSON *j, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* Pre-copy: rounds of memory while the VM runs, until what is left to
+ * send fits the downtime at the rate the rounds measured (or the rounds
+ * are used up, or the dirty set stops shrinking). The rounds run, 0 with
+ * the reason in err if one failed (the VM ran on: nothing to undo but the
+ * tracking). */
+static int precopy(int root_fd, const char *id, const struct plan *pl,
+		   struct mig *m, struct mig_fwd *f, char *err, size_t errlen)
+{
+	double best = 0; /* bytes/ms, the fastest round's */
+	uint64_t last = UINT64_MAX;
+	int n = 0, worse = 0;
+	while (n < pl->rounds) {
+		uint64_t sent0 = f->sent, t0 = mono_ns();
+		cJSON *j = pass(root_fd, id, "{\"cmd\":\"precopy\"}\n", m, f,
+				err, errlen);
+		if (!j)
+			return -1;
+		cJSON_Delete(j);
+		n++;
+		uint64_t bytes = f->sent - sent0;
+		double ms = (mono_ns() - t0) / 1e6;
+		if (ms > 0 && bytes / ms > best)
+			best = bytes / ms;
+		/* The next pass sends about what this one found dirty. */
+		if (n > 1 && best > 0 && bytes / best <= pl->max_downtime_ms)
+			break;
+		worse = bytes >= last ? worse + 1 : 0;
+		if (worse >= 3)
+			break; /* the guest writes faster than the link */
+		last = bytes;
+	}
+	return n;
+}
+
+/* Sends the VM (pre-copy rounds, then the paused VM's last pass) and
+ * waits for the receiver's word: 0 once it runs there, else -1 with the
+ * reason; *paused is set once the VM is paused. */
+static int send_vm(int root_fd, const char *id, const struct plan *pl,
+		   struct mig *m, struct mig_stats *ms, char *err,
+		   size_t errlen)
+{
+	struct mig_fwd f = {0};
+	int rounds =
+		pl->rounds ? precopy(root_fd, id, pl, m, &f, err, errlen) : 0;
+	if (rounds < 0)
+		return -1;
+	ms->rounds = rounds;
+	cJSON *j = ctl_request(root_fd, id, "{\"cmd\":\"pause\"}\n", -1, 15000);
 	if (!j) {
-		close(fd);
-		snprintf(err, errlen, "no snapshot of the VM");
+		snprintf(err, errlen, "the VM did not pause");
 		return -1;
 	}
 	cJSON_Delete(j);
-	int r = mig_send_file(m, fd, sent, err, errlen);
-	close(fd);
-	if (r < 0)
+	ms->paused = true;
+	ms->t_pause = mono_ns();
+	j = pass(root_fd, id, "{\"cmd\":\"snapshot\",\"stream\":true}\n", m, &f,
+		 err, errlen);
+	ms->sent = f.sent;
+	if (!j)
 		return -1;
+	ms->last_pages = (uint64_t)num(j, "bytes") / 4096;
+	cJSON_Delete(j);
+	if (!f.ended) {
+		snprintf(err, errlen, "the VM's monitor sent no end");
+		return -1;
+	}
 	char reply[512];
 	uint32_t type, len;
 	if (mig_recv(m, &type, reply, sizeof(reply) - 1, &len, READY_MS, err,
@@ -121,16 +227,42 @@ static int send_vm(int root_fd, const char *id, struct mig *m, uint64_t *sent,
 }
 
 static int hand_over(int root_fd, const char *id, const char *addr, int s,
-		     struct mig *m, uint64_t t0);
+		     struct mig *m, const struct plan *pl, uint64_t t0);
+
+/* A whole number from min to max for option opt, or a usage error. */
+static int int_arg(const char *opt, const char *v, int min, int max)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max)
+		ctl_usage_error("migrate: %s %s: expected a whole number from "
+				"%d to %d",
+				opt, v, min, max);
+	return (int)n;
+}
 
 int ctl_migrate_main(int argc, char **argv)
 {
 	const char *id = NULL, *addr = NULL, *keyfile = NULL;
+	struct plan pl = {DEFAULT_DOWNTIME, 30};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--key") && i + 1 < argc)
 			keyfile = argv[++i];
 		else if (!strncmp(argv[i], "--key=", 6))
 			keyfile = argv[i] + 6;
+		else if (!strcmp(argv[i], "--max-downtime") && i + 1 < argc)
+			pl.max_downtime_ms =
+				int_arg(argv[i], argv[i + 1], 1, 600000),
+			i++;
+		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			pl.rounds =
+				int_arg(argv[i], argv[i + 1], 0, MAX_ROUNDS),
+			i++;
+		else if (!strcmp(argv[i], "--postcopy"))
+			ctl_usage_error("migrate: --postcopy is not supported "
+					"yet; pre-copy (the default) is, see "
+					"docs/migration.md");
 		else if (argv[i][0] != '-' && !id)
 			id = argv[i];
 		else if (argv[i][0] != '-' && !addr)
@@ -172,38 +304,38 @@ int ctl_migrate_main(int argc, char **argv)
 	sigaddset(&stop, SIGHUP);
 	sigaddset(&stop, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &stop, &old);
-	int status = hand_over(root_fd, id, addr, s, &m, t0);
+	int status = hand_over(root_fd, id, addr, s, &m, &pl, t0);
 	close(s);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;
 }
 
-/* Pauses the VM, sends it, and ends it here or resumes it: mote's exit
- * status. */
+/* Sends the VM, and ends it here or resumes it: mote's exit status. */
 static int hand_over(int root_fd, const char *id, const char *addr, int s,
-		     struct mig *m, uint64_t t0)
+		     struct mig *m, const struct plan *pl, uint64_t t0)
 {
 	char err[256];
-	cJSON *j = ctl_request(root_fd, id, "{\"cmd\":\"pause\"}\n", -1, 15000);
-	if (!j)
-		return MOTE_EXIT_FAIL;
-	cJSON_Delete(j);
-	uint64_t t_pause = mono_ns();
-	uint64_t sent = 0;
-	int r = send_vm(root_fd, id, m, &sent, err, sizeof(err));
+	struct mig_stats ms = {0};
+	int r = send_vm(root_fd, id, pl, m, &ms, err, sizeof(err));
 	shutdown(s, SHUT_RDWR);
 	if (r < 0) {
 		fprintf(stderr, "mote: migrate: %s: %s; %s goes on here\n",
 			addr, err, id);
-		j = ctl_request(root_fd, id, "{\"cmd\":\"resume\"}\n", -1,
-				15000);
-		cJSON_Delete(j);
+		/* The last pass ends the tracking; a failure before it
+		 * leaves it on. */
+		cJSON_Delete(ctl_request(root_fd, id,
+					 "{\"cmd\":\"precopy\",\"end\":true}\n",
+					 -1, 15000));
+		if (ms.paused)
+			cJSON_Delete(ctl_request(root_fd, id,
+						 "{\"cmd\":\"resume\"}\n", -1,
+						 15000));
 		return MOTE_EXIT_FAIL;
 	}
 	char line[256];
 	snprintf(line, sizeof(line), "{\"cmd\":\"migrated\",\"to\":\"%s\"}\n",
 		 addr);
-	j = ctl_request(root_fd, id, line, -1, 15000);
+	cJSON *j = ctl_request(root_fd, id, line, -1, 15000);
 	if (!j) {
 		fprintf(stderr,
 			"mote: migrate: %s runs on %s now, but its monitor "
@@ -214,9 +346,10 @@ static int hand_over(int root_fd, const char *id, const char *addr, int s,
 	}
 	cJSON_Delete(j);
 	uint64_t now = mono_ns();
-	printf("%s: migrated to %s in %.1f ms (paused for %.1f ms, %.1f MiB "
-	       "sent)\n",
-	       id, addr, (now - t0) / 1e6, (now - t_pause) / 1e6,
-	       sent / 1048576.0);
+	printf("%s: migrated to %s in %.1f ms (paused for %.1f ms; %.1f MiB "
+	       "sent, %.1f MiB of it paused, after %d rounds of pre-copy)\n",
+	       id, addr, (now - t0) / 1e6, (now - ms.t_pause) / 1e6,
+	       ms.sent / 1048576.0, ms.last_pages * 4096 / 1048576.0,
+	       ms.rounds);
 	return 0;
 }

@@ -292,7 +292,8 @@ static void do_signal(struct conn *cn, struct lx_proc *p, int sig)
 	reply(cn, ok());
 }
 
-static void do_snapshot(struct conn *cn, struct lx_proc *p, bool stop)
+static void do_snapshot(struct conn *cn, struct lx_proc *p, bool stop,
+			bool stream)
 {
 	char err[256] = "";
 	if (cn->passed_fd < 0) {
@@ -310,11 +311,16 @@ static void do_snapshot(struct conn *cn, struct lx_proc *p, bool stop)
 			    HOLD_MS);
 		return;
 	}
-	int r = snap_save(p, cn->passed_fd, NULL, 0, err, sizeof(err));
+	struct snap_sent sent = {0};
+	int r = stream ? snap_save_stream(p, cn->passed_fd, &sent, err,
+					  sizeof(err))
+		       : snap_save(p, cn->passed_fd, NULL, 0, err, sizeof(err));
 	struct stat st;
 	/* What it takes on disk: the file is sparse. */
-	double bytes =
-		fstat(cn->passed_fd, &st) == 0 ? (double)st.st_blocks * 512 : 0;
+	double bytes = stream ? (double)sent.pages * PAGE_SIZE
+		       : fstat(cn->passed_fd, &st) == 0
+			       ? (double)st.st_blocks * 512
+			       : 0;
 	double ms = (mono_ns() - t0) / 1e6;
 	if (r == 0 && stop)
 		kill_run(p, " (mote snapshot --stop)");
@@ -326,6 +332,48 @@ static void do_snapshot(struct conn *cn, struct lx_proc *p, bool stop)
 	}
 	cJSON *j = ok();
 	cJSON_AddNumberToObject(j, "bytes", bytes);
+	cJSON_AddNumberToObject(j, "ms", ms);
+	if (stream)
+		cJSON_AddNumberToObject(j, "zero_pages", (double)sent.zeros);
+	reply(cn, j);
+}
+
+/* A round of mote migrate's pre-copy, into the pipe that came with it,
+ * while the VM runs; or, with end, the tracking stopped (the migration
+ * was given up). The round's pages and time are the client's measure of
+ * the link and of the guest's rate of writes. */
+static void do_precopy(struct conn *cn, struct lx_proc *p, bool end)
+{
+	if (end) {
+		snap_round_end(p);
+		reply(cn, ok());
+		return;
+	}
+	if (cn->passed_fd < 0) {
+		reply_error(cn, "no pipe came with the request (pass its fd "
+				"with SCM_RIGHTS)");
+		return;
+	}
+	if (lx_tree_count(p->task.tree) > 1) {
+		reply_error(cn,
+			    "the VM has %d processes; a migration moves a "
+			    "VM of one process",
+			    lx_tree_count(p->task.tree));
+		return;
+	}
+	char err[256] = "";
+	struct snap_sent sent = {0};
+	uint64_t t0 = mono_ns();
+	int r = snap_round(p, cn->passed_fd, &sent, err, sizeof(err));
+	double ms = (mono_ns() - t0) / 1e6;
+	if (r < 0) {
+		snap_round_end(p);
+		reply_error(cn, "pre-copy failed: %s", err);
+		return;
+	}
+	cJSON *j = ok();
+	cJSON_AddNumberToObject(j, "pages", (double)sent.pages);
+	cJSON_AddNumberToObject(j, "zero_pages", (double)sent.zeros);
 	cJSON_AddNumberToObject(j, "ms", ms);
 	reply(cn, j);
 }
@@ -366,7 +414,8 @@ static void handle(struct conn *cn, struct lx_ctl *c, struct lx_proc *p,
 	case CTL_RESUME: do_resume(cn, p); break;
 	case CTL_STOP: do_stop(cn, p, req.force); break;
 	case CTL_STATS: do_stats(cn, c, p); break;
-	case CTL_SNAPSHOT: do_snapshot(cn, p, req.stop); break;
+	case CTL_SNAPSHOT: do_snapshot(cn, p, req.stop, req.stream); break;
+	case CTL_PRECOPY: do_precopy(cn, p, req.end); break;
 	case CTL_SIGNAL: do_signal(cn, p, req.sig); break;
 	case CTL_MIGRATED: do_migrated(cn, p, req.to); break;
 	}

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "snap/snap.h"
 #include "util.h"
 
 #define MIG_MAGIC "MOTEMIG1"
@@ -294,51 +295,174 @@ static int key_check(struct mig *m, int timeout_ms, char *err, size_t errlen)
 
 /* ---- the file ---- */
 
-int mig_send_file(struct mig *m, int fd, uint64_t *total, char *err,
-		  size_t errlen)
+/* Reads a whole record header from the monitor's pipe: 1, 0 at its end
+ * (EOF before any byte), -1 (errno; ECONNRESET: cut mid-record). */
+static int read_rec(int fd, struct snap_rec *r, uint64_t end)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return fail(err, errlen, "%s", strerror(errno));
-	uint64_t size = (uint64_t)st.st_size, sent = 0;
-	if (mig_send(m, MIG_BEGIN, &size, sizeof(size)) < 0)
-		return fail(err, errlen, "cannot send: %s", strerror(errno));
-	uint8_t *buf = malloc(MIG_FRAME_MAX);
+	uint8_t *b = (uint8_t *)r;
+	size_t got = 0;
+	while (got < sizeof(*r)) {
+		uint64_t now = mono_ns();
+		struct pollfd pfd = {fd, POLLIN, 0};
+		if (now >= end) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(&pfd, 1, (int)((end - now) / 1000000) + 1) <= 0)
+			continue;
+		ssize_t n = read(fd, b + got, sizeof(*r) - got);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == 0 && got == 0)
+			return 0;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ECONNRESET;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 1;
+}
+
+static int send_u64s(struct mig *m, uint32_t type, uint64_t a, uint64_t b,
+		     uint32_t n)
+{
+	uint64_t v[2] = {a, b};
+	return mig_send(m, type, v, n * (uint32_t)sizeof(uint64_t));
+}
+
+/* Sends one record and the bytes after it. */
+static int forward_one(struct mig *m, int rfd, const struct snap_rec *r,
+		       struct mig_fwd *f, uint8_t *buf, uint64_t end,
+		       bool *reading)
+{
+	switch (r->kind) {
+	case SNAP_REC_BOUND:
+		if (f->begun)
+			return 0;
+		f->begun = true;
+		return send_u64s(m, MIG_BEGIN, r->off, 0, 1);
+	case SNAP_REC_DATA:
+		if (!f->begun || !r->len || r->len > SNAP_REC_MAX) {
+			errno = EPROTO;
+			return -1;
+		}
+		memcpy(buf, &r->off, 8);
+		if (io_all(rfd, buf + 8, r->len, false, end) < 0) {
+			*reading = true;
+			return -1;
+		}
+		f->sent += r->len;
+		return mig_send(m, MIG_DATA, buf, r->len + 8);
+	case SNAP_REC_ZERO:
+		if (!f->begun) {
+			errno = EPROTO;
+			return -1;
+		}
+		f->zeros += r->len;
+		return send_u64s(m, MIG_ZERO, r->off, r->len, 2);
+	case SNAP_REC_SIZE:
+		if (!f->begun) {
+			errno = EPROTO;
+			return -1;
+		}
+		f->ended = true;
+		return send_u64s(m, MIG_END, f->sent, r->off, 2);
+	}
+	errno = EPROTO;
+	return -1;
+}
+
+int mig_forward(struct mig *m, int rfd, struct mig_fwd *f, int timeout_ms,
+		char *err, size_t errlen)
+{
+	uint8_t *buf = malloc(SNAP_REC_MAX + 8);
 	if (!buf)
 		return fail(err, errlen, "out of memory");
-	int r = 0;
-	off_t at = 0;
-	while (!r && (uint64_t)at < size) {
-		off_t data = lseek(fd, at, SEEK_DATA);
-		if (data < 0)
-			break; /* ENXIO: holes to the end */
-		off_t hole = lseek(fd, data, SEEK_HOLE);
-		if (hole < 0)
-			hole = (off_t)size;
-		for (at = data; !r && at < hole;) {
-			size_t n = MIN((size_t)(hole - at),
-				       MIG_FRAME_MAX - sizeof(uint64_t));
-			uint64_t off = (uint64_t)at;
-			memcpy(buf, &off, sizeof(off));
-			ssize_t got = pread(fd, buf + 8, n, at);
-			if (got <= 0) {
-				r = fail(err, errlen,
-					 "cannot read the "
-					 "snapshot");
-				break;
-			}
-			if (mig_send(m, MIG_DATA, buf, (uint32_t)(got + 8)) < 0)
-				r = fail(err, errlen, "cannot send: %s",
-					 strerror(errno));
-			at += got;
-			sent += (uint64_t)got;
+	int r;
+	bool reading = false; /* failed reading the pipe, not sending */
+	struct snap_rec rec;
+	uint64_t end = deadline(timeout_ms);
+	for (;;) {
+		r = read_rec(rfd, &rec, end);
+		if (r <= 0) {
+			reading = r < 0;
+			break;
+		}
+		if (forward_one(m, rfd, &rec, f, buf, end, &reading) < 0) {
+			r = -1;
+			break;
 		}
 	}
 	free(buf);
-	if (!r && mig_send(m, MIG_END, &sent, sizeof(sent)) < 0)
-		r = fail(err, errlen, "cannot send: %s", strerror(errno));
-	*total += sent;
-	return r;
+	if (r < 0 && reading) {
+		fail(err, errlen, "the VM's monitor stopped mid-record (%s)",
+		     errno == ETIMEDOUT ? "it took too long"
+					: "its stream ended");
+		return -2;
+	}
+	if (r < 0 && errno == EPROTO) {
+		fail(err, errlen, "the VM's monitor wrote a malformed record");
+		return -2;
+	}
+	if (r < 0)
+		return fail(err, errlen, "cannot send the VM: %s",
+			    strerror(errno));
+	return 0;
+}
+
+/* Whether [off, off + len) lies in a file of `size` bytes. */
+static bool within(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/* One frame of the file: 1 at END, 0 for more, -1 with the reason. */
+static int store(int fd, uint32_t type, const uint8_t *buf, uint32_t len,
+		 struct mig_fwd *f, uint64_t max_size, char *err, size_t errlen)
+{
+	uint64_t v[2] = {0, 0};
+	memcpy(v, buf, MIN(len, sizeof(v)));
+	if (type == MIG_BEGIN && !f->begun && len == 8) {
+		if (v[0] > max_size)
+			return fail(err, errlen,
+				    "the snapshot may be %llu bytes, over %llu",
+				    (unsigned long long)v[0],
+				    (unsigned long long)max_size);
+		f->begun = true;
+		f->bound = v[0];
+		if (ftruncate(fd, (off_t)v[0]) < 0)
+			return fail(err, errlen, "%s", strerror(errno));
+		return 0;
+	}
+	if (type == MIG_DATA && f->begun && len > 8 &&
+	    within(v[0], len - 8, f->bound)) {
+		if (pwrite(fd, buf + 8, len - 8, (off_t)v[0]) !=
+		    (ssize_t)(len - 8))
+			return fail(err, errlen, "cannot store: %s",
+				    strerror(errno));
+		f->sent += len - 8;
+		return 0;
+	}
+	if (type == MIG_ZERO && f->begun && len == 16 && v[1] &&
+	    within(v[0], v[1], f->bound)) {
+		/* Pages sent in an earlier round and zero now (or gone). */
+		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)v[0], (off_t)v[1]) < 0)
+			return fail(err, errlen, "cannot store: %s",
+				    strerror(errno));
+		f->zeros += v[1];
+		return 0;
+	}
+	if (type == MIG_END && f->begun && len == 16 && v[0] == f->sent &&
+	    v[1] <= f->bound) {
+		if (ftruncate(fd, (off_t)v[1]) < 0)
+			return fail(err, errlen, "%s", strerror(errno));
+		return 1;
+	}
+	return fail(err, errlen, "an unexpected frame (type %u, %u bytes)",
+		    type, len);
 }
 
 int mig_recv_file(struct mig *m, int fd, uint64_t max_size, char *err,
@@ -347,52 +471,18 @@ int mig_recv_file(struct mig *m, int fd, uint64_t max_size, char *err,
 	uint8_t *buf = malloc(MIG_FRAME_MAX);
 	if (!buf)
 		return fail(err, errlen, "out of memory");
-	uint64_t size = 0, got = 0, v = 0;
-	bool begun = false;
+	struct mig_fwd f = {0};
 	int r = 0;
-	for (;;) {
+	while (r == 0) {
 		uint32_t type, len;
 		/* A source sends without pause; a minute of silence is a
 		 * dead one. */
 		r = mig_recv(m, &type, buf, MIG_FRAME_MAX, &len, 60000, err,
 			     errlen);
-		if (r)
-			break;
-		if (len >= 8)
-			memcpy(&v, buf, 8);
-		if (type == MIG_BEGIN && !begun && len == 8) {
-			if (v > max_size) {
-				r = fail(err, errlen,
-					 "the snapshot is %llu bytes, over "
-					 "%llu",
-					 (unsigned long long)v,
-					 (unsigned long long)max_size);
-				break;
-			}
-			size = v;
-			begun = true;
-			if (ftruncate(fd, (off_t)size) < 0) {
-				r = fail(err, errlen, "%s", strerror(errno));
-				break;
-			}
-		} else if (type == MIG_DATA && begun && len > 8 && v <= size &&
-			   len - 8 <= size - v) {
-			if (pwrite(fd, buf + 8, len - 8, (off_t)v) !=
-			    (ssize_t)(len - 8)) {
-				r = fail(err, errlen, "cannot store: %s",
-					 strerror(errno));
-				break;
-			}
-			got += len - 8;
-		} else if (type == MIG_END && begun && len == 8 && v == got) {
-			break;
-		} else {
-			r = fail(err, errlen,
-				 "an unexpected frame (type %u, %u bytes)",
-				 type, len);
-			break;
-		}
+		if (!r)
+			r = store(fd, type, buf, len, &f, max_size, err,
+				  errlen);
 	}
 	free(buf);
-	return r;
+	return r < 0 ? -1 : 0;
 }

@@ -19,12 +19,15 @@
 #define MIG_FRAME_MAX (1U << 20) /* payload bytes in one frame at most */
 
 enum mig_type {
-	MIG_BEGIN = 1, /* source: u64 size of the snapshot file */
+	MIG_BEGIN = 1, /* source: u64, the largest the snapshot file can be */
 	MIG_DATA = 2,  /* source: u64 offset, then bytes of the file */
-	MIG_END = 3,   /* source: u64 bytes of data sent in all */
+	MIG_END = 3,   /* source: u64 bytes of DATA sent in all, u64 the
+			* file's size */
 	MIG_READY = 4, /* receiver: it has it all and runs it now */
 	MIG_FAIL = 5,  /* receiver: it will not run it; the reason */
 	MIG_KEY = 6,   /* each side, after the hellos: proves the key */
+	MIG_ZERO = 7,  /* source: u64 offset, u64 length: zeros now (a page
+			* sent in an earlier round of pre-copy) */
 };
 
 struct mig {
@@ -51,12 +54,22 @@ int mig_send(struct mig *m, uint32_t type, const void *buf, uint32_t len);
 int mig_recv(struct mig *m, uint32_t *type, void *buf, uint32_t max,
 	     uint32_t *len, int timeout_ms, char *err, size_t errlen);
 
-/* The source's side: sends the snapshot file at fd (sparse: only its
- * data), adding the bytes sent to *sent. 0, or -1 with the reason. */
-int mig_send_file(struct mig *m, int fd, uint64_t *sent, char *err,
-		  size_t errlen);
+/* What crossed: BEGIN sent or seen, DATA bytes, ZERO bytes, END. */
+struct mig_fwd {
+	bool begun, ended;
+	uint64_t bound, sent, zeros;
+};
+/* The source's side: sends what the VM's monitor writes into the pipe rfd
+ * (records of snap/snap.h, until the monitor closes it) as frames, within
+ * timeout_ms in all. The first BEGIN record of a migration is sent, the
+ * rest are dropped; f counts across calls. 0; -1 if the link failed, -2
+ * if the pipe did (the monitor stopped, or wrote a bad record), with the
+ * reason in err. */
+int mig_forward(struct mig *m, int rfd, struct mig_fwd *f, int timeout_ms,
+		char *err, size_t errlen);
 /* The receiver's side: writes what the source sends into fd (a memfd),
- * at most max_size bytes. 0, or -1 with the reason. */
+ * at most max_size bytes, as the file it assembles: DATA written, ZERO
+ * punched out, the size END gives. 0, or -1 with the reason. */
 int mig_recv_file(struct mig *m, int fd, uint64_t max_size, char *err,
 		  size_t errlen);
 

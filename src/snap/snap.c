@@ -11,12 +11,18 @@
  * The caller holds the run (lx_hold), so no vCPU runs and no syscall is
  * half done; guest memory is read here as a whole range the monitor owns,
  * bounded by its own VMAs, never through a guest-supplied pointer.
+ *
+ * For migration the same file goes as records into a pipe (snap/snap.h),
+ * and in rounds before that while the guest runs: each round, and the
+ * last pass, only the pages written since the one before (vm/dirty.h),
+ * with zeros for those that were sent and are zero or unmapped now.
  */
 #define _GNU_SOURCE
 #include "snap/snap.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +37,7 @@
 #include "snap/state.h"
 #include "snap/wire.h"
 #include "util.h"
+#include "vm/dirty.h"
 
 #ifndef MOTE_VERSION
 #define MOTE_VERSION "0.1.0"
@@ -39,9 +46,18 @@
 struct save {
 	struct lx_proc *p;
 	int fd;
+	bool stream; /* fd takes records (snap/snap.h), not pwrite */
+	/* The pages to look at, or NULL for all: a migration's round or
+	 * last pass sends only what changed since the one before. A page's
+	 * bit is cleared as it is seen; what is left lies outside every VMA
+	 * now and goes as zeros. */
+	uint64_t *only;
+	bool round; /* a round: no file bitmaps are kept */
 	uint64_t mem_off;
-	uint64_t pages;		     /* written to the image */
-	uint64_t run_start, run_len; /* pages waiting to be written */
+	uint64_t pages;		       /* written to the image */
+	uint64_t zeros;		       /* sent as zeros (stream only) */
+	uint64_t run_start, run_len;   /* pages waiting to be written */
+	uint64_t zero_start, zero_len; /* pages waiting to go as zeros */
 	char *err;
 	size_t errlen;
 };
@@ -66,8 +82,55 @@ static bool zero_page(const uint8_t *pg)
 
 /* ---- the memory image ---- */
 
+/* Writes len bytes to the stream, waiting at most STREAM_MS for room
+ * each time: a reader that stops reading must not hold the VM. */
+#define STREAM_MS 30000
+static int put(struct save *s, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	while (len) {
+		ssize_t n = write(s->fd, b, len);
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = {s->fd, POLLOUT, 0};
+			struct timespec ts = {STREAM_MS / 1000, 0};
+			int pr = ppoll(&pfd, 1, &ts, NULL);
+			if (pr == 1 || (pr < 0 && errno == EINTR))
+				continue;
+			errno = ETIMEDOUT;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fail(s, "cannot send the snapshot: %s",
+				    n < 0 ? strerror(errno) : "no progress");
+		b += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int record(struct save *s, uint32_t kind, uint64_t off, uint64_t len,
+		  const void *data)
+{
+	while (true) {
+		uint64_t n = MIN(len, SNAP_REC_MAX);
+		struct snap_rec r = {
+			.kind = kind, .len = (uint32_t)n, .off = off};
+		if (put(s, &r, sizeof(r)) < 0 || (data && put(s, data, n) < 0))
+			return -1;
+		off += n;
+		len -= n;
+		if (data)
+			data = (const uint8_t *)data + n;
+		if (!len)
+			return 0;
+	}
+}
+
 static int write_all(struct save *s, const void *buf, size_t len, off_t off)
 {
+	if (s->stream)
+		return record(s, SNAP_REC_DATA, (uint64_t)off, len, buf);
 	const uint8_t *b = buf;
 	while (len) {
 		ssize_t n = pwrite(s->fd, b, len, off);
@@ -122,6 +185,45 @@ static int keep(struct save *s, uint64_t gpa)
 	return 0;
 }
 
+static int flush_zeros(struct save *s)
+{
+	if (!s->zero_len)
+		return 0;
+	int r = record(s, SNAP_REC_ZERO, s->mem_off + s->zero_start,
+		       s->zero_len, NULL);
+	s->zeros += s->zero_len / PAGE_SIZE;
+	s->zero_len = 0;
+	return r;
+}
+
+/* The page at gpa is not in the image: if the receiver may hold an older
+ * copy of it (a filtered pass), it is sent as zeros. */
+static int drop(struct save *s, uint64_t gpa)
+{
+	if (!s->only)
+		return 0;
+	if (s->zero_len && s->zero_start + s->zero_len == gpa) {
+		s->zero_len += PAGE_SIZE;
+		return 0;
+	}
+	if (flush_zeros(s) < 0)
+		return -1;
+	s->zero_start = gpa;
+	s->zero_len = PAGE_SIZE;
+	return 0;
+}
+
+/* Whether the page at gpa is to be looked at, and it is seen now. */
+static bool take(struct save *s, uint64_t gpa)
+{
+	if (!s->only)
+		return true;
+	uint64_t pg = gpa / PAGE_SIZE, bit = 1ULL << (pg % 64);
+	bool t = s->only[pg / 64] & bit;
+	s->only[pg / 64] &= ~bit;
+	return t;
+}
+
 /* Which pages of [start, end) the host has ever had (mincore), for
  * anonymous memory: an untouched page is zero, and reading it would only
  * fault in the zero page. Not for a VM on a snapshot's image, whose pages
@@ -132,7 +234,9 @@ static uint8_t *touched(struct save *s, uint64_t start, uint64_t end)
 		return NULL;
 	size_t n = (end - start) / PAGE_SIZE;
 	uint8_t *v = malloc(n ? n : 1);
-	void *h = gm_range(&s->p->vm, start, end - start);
+	/* gm_image, not gm_range: this only reads, and is no write for a
+	 * migration's dirty tracking. */
+	void *h = (void *)gm_image(&s->p->vm, start, end - start);
 	if (v && (!h || mincore(h, end - start, v) < 0)) {
 		free(v);
 		v = NULL;
@@ -149,10 +253,14 @@ static int save_range(struct save *s, uint64_t start, uint64_t end, bool anon)
 	uint8_t *vec = anon ? touched(s, start, end) : NULL;
 	int err = 0;
 	for (uint64_t a = start; a < end && !err; a += PAGE_SIZE) {
-		if (vec && !(vec[(a - start) / PAGE_SIZE] & 1))
+		if (!take(s, a))
 			continue;
-		if (!zero_page(h + (a - start)))
+		if (vec && !(vec[(a - start) / PAGE_SIZE] & 1))
+			err = drop(s, a);
+		else if (!zero_page(h + (a - start)))
 			err = keep(s, a);
+		else
+			err = drop(s, a);
 	}
 	free(vec);
 	return err;
@@ -199,6 +307,9 @@ static int save_file_vma(struct save *s, const struct lx_vma *v,
 		for (uint64_t o = 0; o < len && !err; o += PAGE_SIZE) {
 			uint64_t pg = (a + o - v->start) / PAGE_SIZE;
 			const uint8_t *g = h + (a + o - v->start);
+			bool look = take(s, a + o);
+			if (s->round && !look)
+				continue;
 			/* A page of a file mapping wholly past the end of
 			 * the file is not read (the host would raise SIGBUS):
 			 * it comes back as a zero page. In a program's
@@ -206,10 +317,14 @@ static int save_file_vma(struct save *s, const struct lx_vma *v,
 			bool past = foff + o >= sv->fsize;
 			if (!past && (uint64_t)got > o &&
 			    same_as_file(g, buf + o, (size_t)got - o))
-				continue;
+				continue; /* restore maps the file's page */
 			sv->bitmap[pg / 8] |= (uint8_t)(1 << (pg % 8));
+			if (!look)
+				continue; /* the receiver has it */
 			if ((!past || v->kind == VMA_ELF) && !zero_page(g))
 				err = keep(s, a + o);
+			else
+				err = drop(s, a + o);
 		}
 	}
 	free(buf);
@@ -236,6 +351,14 @@ static int save_vma(struct save *s, const struct lx_vma *v,
 			fd = -1;
 		}
 	}
+	if (filed && fd < 0 && s->only && !s->round) {
+		/* A file mapping whose file is gone or replaced: its pages
+		 * that were the file's were never sent, so all of them go. */
+		for (uint64_t pg = v->start / PAGE_SIZE;
+		     pg < v->end / PAGE_SIZE; pg++)
+			s->only[pg / 64] |= 1ULL << (pg % 64);
+		return save_range(s, v->start, v->end, false);
+	}
 	if (fd < 0)
 		return save_range(s, v->start, v->end,
 				  v->kind != VMA_FILE && v->kind != VMA_ELF);
@@ -258,6 +381,20 @@ static int save_vma(struct save *s, const struct lx_vma *v,
 	return err;
 }
 
+/* The pages left to look at lie outside every VMA now (unmapped since
+ * they were sent): zeros. */
+static int gone(struct save *s)
+{
+	uint64_t words = vm_dirty_words(&s->p->vm);
+	for (uint64_t w = 0; w < words; w++)
+		for (uint64_t b = s->only[w]; b; b &= b - 1) {
+			uint64_t pg = w * 64 + (uint64_t)__builtin_ctzll(b);
+			if (drop(s, pg * PAGE_SIZE) < 0)
+				return -1;
+		}
+	return 0;
+}
+
 static int save_memory(struct save *s, struct snap_state *st)
 {
 	struct lx_mm *mm = &s->p->mm;
@@ -267,13 +404,19 @@ static int save_memory(struct save *s, struct snap_state *st)
 	for (int i = 0; i < mm->nvmas; i++)
 		if (save_vma(s, &mm->vmas[i], st) < 0)
 			return -1;
-	/* The system region up to the last page-table page in use: GDT, IDT,
-	 * shim, the vCPUs' TSS pages and stacks, the page tables. */
-	uint64_t sys = s->p->vm.user_size;
-	st->pt_pool = s->p->vm.pt.pool;
-	if (save_range(s, sys, sys + s->p->vm.pt.pool, false) < 0)
+	if (s->only && gone(s) < 0)
 		return -1;
-	return flush_run(s);
+	if (s->round)
+		return flush_run(s) ?: flush_zeros(s);
+	/* The system region up to the last page-table page in use: GDT, IDT,
+	 * shim, the vCPUs' TSS pages and stacks, the page tables. Whole: its
+	 * writes are not tracked. */
+	uint64_t sys = s->p->vm.user_size, *only = s->only;
+	st->pt_pool = s->p->vm.pt.pool;
+	s->only = NULL;
+	int err = save_range(s, sys, sys + s->p->vm.pt.pool, false);
+	s->only = only;
+	return err ?: flush_run(s) ?: flush_zeros(s);
 }
 
 /* ---- the file ---- */
@@ -294,6 +437,33 @@ void snap_cpu_words(const struct kvm_cpuid2 *cp, struct snap_cpu *c)
 			c->e1_edx = e->edx;
 		}
 	}
+}
+
+/* A file is truncated first: the holes of the image must read as zeros.
+ * A stream says how large the file may grow. */
+static int begin_file(struct save *s, const struct snap_header *h)
+{
+	uint64_t end = h->mem_off + h->mem_len;
+	if (s->stream)
+		return record(s, SNAP_REC_BOUND, end + SNAP_STATE_MAX, 0, NULL);
+	if (ftruncate(s->fd, 0) < 0 || ftruncate(s->fd, (off_t)end) < 0)
+		return fail(s, "cannot size the snapshot file: %s",
+			    strerror(errno));
+	return 0;
+}
+
+/* A stream after rounds of pre-copy sends only the pages changed since
+ * the last round, and ends the tracking. With mm's lock held. */
+static int stream_only(struct save *s)
+{
+	struct vm *vm = &s->p->vm;
+	if (!s->stream || !vm_dirty_on(vm))
+		return 0;
+	s->only = calloc(vm_dirty_words(vm), sizeof(uint64_t));
+	int err = s->only ? vm_dirty_collect(vm, s->only) : -ENOMEM;
+	vm_dirty_stop(vm);
+	return err ? fail(s, "cannot read the dirty pages: %s", strerror(-err))
+		   : 0;
 }
 
 static void fill_cpu(const struct vm *vm, struct snap_cpu *c)
@@ -326,13 +496,10 @@ static int save_all(struct save *s, struct snap_state *st,
 	h->mem_len = p->vm.user_size + p->vm.sys_size;
 	fill_cpu(&p->vm, &h->cpu);
 	s->mem_off = h->mem_off;
-	/* Truncated first: the holes of the image must read as zeros. */
-	if (ftruncate(s->fd, 0) < 0 ||
-	    ftruncate(s->fd, (off_t)(h->mem_off + h->mem_len)) < 0)
-		return fail(s, "cannot size the snapshot file: %s",
-			    strerror(errno));
+	if (begin_file(s, h) < 0)
+		return -1;
 	pthread_mutex_lock(&p->mm.lock);
-	int err = save_memory(s, st);
+	int err = stream_only(s) ?: save_memory(s, st);
 	pthread_mutex_unlock(&p->mm.lock);
 	if (err)
 		return -1;
@@ -369,10 +536,21 @@ static int save_all(struct save *s, struct snap_state *st,
 	memcpy(page, h, sizeof(*h));
 	if (write_all(s, page, sizeof(page), 0) < 0)
 		return -1;
+	if (s->stream)
+		return record(s, SNAP_REC_SIZE, h->state_off + h->state_len, 0,
+			      NULL);
 	if (fdatasync(s->fd) < 0 && errno != EINVAL)
 		return fail(s, "cannot write the snapshot: %s",
 			    strerror(errno));
 	return 0;
+}
+
+static void save_free(struct save *s, struct snap_state *st)
+{
+	for (uint32_t i = 0; st->files && i < st->nfiles; i++)
+		free(st->files[i].bitmap);
+	free(st->files);
+	free(s->only);
 }
 
 int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
@@ -381,10 +559,66 @@ int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
 	struct save s = {.p = p, .fd = fd, .err = err, .errlen = errlen};
 	struct snap_state st = {0};
 	int r = save_all(&s, &st, self, self_ret);
-	for (uint32_t i = 0; st.files && i < st.nfiles; i++)
-		free(st.files[i].bitmap);
-	free(st.files);
+	save_free(&s, &st);
 	if (r < 0)
 		ftruncate(fd, 0);
 	return r;
+}
+
+int snap_save_stream(struct lx_proc *p, int fd, struct snap_sent *sent,
+		     char *err, size_t errlen)
+{
+	struct save s = {
+		.p = p, .fd = fd, .stream = true, .err = err, .errlen = errlen};
+	struct snap_state st = {0};
+	int r = save_all(&s, &st, NULL, 0);
+	save_free(&s, &st);
+	sent->pages = s.pages;
+	sent->zeros = s.zeros;
+	return r;
+}
+
+int snap_round(struct lx_proc *p, int fd, struct snap_sent *sent, char *err,
+	       size_t errlen)
+{
+	struct save s = {.p = p,
+			 .fd = fd,
+			 .stream = true,
+			 .round = true,
+			 .mem_off = SNAP_HDR_SIZE,
+			 .err = err,
+			 .errlen = errlen};
+	struct snap_state st = {0};
+	struct vm *vm = &p->vm;
+	uint64_t end = SNAP_HDR_SIZE + vm->user_size + vm->sys_size;
+	int r = record(&s, SNAP_REC_BOUND, end + SNAP_STATE_MAX, 0, NULL);
+	pthread_mutex_lock(&p->mm.lock);
+	/* The first round sends every page and starts the tracking; each
+	 * one after sends what changed since the one before. */
+	if (!r && !vm_dirty_on(vm)) {
+		int e = vm_dirty_start(vm);
+		if (e)
+			r = fail(&s, "KVM cannot log the guest's writes: %s",
+				 strerror(-e));
+	} else if (!r) {
+		s.only = calloc(vm_dirty_words(vm), sizeof(uint64_t));
+		int e = s.only ? vm_dirty_collect(vm, s.only) : -ENOMEM;
+		if (e)
+			r = fail(&s, "cannot read the dirty pages: %s",
+				 strerror(-e));
+	}
+	if (!r)
+		r = save_memory(&s, &st);
+	pthread_mutex_unlock(&p->mm.lock);
+	save_free(&s, &st);
+	sent->pages = s.pages;
+	sent->zeros = s.zeros;
+	return r;
+}
+
+void snap_round_end(struct lx_proc *p)
+{
+	pthread_mutex_lock(&p->mm.lock);
+	vm_dirty_stop(&p->vm);
+	pthread_mutex_unlock(&p->mm.lock);
 }

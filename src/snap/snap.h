@@ -4,6 +4,7 @@
 #define MOTE_SNAP_SNAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lx/lx.h"
 
@@ -14,6 +15,43 @@
  * control socket asked). Returns 0, or -1 with a one-line reason in err. */
 int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
 	      char *err, size_t errlen);
+
+/* ---- migration (docs/migration.md) ----
+ *
+ * A snapshot as a stream of records written into a pipe, which mote
+ * migrate frames and sends: the file the receiver assembles is the one
+ * snap_save would write. Each pass opens with a BOUND record (off: the
+ * largest the file can be); DATA records carry `len` bytes of the file at
+ * `off`, ZERO records say [off, off + len) reads as zeros now, and the
+ * last pass ends with SIZE (off: the file's size). */
+enum snap_rec_kind {
+	SNAP_REC_BOUND = 1,
+	SNAP_REC_DATA = 2,
+	SNAP_REC_ZERO = 3,
+	SNAP_REC_SIZE = 4,
+};
+struct snap_rec {
+	uint32_t kind;
+	uint32_t len; /* at most SNAP_REC_MAX */
+	uint64_t off;
+};
+#define SNAP_REC_MAX (512U << 10)
+
+struct snap_sent {
+	uint64_t pages; /* of data */
+	uint64_t zeros; /* pages sent as zeros */
+};
+/* A round of pre-copy while the VM runs: the first sends every page of
+ * memory and starts dirty tracking (vm/dirty.h), each later one the pages
+ * written since the round before. 0, or -1 with the reason in err. */
+int snap_round(struct lx_proc *p, int fd, struct snap_sent *sent, char *err,
+	       size_t errlen);
+/* Stops the tracking the rounds started (a migration given up). */
+void snap_round_end(struct lx_proc *p);
+/* snap_save into a stream: after rounds, only the pages changed since the
+ * last one (the tracking ends), else all. The run must be held. */
+int snap_save_stream(struct lx_proc *p, int fd, struct snap_sent *sent,
+		     char *err, size_t errlen);
 
 /* /dev/mote-snapshot (dev.c). */
 #define SNAP_DEV "/dev/mote-snapshot"

@@ -233,7 +233,25 @@ for req in [b'garbage\n', b'\x00\xff{\n', b'{"cmd":\n', b'[1]\n',
             b'{"cmd":"frobnicate"}\n', b'{"cmd":7}\n',
             b'{"cmd":"stop","force":"yes"}\n', b'{}\n',
             b'{"cmd":"snapshot"}\n', b'x' * (1 << 20) + b'\n']:
-    print(talk(req)[:120])
+    print(talk(req)[:160])
+print(talk(b'{"cmd":"precopy"}\n'))
+# Migration's requests with an fd they cannot write records into: the
+# read end of a pipe. Refused; the tracking a round starts ends again.
+import os
+def talk_fd(data):
+    r, w = os.pipe()
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(sys.argv[1])
+    socket.send_fds(s, [data], [r])
+    out = s.recv(65536)
+    s.close()
+    os.close(r)
+    os.close(w)
+    return out.decode().strip()
+print(talk_fd(b'{"cmd":"precopy"}\n'))
+print(talk_fd(b'{"cmd":"snapshot","stream":true}\n'))
+print(talk(b'{"cmd":"precopy","end":true}\n'))
 print(talk(b'{"cmd":"info"}\n').startswith('{"ok":true,"id":"loop",'))
 EOF
 python3 "$tmp/client.py" "$RT/loop/ctl.sock" >"$tmp/replies" 2>&1
@@ -243,12 +261,16 @@ cat >"$tmp/want" <<'EOF'
 {"ok":false,"error":"invalid JSON"}
 {"ok":false,"error":"invalid JSON"}
 {"ok":false,"error":"a request is a JSON object"}
-{"ok":false,"error":"unknown command \"frobnicate\" (info, pause, resume, stop, stats, snapshot, signal, migrated)"}
+{"ok":false,"error":"unknown command \"frobnicate\" (info, pause, resume, stop, stats, snapshot, signal, migrated, precopy)"}
 {"ok":false,"error":"\"cmd\" must be a string"}
 {"ok":false,"error":"\"force\" must be true or false"}
 {"ok":false,"error":"\"cmd\" must be a string"}
 {"ok":false,"error":"no file came with the request (pass its fd with SCM_RIGHTS)"}
 {"ok":false,"error":"request line longer than 65536 bytes"}
+{"ok":false,"error":"no pipe came with the request (pass its fd with SCM_RIGHTS)"}
+{"ok":false,"error":"pre-copy failed: cannot send the snapshot: Bad file descriptor"}
+{"ok":false,"error":"snapshot failed: cannot send the snapshot: Bad file descriptor"}
+{"ok":true}
 True
 EOF
 if cmp -s "$tmp/want" "$tmp/replies" && changes "$vol/loop" &&

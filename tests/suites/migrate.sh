@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Migration (docs/migration.md) and listening sockets across snapshots:
-# mote migrate moves a counting guest (one with threads, too) to a
-# mote receive mid-run, and the two outputs together are a native run's,
-# nothing lost, nothing printed twice; a wrong key, a receiver killed
-# mid-stream, a cut link and a VM of two processes leave the guest running
-# to the end where it was; a forged or cut stream is refused by the
+# mote migrate moves a counting guest (one with threads, too; one by
+# stop-and-copy, --rounds 0) to a mote receive mid-run, and the two outputs
+# together are a native run's, nothing lost, nothing printed twice; a
+# guest that keeps writing 32 MiB moves by pre-copy (and by
+# stop-and-copy) and ends with the checksum of a native run; a wrong key,
+# a receiver killed mid-stream while the VM is paused, a link cut during
+# pre-copy and a VM of two processes leave the guest running to the end
+# where it was; bad options are refused with one line; a forged or cut stream is refused by the
 # receiver; a bad key file is refused with one line; a server listening on
 # TCP serves again on its address after a restore and after a migration.
 # Both ends are on this host, over TCP on the loopback.
@@ -12,8 +15,9 @@ set -u
 . tests/lib.sh
 S=$O/tests/snap
 BB=/bin/busybox
-TESTS=(move-gcc move-dyn move-threads wrong-key killed-receiver cut-link forged-stream
-	cut-stream bad-key-file two-processes listen-restore listen-migrate)
+TESTS=(move-gcc move-dyn move-threads precopy-dirty stop-and-copy-dirty wrong-key
+	killed-receiver cut-link forged-stream cut-stream bad-key-file bad-options
+	two-processes listen-restore listen-migrate)
 
 why=$(kvm_missing)
 [ -z "$why" ] && ! command -v python3 >/dev/null && why="no python3"
@@ -64,6 +68,15 @@ lines() {
 st() { cat "$tmp/$1.st" 2>/dev/null; }
 oneline() { head -c 300 "$tmp/$1.err" | tr '\n' '|'; }
 
+# A moved guest's line comes every TICK ms (its lines do not depend on
+# it): under the test VM's emulation the rounds of pre-copy are slow, and
+# a guest of 1.5 s would end before its migration.
+TICK=50
+G="$O/bench/dirty 32 2000 6"
+if [ -n "${MOTE_TESTVM:-}" ]; then
+	TICK=200
+	G="$O/bench/dirty 16 1000 15"
+fi
 "$MOTE" run "$S/count.gcc" 30 50 >"$tmp/native" 2>/dev/null
 "$MOTE" run "$S/count.gcc" 30 50 3 >"$tmp/native-threads" 2>/dev/null
 
@@ -77,10 +90,14 @@ for v in gcc dyn threads; do
 		bin=$S/count.gcc args=3 native=$tmp/native-threads
 	fi
 	port=$((port + 1))
+	# Two rounds: the guest rewrites 4 MiB every 50 ms, faster than a
+	# test VM's emulated link carries it, so more would only wait.
+	rounds="--rounds 2"
+	[ $v = dyn ] && rounds="--rounds 0"
 	bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
-	bg src "$MOTE" run --name "m$v" "$bin" 30 50 $args
+	bg src "$MOTE" run --name "m$v" "$bin" 30 $TICK $args
 	lines src 5
-	"$MOTE" migrate "m$v" "127.0.0.1:$port" --key "$tmp/key" \
+	"$MOTE" migrate "m$v" "127.0.0.1:$port" --key "$tmp/key" $rounds \
 		>"$tmp/mig.out" 2>"$tmp/mig.err"
 	ms=$?
 	ended src && ended recv
@@ -92,6 +109,45 @@ for v in gcc dyn threads; do
 		fail "$t" "output differs from a native run's: source $(wc -l <"$tmp/src.out") lines, receiver $(wc -l <"$tmp/recv.out")"
 	elif [ ! -s "$tmp/recv.out" ]; then
 		fail "$t" "the receiver printed nothing"
+	else
+		pass "$t"
+	fi
+done
+
+# precopy-dirty, stop-and-copy-dirty: bench/dirty fills 32 MiB, then
+# writes 2,000 pages a second for 6 s and prints a checksum of it all;
+# moved a second in, it must print a native run's checksum on the
+# receiver (in the test VM: 16 MiB, 1,000 pages a second for 15 s). By
+# pre-copy, most of it crosses while the guest runs: what crosses while
+# it is paused is less than half of all that is sent.
+"$MOTE" run --memory 256M $G >"$tmp/native-dirty" 2>/dev/null
+for how in precopy stop-and-copy; do
+	t=migrate/$how-dirty
+	opt="--rounds 4"
+	[ $how = stop-and-copy ] && opt="--rounds 0"
+	port=$((port + 1))
+	bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
+	bg src "$MOTE" run --memory 256M --name "d$how" $G
+	lines src 2
+	"$MOTE" migrate "d$how" "127.0.0.1:$port" --key "$tmp/key" $opt \
+		>"$tmp/mig.out" 2>"$tmp/mig.err"
+	ms=$?
+	ended src && ended recv
+	line=$(cat "$tmp/mig.out")
+	total=$(echo "$line" | sed -n 's/.*; \([0-9.]*\) MiB sent.*/\1/p')
+	paused=$(echo "$line" | sed -n 's/.*sent, \([0-9.]*\) MiB of it paused.*/\1/p')
+	rounds=$(echo "$line" | sed -n 's/.*after \([0-9]*\) rounds.*/\1/p')
+	if [ $ms != 0 ] || [ "$(st src)" != 0 ] || [ "$(st recv)" != 0 ]; then
+		fail "$t" "migrate $ms, source $(st src), receiver $(st recv): $(head -c 200 "$tmp/mig.err") $(oneline src) $(oneline recv)"
+	elif ! cat "$tmp/src.out" "$tmp/recv.out" | cmp -s - "$tmp/native-dirty"; then
+		fail "$t" "output differs from a native run's: $(tail -1 "$tmp/recv.out") vs $(tail -1 "$tmp/native-dirty")"
+	elif [ -z "$total" ] || [ -z "$paused" ] || [ -z "$rounds" ]; then
+		fail "$t" "no figures in: $line"
+	elif [ $how = precopy ] && { [ "$rounds" -lt 1 ] ||
+		! awk -v p="$paused" -v t="$total" 'BEGIN { exit !(p < t / 2) }'; }; then
+		fail "$t" "pre-copy did not send the most while the guest ran: $line"
+	elif [ $how = stop-and-copy ] && [ "$rounds" != 0 ]; then
+		fail "$t" "--rounds 0 ran rounds: $line"
 	else
 		pass "$t"
 	fi
@@ -159,14 +215,15 @@ PY
 	pids+=($!)
 }
 
-# killed-receiver: the receiver dies mid-stream (SIGKILL).
+# killed-receiver: the receiver dies mid-stream (SIGKILL), while the VM
+# is paused (stop-and-copy): it is resumed.
 port=$((port + 2))
 rm -f "$tmp/stalled"
 bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
 proxy stall $((port + 1)) $port
 bg src "$MOTE" run --name kr "$S/count.gcc" 30 50
 lines src 3
-( "$MOTE" migrate kr "127.0.0.1:$((port + 1))" --key "$tmp/key" >/dev/null 2>"$tmp/mig.err"; echo $? >"$tmp/mig.st" ) &
+( "$MOTE" migrate kr "127.0.0.1:$((port + 1))" --key "$tmp/key" --rounds 0 >/dev/null 2>"$tmp/mig.err"; echo $? >"$tmp/mig.st" ) &
 end=$((SECONDS + DEADLINE))
 until [ -e "$tmp/stalled" ] || [ $SECONDS -ge $end ]; do sleep 0.05; done
 pkill -KILL -f "receive --listen 127.0.0.1:$port " 2>/dev/null
@@ -182,7 +239,8 @@ else
 	pass migrate/killed-receiver
 fi
 
-# cut-link: the link is cut after 64 KiB; the receiver says so too.
+# cut-link: the link is cut after 64 KiB, in the first round of
+# pre-copy; the receiver says so too.
 port=$((port + 2))
 bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
 proxy cut $((port + 1)) $port
@@ -248,6 +306,17 @@ if [ $s1 = 125 ] && [ $s2 = 125 ] && grep -q "32 bytes or 64 hex" "$tmp/e1" &&
 else
 	fail migrate/bad-key-file "receive $s1, migrate $s2: $(cat "$tmp/e1" "$tmp/e2" | head -c 300)"
 fi
+
+# bad-options: each refused with one line, before anything is sent.
+r=
+for o in "--max-downtime 0" "--max-downtime 1s" "--rounds -1" "--rounds 1001" "--postcopy" "--max-downtime"; do
+	"$MOTE" migrate none 127.0.0.1:1 --key "$tmp/key" $o >/dev/null 2>"$tmp/e1"
+	s1=$?
+	if [ $s1 != 125 ] || [ "$(wc -l <"$tmp/e1")" != 1 ]; then
+		r="$r [$o: status $s1, $(head -c 150 "$tmp/e1")]"
+	fi
+done
+if [ -z "$r" ]; then pass migrate/bad-options; else fail migrate/bad-options "$r"; fi
 
 # two-processes: refused like a snapshot; the VM goes on.
 port=$((port + 1))

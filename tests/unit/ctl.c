@@ -35,6 +35,11 @@ static void ctl_requests(void)
 	      req.sig == 64);
 	CHECK(parse("{\"cmd\":\"migrated\",\"to\":\"10.0.0.2:7000\"}") == 0 &&
 	      req.cmd == CTL_MIGRATED && !strcmp(req.to, "10.0.0.2:7000"));
+	CHECK(parse("{\"cmd\":\"precopy\"}") == 0 && req.cmd == CTL_PRECOPY &&
+	      !req.end);
+	CHECK(parse("{\"cmd\":\"precopy\",\"end\":true}") == 0 && req.end);
+	CHECK(parse("{\"cmd\":\"snapshot\",\"stream\":true}") == 0 &&
+	      req.cmd == CTL_SNAPSHOT && req.stream && !req.stop);
 }
 
 static void ctl_bad_requests(void)
@@ -54,6 +59,9 @@ static void ctl_bad_requests(void)
 	CHECK(parse("{\"cmd\":\"stop\",\"force\":1}") < 0 &&
 	      !strcmp(err, "\"force\" must be true or false"));
 	CHECK(parse("{\"cmd\":\"snapshot\",\"stop\":\"no\"}") < 0);
+	CHECK(parse("{\"cmd\":\"snapshot\",\"stream\":1}") < 0 &&
+	      !strcmp(err, "\"stream\" must be true or false"));
+	CHECK(parse("{\"cmd\":\"precopy\",\"end\":null}") < 0);
 	CHECK(parse("{\"cmd\":\"signal\"}") < 0 &&
 	      !strcmp(err, "\"signal\" must be a signal number from 1 to 64"));
 	CHECK(parse("{\"cmd\":\"signal\",\"signal\":0}") < 0);

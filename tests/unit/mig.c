@@ -1,8 +1,11 @@
 /* The migration stream (src/snap/mig.c) over a socketpair, the peer a
- * forked child: a file crosses whole and sparse; a wrong key is found in
+ * forked child: a file crosses whole and sparse from the monitor's
+ * records, in two passes (later DATA and ZERO over earlier); broken
+ * records are not forwarded; a wrong key is found in
  * the hellos; a frame with a flipped bit, one replayed, one too long, a
- * DATA frame past the declared size, an END that does not add up and a
- * BEGIN over the limit are each refused; so are key files of the wrong
+ * DATA or ZERO frame past the declared size, an empty ZERO, an END that
+ * does not add up or is too large and a BEGIN over the limit are each
+ * refused; so are key files of the wrong
  * size. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -15,7 +18,9 @@
 #include <unistd.h>
 
 #include "snap/mig.h"
+#include "snap/snap.h"
 #include "unit.h"
+#include "util.h"
 
 static const uint8_t key[MIG_KEY_BYTES] = {1, 2, 3};
 static char err[256];
@@ -54,31 +59,102 @@ static int take(void (*fn)(int), int f, uint64_t max)
 	return r;
 }
 
-/* ---- a whole file ---- */
+/* ---- a whole file, as the monitor's records ---- */
 
+/* Writes one record (and its bytes) into pipe fd. */
+static void rec(int fd, uint32_t kind, uint64_t off, uint32_t len,
+		const void *data)
+{
+	struct snap_rec r = {.kind = kind, .len = len, .off = off};
+	CHECK(write(fd, &r, sizeof(r)) == sizeof(r));
+	if (data)
+		CHECK(write(fd, data, len) == (ssize_t)len);
+}
+
+/* Two passes, as a migration's rounds and last pass would write them:
+ * the second BOUND is dropped, the second pass's DATA overwrites and its
+ * ZERO clears what the first sent. */
 static void send_a_file(int fd)
 {
 	struct mig m;
-	int f = memfd_create("t", 0);
-	char a[5000];
+	char a[5000], b[4096];
 	memset(a, 'a', sizeof(a));
-	ftruncate(f, 1 << 20);
-	pwrite(f, a, sizeof(a), 0);
-	pwrite(f, "end", 3, (1 << 20) - 3);
-	if (mig_hello(&m, fd, key, true, 5000, err, sizeof(err)) == 0)
-		mig_send_file(&m, f, &(uint64_t){0}, err, sizeof(err));
+	memset(b, 'b', sizeof(b));
+	int p[2];
+	CHECK(pipe(p) == 0);
+	rec(p[1], SNAP_REC_BOUND, 2 << 20, 0, NULL);
+	rec(p[1], SNAP_REC_DATA, 0, sizeof(a), a);
+	rec(p[1], SNAP_REC_DATA, (1 << 20) - 3, 3, "end");
+	rec(p[1], SNAP_REC_BOUND, 2 << 20, 0, NULL);
+	rec(p[1], SNAP_REC_DATA, 0, sizeof(b), b);
+	rec(p[1], SNAP_REC_ZERO, 4096, 4096, NULL);
+	rec(p[1], SNAP_REC_SIZE, 1 << 20, 0, NULL);
+	close(p[1]);
+	struct mig_fwd f = {0};
+	if (mig_hello(&m, fd, key, true, 5000, err, sizeof(err)) == 0 &&
+	    mig_forward(&m, p[0], &f, 5000, err, sizeof(err)) == 0)
+		CHECK(f.ended && f.sent == sizeof(a) + 3 + sizeof(b) &&
+		      f.zeros == 4096);
 }
 
 static void whole_file(void)
 {
 	int f = memfd_create("r", 0);
-	CHECK(take(send_a_file, f, 1 << 20) == 0);
+	CHECK(take(send_a_file, f, 4 << 20) == 0);
 	char b[5000], e[3];
-	CHECK(pread(f, b, sizeof(b), 0) == sizeof(b) && b[0] == 'a' &&
-	      b[4999] == 'a');
+	CHECK(pread(f, b, sizeof(b), 0) == sizeof(b) && b[0] == 'b' &&
+	      b[4095] == 'b' && b[4096] == 0 && b[4999] == 0);
 	CHECK(pread(f, e, 3, (1 << 20) - 3) == 3 && !memcmp(e, "end", 3));
 	CHECK(lseek(f, 0, SEEK_END) == 1 << 20);
 	close(f);
+}
+
+/* A receiver that takes whatever comes. */
+static void recv_any(int fd)
+{
+	struct mig m;
+	if (mig_hello(&m, fd, key, false, 5000, err, sizeof(err)) == 0)
+		mig_recv_file(&m, memfd_create("r", 0), 1 << 30, err,
+			      sizeof(err));
+}
+
+/* Records the source's side refuses to forward: the monitor's pipe is
+ * not the guest's, but a broken one must not reach the receiver. */
+static void bad_records(void)
+{
+	struct {
+		struct snap_rec r;
+		bool bound_first;
+	} cases[] = {
+		{{SNAP_REC_DATA, 8, 0}, false},		      /* before BOUND */
+		{{SNAP_REC_DATA, SNAP_REC_MAX + 1, 0}, true}, /* too long */
+		{{SNAP_REC_DATA, 0, 0}, true},		      /* empty */
+		{{99, 0, 0}, true},			      /* no such kind */
+		{{SNAP_REC_DATA, 64, 0}, true},		      /* cut short */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int sp[2], p[2];
+		pid_t pid = peer(sp, recv_any);
+		struct mig m;
+		CHECK(mig_hello(&m, sp[0], key, true, 5000, err, sizeof(err)) ==
+		      0);
+		CHECK(pipe(p) == 0);
+		if (cases[i].bound_first)
+			rec(p[1], SNAP_REC_BOUND, 1 << 20, 0, NULL);
+		CHECK(write(p[1], &cases[i].r, sizeof(cases[i].r)) ==
+		      sizeof(cases[i].r));
+		close(p[1]);
+		struct mig_fwd f = {0};
+		/* The monitor's fault, not the link's: -2. The last one is
+		 * cut short. */
+		CHECK(mig_forward(&m, p[0], &f, 2000, err, sizeof(err)) == -2);
+		CHECK(strstr(err, i == ARRAY_SIZE(cases) - 1
+					  ? "stopped mid-record"
+					  : "malformed") != NULL);
+		close(p[0]);
+		close(sp[0]);
+		reap(pid);
+	}
 }
 
 /* ---- keys ---- */
@@ -172,27 +248,59 @@ static void send_bad(int fd)
 		memcpy(d, &v, 8);
 		mig_send(&m, MIG_DATA, d, 16);
 		break;
-	case 4: /* an END that does not add up */
+	case 4: { /* an END that does not add up */
 		mig_send(&m, MIG_BEGIN, &v, 8);
-		v = 12;
-		mig_send(&m, MIG_END, &v, 8);
+		uint64_t end[2] = {12, 4096};
+		mig_send(&m, MIG_END, end, 16);
 		break;
+	}
 	case 5: /* BEGIN over the receiver's limit */
 		v = 1ULL << 50;
 		mig_send(&m, MIG_BEGIN, &v, 8);
 		break;
 	case 6: /* DATA before BEGIN */ mig_send(&m, MIG_DATA, d, 16); break;
+	case 7: { /* ZERO past the size BEGIN declared */
+		mig_send(&m, MIG_BEGIN, &v, 8);
+		uint64_t z[2] = {4096, 1};
+		mig_send(&m, MIG_ZERO, z, 16);
+		break;
+	}
+	case 8: { /* ZERO of no bytes */
+		mig_send(&m, MIG_BEGIN, &v, 8);
+		uint64_t z[2] = {0, 0};
+		mig_send(&m, MIG_ZERO, z, 16);
+		break;
+	}
+	case 9: { /* an END whose size is over BEGIN's */
+		mig_send(&m, MIG_BEGIN, &v, 8);
+		uint64_t end[2] = {0, 8192};
+		mig_send(&m, MIG_END, end, 16);
+		break;
+	}
+	case 10: { /* an END of the old, shorter form */
+		mig_send(&m, MIG_BEGIN, &v, 8);
+		uint64_t zero = 0;
+		mig_send(&m, MIG_END, &zero, 8);
+		break;
+	}
 	}
 	sleep(2);
 }
 
 static void bad_frames(void)
 {
-	const char *want[] = {
-		"authentication failed", "authentication failed", "a frame of",
-		"unexpected frame",	 "unexpected frame",	  "over",
-		"unexpected frame"};
-	for (bad_case = 0; bad_case < 7; bad_case++) {
+	const char *want[] = {"authentication failed",
+			      "authentication failed",
+			      "a frame of",
+			      "unexpected frame",
+			      "unexpected frame",
+			      "over",
+			      "unexpected frame",
+			      "unexpected frame",
+			      "unexpected frame",
+			      "unexpected frame",
+			      "unexpected frame"};
+	for (bad_case = 0; bad_case < (int)ARRAY_SIZE(want); bad_case++) {
 		int f = memfd_create("r", 0);
 		CHECK(take(send_bad, f, 1 << 30) < 0);
 		if (!strstr(err, want[bad_case]))
@@ -222,6 +330,7 @@ static void cut_stream(void)
 static void cases(void)
 {
 	RUN(whole_file);
+	RUN(bad_records);
 	RUN(wrong_key);
 	RUN(key_files);
 	RUN(bad_frames);
