@@ -22,7 +22,7 @@ port=$((30000 + $$ % 20000))
 MIB=${MIGRATE_MIB:-256}
 G="$O/bench/dirty $MIB 2000 30"
 
-echo "migration: a $MIB MiB guest writing 2000 pages/s, over the loopback"
+echo "migration: a $MIB MiB guest writing 2000 pages/s"
 wait_ready() {
 	for _ in $(seq 600); do
 		grep -q ready "$1" 2>/dev/null && return 0
@@ -40,17 +40,27 @@ first_us=$("$MOTE" restore --timing --timeout 1 "$tmp/ref.snap" 2>&1 >/dev/null 
 	sed -n 's/.*start to first guest instruction \([0-9.]*\) us.*/\1/p')
 wait
 rm -f "$tmp/ref.snap"
+# Across a veth between two network namespaces (tests/veth.sh) when this
+# runs as root, else over the loopback.
+. tests/veth.sh
+ns=moteb$$
+trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; veth_down $ns; rm -rf "$tmp"' EXIT
+if veth_up $ns; then
+	echo "  (across a veth between two network namespaces)"
+else
+	echo "  (over the loopback: not root, or no network namespaces)"
+fi
 # migrate NAME PORT OPTS...: one migration of a fresh guest; sets line.
 migrate() {
 	local name=$1 port=$2
 	shift 2
-	"$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key" >"$tmp/recv.out" 2>&1 &
+	$IN_B "$MOTE" receive --listen "$DST:$port" --key "$tmp/key" >"$tmp/recv.out" 2>&1 &
 	pids+=($!)
-	"$MOTE" run --memory 1G --name "$name" $G >"$tmp/src.out" 2>&1 &
+	$IN_A "$MOTE" run --memory 1G --name "$name" $G >"$tmp/src.out" 2>&1 &
 	pids+=($!)
 	wait_ready "$tmp/src.out" || { echo "  the guest did not start"; exit 1; }
 	sleep 1
-	line=$("$MOTE" migrate "$name" "127.0.0.1:$port" --key "$tmp/key" "$@")
+	line=$($IN_A "$MOTE" migrate "$name" "$DST:$port" --key "$tmp/key" "$@")
 	echo "$line" | grep -q "paused for" || { echo "  migrate failed: $line"; exit 1; }
 }
 field() { echo "$line" | sed -n "s/$1/\\1/p"; }

@@ -6,7 +6,7 @@
 #       /dev/kvm or MOTE_KVM=vm asks for the VM (tests/vm)
 set -e
 need=""
-for pkg in gcc make binutils musl-tools busybox-static python3 sqlite3 \
+for pkg in gcc make binutils musl-tools busybox-static python3 sqlite3 iproute2 \
 	clang libclang-rt-14-dev libseccomp-dev pkg-config libcjson-dev libsodium-dev \
 	podman conmon runc containerd; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
