@@ -1,6 +1,7 @@
 /* The migration stream's frames, hellos and file transfer (mig.h). The
  * cryptography is libsodium's: random bytes, a keyed BLAKE2b for the
- * session key and HMAC-SHA-256 for the tags, compared in constant time.
+ * session key, and XChaCha20-Poly1305 (an AEAD) for every frame, which
+ * is encrypted and authenticated, its header as associated data.
  *
  * libsodium is opened with dlopen by the two commands that need it, not
  * linked into mote: linked, the loader maps and relocates it in every
@@ -27,7 +28,7 @@
 
 #define MIG_MAGIC "MOTEMIG1"
 #define HELLO_LEN (8 + 32)
-#define TAG_LEN	  crypto_auth_hmacsha256_BYTES
+#define TAG_LEN	  crypto_aead_xchacha20poly1305_ietf_ABYTES
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -49,17 +50,20 @@ static struct {
 	int (*gh_update)(crypto_generichash_state *, const unsigned char *,
 			 unsigned long long);
 	int (*gh_final)(crypto_generichash_state *, unsigned char *, size_t);
-	int (*hm_init)(crypto_auth_hmacsha256_state *, const unsigned char *,
-		       size_t);
-	int (*hm_update)(crypto_auth_hmacsha256_state *, const unsigned char *,
-			 unsigned long long);
-	int (*hm_final)(crypto_auth_hmacsha256_state *, unsigned char *);
-	int (*memcmp)(const void *, const void *, size_t);
+	int (*seal)(unsigned char *, unsigned char *, unsigned long long *,
+		    const unsigned char *, unsigned long long,
+		    const unsigned char *, unsigned long long,
+		    const unsigned char *, const unsigned char *,
+		    const unsigned char *);
+	int (*open)(unsigned char *, unsigned char *, const unsigned char *,
+		    unsigned long long, const unsigned char *,
+		    const unsigned char *, unsigned long long,
+		    const unsigned char *, const unsigned char *);
 } na;
 
 static int sodium_load(char *err, size_t errlen)
 {
-	if (na.memcmp)
+	if (na.open)
 		return 0;
 	void *h = dlopen("libsodium.so.23", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
@@ -74,10 +78,8 @@ static int sodium_load(char *err, size_t errlen)
 		dlsym(h, "crypto_generichash_init"),
 		dlsym(h, "crypto_generichash_update"),
 		dlsym(h, "crypto_generichash_final"),
-		dlsym(h, "crypto_auth_hmacsha256_init"),
-		dlsym(h, "crypto_auth_hmacsha256_update"),
-		dlsym(h, "crypto_auth_hmacsha256_final"),
-		dlsym(h, "sodium_memcmp"),
+		dlsym(h, "crypto_aead_xchacha20poly1305_ietf_encrypt_detached"),
+		dlsym(h, "crypto_aead_xchacha20poly1305_ietf_decrypt_detached"),
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
 		if (!f[i])
@@ -88,12 +90,10 @@ static int sodium_load(char *err, size_t errlen)
 	memcpy(&na.gh_init, &f[2], sizeof(void *));
 	memcpy(&na.gh_update, &f[3], sizeof(void *));
 	memcpy(&na.gh_final, &f[4], sizeof(void *));
-	memcpy(&na.hm_init, &f[5], sizeof(void *));
-	memcpy(&na.hm_update, &f[6], sizeof(void *));
-	memcpy(&na.hm_final, &f[7], sizeof(void *));
+	memcpy(&na.seal, &f[5], sizeof(void *));
 	if (na.init() < 0)
 		return fail(err, errlen, "libsodium did not start");
-	memcpy(&na.memcmp, &f[8], sizeof(void *));
+	memcpy(&na.open, &f[6], sizeof(void *));
 	return 0;
 }
 
@@ -208,34 +208,45 @@ int mig_hello(struct mig *m, int fd, const uint8_t key[MIG_KEY_BYTES],
 	return key_check(m, timeout_ms, err, errlen);
 }
 
-/* The tag of a frame: from the source or not, its sequence number, its
- * header and payload. */
-static void tag_of(const struct mig *m, bool from_source, uint64_t seq,
-		   const uint32_t hdr[2], const void *buf, uint32_t len,
-		   uint8_t tag[TAG_LEN])
+/* A frame's nonce and associated data: from the source or not, its
+ * sequence number (so no nonce repeats under one session key), and, in
+ * the associated data, its header. */
+struct frame_ad {
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	uint8_t ad[1 + 8 + 8];
+};
+
+static void frame_ad(struct frame_ad *f, bool from_source, uint64_t seq,
+		     const uint32_t hdr[2])
 {
-	crypto_auth_hmacsha256_state st;
-	uint8_t dir = from_source;
-	na.hm_init(&st, m->key, sizeof(m->key));
-	na.hm_update(&st, &dir, 1);
-	na.hm_update(&st, (const uint8_t *)&seq, 8);
-	na.hm_update(&st, (const uint8_t *)hdr, 8);
-	na.hm_update(&st, buf, len);
-	na.hm_final(&st, tag);
+	memset(f, 0, sizeof(*f));
+	f->nonce[0] = f->ad[0] = from_source;
+	memcpy(f->nonce + 1, &seq, 8);
+	memcpy(f->ad + 1, &seq, 8);
+	memcpy(f->ad + 9, hdr, 8);
 }
 
 int mig_send(struct mig *m, uint32_t type, const void *buf, uint32_t len)
 {
+	/* The ciphertext; one process sends on one stream at a time. */
+	static uint8_t *enc;
 	uint32_t hdr[2] = {type, len};
 	uint8_t tag[TAG_LEN];
 	if (len > MIG_FRAME_MAX) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	tag_of(m, m->source, m->seq_out++, hdr, buf, len, tag);
+	if (!enc && !(enc = malloc(MIG_FRAME_MAX + 1))) {
+		errno = ENOMEM;
+		return -1;
+	}
+	struct frame_ad f;
+	frame_ad(&f, m->source, m->seq_out++, hdr);
+	na.seal(enc, tag, NULL, buf, len, f.ad, sizeof(f.ad), NULL, f.nonce,
+		m->key);
 	uint64_t end = deadline(60000);
 	return io_all(m->fd, hdr, sizeof(hdr), true, end) ?:
-	       io_all(m->fd, (void *)buf, len, true, end) ?:
+	       io_all(m->fd, enc, len, true, end) ?:
 	       io_all(m->fd, tag, sizeof(tag), true, end);
 }
 
@@ -243,7 +254,7 @@ int mig_recv(struct mig *m, uint32_t *type, void *buf, uint32_t max,
 	     uint32_t *len, int timeout_ms, char *err, size_t errlen)
 {
 	uint32_t hdr[2];
-	uint8_t tag[TAG_LEN], want[TAG_LEN];
+	uint8_t tag[TAG_LEN];
 	uint64_t end = deadline(timeout_ms);
 	if (io_all(m->fd, hdr, sizeof(hdr), false, end) < 0)
 		return fail(err, errlen, "the stream ended: %s",
@@ -259,8 +270,12 @@ int mig_recv(struct mig *m, uint32_t *type, void *buf, uint32_t max,
 		return fail(err, errlen, "the stream ended mid-frame: %s",
 			    errno == ECONNRESET ? "the peer closed it"
 						: strerror(errno));
-	tag_of(m, !m->source, m->seq_in++, hdr, buf, hdr[1], want);
-	if (na.memcmp(tag, want, TAG_LEN))
+	/* Decrypted in place, and only if the tag is right (libsodium
+	 * checks it in constant time first). */
+	struct frame_ad f;
+	frame_ad(&f, !m->source, m->seq_in++, hdr);
+	if (na.open(buf, NULL, buf, hdr[1], tag, f.ad, sizeof(f.ad), f.nonce,
+		    m->key) != 0)
 		return fail(err, errlen,
 			    "a frame's authentication failed: the two sides "
 			    "hold different keys, or the stream was forged");

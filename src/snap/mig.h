@@ -1,13 +1,14 @@
 /* The migration stream (docs/migration.md): a snapshot sent from one host
- * to another over a connected socket, every message authenticated with a
- * key both sides hold.
+ * to another over a connected socket, every message encrypted and
+ * authenticated with a key both sides hold.
  *
  * Each side opens with a hello (a magic and 32 random bytes); the session
  * key is a keyed hash of both hellos under the shared key, so no message
  * of one session can be replayed into another. Every message after that
- * is a frame: a u32 type, a u32 length, the payload and an HMAC-SHA-256
- * tag over the direction, a sequence number, the type, the length and the
- * payload, which the reader checks before it acts on any of it. */
+ * is a frame: a u32 type, a u32 length, the payload encrypted with
+ * XChaCha20-Poly1305 under the session key, and its 16-byte tag, which
+ * covers the direction, a sequence number (the nonce), the type and the
+ * length too; the reader checks it before it acts on any of it. */
 #ifndef MOTE_SNAP_MIG_H
 #define MOTE_SNAP_MIG_H
 

@@ -285,7 +285,7 @@ for _ in range(100):
         time.sleep(0.1)
 s.sendall(b"MOTEMIG1" + os.urandom(32))
 s.recv(40)
-frame = struct.pack("<II", 6, 0) + os.urandom(32)
+frame = struct.pack("<II", 6, 0) + os.urandom(16)
 s.sendall(frame if mode == "forged" else frame[:5])
 time.sleep(0.5)
 s.close()

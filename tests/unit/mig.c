@@ -1,12 +1,11 @@
 /* The migration stream (src/snap/mig.c) over a socketpair, the peer a
- * forked child: a file crosses whole and sparse from the monitor's
- * records, in two passes (later DATA and ZERO over earlier); broken
- * records are not forwarded; a wrong key is found in
- * the hellos; a frame with a flipped bit, one replayed, one too long, a
- * DATA or ZERO frame past the declared size, an empty ZERO, an END that
+ * forked child: a frame's payload is encrypted; a file crosses whole and
+ * sparse from the monitor's records, in two passes (later DATA and ZERO
+ * over earlier); broken records are not forwarded; a wrong key is found
+ * in the hellos; a frame with a flipped bit, one replayed, one too long,
+ * a DATA or ZERO frame past the declared size, an empty ZERO, an END that
  * does not add up or is too large and a BEGIN over the limit are each
- * refused; so are key files of the wrong
- * size. */
+ * refused; so are key files of the wrong size. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -166,6 +165,38 @@ static void hello_other_key(int fd)
 	mig_hello(&m, fd, k, true, 5000, err, sizeof(err));
 }
 
+/* The payload does not cross in the clear: a frame's bytes on the wire
+ * hold no run of the page it carries. */
+static void hello_and_encrypt(int fd)
+{
+	struct mig m;
+	if (mig_hello(&m, fd, key, true, 5000, err, sizeof(err)) < 0)
+		return;
+	int sp[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
+	struct mig copy = m;
+	copy.fd = sp[0];
+	char page[256];
+	memset(page, 'S', sizeof(page));
+	mig_send(&copy, MIG_DATA, page, sizeof(page));
+	uint8_t raw[8 + sizeof(page) + 16];
+	bool clear = read(sp[1], raw, sizeof(raw)) != sizeof(raw) ||
+		     memmem(raw + 8, sizeof(page), "SSSSSSSS", 8);
+	write(fd, clear ? "C" : "E", 1);
+}
+
+static void encrypted(void)
+{
+	int sp[2];
+	pid_t pid = peer(sp, hello_and_encrypt);
+	struct mig m;
+	char verdict = 0;
+	CHECK(mig_hello(&m, sp[0], key, false, 5000, err, sizeof(err)) == 0);
+	CHECK(read(sp[0], &verdict, 1) == 1 && verdict == 'E');
+	close(sp[0]);
+	reap(pid);
+}
+
 static void wrong_key(void)
 {
 	int sp[2];
@@ -219,7 +250,7 @@ static void send_bad(int fd)
 		socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
 		copy.fd = sp[0];
 		mig_send(&copy, MIG_BEGIN, &v, 8);
-		uint8_t raw[8 + 8 + 32];
+		uint8_t raw[8 + 8 + 16];
 		read(sp[1], raw, sizeof(raw));
 		raw[9] ^= 1;
 		write(fd, raw, sizeof(raw));
@@ -231,7 +262,7 @@ static void send_bad(int fd)
 		socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
 		copy.fd = sp[0];
 		mig_send(&copy, MIG_BEGIN, &v, 8);
-		uint8_t raw[8 + 8 + 32];
+		uint8_t raw[8 + 8 + 16];
 		read(sp[1], raw, sizeof(raw));
 		write(fd, raw, sizeof(raw));
 		write(fd, raw, sizeof(raw));
@@ -331,6 +362,7 @@ static void cases(void)
 {
 	RUN(whole_file);
 	RUN(bad_records);
+	RUN(encrypted);
 	RUN(wrong_key);
 	RUN(key_files);
 	RUN(bad_frames);
