@@ -26,11 +26,16 @@ static const char boot_usage[] =
 	"  --cpus N              vCPUs, 1 to 64 (each a host thread); "
 	"default 1\n"
 	"  --timeout SECONDS     stop the guest after SECONDS (status 124)\n"
+
 	"  --disk, --net, --name, --snapshot: not supported yet\n"
 	"\n"
-	"exit status: 0 when the guest rebooted (reboot -f) or on Ctrl-A x;\n"
-	"1 when its kernel reset the CPU (a triple fault); 124 on --timeout;\n"
-	"125 if mote failed (bad option, bad kernel file, no usable KVM).\n";
+	"exit status: 0 when the guest powered off (poweroff -f), rebooted\n"
+	"(reboot -f) or on Ctrl-A x; 1 when its kernel reset the CPU (a "
+	"triple\n"
+	"fault); 2 when its kernel panicked (told through pvpanic); 124 on\n"
+	"--timeout; 125 if mote failed (bad option, bad kernel file, no "
+	"usable\n"
+	"KVM).\n";
 
 static noreturn void boot_bad(const char *fmt, const char *arg)
 {

@@ -22,7 +22,10 @@
 #include "dev/console.h"
 #include "dev/i8042.h"
 #include "dev/ioport.h"
+#include "dev/pm.h"
+#include "dev/pvpanic.h"
 #include "dev/uart.h"
+#include "linux/acpi.h"
 #include "linux/linux.h"
 #include "util.h"
 #include "vm/plain.h"
@@ -35,7 +38,8 @@ struct guest {
 	struct uart uart;
 	struct cmos cmos;
 	struct console con;
-	struct ioport_dev devs[3];
+	struct acpi_pm pm;
+	struct ioport_dev devs[5];
 	struct ioport_bus bus;
 	uint64_t mmio_unhandled;
 };
@@ -91,8 +95,10 @@ static const uint8_t *map_file(const char *path, const char *what, size_t *size)
 	return p;
 }
 
-/* The vCPUs: 0 at the entry, the others waiting for its INIT/SIPI; with
- * more than one, the MP table that describes them. 0 or -1. */
+/* The vCPUs: 0 at the entry, the others waiting for its INIT/SIPI; the
+ * ACPI tables that describe them (and power-off and pvpanic) and, with
+ * more than one, the MP table, which the kernel reads under acpi=off. 0
+ * or -1. */
 static int boot_vcpus(struct guest *g, uint64_t entry)
 {
 	for (unsigned i = 0; i < g->ncpus; i++)
@@ -104,6 +110,11 @@ static int boot_vcpus(struct guest *g, uint64_t entry)
 		}
 	if (g->ncpus > 1 && linux_mptable(&g->vm, g->ncpus) < 0) {
 		msg("internal error: the MP table for %u vCPUs does not fit",
+		    g->ncpus);
+		return -1;
+	}
+	if (linux_acpi(&g->vm, g->ncpus) < 0) {
+		msg("internal error: the ACPI tables for %u vCPUs do not fit",
 		    g->ncpus);
 		return -1;
 	}
@@ -134,8 +145,11 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 	g->devs[1] = i8042_ioport(&g->bus);
 	cmos_init(&g->cmos);
 	g->devs[2] = cmos_ioport(&g->cmos);
+	acpi_pm_init(&g->pm, &g->bus);
+	g->devs[3] = acpi_pm_ioport(&g->pm);
+	g->devs[4] = pvpanic_ioport(&g->bus);
 	g->bus.devs = g->devs;
-	g->bus.n = 3;
+	g->bus.n = 5;
 	return 0;
 }
 
@@ -178,6 +192,21 @@ static void boot_outside(struct guest *g)
 		boot_end(g, BOOT_EXIT_REBOOT, "quit (Ctrl-A x)");
 }
 
+/* Ends the guest if a device said it ended. */
+static void boot_stopped(struct guest *g)
+{
+	switch (__atomic_load_n(&g->bus.stop, __ATOMIC_RELAXED)) {
+	case DEV_RESET: boot_end(g, BOOT_EXIT_REBOOT, "the guest rebooted");
+	case DEV_POWEROFF:
+		boot_end(g, BOOT_EXIT_POWEROFF, "the guest powered off");
+	case DEV_PANIC:
+		boot_end(g, BOOT_EXIT_PANIC,
+			 "the guest's kernel panicked (its console says why)");
+	case DEV_RUN:
+	case DEV_QUIT: return;
+	}
+}
+
 /* Serves one exit of vCPU c; returns unless the guest ended. */
 static void boot_exit(struct guest *g, struct vcpu *c,
 		      const struct plain_exit_rec *x)
@@ -186,9 +215,7 @@ static void boot_exit(struct guest *g, struct vcpu *c,
 	case PX_IO:
 		ioport_dispatch(&g->bus, x->io.port, x->io.size, x->io.out,
 				x->io.count, x->io.data);
-		if (__atomic_load_n(&g->bus.stop, __ATOMIC_RELAXED) ==
-		    DEV_RESET)
-			boot_end(g, BOOT_EXIT_REBOOT, "the guest rebooted");
+		boot_stopped(g);
 		return;
 	case PX_MMIO: mmio_unhandled(g, &x->mmio); return;
 	case PX_INTR: return;

@@ -12,8 +12,10 @@
 
 /* Exit statuses of mote boot beside MOTE_EXIT_* (util.h). */
 enum {
+	BOOT_EXIT_POWEROFF = 0,	 /* the guest powered off (ACPI S5) */
 	BOOT_EXIT_REBOOT = 0,	 /* the guest rebooted (or quit: Ctrl-A x) */
 	BOOT_EXIT_CPU_RESET = 1, /* a triple fault */
+	BOOT_EXIT_PANIC = 2,	 /* its kernel panicked (pvpanic) */
 };
 
 #define BOOT_CPUS_MAX 64

@@ -20,6 +20,8 @@
 #define PLAIN_CMDLINE	  0x20000ULL
 #define PLAIN_CMDLINE_MAX 4096ULL
 #define PLAIN_LOW_END	  0x9fc00ULL /* end of low RAM in the e820 map */
+#define PLAIN_ACPI	  0xe0000ULL /* reserved: the ACPI tables, RSDP first */
+#define PLAIN_ACPI_MAX	  0x10000ULL
 #define PLAIN_BIOS	  0xf0000ULL /* reserved: the MP table's area */
 #define PLAIN_HIGH	  0x100000ULL
 #define PLAIN_KERNEL	  0x1000000ULL /* where the kernel is loaded */

@@ -30,6 +30,33 @@ _start:
 	inl %dx, %eax
 	cmp $0xffffffff, %eax
 	jne fail
+	/* The ACPI PM1a blocks (0x600-0x605): a string of any bytes into
+	 * PM1_CNT's low byte, a dword read from its high byte (bytes past
+	 * the block read all-ones), a dword write there with SLP_EN and
+	 * sleep type 7 (ignored: no power-off), which reads back without
+	 * SLP_EN */
+	mov $0x604, %dx
+	mov $0x100000, %esi
+	mov $0x1000, %ecx
+	rep outsb
+	mov $0x605, %dx
+	in %dx, %eax
+	and $0xffffff00, %eax
+	cmp $0xffffff00, %eax
+	jne fail
+	mov $0xffffffff, %eax
+	out %eax, %dx
+	in %dx, %al
+	cmp $0xdf, %al
+	jne fail
+	/* pvpanic (0x505): says it supports "panicked" alone; the "crash
+	 * loaded" event is ignored */
+	mov $0x505, %dx
+	in %dx, %eax
+	cmp $1, %eax
+	jne fail
+	mov $2, %al
+	out %al, %dx
 	/* MMIO outside RAM, below the in-kernel APICs: all-ones, writes lost */
 	movabs $0xd0000000, %rbx
 	movl %eax, (%rbx)

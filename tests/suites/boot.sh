@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # mote boot of Debian's stock kernel (the test VM's) with a busybox
-# initramfs whose init prints a marker, nproc, MemTotal and the date, then
-# reboots: one boot with 2 vCPUs, its lines and how it ended; a boot cut
-# short by --timeout, one ended by Ctrl-A x on a terminal; and a hostile
-# "kernel" (tests/boot/hostile.S) that ends in a triple fault. Boots are
-# slow under emulation (20-80 s in the test VM), so there is one full
-# boot.
+# initramfs whose init loads pvpanic, prints a marker, nproc, MemTotal and
+# the date, then reboots, powers off or panics (mote.end=): one boot with
+# 2 vCPUs that reboots, its lines and how it ended; one that powers off
+# (ACPI S5) and one whose init exits (a panic, told by pvpanic), each
+# with its status and last line; a boot cut short by --timeout, one ended
+# by Ctrl-A x on a terminal; and a hostile "kernel" (tests/boot/hostile.S)
+# that ends in a triple fault. Boots are slow under emulation (20-80 s in
+# the test VM), so there are three full boots.
 # needs-kvm: hardware
 set -u
 . tests/lib.sh
@@ -15,13 +17,14 @@ kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-plan 9
+subtests="marker nproc memtotal rtc-date reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout ctrl-a-x hostile"
+plan 13
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
 	# Not a skip: this suite is for hardware KVM (tests/run.sh sends it
 	# to the test VM from a kvm_pvm host).
-	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout ctrl-a-x hostile; do
+	for s in $subtests; do
 		fail "$t/$s" "this host's KVM is kvm_pvm, which cannot boot a stock kernel (run it with MOTE_KVM=auto or vm)"
 	done
 	exit 0
@@ -29,11 +32,19 @@ fi
 if [ -z "$why" ] && [ ! -f "$kernel" ]; then
 	why="no kernel at $kernel (tests/vm/image.sh builds it)"
 fi
-if [ -z "$why" ] && ! tests/boot/initramfs.sh "$tmp/initrd.gz" 2>"$tmp/err"; then
+# pvpanic and pvpanic-mmio (the ACPI QEMU0001 device), modules in
+# Debian's kernel, from the package the test VM's kernel came from.
+deb=$(ls "$O"/vm/linux-image-*.deb 2>/dev/null | head -1)
+if [ -z "$why" ] && ! { [ -n "$deb" ] && dpkg-deb --fsys-tarfile "$deb" |
+	tar -x -C "$tmp" --wildcards '*/pvpanic/pvpanic.ko' '*/pvpanic/pvpanic-mmio.ko'; } 2>"$tmp/err"; then
+	why="no pvpanic modules from ${deb:-the kernel package in $O/vm}: $(head -1 "$tmp/err")"
+fi
+pvp=$(find "$tmp" -path '*/pvpanic/pvpanic.ko' 2>/dev/null)
+if [ -z "$why" ] && ! tests/boot/initramfs.sh "$tmp/initrd.gz" "$pvp" "${pvp%.ko}-mmio.ko" 2>"$tmp/err"; then
 	why="cannot build the initramfs: $(head -1 "$tmp/err")"
 fi
 if [ -n "$why" ]; then
-	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout ctrl-a-x hostile; do skip "$t/$s" "$why"; done
+	for s in $subtests; do skip "$t/$s" "$why"; done
 	exit 0
 fi
 
@@ -73,6 +84,32 @@ if grep -qx 'mote: the guest rebooted' "$tmp/err"; then pass "$t/reboot-line"; e
 	fail "$t/reboot-line" "stderr lacks 'mote: the guest rebooted': $(head -c 200 "$tmp/err")"
 fi
 
+# boot_end NAME END CPUS STATUS LINE [CONSOLE]: a boot whose init ends it
+# as END (mote.end=) ends mote with STATUS, LINE its last line on stderr,
+# after the init's marker (and the text CONSOLE) on the console.
+boot_end() {
+	local name=$1 end=$2 cpus=$3 want=$4 line=$5 con=${6:-MOTE-BOOT-INIT} st last
+	TEST_TIMEOUT=600 run_mote "$tmp/out" "$tmp/err" boot --kernel "$kernel" \
+		--initrd "$tmp/initrd.gz" --memory ${mem}M --cpus "$cpus" --timeout 500 \
+		--append "console=ttyS0 reboot=k panic=-1 quiet mote.end=$end"
+	st=$?
+	last=$(tail -1 "$tmp/err")
+	if [ "$st" = "$want" ]; then pass "$t/$name-status"; else
+		fail "$t/$name-status" "status $st, want $want: $(tail -c 300 "$tmp/out" | tr '\r\n' '  ') $(head -c 200 "$tmp/err")"
+	fi
+	if [ "$last" = "$line" ] && grep -q MOTE-BOOT-INIT "$tmp/out" && grep -q "$con" "$tmp/out"; then
+		pass "$t/$name-line"
+	else
+		fail "$t/$name-line" "last line '$last', want '$line' after the init's marker and '$con' on the console"
+	fi
+}
+# poweroff -f: ACPI S5 through PM1a_CNT.
+boot_end poweroff poweroff 1 0 "mote: the guest powered off"
+# init exits: the kernel panics, pvpanic tells mote before panic=-1
+# reboots; the console says why.
+boot_end panic panic 2 2 "mote: the guest's kernel panicked (its console says why)" \
+	'Kernel panic - not syncing: Attempted to kill init'
+
 # --timeout stops a guest that is still booting: 124 and its line.
 run_mote "$tmp/out" "$tmp/err" boot --kernel "$kernel" --initrd "$tmp/initrd.gz" \
 	--memory ${mem}M --timeout 3
@@ -111,3 +148,4 @@ if gcc -c -o "$tmp/hostile.o" tests/boot/hostile.S 2>"$tmp/err" &&
 else
 	fail "$t/hostile" "cannot build tests/boot/hostile.S: $(head -c 200 "$tmp/err")"
 fi
+
