@@ -26,7 +26,8 @@ static const char boot_usage[] =
 	"  --cpus N              vCPUs, 1 to 64 (each a host thread); "
 	"default 1\n"
 	"  --timeout SECONDS     stop the guest after SECONDS (status 124)\n"
-
+	"  --no-sandbox          run the monitor without its seccomp filter\n"
+	"                        and Landlock rules (debugging)\n"
 	"  --disk, --net, --name, --snapshot: not supported yet\n"
 	"\n"
 	"exit status: 0 when the guest powered off (poweroff -f), rebooted\n"
@@ -35,7 +36,7 @@ static const char boot_usage[] =
 	"fault); 2 when its kernel panicked (told through pvpanic); 124 on\n"
 	"--timeout; 125 if mote failed (bad option, bad kernel file, no "
 	"usable\n"
-	"KVM).\n";
+	"KVM, a syscall the monitor's sandbox refused).\n";
 
 static noreturn void boot_bad(const char *fmt, const char *arg)
 {
@@ -52,6 +53,7 @@ static const struct option boot_options[] = {
 	{"memory", required_argument, NULL, 'm'},
 	{"cpus", required_argument, NULL, 'c'},
 	{"timeout", required_argument, NULL, 't'},
+	{"no-sandbox", no_argument, NULL, 'S'},
 	{"disk", required_argument, NULL, 'N'},
 	{"net", required_argument, NULL, 'N'},
 	{"name", required_argument, NULL, 'N'},
@@ -126,6 +128,7 @@ int cmd_boot(int argc, char **argv)
 		case 'm': boot_memory(&o, optarg); break;
 		case 'c': boot_cpus(&o, optarg); break;
 		case 't': boot_timeout(&o, optarg); break;
+		case 'S': o.no_sandbox = true; break;
 		case 'N': boot_unsupported(argv); break;
 		case 'h': fputs(boot_usage, stdout); return 0;
 		default: boot_bad("unknown option %s", argv[optind - 1]);

@@ -27,6 +27,7 @@
 #include "dev/uart.h"
 #include "linux/acpi.h"
 #include "linux/linux.h"
+#include "sandbox.h"
 #include "util.h"
 #include "vm/plain.h"
 
@@ -315,6 +316,20 @@ static int boot_files(const struct boot_opts *o, struct bzimage *b,
 	return 0;
 }
 
+/* The sandbox, once the VM is set up and before any vCPU runs (its
+ * threads start after it, and inherit it): Landlock lets the monitor open
+ * only the files the guest is given. A --disk adds its file here, with
+ * write unless :ro. */
+static int boot_sandbox(const struct boot_opts *o)
+{
+	struct sandbox_file files[2];
+	size_t n = 0;
+	files[n++] = (struct sandbox_file){o->kernel, false};
+	if (o->initrd)
+		files[n++] = (struct sandbox_file){o->initrd, false};
+	return sandbox_enter_boot(files, n, o->no_sandbox);
+}
+
 int boot_main(const struct boot_opts *o)
 {
 	struct guest *g = &the_guest;
@@ -331,6 +346,8 @@ int boot_main(const struct boot_opts *o)
 	int st = boot_setup(g, o, &b, &l);
 	if (st)
 		return st;
+	if (boot_sandbox(o) < 0)
+		return MOTE_EXIT_FAIL;
 	if (boot_signals(o, g) < 0)
 		return MOTE_EXIT_FAIL;
 	boot_loop(g, &g->cpu[0]);

@@ -3,6 +3,7 @@
 #ifndef MOTE_RUN_BOOT_H
 #define MOTE_RUN_BOOT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The default kernel command line: the console on the UART; reboot=k so
@@ -28,6 +29,7 @@ struct boot_opts {
 	unsigned cpus;
 	uint64_t timeout_ns; /* 0: none */
 	const char *timeout_arg;
+	bool no_sandbox; /* --no-sandbox */
 };
 
 /* Boots o->kernel and runs it to its end. Returns the exit status; every
