@@ -102,7 +102,7 @@ static int boot_vcpus(struct guest *g, uint64_t entry)
 			    strerror(errno));
 			return -1;
 		}
-	if (g->ncpus > 1 && linux_mptable(&g->vm, g->ncpus) < 0) {
+	if (g->ncpus > 1 && linux_mptable(&g->vm, g->ncpus, NULL, 0) < 0) {
 		msg("internal error: the MP table for %u vCPUs does not fit",
 		    g->ncpus);
 		return -1;
