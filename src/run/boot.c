@@ -24,6 +24,7 @@
 #include "dev/ioport.h"
 #include "dev/uart.h"
 #include "linux/linux.h"
+#include "run/bootdev.h"
 #include "util.h"
 #include "vm/plain.h"
 
@@ -35,7 +36,8 @@ struct guest {
 	struct uart uart;
 	struct cmos cmos;
 	struct console con;
-	struct ioport_dev devs[3];
+	struct bootdev dev;
+	struct ioport_dev devs[4];
 	struct ioport_bus bus;
 	uint64_t mmio_unhandled;
 };
@@ -91,8 +93,9 @@ static const uint8_t *map_file(const char *path, const char *what, size_t *size)
 	return p;
 }
 
-/* The vCPUs: 0 at the entry, the others waiting for its INIT/SIPI; with
- * more than one, the MP table that describes them. 0 or -1. */
+/* The vCPUs: 0 at the entry, the others waiting for its INIT/SIPI; the
+ * MP table that describes them and the PCI interrupts (with one vCPU
+ * too: the PCI functions' interrupts are routed through it). 0 or -1. */
 static int boot_vcpus(struct guest *g, uint64_t entry)
 {
 	for (unsigned i = 0; i < g->ncpus; i++)
@@ -102,7 +105,7 @@ static int boot_vcpus(struct guest *g, uint64_t entry)
 			    strerror(errno));
 			return -1;
 		}
-	if (g->ncpus > 1 && linux_mptable(&g->vm, g->ncpus, NULL, 0) < 0) {
+	if (linux_mptable(&g->vm, g->ncpus, g->dev.irq, g->dev.nfn) < 0) {
 		msg("internal error: the MP table for %u vCPUs does not fit",
 		    g->ncpus);
 		return -1;
@@ -127,6 +130,7 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 	}
 	g->ncpus = o->cpus;
 	g->o = o;
+	bootdev_start(&g->dev, &g->vm);
 	if (boot_vcpus(g, entry) < 0)
 		return MOTE_EXIT_FAIL;
 	uart_init(&g->uart, &g->vm, UART_COM1_IRQ, STDOUT_FILENO);
@@ -134,8 +138,9 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 	g->devs[1] = i8042_ioport(&g->bus);
 	cmos_init(&g->cmos);
 	g->devs[2] = cmos_ioport(&g->cmos);
+	g->devs[3] = bootdev_ioport(&g->dev);
 	g->bus.devs = g->devs;
-	g->bus.n = 3;
+	g->bus.n = 4;
 	return 0;
 }
 
@@ -190,7 +195,10 @@ static void boot_exit(struct guest *g, struct vcpu *c,
 		    DEV_RESET)
 			boot_end(g, BOOT_EXIT_REBOOT, "the guest rebooted");
 		return;
-	case PX_MMIO: mmio_unhandled(g, &x->mmio); return;
+	case PX_MMIO:
+		if (!bootdev_mmio(&g->dev, &x->mmio))
+			mmio_unhandled(g, &x->mmio);
+		return;
 	case PX_INTR: return;
 	case PX_SHUTDOWN:
 		boot_end(g, BOOT_EXIT_CPU_RESET,
@@ -293,7 +301,8 @@ int boot_main(const struct boot_opts *o)
 	struct guest *g = &the_guest;
 	struct bzimage b;
 	struct linux_load l;
-	if (boot_files(o, &b, &l) < 0)
+	if (bootdev_open(&g->dev, &g->vm, o->disk, o->ndisks) < 0 ||
+	    boot_files(o, &b, &l) < 0)
 		return MOTE_EXIT_FAIL;
 	if (vm_kvm_is_pvm()) {
 		msg("this host's KVM is kvm_pvm, which cannot boot a stock "

@@ -16,7 +16,8 @@ enum {
 	BOOT_EXIT_CPU_RESET = 1, /* a triple fault */
 };
 
-#define BOOT_CPUS_MAX 64
+#define BOOT_CPUS_MAX  64
+#define BOOT_DISKS_MAX 8
 
 struct boot_opts {
 	const char *kernel;
@@ -26,6 +27,8 @@ struct boot_opts {
 	unsigned cpus;
 	uint64_t timeout_ns; /* 0: none */
 	const char *timeout_arg;
+	const char *disk[BOOT_DISKS_MAX]; /* FILE, FILE:ro or FILE:rw */
+	unsigned ndisks;
 };
 
 /* Boots o->kernel and runs it to its end. Returns the exit status; every
