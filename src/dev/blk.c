@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -291,10 +292,26 @@ static int open_failed(const char *spec, const char *path, bool ro)
 	return -err;
 }
 
+/* Locks the disk as QEMU does its images, for as long as fd is open: a
+ * writable disk alone, read-only ones shared, so that two VMs (or one
+ * disk given twice) never write one file under each other's file system.
+ * 0, or -EBUSY with the line printed. */
+static int disk_lock(int fd, const char *spec, bool ro)
+{
+	if (flock(fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return 0; /* a file system without locks: nothing to keep */
+	msg("--disk %s: in use (locked by another VM, or given twice; only "
+	    ":ro disks are shared)",
+	    spec);
+	return -EBUSY;
+}
+
 /* Whether fd is a disk mote may use as asked: a regular file or block
- * device, and writable unless ro. A file with no write bit in its mode is
- * read-only even for root, whom the kernel would let write it. 0, or
- * -errno with the line printed. */
+ * device, writable unless ro (a file with no write bit in its mode is
+ * read-only even for root, whom the kernel would let write it), and not
+ * in use. 0, or -errno with the line printed. */
 static int disk_check(int fd, const char *spec, const char *path, bool ro)
 {
 	struct stat st;
@@ -313,7 +330,7 @@ static int disk_check(int fd, const char *spec, const char *path, bool ro)
 		    spec, ro_dev ? "block device" : "file", path);
 		return -EACCES;
 	}
-	return 0;
+	return disk_lock(fd, spec, ro);
 }
 
 int blk_open(struct blk *b, const struct vm *vm, const char *spec)

@@ -20,7 +20,7 @@ expect() {
 	refused "$name" 125 "$@"
 }
 
-plan 16
+plan 17
 echo "hello, not a kernel" >"$tmp/text"
 expect text-file "not a bzImage" boot --kernel "$tmp/text"
 expect missing "No such file" boot --kernel "$tmp/none"
@@ -43,6 +43,9 @@ expect disk-readonly "--disk $tmp/ro.img: the file is read-only (a read-only dis
 	boot --kernel "$tmp/text" --disk "$tmp/disk.img" --disk "$tmp/ro.img"
 expect disk-rw-readonly "--disk $tmp/ro.img:rw: the file is read-only" \
 	boot --kernel "$tmp/text" --disk "$tmp/ro.img:rw"
+# A writable disk is locked: given twice, the second is in use.
+expect disk-twice "--disk $tmp/disk.img: in use" \
+	boot --kernel "$tmp/text" --disk "$tmp/disk.img" --disk "$tmp/disk.img"
 # Good disks: refused for the kernel, not for them.
 expect disk-good "not a bzImage" boot --kernel "$tmp/text" --disk "$tmp/disk.img" --disk "$tmp/ro.img:ro"
 expect cpus "--cpus 65: expected a number of vCPUs from 1 to 64" boot --kernel "$tmp/text" --cpus 65

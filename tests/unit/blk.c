@@ -307,6 +307,29 @@ static void open_refusals(void)
 	rmdir(dir);
 }
 
+/* A writable disk is locked alone; read-only ones share. */
+static void open_locked(void)
+{
+	static struct blk other;
+	char path[] = "/tmp/mote-blk-XXXXXX", spec[64];
+	int fd = mkstemp(path);
+	CHECK(fd >= 0 && ftruncate(fd, 4096) == 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "%s:ro", path);
+	CHECK(blk_open(&b, &vm, path) == 0);
+	CHECK(blk_open(&other, &vm, path) == -EBUSY && other.fd == -1);
+	CHECK(blk_open(&other, &vm, spec) == -EBUSY && other.fd == -1);
+	blk_close(&b);
+	CHECK(blk_open(&b, &vm, spec) == 0);
+	CHECK(blk_open(&other, &vm, spec) == 0);
+	blk_close(&other);
+	CHECK(blk_open(&other, &vm, path) == -EBUSY);
+	blk_close(&b);
+	CHECK(blk_open(&b, &vm, path) == 0); /* the locks went with close */
+	blk_close(&b);
+	unlink(path);
+}
+
 static void cases(void)
 {
 	RUN(config_space);
@@ -318,6 +341,7 @@ static void cases(void)
 	RUN(broken_device);
 	RUN(open_spec);
 	RUN(open_refusals);
+	RUN(open_locked);
 }
 
 int main(void)
