@@ -26,9 +26,14 @@ static const char boot_usage[] =
 	"  --cpus N              vCPUs, 1 to 64 (each a host thread); "
 	"default 1\n"
 	"  --timeout SECONDS     stop the guest after SECONDS (status 124)\n"
+	"  --disk FILE[:ro]      a virtio disk (/dev/vda, vdb... in order) "
+	"over\n"
+	"                        a file or block device; :ro makes it\n"
+	"                        read-only; up to 8. A virtio-rng is always\n"
+	"                        there (/dev/hwrng)\n"
 	"  --no-sandbox          run the monitor without its seccomp filter\n"
 	"                        and Landlock rules (debugging)\n"
-	"  --disk, --net, --name, --snapshot: not supported yet\n"
+	"  --net, --name, --snapshot: not supported yet\n"
 	"\n"
 	"exit status: 0 when the guest powered off (poweroff -f), rebooted\n"
 	"(reboot -f) or on Ctrl-A x; 1 when its kernel reset the CPU (a "
@@ -54,7 +59,7 @@ static const struct option boot_options[] = {
 	{"cpus", required_argument, NULL, 'c'},
 	{"timeout", required_argument, NULL, 't'},
 	{"no-sandbox", no_argument, NULL, 'S'},
-	{"disk", required_argument, NULL, 'N'},
+	{"disk", required_argument, NULL, 'd'},
 	{"net", required_argument, NULL, 'N'},
 	{"name", required_argument, NULL, 'N'},
 	{"snapshot", required_argument, NULL, 'N'},
@@ -98,6 +103,14 @@ static void boot_timeout(struct boot_opts *o, const char *arg)
 	o->timeout_arg = arg;
 }
 
+static void boot_disk(struct boot_opts *o, const char *arg)
+{
+	_Static_assert(BOOT_DISKS_MAX == 8, "the line and --help say 8");
+	if (o->ndisks == BOOT_DISKS_MAX)
+		boot_bad("--disk %s: at most 8 disks", arg);
+	o->disk[o->ndisks++] = arg;
+}
+
 /* The option at index optind - 1 (the one getopt just took). */
 static noreturn void boot_unsupported(char **argv)
 {
@@ -129,6 +142,7 @@ int cmd_boot(int argc, char **argv)
 		case 'c': boot_cpus(&o, optarg); break;
 		case 't': boot_timeout(&o, optarg); break;
 		case 'S': o.no_sandbox = true; break;
+		case 'd': boot_disk(&o, optarg); break;
 		case 'N': boot_unsupported(argv); break;
 		case 'h': fputs(boot_usage, stdout); return 0;
 		default: boot_bad("unknown option %s", argv[optind - 1]);

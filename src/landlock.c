@@ -260,9 +260,11 @@ int landlock_files(const struct sandbox_file *f, size_t n, int *abi)
 	if (rs.fd < 0)
 		return -errno;
 	int err = 0;
-	for (size_t i = 0; i < n && !err; i++)
-		err = allow_path(&rs, f[i].path,
-				 R_FILE | (f[i].write ? W_FILE : 0));
+	for (size_t i = 0; i < n && !err; i++) {
+		uint64_t r = R_FILE | (f[i].write ? W_FILE : 0);
+		err = f[i].path ? allow_path(&rs, f[i].path, r)
+				: allow_fd(&rs, f[i].fd, r);
+	}
 	if (!err && syscall(SYS_landlock_restrict_self, rs.fd, 0) < 0)
 		err = -errno;
 	close(rs.fd);

@@ -35,10 +35,11 @@ _Noreturn void sandbox_violation(const siginfo_t *si);
  * 0 if it has none (nothing is done then). Returns 0 or -errno. */
 int landlock_enter(const struct lx_proc *p, int *abi);
 
-/* A host file a booted Linux guest is given (mote boot): read, or read
- * and written. */
+/* A host file a booted Linux guest is given (mote boot), by its path or,
+ * with path NULL, its open fd: read, or read and written. */
 struct sandbox_file {
 	const char *path;
+	int fd;
 	bool write;
 };
 

@@ -167,6 +167,72 @@ static size_t aml_scope_sb(struct aml *a)
 	return s;
 }
 
+/* PCI0's _CRS: what the host bridge decodes, which Linux makes the root
+ * bus's resources (a BAR outside them would be moved):
+ *   WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,
+ *                  0, 0, 0, 0, 1)              // bus 0 alone
+ *   IO (Decode16, 0xcf8, 0xcf8, 1, 8)           // the config ports
+ *   DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed,
+ *                NonCacheable, ReadWrite, 0, base, base + size - 1, 0,
+ *                size)                          // the BAR window
+ * (6.4.3.5: address space descriptors, large items 0x88 and 0x87.) */
+static void pci_crs(struct aml *a, const struct acpi_cfg *c)
+{
+	uint8_t r[16 + 8 + 26 + 2] = {0};
+	uint8_t *bus = r, *io = r + 16, *mem = r + 24;
+	bus[0] = 0x88; /* Word Address Space Descriptor */
+	put(bus, 1, 13, 2);
+	bus[3] = 2;    /* bus number range */
+	bus[4] = 0x0c; /* _MAF, _MIF, positive decode, producer */
+	put(bus, 14, 1, 2);
+	memcpy(io, (const uint8_t[8]){0x47, 1, 0xf8, 0x0c, 0xf8, 0x0c, 1, 8},
+	       8);
+	mem[0] = 0x87; /* DWord Address Space Descriptor */
+	put(mem, 1, 23, 2);
+	mem[3] = 0;    /* memory */
+	mem[4] = 0x0c; /* _MAF, _MIF, positive decode, producer */
+	mem[5] = 0x01; /* read-write, non-cacheable */
+	put(mem, 10, c->pci_mmio, 4);
+	put(mem, 14, c->pci_mmio + c->pci_mmio_size - 1, 4);
+	put(mem, 22, c->pci_mmio_size, 4);
+	r[50] = 0x79; /* End Tag, checksum 0 */
+	aml_name(a, "_CRS");
+	aml_buffer(a, r, sizeof(r));
+}
+
+/* PCI0's _PRT: a Package (Address, Pin, Source, Source Index) per
+ * function, 6.2.13: address 0xSSSSFFFF (slot S, any function), pin 0
+ * (INTA), source 0 (a GSI, no link device), the GSI. */
+static void pci_prt(struct aml *a, const struct acpi_cfg *c)
+{
+	aml_name(a, "_PRT");
+	aml_byte(a, 0x12);
+	size_t s = aml_open(a);
+	aml_byte(a, (uint8_t)c->npci);
+	for (unsigned i = 0; i < c->npci; i++) {
+		const uint32_t e[4] = {(uint32_t)c->pci[i].slot << 16 | 0xffff,
+				       0, 0, c->pci[i].pin};
+		aml_package(a, e, 4);
+	}
+	aml_close(a, s);
+}
+
+/*   Device (PCI0) {
+ *     Name (_HID, EisaId ("PNP0A03"))   // a PCI host bridge
+ *     Name (_CRS, ...)  Name (_PRT, ...)
+ *   }
+ * EisaId packs "PNP" in 5-bit letters, big-endian, then 0x0A03: the
+ * DWord 0x030AD041. */
+static void pci_root(struct aml *a, const struct acpi_cfg *c)
+{
+	size_t dev = aml_device(a, "PCI0");
+	aml_name(a, "_HID");
+	aml_int(a, 0x030ad041);
+	pci_crs(a, c);
+	pci_prt(a, c);
+	aml_close(a, dev);
+}
+
 /* The DSDT's definition block:
  *
  *   Name (\_S5, Package () { 5, 5, 0, 0 })   // SLP_TYPa, SLP_TYPb
@@ -176,9 +242,10 @@ static size_t aml_scope_sb(struct aml *a)
  *       Name (_CRS, ResourceTemplate () {
  *         IO (Decode16, 0x505, 0x505, 1, 1) })
  *     }
+ *     Device (PCI0) { ... }                  // pci_root
  *   }
  */
-static void dsdt_aml(struct aml *a)
+static void dsdt_aml(struct aml *a, const struct acpi_cfg *c)
 {
 	const uint32_t s5[4] = {ACPI_S5_TYP, ACPI_S5_TYP, 0, 0};
 	aml_name(a, "_S5_");
@@ -203,6 +270,7 @@ static void dsdt_aml(struct aml *a)
 	aml_name(a, "_CRS");
 	aml_buffer(a, crs, sizeof(crs));
 	aml_close(a, dev);
+	pci_root(a, c);
 	aml_close(a, sb);
 }
 
@@ -287,13 +355,13 @@ static uint8_t *madt(struct acpi_out *o, unsigned cpus)
 	return t;
 }
 
-static uint8_t *dsdt(struct acpi_out *o)
+static uint8_t *dsdt(struct acpi_out *o, const struct acpi_cfg *c)
 {
 	uint8_t *t = take(o, 36, 8);
 	if (!t)
 		return NULL;
 	struct aml a = {.p = o->buf + o->n, .cap = o->cap - o->n};
-	dsdt_aml(&a);
+	dsdt_aml(&a, c);
 	if (a.over)
 		return NULL;
 	o->n += a.n;
@@ -382,13 +450,26 @@ static uint8_t *sdts(struct acpi_out *o, uint8_t *rsdp, const uint8_t *f,
 	return rsdp;
 }
 
-size_t acpi_build(uint8_t *buf, size_t cap, uint64_t gpa, unsigned cpus)
+static bool cfg_ok(const struct acpi_cfg *c)
+{
+	if (c->cpus == 0 || c->cpus > 255 || c->npci > 255 ||
+	    !c->pci_mmio_size ||
+	    c->pci_mmio_size - 1 > UINT32_MAX - c->pci_mmio)
+		return false;
+	for (unsigned i = 0; i < c->npci; i++)
+		if (c->pci[i].slot > 31 || c->pci[i].pin >= 24)
+			return false;
+	return true;
+}
+
+size_t acpi_build(uint8_t *buf, size_t cap, uint64_t gpa,
+		  const struct acpi_cfg *c)
 {
 	struct acpi_out o = {.buf = buf, .cap = cap, .gpa = gpa};
-	if (cpus == 0 || cpus > 255 || (gpa & 15) || gpa + cap > 1ull << 32)
+	if (!cfg_ok(c) || (gpa & 15) || gpa + cap > 1ull << 32)
 		return 0;
-	uint8_t *rsdp = take(&o, 36, 16), *fc = facs(&o), *d = dsdt(&o);
-	uint8_t *m = madt(&o, cpus);
+	uint8_t *rsdp = take(&o, 36, 16), *fc = facs(&o), *d = dsdt(&o, c);
+	uint8_t *m = madt(&o, c->cpus);
 	uint8_t *f = rsdp && fc && d && m
 			     ? fadt(&o, gpa_of(&o, fc), gpa_of(&o, d))
 			     : NULL;
@@ -400,8 +481,14 @@ size_t acpi_build(uint8_t *buf, size_t cap, uint64_t gpa, unsigned cpus)
 	return o.n;
 }
 
-int linux_acpi(struct vm *vm, unsigned cpus)
+int linux_acpi(struct vm *vm, unsigned cpus, const struct linux_pci_irq *pci,
+	       unsigned npci)
 {
+	const struct acpi_cfg c = {.cpus = cpus,
+				   .pci = pci,
+				   .npci = npci,
+				   .pci_mmio = PLAIN_PCI_MMIO,
+				   .pci_mmio_size = PLAIN_PCI_MMIO_BYTES};
 	uint8_t *p = gm_phys(vm, PLAIN_ACPI, PLAIN_ACPI_MAX);
-	return p && acpi_build(p, PLAIN_ACPI_MAX, PLAIN_ACPI, cpus) ? 0 : -1;
+	return p && acpi_build(p, PLAIN_ACPI_MAX, PLAIN_ACPI, &c) ? 0 : -1;
 }

@@ -27,6 +27,7 @@
 #include "dev/uart.h"
 #include "linux/acpi.h"
 #include "linux/linux.h"
+#include "run/bootdev.h"
 #include "sandbox.h"
 #include "util.h"
 #include "vm/plain.h"
@@ -40,7 +41,8 @@ struct guest {
 	struct cmos cmos;
 	struct console con;
 	struct acpi_pm pm;
-	struct ioport_dev devs[5];
+	struct bootdev dev;
+	struct ioport_dev devs[6];
 	struct ioport_bus bus;
 	uint64_t mmio_unhandled;
 };
@@ -97,9 +99,10 @@ static const uint8_t *map_file(const char *path, const char *what, size_t *size)
 }
 
 /* The vCPUs: 0 at the entry, the others waiting for its INIT/SIPI; the
- * ACPI tables that describe them (and power-off and pvpanic) and, with
- * more than one, the MP table, which the kernel reads under acpi=off. 0
- * or -1. */
+ * ACPI tables that describe them, the PCI functions (a host bridge with
+ * their interrupts), power-off and pvpanic; and the MP table, which says
+ * the same of CPUs and interrupts to a kernel booted with acpi=off. 0 or
+ * -1. */
 static int boot_vcpus(struct guest *g, uint64_t entry)
 {
 	for (unsigned i = 0; i < g->ncpus; i++)
@@ -109,12 +112,12 @@ static int boot_vcpus(struct guest *g, uint64_t entry)
 			    strerror(errno));
 			return -1;
 		}
-	if (g->ncpus > 1 && linux_mptable(&g->vm, g->ncpus) < 0) {
+	if (linux_mptable(&g->vm, g->ncpus, g->dev.irq, g->dev.nfn) < 0) {
 		msg("internal error: the MP table for %u vCPUs does not fit",
 		    g->ncpus);
 		return -1;
 	}
-	if (linux_acpi(&g->vm, g->ncpus) < 0) {
+	if (linux_acpi(&g->vm, g->ncpus, g->dev.irq, g->dev.nfn) < 0) {
 		msg("internal error: the ACPI tables for %u vCPUs do not fit",
 		    g->ncpus);
 		return -1;
@@ -139,6 +142,7 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 	}
 	g->ncpus = o->cpus;
 	g->o = o;
+	bootdev_start(&g->dev, &g->vm);
 	if (boot_vcpus(g, entry) < 0)
 		return MOTE_EXIT_FAIL;
 	uart_init(&g->uart, &g->vm, UART_COM1_IRQ, STDOUT_FILENO);
@@ -149,8 +153,9 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 	acpi_pm_init(&g->pm, &g->bus);
 	g->devs[3] = acpi_pm_ioport(&g->pm);
 	g->devs[4] = pvpanic_ioport(&g->bus);
+	g->devs[5] = bootdev_ioport(&g->dev);
 	g->bus.devs = g->devs;
-	g->bus.n = 5;
+	g->bus.n = 6;
 	return 0;
 }
 
@@ -218,7 +223,10 @@ static void boot_exit(struct guest *g, struct vcpu *c,
 				x->io.count, x->io.data);
 		boot_stopped(g);
 		return;
-	case PX_MMIO: mmio_unhandled(g, &x->mmio); return;
+	case PX_MMIO:
+		if (!bootdev_mmio(&g->dev, &x->mmio))
+			mmio_unhandled(g, &x->mmio);
+		return;
 	case PX_INTR: return;
 	case PX_SHUTDOWN:
 		boot_end(g, BOOT_EXIT_CPU_RESET,
@@ -318,15 +326,18 @@ static int boot_files(const struct boot_opts *o, struct bzimage *b,
 
 /* The sandbox, once the VM is set up and before any vCPU runs (its
  * threads start after it, and inherit it): Landlock lets the monitor open
- * only the files the guest is given. A --disk adds its file here, with
- * write unless :ro. */
-static int boot_sandbox(const struct boot_opts *o)
+ * only the files the guest is given: the kernel and initrd to read, each
+ * disk (by its open fd) to read, and to write unless :ro. */
+static int boot_sandbox(const struct guest *g, const struct boot_opts *o)
 {
-	struct sandbox_file files[2];
+	struct sandbox_file files[2 + BOOT_DISKS_MAX];
 	size_t n = 0;
-	files[n++] = (struct sandbox_file){o->kernel, false};
+	files[n++] = (struct sandbox_file){o->kernel, -1, false};
 	if (o->initrd)
-		files[n++] = (struct sandbox_file){o->initrd, false};
+		files[n++] = (struct sandbox_file){o->initrd, -1, false};
+	for (unsigned i = 0; i < g->dev.ndisks; i++)
+		files[n++] = (struct sandbox_file){NULL, g->dev.disk[i].fd,
+						   !g->dev.disk[i].ro};
 	return sandbox_enter_boot(files, n, o->no_sandbox);
 }
 
@@ -335,7 +346,8 @@ int boot_main(const struct boot_opts *o)
 	struct guest *g = &the_guest;
 	struct bzimage b;
 	struct linux_load l;
-	if (boot_files(o, &b, &l) < 0)
+	if (bootdev_open(&g->dev, &g->vm, o->disk, o->ndisks) < 0 ||
+	    boot_files(o, &b, &l) < 0)
 		return MOTE_EXIT_FAIL;
 	if (vm_kvm_is_pvm()) {
 		msg("this host's KVM is kvm_pvm, which cannot boot a stock "
@@ -346,7 +358,7 @@ int boot_main(const struct boot_opts *o)
 	int st = boot_setup(g, o, &b, &l);
 	if (st)
 		return st;
-	if (boot_sandbox(o) < 0)
+	if (boot_sandbox(g, o) < 0)
 		return MOTE_EXIT_FAIL;
 	if (boot_signals(o, g) < 0)
 		return MOTE_EXIT_FAIL;

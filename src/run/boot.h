@@ -19,7 +19,8 @@ enum {
 	BOOT_EXIT_PANIC = 2,	 /* its kernel panicked (pvpanic) */
 };
 
-#define BOOT_CPUS_MAX 64
+#define BOOT_CPUS_MAX  64
+#define BOOT_DISKS_MAX 8
 
 struct boot_opts {
 	const char *kernel;
@@ -29,7 +30,9 @@ struct boot_opts {
 	unsigned cpus;
 	uint64_t timeout_ns; /* 0: none */
 	const char *timeout_arg;
-	bool no_sandbox; /* --no-sandbox */
+	bool no_sandbox;		  /* --no-sandbox */
+	const char *disk[BOOT_DISKS_MAX]; /* FILE, FILE:ro or FILE:rw */
+	unsigned ndisks;
 };
 
 /* Boots o->kernel and runs it to its end. Returns the exit status; every

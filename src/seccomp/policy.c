@@ -310,11 +310,15 @@ static const struct allow boot_plain[] = {
 	A(clock_nanosleep, "the console waits for the guest to read the UART"),
 	A(exit, "the console thread ends at the end of its input"),
 	A(exit_group, "mote ends"),
+	A(preadv, "virtio-blk: a read request"),
+	A(pwritev, "virtio-blk: a write request"),
+	A(fdatasync, "virtio-blk: a flush"),
+	A(getrandom, "virtio-rng"),
 };
 
 static const struct allow boot_ioctls[] = {
 	{KVM_RUN, "run a vCPU"},
-	{KVM_IRQ_LINE, "the UART's interrupt"},
+	{KVM_IRQ_LINE, "the UART's and the PCI functions' interrupts"},
 	{KVM_GET_REGS, "a vCPU's registers for an internal-error report"},
 	{KVM_GET_SREGS, "a vCPU's registers for an internal-error report"},
 	{TCGETS, "isatty, tcgetattr: the console's terminal"},

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # mote boot of Debian's stock kernel (the test VM's) with a busybox
-# initramfs whose init loads pvpanic, prints a marker, nproc, MemTotal and
-# the date, then reboots, powers off or panics (mote.end=): one boot with
-# 2 vCPUs that reboots, its lines and how it ended; one that powers off
-# (ACPI S5) and one whose init exits (a panic, told by pvpanic), each
-# with its status and last line; a boot cut short by --timeout, one ended
-# by Ctrl-A x on a terminal; and a hostile "kernel" (tests/boot/hostile.S)
-# that ends in a triple fault. Boots are slow under emulation (20-80 s in
-# the test VM), so there are three full boots.
+# initramfs whose init loads its modules (virtio, pvpanic), prints a
+# marker, nproc, MemTotal and the date, then reboots, powers off or panics
+# (mote.end=): one boot with 2 vCPUs that writes a marker on a virtio
+# disk, tries a write on a :ro one, reads the virtio rng and reboots, its
+# lines, the disks' files afterwards and how it ended; one that powers off
+# (ACPI S5) and one whose init exits (a panic, told by pvpanic), each with
+# its status and last line; a boot cut short by --timeout (its monitor's
+# sandbox checked meanwhile), one ended by Ctrl-A x on a terminal; a
+# hostile "kernel" (tests/boot/hostile.S) that ends in a triple fault, and
+# the sandbox's test hooks on it. Boots are slow under emulation (20-80 s
+# in the test VM), so there are three full boots.
 # needs-kvm: hardware
 set -u
 . tests/lib.sh
@@ -17,14 +20,14 @@ kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-subtests="marker nproc memtotal rtc-date reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x hostile sandbox-violation sandbox-landlock"
-plan 16
+names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x hostile sandbox-violation sandbox-landlock"
+plan 19
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
 	# Not a skip: this suite is for hardware KVM (tests/run.sh sends it
 	# to the test VM from a kvm_pvm host).
-	for s in $subtests; do
+	for s in $names; do
 		fail "$t/$s" "this host's KVM is kvm_pvm, which cannot boot a stock kernel (run it with MOTE_KVM=auto or vm)"
 	done
 	exit 0
@@ -32,25 +35,22 @@ fi
 if [ -z "$why" ] && [ ! -f "$kernel" ]; then
 	why="no kernel at $kernel (tests/vm/image.sh builds it)"
 fi
-# pvpanic and pvpanic-mmio (the ACPI QEMU0001 device), modules in
-# Debian's kernel, from the package the test VM's kernel came from.
-deb=$(ls "$O"/vm/linux-image-*.deb 2>/dev/null | head -1)
-if [ -z "$why" ] && ! { [ -n "$deb" ] && dpkg-deb --fsys-tarfile "$deb" |
-	tar -x -C "$tmp" --wildcards '*/pvpanic/pvpanic.ko' '*/pvpanic/pvpanic-mmio.ko'; } 2>"$tmp/err"; then
-	why="no pvpanic modules from ${deb:-the kernel package in $O/vm}: $(head -1 "$tmp/err")"
-fi
-pvp=$(find "$tmp" -path '*/pvpanic/pvpanic.ko' 2>/dev/null)
-if [ -z "$why" ] && ! tests/boot/initramfs.sh "$tmp/initrd.gz" "$pvp" "${pvp%.ko}-mmio.ko" 2>"$tmp/err"; then
+if [ -z "$why" ] && ! tests/boot/initramfs.sh "$tmp/initrd.gz" "$O/vm/guest-modules" 2>"$tmp/err"; then
 	why="cannot build the initramfs: $(head -1 "$tmp/err")"
 fi
 if [ -n "$why" ]; then
-	for s in $subtests; do skip "$t/$s" "$why"; done
+	for s in $names; do skip "$t/$s" "$why"; done
 	exit 0
 fi
 
+# The disks: rw.img zeroed, ro.img a pattern that must stay as it is.
+truncate -s 1M "$tmp/rw.img"
+yes MOTE-RO-PATTERN | head -c 1M >"$tmp/ro.img"
+cp "$tmp/ro.img" "$tmp/ro.orig"
 t0=$(date +%s.%N)
 TEST_TIMEOUT=600 run_mote "$tmp/out" "$tmp/err" boot --kernel "$kernel" \
 	--initrd "$tmp/initrd.gz" --memory ${mem}M --cpus $cpus --timeout 500 \
+	--disk "$tmp/rw.img" --disk "$tmp/ro.img:ro" \
 	--append "console=ttyS0 reboot=k panic=-1 quiet"
 st=$?
 t1=$(date +%s.%N)
@@ -76,6 +76,28 @@ fi
 today=$(date -u +%Y-%m-%d)
 if grep -qx "date: $today" "$tmp/lines"; then pass "$t/rtc-date"; else
 	fail "$t/rtc-date" "want 'date: $today': $(grep '^date' "$tmp/lines")"
+fi
+# What the guest wrote and synced on its disk is in the host's file after
+# it ended; the :ro disk is read-only to the guest's kernel (virtio-blk's
+# RO feature) and its write fails; the file is unchanged.
+if [ "$(head -c 16 "$tmp/rw.img")" = MOTE-DISK-MARKER ] && grep -qx 'disk-write: ok' "$tmp/lines"; then
+	pass "$t/disk-marker"
+else
+	fail "$t/disk-marker" "rw.img starts with '$(head -c 16 "$tmp/rw.img" | tr -cd '[:print:]')': $(grep -E '^(disks|disk-write|insmod)' "$tmp/lines" | tr '\n' ' ')"
+fi
+if grep -qx 'ro-write: refused' "$tmp/lines" && grep -qx 'ro-flag: 1' "$tmp/lines" &&
+	cmp -s "$tmp/ro.img" "$tmp/ro.orig"; then
+	pass "$t/disk-ro"
+else
+	fail "$t/disk-ro" "$(grep -E '^(disks|ro-)' "$tmp/lines" | tr '\n' ' '); ro.img $(cmp -s "$tmp/ro.img" "$tmp/ro.orig" && echo unchanged || echo changed)"
+fi
+# The kernel's hw_random core uses the virtio rng; 16 bytes from
+# /dev/hwrng, not all zero.
+if grep -Eqx 'hwrng: virtio_rng\.0 [0-9a-f]{32}' "$tmp/lines" &&
+	! grep -qx 'hwrng: virtio_rng\.0 0\{32\}' "$tmp/lines"; then
+	pass "$t/hwrng"
+else
+	fail "$t/hwrng" "want 'hwrng: virtio_rng.0' and 32 hex digits: $(grep '^hwrng' "$tmp/lines")"
 fi
 if [ "$st" = 0 ]; then pass "$t/reboot-status"; else
 	fail "$t/reboot-status" "status $st, want 0: $(head -c 200 "$tmp/err")"

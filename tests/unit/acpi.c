@@ -16,6 +16,15 @@
 #define CAP 0x10000u
 static uint8_t buf[CAP];
 
+/* Two PCI functions: slot 1 on GSI 10, slot 2 on GSI 11. */
+static const struct linux_pci_irq pci[] = {{1, 10}, {2, 11}};
+
+static size_t build(uint8_t *b, size_t cap, uint64_t gpa, unsigned cpus)
+{
+	const struct acpi_cfg c = {cpus, pci, 2, 0xc0000000u, 0x100000};
+	return acpi_build(b, cap, gpa, &c);
+}
+
 static uint64_t get(const uint8_t *p, size_t off, size_t n)
 {
 	uint64_t v = 0;
@@ -51,7 +60,7 @@ static void checksum(void)
 
 static void rsdp(void)
 {
-	CHECK(acpi_build(buf, CAP, GPA, 4) > 0);
+	CHECK(build(buf, CAP, GPA, 4) > 0);
 	CHECK(memcmp(buf, "RSD PTR ", 8) == 0);
 	CHECK(acpi_checksum(buf, 20) == 0);	      /* ACPI 1.0 part */
 	CHECK(acpi_checksum(buf, 36) == 0);	      /* the whole */
@@ -74,7 +83,7 @@ static const uint8_t *fadt_of(void)
 
 static void fadt(void)
 {
-	CHECK(acpi_build(buf, CAP, GPA, 1) > 0);
+	CHECK(build(buf, CAP, GPA, 1) > 0);
 	const uint8_t *f = fadt_of();
 	CHECK(f && get(f, 4, 4) == 276 && f[8] == 6);
 	if (!f)
@@ -95,7 +104,7 @@ static void fadt(void)
 
 static void madt(void)
 {
-	CHECK(acpi_build(buf, CAP, GPA, 3) > 0);
+	CHECK(build(buf, CAP, GPA, 3) > 0);
 	const uint8_t *x = table(get(buf, 24, 8), "XSDT");
 	const uint8_t *m = x ? table(get(x, 44, 8), "APIC") : NULL;
 	CHECK(m != NULL);
@@ -117,28 +126,76 @@ static void madt(void)
 	CHECK(get(m, 36, 4) == 0xfee00000u);
 }
 
+/* The DSDT of tables built for `cpus` vCPUs, its length in *len; NULL
+ * (and a failed check) if it is not there whole. */
+static const uint8_t *dsdt_of(unsigned cpus, size_t *len)
+{
+	CHECK(build(buf, CAP, GPA, cpus) > 0);
+	const uint8_t *f = fadt_of();
+	const uint8_t *d = f ? table(get(f, 40, 4), "DSDT") : NULL;
+	CHECK(d != NULL);
+	*len = d ? get(d, 4, 4) : 0;
+	return d;
+}
+
 /* The DSDT's AML holds Name(_S5_, Package(4) {5, 5, 0, 0}), the pvpanic
  * device's _HID and its IO descriptor. */
 static void dsdt(void)
 {
-	CHECK(acpi_build(buf, CAP, GPA, 2) > 0);
-	const uint8_t *f = fadt_of();
-	const uint8_t *d = f ? table(get(f, 40, 4), "DSDT") : NULL;
-	CHECK(d != NULL);
+	size_t len;
+	const uint8_t *d = dsdt_of(2, &len);
 	if (!d)
 		return;
-	uint32_t len = (uint32_t)get(d, 4, 4);
 	const uint8_t s5[] = {0x08, '_',  'S',	'5',  '_',  0x12, 0x08,
 			      0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00};
 	CHECK(len >= 36 + sizeof(s5) && memcmp(d + 36, s5, sizeof(s5)) == 0);
 	CHECK(memmem(d, len, "QEMU0001", 9) != NULL);
 	const uint8_t io[] = {0x47, 0x01, 0x05, 0x05, 0x05, 0x05, 1, 1};
 	CHECK(memmem(d, len, io, sizeof(io)) != NULL);
-	/* Then Scope (\_SB_), whose PkgLength (one byte) covers the rest
-	 * of the table. */
+	/* Then Scope (\_SB_), whose PkgLength (two bytes: low nibble,
+	 * then the rest) covers the rest of the table. */
 	const uint8_t *sc = d + 36 + sizeof(s5);
-	CHECK(sc[0] == 0x10 && memcmp(sc + 2, "\\_SB_", 5) == 0);
-	CHECK(36 + sizeof(s5) + 1 + sc[1] == len);
+	CHECK(sc[0] == 0x10 && sc[1] >> 6 == 1);
+	CHECK(memcmp(sc + 3, "\\_SB_", 5) == 0);
+	CHECK(36 + sizeof(s5) + 1 + ((sc[1] & 0xfu) | sc[2] << 4) == len);
+}
+
+/* PCI0: the host bridge's _HID (EisaId PNP0A03), its _CRS's BAR window
+ * (DWord descriptor: min, max, length) and a _PRT entry per function. */
+static void dsdt_pci(void)
+{
+	size_t len;
+	const uint8_t *d = dsdt_of(1, &len);
+	if (!d)
+		return;
+	const uint8_t hid[] = {0x08, '_',  'H',	 'I',  'D',
+			       0x0c, 0x41, 0xd0, 0x0a, 0x03};
+	const uint8_t *p = memmem(d, len, "PCI0", 4);
+	/* DeviceOp, then a two-byte PkgLength that ends with the table. */
+	CHECK(p && p[-4] == 0x5b && p[-3] == 0x82 && p[-2] >> 6 == 1);
+	CHECK(p && (size_t)(p - 2 - d) + ((p[-2] & 0xfu) | p[-1] << 4) == len);
+	CHECK(p && memcmp(p + 4, hid, sizeof(hid)) == 0);
+	const uint8_t win[] = {0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0x0f, 0xc0};
+	const uint8_t *m = memmem(d, len, "\x87\x17\x00", 3);
+	CHECK(m && memcmp(m + 10, win, 8) == 0 && get(m, 22, 4) == 0x100000);
+	/* Package (4) { 0x0002FFFF, Zero, Zero, 11 } */
+	const uint8_t prt[] = {0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff,
+			       0x02, 0x00, 0x00, 0x00, 0x0a, 11};
+	CHECK(memmem(d, len, prt, sizeof(prt)) != NULL);
+	const uint8_t *r = memmem(d, len, "_PRT\x12", 5);
+	CHECK(r && r[6] == 2); /* two entries (one PkgLength byte) */
+	/* Bad configurations. */
+	struct linux_pci_irq bad[] = {{32, 10}};
+	struct acpi_cfg c = {1, bad, 1, 0xc0000000u, 0x100000};
+	CHECK(acpi_build(buf, CAP, GPA, &c) == 0);
+	bad[0] = (struct linux_pci_irq){1, 24};
+	CHECK(acpi_build(buf, CAP, GPA, &c) == 0);
+	bad[0] = (struct linux_pci_irq){1, 10};
+	c.pci_mmio = 0xfff00001u; /* wraps */
+	CHECK(acpi_build(buf, CAP, GPA, &c) == 0);
+	c.pci_mmio = 0xc0000000u;
+	c.pci_mmio_size = 0;
+	CHECK(acpi_build(buf, CAP, GPA, &c) == 0);
 }
 
 static void pkglen(void)
@@ -157,16 +214,16 @@ static void pkglen(void)
 
 static void bad_args(void)
 {
-	CHECK(acpi_build(buf, CAP, GPA, 0) == 0);
-	CHECK(acpi_build(buf, CAP, GPA, 256) == 0);
-	CHECK(acpi_build(buf, CAP, GPA, 255) > 0);
-	CHECK(acpi_build(buf, CAP, GPA + 8, 1) == 0); /* RSDP misaligned */
-	size_t need = acpi_build(buf, CAP, GPA, 64);
-	CHECK(need > 0 && acpi_build(buf, need, GPA, 64) == need);
+	CHECK(build(buf, CAP, GPA, 0) == 0);
+	CHECK(build(buf, CAP, GPA, 256) == 0);
+	CHECK(build(buf, CAP, GPA, 255) > 0);
+	CHECK(build(buf, CAP, GPA + 8, 1) == 0); /* RSDP misaligned */
+	size_t need = build(buf, CAP, GPA, 64);
+	CHECK(need > 0 && build(buf, need, GPA, 64) == need);
 	/* Every shorter buffer fails cleanly (no write past it: ASan). */
 	for (size_t cap = 0; cap < need; cap += 7) {
 		uint8_t *b = malloc(cap ? cap : 1);
-		CHECK(acpi_build(b, cap, GPA, 64) == 0);
+		CHECK(build(b, cap, GPA, 64) == 0);
 		free(b);
 	}
 }
@@ -229,6 +286,7 @@ static void cases(void)
 	RUN(fadt);
 	RUN(madt);
 	RUN(dsdt);
+	RUN(dsdt_pci);
 	RUN(pkglen);
 	RUN(bad_args);
 	RUN(pm_ports);
