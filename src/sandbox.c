@@ -189,12 +189,6 @@ int sandbox_enter(struct lx_proc *p)
 
 /* ---- mote boot ---- */
 
-static void boot_sigsys(int sig, siginfo_t *si, void *uc)
-{
-	if (sandbox_trapped(sig, si))
-		sandbox_violation(si);
-}
-
 int sandbox_enter_boot(const struct sandbox_file *files, size_t n,
 		       bool no_sandbox)
 {
@@ -204,10 +198,6 @@ int sandbox_enter_boot(const struct sandbox_file *files, size_t n,
 		test_hooks();
 		return 0;
 	}
-	struct sigaction sa = {.sa_sigaction = boot_sigsys,
-			       .sa_flags = SA_SIGINFO};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSYS, &sa, NULL);
 	int abi, err;
 	if (confine_process() < 0)
 		return -1;

@@ -46,9 +46,9 @@ struct sandbox_file {
 /* mote boot's sandbox, once the VM is set up and before its threads
  * start: PR_SET_NO_NEW_PRIVS, resource limits, Landlock allowing nothing
  * but the n files (the kernel and initrd, read; a disk as it is opened),
- * and mote boot's own seccomp allowlist (SIGSYS reported by
- * sandbox_violation). With no_sandbox, says so and does none of it.
- * Returns 0, or -1 after a message. */
+ * and mote boot's own seccomp allowlist. The caller's SIGSYS handler must
+ * already be installed: it calls sandbox_violation. With no_sandbox, says
+ * so and does none of it. Returns 0, or -1 after a message. */
 int sandbox_enter_boot(const struct sandbox_file *files, size_t n,
 		       bool no_sandbox);
 

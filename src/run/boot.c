@@ -324,12 +324,26 @@ static int boot_files(const struct boot_opts *o, struct bzimage *b,
 	return 0;
 }
 
+/* A syscall the sandbox refused: the terminal back from raw mode, then
+ * the report (status 125). */
+static void boot_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	if (!sandbox_trapped(sig, si))
+		return;
+	console_restore(&the_guest.con);
+	sandbox_violation(si);
+}
+
 /* The sandbox, once the VM is set up and before any vCPU runs (its
  * threads start after it, and inherit it): Landlock lets the monitor open
  * only the files the guest is given: the kernel and initrd to read, each
  * disk (by its open fd) to read, and to write unless :ro. */
 static int boot_sandbox(const struct guest *g, const struct boot_opts *o)
 {
+	struct sigaction sa = {.sa_sigaction = boot_sigsys,
+			       .sa_flags = SA_SIGINFO};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSYS, &sa, NULL);
 	struct sandbox_file files[2 + BOOT_DISKS_MAX];
 	size_t n = 0;
 	files[n++] = (struct sandbox_file){o->kernel, -1, false};
