@@ -415,7 +415,8 @@ static uint8_t *fadt(struct acpi_out *o, uint64_t facs_at, uint64_t dsdt_at)
 	/* Flags: WBINVD; PWR_BUTTON and SLP_BUTTON (no fixed buttons). */
 	put(t, 112, (1u << 0) | (1u << 4) | (1u << 5), 4);
 	t[131] = 3; /* minor version: 6.3 */
-	put(t, 132, facs_at, 8);
+	/* X_FIRMWARE_CTRL stays 0: Linux installs the FACS of each field
+	 * that is set (twice, with both); the tables lie below 4 GiB. */
 	put(t, 140, dsdt_at, 8);
 	gas_io(t + 148, ACPI_PM1A_EVT, 4);
 	gas_io(t + 172, ACPI_PM1A_CNT, 2);
