@@ -3,11 +3,11 @@
 # initramfs whose init prints a marker, nproc, MemTotal and the date,
 # writes a marker on a virtio disk, tries a write on a :ro one, reads the
 # virtio rng, then reboots: one boot with 2 vCPUs, its lines, the disks'
-# files afterwards and how it ended; a boot cut
-# short by --timeout, one ended by Ctrl-A x on a terminal; and a hostile
-# "kernel" (tests/boot/hostile.S) that ends in a triple fault. Boots are
-# slow under emulation (20-80 s in the test VM), so there is one full
-# boot.
+# files afterwards and how it ended; a boot cut short by --timeout; one
+# with 1 vCPU and the same disks, ended by Ctrl-A x on a terminal once its
+# init has tried them; and a hostile "kernel" (tests/boot/hostile.S) that
+# ends in a triple fault. Boots are slow under emulation (20-80 s in the
+# test VM): the checks ride on these boots, none has a boot of its own.
 # needs-kvm: hardware
 set -u
 . tests/lib.sh
@@ -17,8 +17,8 @@ kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-plan 12
-names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng reboot-status reboot-line timeout ctrl-a-x hostile"
+plan 13
+names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng reboot-status reboot-line timeout ctrl-a-x one-cpu-devices hostile"
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
@@ -113,15 +113,30 @@ else
 	fail "$t/timeout" "status $st (want 124): $(head -c 200 "$tmp/err")"
 fi
 
-# On a terminal, Ctrl-A x quits at once: status 0 and its line.
-timeout -k 5 300 python3 tests/boot/onpty.py 3 200 '\x01x' "$MOTE" boot \
-	--kernel "$kernel" --initrd "$tmp/initrd.gz" --memory ${mem}M \
-	--timeout 150 >"$tmp/pty" 2>&1
+# On a terminal, Ctrl-A x quits at once: status 0 and its line. This boot
+# has one vCPU (the first has two) and the same disks: init waits
+# (mote.wait) after trying them, for the Ctrl-A x typed then, so the
+# devices and their interrupts are checked with --cpus 1 too.
+truncate -s 0 "$tmp/rw.img"
+truncate -s 1M "$tmp/rw.img"
+timeout -k 5 400 python3 tests/boot/onpty.py MOTE-WAITING 350 '\x01x' "$MOTE" boot \
+	--kernel "$kernel" --initrd "$tmp/initrd.gz" --memory ${mem}M --cpus 1 \
+	--timeout 300 --disk "$tmp/rw.img" --disk "$tmp/ro.img:ro" \
+	--append "console=ttyS0 reboot=k panic=-1 quiet mote.wait" >"$tmp/pty" 2>&1
 st=$?
-if [ "$st" = 0 ] && grep -q 'mote: quit (Ctrl-A x)' "$tmp/pty"; then
+tr -d '\r' <"$tmp/pty" >"$tmp/lines1"
+if [ "$st" = 0 ] && grep -q 'mote: quit (Ctrl-A x)' "$tmp/lines1"; then
 	pass "$t/ctrl-a-x"
 else
-	fail "$t/ctrl-a-x" "status $st (want 0): $(tail -c 200 "$tmp/pty" | tr '\r\n' '  ')"
+	fail "$t/ctrl-a-x" "status $st (want 0): $(tail -c 200 "$tmp/lines1" | tr '\n' ' ')"
+fi
+if grep -qx 'nproc: 1' "$tmp/lines1" && grep -qx 'disk-write: ok' "$tmp/lines1" &&
+	[ "$(head -c 16 "$tmp/rw.img")" = MOTE-DISK-MARKER ] &&
+	grep -qx 'ro-write: refused' "$tmp/lines1" && cmp -s "$tmp/ro.img" "$tmp/ro.orig" &&
+	grep -Eqx 'hwrng: virtio_rng\.0 [0-9a-f]{32}' "$tmp/lines1"; then
+	pass "$t/one-cpu-devices"
+else
+	fail "$t/one-cpu-devices" "$(grep -E '^(nproc|disks|disk-write|ro-|hwrng|insmod)' "$tmp/lines1" | tr '\n' ' ')"
 fi
 
 # A hostile guest: huge string I/O to and from a port no device has, wide
