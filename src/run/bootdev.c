@@ -7,10 +7,10 @@
 
 #include "util.h"
 
-/* PCI interrupts on ISA lines 10 and 11, alternating by slot, as QEMU's
- * PC wires its PCI links: lines below 16 reach the PIC and the IOAPIC
- * alike, and an ACPI kernel takes a PCI function's interrupt-line
- * register as it is only below 16. */
+/* PCI interrupts on ISA lines 10 and 11, alternating by slot (SeaBIOS
+ * routes a QEMU PC's PCI links to 10 and 11 too): lines below 16 reach
+ * the PIC and the IOAPIC alike, and an ACPI kernel without a _PRT takes
+ * a function's interrupt-line register as it is only below 16. */
 static const uint8_t pci_lines[] = {10, 11};
 
 int bootdev_open(struct bootdev *d, const struct vm *vm,

@@ -17,7 +17,7 @@ install -m 0755 "$here/init" "$work/init"
 if [ -n "$mods" ]; then
 	[ -f "$mods/order" ] || { echo "$mods/order is missing (tests/vm/image.sh makes it)" >&2; exit 1; }
 	mkdir -p "$work/lib/modules" "$work/sys"
-	for m in $(cat "$mods/order"); do cp "$mods/$m.ko" "$work/lib/modules/"; done
+	while read -r m; do cp "$mods/$m.ko" "$work/lib/modules/"; done <"$mods/order"
 	cp "$mods/order" "$work/modules.order"
 fi
 (cd "$work" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$out.tmp"

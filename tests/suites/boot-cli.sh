@@ -34,7 +34,7 @@ mkfifo "$tmp/fifo"
 expect disk-fifo "--disk $tmp/fifo:ro: not a regular file or block device" \
 	boot --kernel "$tmp/text" --disk "$tmp/fifo:ro"
 nine=()
-for i in 1 2 3 4 5 6 7 8 9; do nine+=(--disk "$tmp/disk.img"); done
+for _ in 1 2 3 4 5 6 7 8 9; do nine+=(--disk "$tmp/disk.img"); done
 expect disk-too-many "at most 8 disks" boot --kernel "$tmp/text" "${nine[@]}"
 # No write bit: read-only without :ro, even for root, and with :rw.
 cp "$tmp/disk.img" "$tmp/ro.img"

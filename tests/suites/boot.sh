@@ -7,10 +7,11 @@
 # lines, the disks' files afterwards and how it ended; one that powers off
 # (ACPI S5) and one whose init exits (a panic, told by pvpanic), each with
 # its status and last line; a boot cut short by --timeout (its monitor's
-# sandbox checked meanwhile), one ended by Ctrl-A x on a terminal; a
-# hostile "kernel" (tests/boot/hostile.S) that ends in a triple fault, and
-# the sandbox's test hooks on it. Boots are slow under emulation (20-80 s
-# in the test VM), so there are three full boots.
+# sandbox checked meanwhile); one with 1 vCPU and the same disks, ended by
+# Ctrl-A x on a terminal once its init has tried them; a hostile "kernel"
+# (tests/boot/hostile.S) that ends in a triple fault, and the sandbox's
+# test hooks on it. Boots are slow under emulation (20-80 s in the test
+# VM): four boots run to init, the other checks ride on them.
 # needs-kvm: hardware
 set -u
 . tests/lib.sh
@@ -20,8 +21,8 @@ kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x hostile sandbox-violation sandbox-landlock"
-plan 19
+names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices hostile sandbox-violation sandbox-landlock"
+plan 20
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
@@ -158,27 +159,48 @@ else
 	fail "$t/timeout" "status $st (want 124): $(head -c 200 "$tmp/err")"
 fi
 
-# On a terminal, Ctrl-A x quits at once: status 0 and its line.
-timeout -k 5 300 python3 tests/boot/onpty.py 3 200 '\x01x' "$MOTE" boot \
-	--kernel "$kernel" --initrd "$tmp/initrd.gz" --memory ${mem}M \
-	--timeout 150 >"$tmp/pty" 2>&1
+# On a terminal, Ctrl-A x quits at once: status 0 and its line. This boot
+# has one vCPU (the first has two) and the same disks: init waits
+# (mote.wait) after trying them, for the Ctrl-A x typed then, so the
+# devices and their interrupts are checked with --cpus 1 too.
+truncate -s 0 "$tmp/rw.img"
+truncate -s 1M "$tmp/rw.img"
+timeout -k 5 400 python3 tests/boot/onpty.py MOTE-WAITING 350 '\x01x' "$MOTE" boot \
+	--kernel "$kernel" --initrd "$tmp/initrd.gz" --memory ${mem}M --cpus 1 \
+	--timeout 300 --disk "$tmp/rw.img" --disk "$tmp/ro.img:ro" \
+	--append "console=ttyS0 reboot=k panic=-1 quiet mote.wait" >"$tmp/pty" 2>&1
 st=$?
-if [ "$st" = 0 ] && grep -q 'mote: quit (Ctrl-A x)' "$tmp/pty"; then
+tr -d '\r' <"$tmp/pty" >"$tmp/lines1"
+if [ "$st" = 0 ] && grep -q 'mote: quit (Ctrl-A x)' "$tmp/lines1"; then
 	pass "$t/ctrl-a-x"
 else
-	fail "$t/ctrl-a-x" "status $st (want 0): $(tail -c 200 "$tmp/pty" | tr '\r\n' '  ')"
+	fail "$t/ctrl-a-x" "status $st (want 0): $(tail -c 200 "$tmp/lines1" | tr '\n' ' ')"
+fi
+if grep -qx 'nproc: 1' "$tmp/lines1" && grep -qx 'disk-write: ok' "$tmp/lines1" &&
+	[ "$(head -c 16 "$tmp/rw.img")" = MOTE-DISK-MARKER ] &&
+	grep -qx 'ro-write: refused' "$tmp/lines1" && cmp -s "$tmp/ro.img" "$tmp/ro.orig" &&
+	grep -Eqx 'hwrng: virtio_rng\.0 [0-9a-f]{32}' "$tmp/lines1"; then
+	pass "$t/one-cpu-devices"
+else
+	fail "$t/one-cpu-devices" "$(grep -E '^(nproc|disks|disk-write|ro-|hwrng|insmod)' "$tmp/lines1" | tr '\n' ' ')"
 fi
 
 # A hostile guest: huge string I/O to and from a port no device has, wide
-# accesses, MMIO outside RAM, then a triple fault. The monitor answers as
-# documented (the guest prints HOSTILE-OK if so) and ends with status 1.
+# accesses, MMIO outside RAM, a virtio driver that breaks the rng three
+# ways (a looping chain, a buffer outside RAM, a bad queue size), then a
+# triple fault. The monitor answers as documented (the guest prints
+# HOSTILE-OK if so: the device said DEVICE_NEEDS_RESET each time), logs
+# each fault in one line and ends with status 1.
 if gcc -c -o "$tmp/hostile.o" tests/boot/hostile.S 2>"$tmp/err" &&
 	objcopy -O binary -j .text "$tmp/hostile.o" "$tmp/hostile.bin" &&
 	python3 tests/boot/mkbzimage.py "$tmp/hostile.bin" "$tmp/hostile.bz"; then
 	run_mote "$tmp/out" "$tmp/err" boot --kernel "$tmp/hostile.bz" --memory 64M --timeout 120
 	st=$?
 	if [ "$st" = 1 ] && grep -qx 'HOSTILE-OK' "$tmp/out" &&
-		grep -qx "mote: the guest's kernel reset the CPU (a triple fault)" "$tmp/err"; then
+		grep -qx "mote: the guest's kernel reset the CPU (a triple fault)" "$tmp/err" &&
+		grep -qx 'mote: virtio-rng: queue 0: descriptor chain loops; the device needs a reset' "$tmp/err" &&
+		grep -qx 'mote: virtio-rng: queue 0: buffer outside guest RAM; the device needs a reset' "$tmp/err" &&
+		grep -qx 'mote: virtio-rng: queue 0: queue size 0, not a power of two, or too large; the device needs a reset' "$tmp/err"; then
 		pass "$t/hostile"
 	else
 		fail "$t/hostile" "status $st (want 1): $(head -c 100 "$tmp/out" | tr '\n' ' ') $(head -c 200 "$tmp/err")"

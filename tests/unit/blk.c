@@ -251,6 +251,15 @@ static void broken_device(void)
 	CHECK(virtio_broken(&b.vdev) && b.vdev.vq[0].fault == VQ_BAD_SIZE);
 	CHECK(virtio_queue_enable(&b.vdev, 1) == -1);
 	virtio_notify(&b.vdev, 7);
+	/* Broken and reset in a loop: logged VIRTIO_FAULT_LINES times,
+	 * then no more, and still marked broken each time. */
+	for (int i = 0; i < 3 * VIRTIO_FAULT_LINES; i++) {
+		virtio_reset(&b.vdev);
+		b.vdev.vq[0].size = 3;
+		CHECK(virtio_queue_enable(&b.vdev, 0) == -1);
+		CHECK(virtio_broken(&b.vdev));
+	}
+	CHECK(b.vdev.faults_logged == VIRTIO_FAULT_LINES);
 	stop();
 }
 
