@@ -9,8 +9,8 @@
 
 /* PCI interrupts on ISA lines 10 and 11, alternating by slot (SeaBIOS
  * routes a QEMU PC's PCI links to 10 and 11 too): lines below 16 reach
- * the PIC and the IOAPIC alike, and an ACPI kernel without a _PRT takes
- * a function's interrupt-line register as it is only below 16. */
+ * the PIC and the IOAPIC alike, and are free of ISA devices. An ACPI
+ * kernel must be told the same in a _PRT (docs/virtio.md). */
 static const uint8_t pci_lines[] = {10, 11};
 
 int bootdev_open(struct bootdev *d, const struct vm *vm,
