@@ -26,11 +26,22 @@ static const char boot_usage[] =
 	"  --cpus N              vCPUs, 1 to 64 (each a host thread); "
 	"default 1\n"
 	"  --timeout SECONDS     stop the guest after SECONDS (status 124)\n"
-	"  --disk, --net, --name, --snapshot: not supported yet\n"
+	"  --disk FILE[:ro]      a virtio disk (/dev/vda, vdb... in order) "
+	"over\n"
+	"                        a file or block device; :ro makes it\n"
+	"                        read-only; up to 8. A virtio-rng is always\n"
+	"                        there (/dev/hwrng)\n"
+	"  --no-sandbox          run the monitor without its seccomp filter\n"
+	"                        and Landlock rules (debugging)\n"
+	"  --net, --name, --snapshot: not supported yet\n"
 	"\n"
-	"exit status: 0 when the guest rebooted (reboot -f) or on Ctrl-A x;\n"
-	"1 when its kernel reset the CPU (a triple fault); 124 on --timeout;\n"
-	"125 if mote failed (bad option, bad kernel file, no usable KVM).\n";
+	"exit status: 0 when the guest powered off (poweroff -f), rebooted\n"
+	"(reboot -f) or on Ctrl-A x; 1 when its kernel reset the CPU (a "
+	"triple\n"
+	"fault); 2 when its kernel panicked (told through pvpanic); 124 on\n"
+	"--timeout; 125 if mote failed (bad option, bad kernel file, no "
+	"usable\n"
+	"KVM, a syscall the monitor's sandbox refused).\n";
 
 static noreturn void boot_bad(const char *fmt, const char *arg)
 {
@@ -47,7 +58,8 @@ static const struct option boot_options[] = {
 	{"memory", required_argument, NULL, 'm'},
 	{"cpus", required_argument, NULL, 'c'},
 	{"timeout", required_argument, NULL, 't'},
-	{"disk", required_argument, NULL, 'N'},
+	{"no-sandbox", no_argument, NULL, 'S'},
+	{"disk", required_argument, NULL, 'd'},
 	{"net", required_argument, NULL, 'N'},
 	{"name", required_argument, NULL, 'N'},
 	{"snapshot", required_argument, NULL, 'N'},
@@ -91,6 +103,14 @@ static void boot_timeout(struct boot_opts *o, const char *arg)
 	o->timeout_arg = arg;
 }
 
+static void boot_disk(struct boot_opts *o, const char *arg)
+{
+	_Static_assert(BOOT_DISKS_MAX == 8, "the line and --help say 8");
+	if (o->ndisks == BOOT_DISKS_MAX)
+		boot_bad("--disk %s: at most 8 disks", arg);
+	o->disk[o->ndisks++] = arg;
+}
+
 /* The option at index optind - 1 (the one getopt just took). */
 static noreturn void boot_unsupported(char **argv)
 {
@@ -121,6 +141,8 @@ int cmd_boot(int argc, char **argv)
 		case 'm': boot_memory(&o, optarg); break;
 		case 'c': boot_cpus(&o, optarg); break;
 		case 't': boot_timeout(&o, optarg); break;
+		case 'S': o.no_sandbox = true; break;
+		case 'd': boot_disk(&o, optarg); break;
 		case 'N': boot_unsupported(argv); break;
 		case 'h': fputs(boot_usage, stdout); return 0;
 		default: boot_bad("unknown option %s", argv[optind - 1]);

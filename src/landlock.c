@@ -231,3 +231,42 @@ int landlock_enter(const struct lx_proc *p, int *abi)
 	close(rs.fd);
 	return err;
 }
+
+/* ---- mote boot ---- */
+
+/* Read (and write where asked) on each file alone; no other path, no TCP
+ * (ABI 4+), signals and abstract sockets within the domain (ABI 6+). */
+int landlock_files(const struct sandbox_file *f, size_t n, int *abi)
+{
+	*abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
+			    LANDLOCK_CREATE_RULESET_VERSION);
+	if (*abi < 0) {
+		*abi = 0;
+		return 0;
+	}
+	struct ll_ruleset_attr attr = {.fs = fs_rights(*abi)};
+	size_t size = sizeof(attr.fs);
+	if (*abi >= 4) {
+		attr.net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+		size = offsetof(struct ll_ruleset_attr, scoped);
+	}
+	if (*abi >= 6) {
+		attr.scoped = LL_SCOPE_SIGNAL | LL_SCOPE_ABSTRACT;
+		size = sizeof(attr);
+	}
+	struct ruleset rs = {
+		(int)syscall(SYS_landlock_create_ruleset, &attr, size, 0),
+		attr.fs};
+	if (rs.fd < 0)
+		return -errno;
+	int err = 0;
+	for (size_t i = 0; i < n && !err; i++) {
+		uint64_t r = R_FILE | (f[i].write ? W_FILE : 0);
+		err = f[i].path ? allow_path(&rs, f[i].path, r)
+				: allow_fd(&rs, f[i].fd, r);
+	}
+	if (!err && syscall(SYS_landlock_restrict_self, rs.fd, 0) < 0)
+		err = -errno;
+	close(rs.fd);
+	return err;
+}

@@ -50,6 +50,13 @@ static bool need_vm_readv(void)
 	return need;
 }
 
+static int load_prog(const struct sandbox_filter *f)
+{
+	struct sock_fprog prog = {f->len, (struct sock_filter *)f->prog};
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			    SECCOMP_FILTER_FLAG_TSYNC, &prog);
+}
+
 /* On every thread (there is one yet; threads and forked monitors made
  * later inherit it). */
 static const struct sandbox_filter *load_filter(const struct lx_opts *o)
@@ -57,11 +64,7 @@ static const struct sandbox_filter *load_filter(const struct lx_opts *o)
 	const struct sandbox_filter *f =
 		&sandbox_filters[(o->net ? V_NET : 0) |
 				 (need_vm_readv() ? V_READV : 0)];
-	struct sock_fprog prog = {f->len, (struct sock_filter *)f->prog};
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-		    SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0)
-		return NULL;
-	return f;
+	return load_prog(f) == 0 ? f : NULL;
 }
 
 /* ---- violations ---- */
@@ -106,7 +109,7 @@ static int set_limits(void)
 
 /* Test hooks, from mote's own environment (never the guest's): an open()
  * of a host path Landlock must refuse, a syscall seccomp must refuse. */
-static void test_hooks(void)
+static void test_open(void)
 {
 	const char *path = getenv("MOTE_TEST_SANDBOX_OPEN");
 	if (path) {
@@ -116,9 +119,35 @@ static void test_hooks(void)
 		if (fd >= 0)
 			close(fd);
 	}
+}
+
+static void test_violation(void)
+{
 	/* An invalid ptrace request: EIO if it were allowed. */
 	if (getenv("MOTE_TEST_SANDBOX_VIOLATION"))
 		syscall(SYS_ptrace, -1L, 0L, 0L, 0L);
+}
+
+static void test_hooks(void)
+{
+	test_open();
+	test_violation();
+}
+
+/* The first two layers, for mote run and mote boot alike. 0 or -1 after
+ * a message. */
+static int confine_process(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		msg("sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return -1;
+	}
+	int err = set_limits();
+	if (err) {
+		msg("sandbox: resource limits: %s", strerror(-err));
+		return -1;
+	}
+	return 0;
 }
 
 int sandbox_enter(struct lx_proc *p)
@@ -129,15 +158,9 @@ int sandbox_enter(struct lx_proc *p)
 		return 0;
 	}
 	tree = p->task.tree;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		msg("sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	int err, abi = 0;
+	if (confine_process() < 0)
 		return -1;
-	}
-	int err = set_limits(), abi = 0;
-	if (err) {
-		msg("sandbox: resource limits: %s", strerror(-err));
-		return -1;
-	}
 	if ((err = landlock_enter(p, &abi)) < 0) {
 		msg("sandbox: Landlock: %s (--no-sandbox runs without it)",
 		    strerror(-err));
@@ -161,5 +184,37 @@ int sandbox_enter(struct lx_proc *p)
 			f->nallowed, f->nfiltered, ll);
 	}
 	test_hooks();
+	return 0;
+}
+
+/* ---- mote boot ---- */
+
+int sandbox_enter_boot(const struct sandbox_file *files, size_t n,
+		       bool no_sandbox)
+{
+	if (no_sandbox) {
+		msg("warning: --no-sandbox: the monitor runs without its "
+		    "seccomp/Landlock sandbox");
+		test_hooks();
+		return 0;
+	}
+	int abi, err;
+	if (confine_process() < 0)
+		return -1;
+	if ((err = landlock_files(files, n, &abi)) < 0) {
+		msg("sandbox: Landlock: %s (--no-sandbox runs without it)",
+		    strerror(-err));
+		return -1;
+	}
+	/* Before the filter, which refuses open itself: this tests
+	 * Landlock alone. */
+	test_open();
+	if (load_prog(&sandbox_boot_filter) != 0) {
+		msg("sandbox: seccomp filter: %s (--no-sandbox runs without "
+		    "it)",
+		    strerror(errno));
+		return -1;
+	}
+	test_violation();
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct lx_proc;
 
@@ -33,5 +34,26 @@ _Noreturn void sandbox_violation(const siginfo_t *si);
  * devices, its own stdio). Sets *abi to the kernel's Landlock ABI version,
  * 0 if it has none (nothing is done then). Returns 0 or -errno. */
 int landlock_enter(const struct lx_proc *p, int *abi);
+
+/* A host file a booted Linux guest is given (mote boot), by its path or,
+ * with path NULL, its open fd: read, or read and written. */
+struct sandbox_file {
+	const char *path;
+	int fd;
+	bool write;
+};
+
+/* mote boot's sandbox, once the VM is set up and before its threads
+ * start: PR_SET_NO_NEW_PRIVS, resource limits, Landlock allowing nothing
+ * but the n files (the kernel and initrd, read; a disk as it is opened),
+ * and mote boot's own seccomp allowlist. The caller's SIGSYS handler must
+ * already be installed: it calls sandbox_violation. With no_sandbox, says
+ * so and does none of it. Returns 0, or -1 after a message. */
+int sandbox_enter_boot(const struct sandbox_file *files, size_t n,
+		       bool no_sandbox);
+
+/* landlock.c: the Landlock part of sandbox_enter_boot. Sets *abi as
+ * landlock_enter does. Returns 0 or -errno. */
+int landlock_files(const struct sandbox_file *files, size_t n, int *abi);
 
 #endif

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -245,31 +246,121 @@ int blk_init(struct blk *b, const struct vm *vm, int fd, bool ro,
 	return 0;
 }
 
+/* Splits spec into its path and mode: FILE, FILE:ro or FILE:rw. 0, or -1
+ * if no path is left or it is too long. */
+static int disk_spec(const char *spec, char *path, size_t size, bool *ro)
+{
+	size_t n = strlen(spec);
+	*ro = n >= 3 && strcmp(spec + n - 3, ":ro") == 0;
+	if (*ro || (n >= 3 && strcmp(spec + n - 3, ":rw") == 0))
+		n -= 3;
+	if (n == 0 || n >= size)
+		return -1;
+	memcpy(path, spec, n);
+	path[n] = 0;
+	return 0;
+}
+
+static int not_a_disk(const char *spec)
+{
+	msg("--disk %s: not a regular file or block device (give a disk "
+	    "image or block device)",
+	    spec);
+	return -EINVAL;
+}
+
+/* The line for a disk that would not open, and its -errno. */
+static int open_failed(const char *spec, const char *path, bool ro)
+{
+	int err = errno;
+	const char *base = strrchr(path, '/');
+	const char *colon = strchr(base ? base : path, ':');
+	if (err == ENOENT && colon)
+		msg("--disk %s: no such file ('%s' is not a mode: use FILE, "
+		    "FILE:ro or FILE:rw)",
+		    spec, colon);
+	else if (err == EISDIR)
+		msg("--disk %s: a directory (give a disk image or block "
+		    "device)",
+		    spec);
+	else if (!ro && (err == EACCES || err == EPERM || err == EROFS))
+		msg("--disk %s: %s (a read-only disk needs %s:ro)", spec,
+		    strerror(err), path);
+	else
+		msg("--disk %s: %s (give a disk image or block device)", spec,
+		    strerror(err));
+	return -err;
+}
+
+/* Locks the disk as QEMU does its images, for as long as fd is open: a
+ * writable disk alone, read-only ones shared, so that two VMs (or one
+ * disk given twice) never write one file under each other's file system.
+ * 0, or -EBUSY with the line printed. */
+static int disk_lock(int fd, const char *spec, bool ro)
+{
+	if (flock(fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return 0; /* a file system without locks: nothing to keep */
+	msg("--disk %s: in use (locked by another VM, or given twice; only "
+	    ":ro disks are shared)",
+	    spec);
+	return -EBUSY;
+}
+
+/* Whether fd is a disk mote may use as asked: a regular file or block
+ * device, writable unless ro (a file with no write bit in its mode is
+ * read-only even for root, whom the kernel would let write it), and not
+ * in use. 0, or -errno with the line printed. */
+static int disk_check(int fd, const char *spec, const char *path, bool ro)
+{
+	struct stat st;
+	int ro_dev = 0;
+	if (fstat(fd, &st) < 0) {
+		msg("--disk %s: %s", spec, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return not_a_disk(spec);
+	if (S_ISBLK(st.st_mode) && ioctl(fd, BLKROGET, &ro_dev) < 0)
+		ro_dev = 0;
+	if (!ro && (ro_dev || (S_ISREG(st.st_mode) && !(st.st_mode & 0222)))) {
+		msg("--disk %s: the %s is read-only (a read-only disk needs "
+		    "%s:ro)",
+		    spec, ro_dev ? "block device" : "file", path);
+		return -EACCES;
+	}
+	return disk_lock(fd, spec, ro);
+}
+
 int blk_open(struct blk *b, const struct vm *vm, const char *spec)
 {
 	char path[4096];
-	size_t n = strlen(spec);
+	bool ro;
 	b->fd = -1;
-	bool ro = n >= 3 && strcmp(spec + n - 3, ":ro") == 0;
-	if (ro)
-		n -= 3;
-	if (n == 0 || n >= sizeof(path)) {
-		msg("%s: not a disk (use --disk FILE or FILE:ro)", spec);
+	if (disk_spec(spec, path, sizeof(path), &ro) < 0) {
+		msg("--disk %s: not a disk (use FILE, FILE:ro or FILE:rw)",
+		    spec);
 		return -EINVAL;
 	}
-	memcpy(path, spec, n);
-	path[n] = 0;
+	/* Looked at before the open, which would wait on a FIFO. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISBLK(st.st_mode) && !S_ISDIR(st.st_mode))
+		return not_a_disk(spec);
 	int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0) {
-		int err = -errno;
-		msg("%s: %s (give a disk image or block device)", path,
-		    strerror(-err));
+	if (fd < 0)
+		return open_failed(spec, path, ro);
+	int err = disk_check(fd, spec, path, ro);
+	if (err < 0) {
+		close(fd);
 		return err;
 	}
 	const char *base = strrchr(path, '/');
-	int err = blk_init(b, vm, fd, ro, base ? base + 1 : path);
+	err = blk_init(b, vm, fd, ro, base ? base + 1 : path);
 	if (err < 0) {
-		msg("%s: cannot read its size: %s", path, strerror(-err));
+		msg("--disk %s: cannot read its size: %s", spec,
+		    strerror(-err));
 		close(fd);
 		b->fd = -1;
 	}

@@ -31,8 +31,11 @@ struct blk {
 	char id[VIRTIO_BLK_ID_BYTES];
 };
 
-/* Opens the disk spec names, FILE or FILE:ro, for guest memory vm into b.
- * 0, or -errno (b then holds no fd) with a message naming the file. */
+/* Opens the disk spec names, FILE, FILE:ro or FILE:rw, for guest memory
+ * vm into b: a regular file or block device, writable unless :ro (a file
+ * with no write bit in its mode counts as read-only, even for root),
+ * locked while open (flock: exclusive, shared for :ro). 0, or -errno (b
+ * then holds no fd) with one line naming the option. */
 int blk_open(struct blk *b, const struct vm *vm, const char *spec);
 /* Sets b up over fd (kept; closed by blk_close), read-only or not, with
  * the GET_ID string id (truncated to 20 bytes). 0, or -errno if fd's size

@@ -35,6 +35,10 @@ void cmos_init(struct cmos *c)
 	c->ram[REG_A] = 0x26; /* 32.768 kHz, 1024 Hz, no update in progress */
 	c->ram[REG_B] = B_24H;
 	c->ram[REG_D] = D_VALID;
+	/* glibc's gmtime_r loads the time zone the first time it runs
+	 * (opening /etc/localtime): here, before the monitor's sandbox,
+	 * which refuses open. */
+	tzset();
 }
 
 static int bcd(int v)

@@ -12,8 +12,10 @@ struct vm;
 /* Why a device ended the guest (what the run loop reports). */
 enum dev_stop {
 	DEV_RUN = 0,
-	DEV_RESET, /* the i8042 reset line: the guest rebooted */
-	DEV_QUIT,  /* the console's Ctrl-A x */
+	DEV_RESET,    /* the i8042 reset line: the guest rebooted */
+	DEV_QUIT,     /* the console's Ctrl-A x */
+	DEV_POWEROFF, /* ACPI S5 through PM1a_CNT (pm.c) */
+	DEV_PANIC,    /* the pvpanic port (pvpanic.c) */
 };
 
 struct ioport_dev {

@@ -36,6 +36,7 @@ void pci_dev_header(struct pci_dev *p, uint16_t vendor, uint16_t device,
 {
 	memset(p->cfg, 0, sizeof(p->cfg));
 	memset(p->wmask, 0, sizeof(p->wmask));
+	pthread_mutex_init(&p->lock, NULL);
 	put16(p->cfg, vendor);
 	put16(p->cfg + 2, device);
 	put32(p->cfg + 8, class << 8 | 1); /* revision 1 */
@@ -56,6 +57,7 @@ void pci_dev_header(struct pci_dev *p, uint16_t vendor, uint16_t device,
 void pci_init(struct pci_bus *bus)
 {
 	memset(bus, 0, sizeof(*bus));
+	pthread_mutex_init(&bus->lock, NULL);
 	/* An Intel 440FX host bridge, the one Linux knows on every PC. */
 	pci_dev_header(&bus->host_bridge, 0x8086, 0x1237, 0x060000, 0, 0, 0);
 	bus->slot[0] = &bus->host_bridge;
@@ -99,9 +101,8 @@ static bool io_ok(uint16_t off, unsigned size)
 	       (size == 1 || size == 2 || size == 4) && (off & (size - 1)) == 0;
 }
 
-uint32_t pci_io_in(void *b, uint16_t off, unsigned size)
+static uint32_t io_in(struct pci_bus *bus, uint16_t off, unsigned size)
 {
-	struct pci_bus *bus = b;
 	unsigned reg;
 	if (!io_ok(off, size))
 		return 0xffffffff;
@@ -116,9 +117,9 @@ uint32_t pci_io_in(void *b, uint16_t off, unsigned size)
 	return v;
 }
 
-void pci_io_out(void *b, uint16_t off, unsigned size, uint32_t val)
+static void io_out(struct pci_bus *bus, uint16_t off, unsigned size,
+		   uint32_t val)
 {
-	struct pci_bus *bus = b;
 	unsigned reg;
 	if (!io_ok(off, size))
 		return;
@@ -135,11 +136,28 @@ void pci_io_out(void *b, uint16_t off, unsigned size, uint32_t val)
 	}
 }
 
-bool pci_mmio(struct pci_bus *bus, uint64_t gpa, void *data, unsigned len,
-	      bool write)
+uint32_t pci_io_in(void *b, uint16_t off, unsigned size)
 {
-	if (len == 0 || len > 8) /* KVM's MMIO exits carry 1 to 8 bytes */
-		return false;
+	struct pci_bus *bus = b;
+	pthread_mutex_lock(&bus->lock);
+	uint32_t v = io_in(bus, off, size);
+	pthread_mutex_unlock(&bus->lock);
+	return v;
+}
+
+void pci_io_out(void *b, uint16_t off, unsigned size, uint32_t val)
+{
+	struct pci_bus *bus = b;
+	pthread_mutex_lock(&bus->lock);
+	io_out(bus, off, size, val);
+	pthread_mutex_unlock(&bus->lock);
+}
+
+/* The function whose BAR holds all of [gpa, gpa + len), and the offset
+ * in it, or NULL. Called with the bus's lock held. */
+static struct pci_dev *decode(struct pci_bus *bus, uint64_t gpa, unsigned len,
+			      uint32_t *off)
+{
 	for (int i = 0; i < PCI_MAX_SLOTS; i++) {
 		struct pci_dev *p = bus->slot[i];
 		if (!p || !p->bar_size ||
@@ -149,11 +167,28 @@ bool pci_mmio(struct pci_bus *bus, uint64_t gpa, void *data, unsigned len,
 		if (gpa < base || gpa - base >= p->bar_size ||
 		    len > p->bar_size - (gpa - base))
 			continue;
-		if (write)
-			p->bar_write(p, gpa - base, data, len);
-		else
-			p->bar_read(p, gpa - base, data, len);
-		return true;
+		*off = (uint32_t)(gpa - base);
+		return p;
 	}
-	return false;
+	return NULL;
+}
+
+bool pci_mmio(struct pci_bus *bus, uint64_t gpa, void *data, unsigned len,
+	      bool write)
+{
+	if (len == 0 || len > 8) /* KVM's MMIO exits carry 1 to 8 bytes */
+		return false;
+	uint32_t off;
+	pthread_mutex_lock(&bus->lock);
+	struct pci_dev *p = decode(bus, gpa, len, &off);
+	pthread_mutex_unlock(&bus->lock);
+	if (!p)
+		return false;
+	pthread_mutex_lock(&p->lock);
+	if (write)
+		p->bar_write(p, off, data, len);
+	else
+		p->bar_read(p, off, data, len);
+	pthread_mutex_unlock(&p->lock);
+	return true;
 }

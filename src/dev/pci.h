@@ -5,6 +5,7 @@
 #ifndef MOTE_DEV_PCI_H
 #define MOTE_DEV_PCI_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@
 /* A function on the bus: its config header (built by its owner), its one
  * memory BAR's handlers, and the mask of what the guest may write. */
 struct pci_dev {
+	/* Held around its BAR handlers, which own the function's state:
+	 * several vCPU threads may reach one function at once. */
+	pthread_mutex_t lock;
 	uint8_t cfg[PCI_CFG_BYTES];
 	uint8_t wmask[PCI_CFG_BYTES]; /* writable bits of cfg */
 	uint32_t bar_size;	      /* a power of two, or 0: no BAR */
@@ -29,6 +33,10 @@ struct pci_dev {
 };
 
 struct pci_bus {
+	/* The address register and every function's config space, which
+	 * BAR decoding reads. Taken before a function's lock, never while
+	 * holding one. */
+	pthread_mutex_t lock;
 	uint32_t addr; /* the last value written at 0xcf8 */
 	struct pci_dev host_bridge;
 	struct pci_dev *slot[PCI_MAX_SLOTS];
@@ -45,11 +53,13 @@ void pci_dev_header(struct pci_dev *p, uint16_t vendor, uint16_t device,
 /* Puts p in the first free slot. Its slot number, or -1 if full. */
 int pci_add(struct pci_bus *bus, struct pci_dev *p);
 /* Port I/O at PCI_CFG_PORT + off (off < PCI_CFG_PORTS), size 1, 2 or 4,
- * in the shape of an ioport device's in and out (dev is the bus). */
+ * in the shape of an ioport device's in and out (dev is the bus), under
+ * the bus's lock. */
 uint32_t pci_io_in(void *bus, uint16_t off, unsigned size);
 void pci_io_out(void *bus, uint16_t off, unsigned size, uint32_t val);
 /* A guest memory access of len bytes (1 to 8) at gpa: true if a device's
- * BAR (with memory decoding on) took it whole; reads fill data. */
+ * BAR (with memory decoding on) took it whole, under that function's
+ * lock; reads fill data. */
 bool pci_mmio(struct pci_bus *bus, uint64_t gpa, void *data, unsigned len,
 	      bool write);
 

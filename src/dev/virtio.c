@@ -122,11 +122,18 @@ void virtio_fail(struct virtio_dev *d)
 {
 	if (virtio_broken(d))
 		return;
-	for (unsigned i = 0; i < d->ops->nqueues; i++) {
-		enum virtq_fault f = d->vq[i].fault;
-		if (f != VQ_OK)
-			msg("%s: queue %u: %s; the device needs a reset",
-			    d->ops->name, i, virtq_fault_name(f));
+	if (d->faults_logged < VIRTIO_FAULT_LINES) {
+		for (unsigned i = 0; i < d->ops->nqueues; i++) {
+			enum virtq_fault f = d->vq[i].fault;
+			if (f != VQ_OK)
+				msg("%s: queue %u: %s; the device needs a "
+				    "reset",
+				    d->ops->name, i, virtq_fault_name(f));
+		}
+		if (++d->faults_logged == VIRTIO_FAULT_LINES)
+			msg("%s: broken %u times: its further faults are not "
+			    "logged",
+			    d->ops->name, VIRTIO_FAULT_LINES);
 	}
 	d->status |= VIRTIO_S_DEVICE_NEEDS_RESET;
 	/* Only once the driver runs is there anyone to tell (2.1.2). */

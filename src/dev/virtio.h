@@ -70,7 +70,13 @@ struct virtio_dev {
 	void (*irq)(struct virtio_dev *d, enum virtio_irq why, void *arg);
 	void *irq_arg;
 	uint8_t isr; /* enum virtio_irq bits raised and not yet read */
+	/* Fault lines logged so far, at most VIRTIO_FAULT_LINES: a guest
+	 * that breaks and resets its device in a loop must not fill the
+	 * host's log. Kept across resets. */
+	unsigned faults_logged;
 };
+
+#define VIRTIO_FAULT_LINES 16
 
 /* Sets up d for ops over the guest's memory vm, before the transport
  * gives it its irq callback. */
@@ -103,7 +109,8 @@ void virtio_reset(struct virtio_dev *d);
 void virtio_set_status(struct virtio_dev *d, uint8_t status, uint64_t features);
 /* Raises the vring interrupt if queue q's driver wants one. */
 void virtio_used(struct virtio_dev *d, unsigned q);
-/* Marks d as needing a reset (the guest broke one of its queues) and
+/* Marks d as needing a reset (the guest broke one of its queues), logs
+ * why (the first VIRTIO_FAULT_LINES times, then once that it stops) and
  * tells the guest through a configuration interrupt. */
 void virtio_fail(struct virtio_dev *d);
 static inline bool virtio_broken(const struct virtio_dev *d)

@@ -210,14 +210,15 @@ static void vp_raise(struct virtio_dev *d, enum virtio_irq why, void *arg)
 }
 
 /* Appends a virtio vendor capability at *at (struct virtio_pci_cap, plus
- * notify_off_multiplier for the notify one), linked from the previous. */
+ * notify_off_multiplier for the notify one), linked to the next one's
+ * place; the last is unlinked by the caller. */
 static void add_cap(struct pci_dev *p, uint8_t *at, uint8_t type, uint32_t off,
 		    uint32_t len)
 {
 	uint8_t *c = p->cfg + *at;
 	uint8_t size = type == CAP_NOTIFY ? 20 : 16;
 	c[0] = CAP_VNDR;
-	c[1] = type == CAP_DEVICE ? 0 : *at + size;
+	c[1] = *at + size;
 	c[2] = size;
 	c[3] = type;
 	c[4] = 0; /* BAR 0 */
@@ -250,11 +251,19 @@ void virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev,
 	memcpy(p->cfg + PCI_SUBSYS, sub, sizeof(sub));
 	p->bar_read = bar_read;
 	p->bar_write = bar_write;
-	uint8_t at = CAP_FIRST;
+	uint8_t at = CAP_FIRST, last;
 	p->cfg[PCI_CAP_PTR] = at;
 	add_cap(p, &at, CAP_COMMON, VP_COMMON, VP_COMMON_BYTES);
 	add_cap(p, &at, CAP_NOTIFY, VP_NOTIFY,
 		VP_NOTIFY_MULT * vdev->ops->nqueues);
+	last = at;
 	add_cap(p, &at, CAP_ISR, VP_ISR, 1);
-	add_cap(p, &at, CAP_DEVICE, VP_DEVICE, vdev->ops->config_size);
+	/* Only a device with a configuration space has the capability:
+	 * Linux refuses one of length 0 ("bad capability len 0") and with
+	 * it the whole function, as it did virtio-rng's. */
+	if (vdev->ops->config_size) {
+		last = at;
+		add_cap(p, &at, CAP_DEVICE, VP_DEVICE, vdev->ops->config_size);
+	}
+	p->cfg[last + 1] = 0;
 }

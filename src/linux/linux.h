@@ -46,9 +46,20 @@ struct linux_load {
 uint64_t linux_load(struct vm *vm, const struct bzimage *b,
 		    const struct linux_load *l, const char **why);
 
+/* A PCI function's INTA on bus 0, wired to an IOAPIC pin below 16 (the
+ * same number as its PIC line and its config space's interrupt line). */
+struct linux_pci_irq {
+	uint8_t slot;
+	uint8_t pin; /* the IOAPIC pin */
+};
+#define LINUX_PCI_IRQS_MAX 32
+
 /* Writes an MP table describing `cpus` vCPUs (LAPIC IDs 0..cpus-1, vCPU
- * 0 the BSP), the IOAPIC and the ISA interrupts. 0, or -1 if it does not
- * fit. */
-int linux_mptable(struct vm *vm, unsigned cpus);
+ * 0 the BSP), the IOAPIC, PCI bus 0 with the npci interrupts in pci
+ * (level-triggered, active low, as PCI's are) and the ISA interrupts on
+ * the pins no PCI function has. 0, or -1 if it does not fit or an entry
+ * is out of range. */
+int linux_mptable(struct vm *vm, unsigned cpus, const struct linux_pci_irq *pci,
+		  unsigned npci);
 
 #endif

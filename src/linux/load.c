@@ -58,7 +58,7 @@ static void zero_page(uint8_t *zp, const struct bzimage *b, uint64_t mem)
 	put(zp, BP_EXT_CMD_LINE_PTR, 0, 4);
 	e820_add(zp, 0, PLAIN_LOW_END, E820_RAM);
 	e820_add(zp, PLAIN_LOW_END, 0xa0000 - PLAIN_LOW_END, E820_RESERVED);
-	e820_add(zp, PLAIN_BIOS, PLAIN_HIGH - PLAIN_BIOS, E820_RESERVED);
+	e820_add(zp, PLAIN_ACPI, PLAIN_HIGH - PLAIN_ACPI, E820_RESERVED);
 	e820_add(zp, PLAIN_HIGH, mem - PLAIN_HIGH, E820_RAM);
 }
 

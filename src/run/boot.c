@@ -22,8 +22,13 @@
 #include "dev/console.h"
 #include "dev/i8042.h"
 #include "dev/ioport.h"
+#include "dev/pm.h"
+#include "dev/pvpanic.h"
 #include "dev/uart.h"
+#include "linux/acpi.h"
 #include "linux/linux.h"
+#include "run/bootdev.h"
+#include "sandbox.h"
 #include "util.h"
 #include "vm/plain.h"
 
@@ -35,7 +40,9 @@ struct guest {
 	struct uart uart;
 	struct cmos cmos;
 	struct console con;
-	struct ioport_dev devs[3];
+	struct acpi_pm pm;
+	struct bootdev dev;
+	struct ioport_dev devs[6];
 	struct ioport_bus bus;
 	uint64_t mmio_unhandled;
 };
@@ -91,8 +98,11 @@ static const uint8_t *map_file(const char *path, const char *what, size_t *size)
 	return p;
 }
 
-/* The vCPUs: 0 at the entry, the others waiting for its INIT/SIPI; with
- * more than one, the MP table that describes them. 0 or -1. */
+/* The vCPUs: 0 at the entry, the others waiting for its INIT/SIPI; the
+ * ACPI tables that describe them, the PCI functions (a host bridge with
+ * their interrupts), power-off and pvpanic; and the MP table, which says
+ * the same of CPUs and interrupts to a kernel booted with acpi=off. 0 or
+ * -1. */
 static int boot_vcpus(struct guest *g, uint64_t entry)
 {
 	for (unsigned i = 0; i < g->ncpus; i++)
@@ -102,8 +112,13 @@ static int boot_vcpus(struct guest *g, uint64_t entry)
 			    strerror(errno));
 			return -1;
 		}
-	if (g->ncpus > 1 && linux_mptable(&g->vm, g->ncpus) < 0) {
+	if (linux_mptable(&g->vm, g->ncpus, g->dev.irq, g->dev.nfn) < 0) {
 		msg("internal error: the MP table for %u vCPUs does not fit",
+		    g->ncpus);
+		return -1;
+	}
+	if (linux_acpi(&g->vm, g->ncpus, g->dev.irq, g->dev.nfn) < 0) {
+		msg("internal error: the ACPI tables for %u vCPUs do not fit",
 		    g->ncpus);
 		return -1;
 	}
@@ -127,6 +142,7 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 	}
 	g->ncpus = o->cpus;
 	g->o = o;
+	bootdev_start(&g->dev, &g->vm);
 	if (boot_vcpus(g, entry) < 0)
 		return MOTE_EXIT_FAIL;
 	uart_init(&g->uart, &g->vm, UART_COM1_IRQ, STDOUT_FILENO);
@@ -134,8 +150,12 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 	g->devs[1] = i8042_ioport(&g->bus);
 	cmos_init(&g->cmos);
 	g->devs[2] = cmos_ioport(&g->cmos);
+	acpi_pm_init(&g->pm, &g->bus);
+	g->devs[3] = acpi_pm_ioport(&g->pm);
+	g->devs[4] = pvpanic_ioport(&g->bus);
+	g->devs[5] = bootdev_ioport(&g->dev);
 	g->bus.devs = g->devs;
-	g->bus.n = 3;
+	g->bus.n = 6;
 	return 0;
 }
 
@@ -178,6 +198,21 @@ static void boot_outside(struct guest *g)
 		boot_end(g, BOOT_EXIT_REBOOT, "quit (Ctrl-A x)");
 }
 
+/* Ends the guest if a device said it ended. */
+static void boot_stopped(struct guest *g)
+{
+	switch (__atomic_load_n(&g->bus.stop, __ATOMIC_RELAXED)) {
+	case DEV_RESET: boot_end(g, BOOT_EXIT_REBOOT, "the guest rebooted");
+	case DEV_POWEROFF:
+		boot_end(g, BOOT_EXIT_POWEROFF, "the guest powered off");
+	case DEV_PANIC:
+		boot_end(g, BOOT_EXIT_PANIC,
+			 "the guest's kernel panicked (its console says why)");
+	case DEV_RUN:
+	case DEV_QUIT: return;
+	}
+}
+
 /* Serves one exit of vCPU c; returns unless the guest ended. */
 static void boot_exit(struct guest *g, struct vcpu *c,
 		      const struct plain_exit_rec *x)
@@ -186,11 +221,12 @@ static void boot_exit(struct guest *g, struct vcpu *c,
 	case PX_IO:
 		ioport_dispatch(&g->bus, x->io.port, x->io.size, x->io.out,
 				x->io.count, x->io.data);
-		if (__atomic_load_n(&g->bus.stop, __ATOMIC_RELAXED) ==
-		    DEV_RESET)
-			boot_end(g, BOOT_EXIT_REBOOT, "the guest rebooted");
+		boot_stopped(g);
 		return;
-	case PX_MMIO: mmio_unhandled(g, &x->mmio); return;
+	case PX_MMIO:
+		if (!bootdev_mmio(&g->dev, &x->mmio))
+			mmio_unhandled(g, &x->mmio);
+		return;
 	case PX_INTR: return;
 	case PX_SHUTDOWN:
 		boot_end(g, BOOT_EXIT_CPU_RESET,
@@ -288,12 +324,44 @@ static int boot_files(const struct boot_opts *o, struct bzimage *b,
 	return 0;
 }
 
+/* A syscall the sandbox refused: the terminal back from raw mode, then
+ * the report (status 125). */
+static void boot_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	if (!sandbox_trapped(sig, si))
+		return;
+	console_restore(&the_guest.con);
+	sandbox_violation(si);
+}
+
+/* The sandbox, once the VM is set up and before any vCPU runs (its
+ * threads start after it, and inherit it): Landlock lets the monitor open
+ * only the files the guest is given: the kernel and initrd to read, each
+ * disk (by its open fd) to read, and to write unless :ro. */
+static int boot_sandbox(const struct guest *g, const struct boot_opts *o)
+{
+	struct sigaction sa = {.sa_sigaction = boot_sigsys,
+			       .sa_flags = SA_SIGINFO};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSYS, &sa, NULL);
+	struct sandbox_file files[2 + BOOT_DISKS_MAX];
+	size_t n = 0;
+	files[n++] = (struct sandbox_file){o->kernel, -1, false};
+	if (o->initrd)
+		files[n++] = (struct sandbox_file){o->initrd, -1, false};
+	for (unsigned i = 0; i < g->dev.ndisks; i++)
+		files[n++] = (struct sandbox_file){NULL, g->dev.disk[i].fd,
+						   !g->dev.disk[i].ro};
+	return sandbox_enter_boot(files, n, o->no_sandbox);
+}
+
 int boot_main(const struct boot_opts *o)
 {
 	struct guest *g = &the_guest;
 	struct bzimage b;
 	struct linux_load l;
-	if (boot_files(o, &b, &l) < 0)
+	if (bootdev_open(&g->dev, &g->vm, o->disk, o->ndisks) < 0 ||
+	    boot_files(o, &b, &l) < 0)
 		return MOTE_EXIT_FAIL;
 	if (vm_kvm_is_pvm()) {
 		msg("this host's KVM is kvm_pvm, which cannot boot a stock "
@@ -304,6 +372,8 @@ int boot_main(const struct boot_opts *o)
 	int st = boot_setup(g, o, &b, &l);
 	if (st)
 		return st;
+	if (boot_sandbox(g, o) < 0)
+		return MOTE_EXIT_FAIL;
 	if (boot_signals(o, g) < 0)
 		return MOTE_EXIT_FAIL;
 	boot_loop(g, &g->cpu[0]);

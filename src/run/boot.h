@@ -3,6 +3,7 @@
 #ifndef MOTE_RUN_BOOT_H
 #define MOTE_RUN_BOOT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The default kernel command line: the console on the UART; reboot=k so
@@ -12,11 +13,14 @@
 
 /* Exit statuses of mote boot beside MOTE_EXIT_* (util.h). */
 enum {
+	BOOT_EXIT_POWEROFF = 0,	 /* the guest powered off (ACPI S5) */
 	BOOT_EXIT_REBOOT = 0,	 /* the guest rebooted (or quit: Ctrl-A x) */
 	BOOT_EXIT_CPU_RESET = 1, /* a triple fault */
+	BOOT_EXIT_PANIC = 2,	 /* its kernel panicked (pvpanic) */
 };
 
-#define BOOT_CPUS_MAX 64
+#define BOOT_CPUS_MAX  64
+#define BOOT_DISKS_MAX 8
 
 struct boot_opts {
 	const char *kernel;
@@ -26,6 +30,9 @@ struct boot_opts {
 	unsigned cpus;
 	uint64_t timeout_ns; /* 0: none */
 	const char *timeout_arg;
+	bool no_sandbox;		  /* --no-sandbox */
+	const char *disk[BOOT_DISKS_MAX]; /* FILE, FILE:ro or FILE:rw */
+	unsigned ndisks;
 };
 
 /* Boots o->kernel and runs it to its end. Returns the exit status; every

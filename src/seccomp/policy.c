@@ -22,10 +22,13 @@
  * line naming the call. No execve, ptrace, mount, bpf, kexec, module or
  * namespace calls: the monitor makes none.
  *
+ * `mote boot` (a Linux guest) has a list of its own, far shorter: its
+ * monitor serves port I/O, not syscalls (boot_plain below).
+ *
  * Usage (the Makefile): seccomp-gen > seccomp_bpf.h. The header holds one
  * program per variant (--net or not; process_vm_readv for kernels without
- * MADV_POPULATE_READ or not), the size of each allowlist, and the names of
- * the syscalls for the violation report.
+ * MADV_POPULATE_READ or not) and mote boot's, the size of each allowlist,
+ * and the names of the syscalls for the violation report.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -283,6 +286,51 @@ static const struct allow noexec[] = {{0, "no executable mapping"}};
  * guest's limits are the monitor's bookkeeping). */
 static const struct allow self[] = {{0, "pid 0: the calling process"}};
 
+/* mote boot's monitor (src/run/boot.c), sandboxed once the VM, its vCPUs
+ * and the guest's memory are set up and before its threads start: vCPU
+ * threads (KVM_RUN, and the devices' port I/O served on them), the
+ * console thread (stdin to the UART) and the signals that end a run. A
+ * device that touches host files (virtio disks) adds its calls here. */
+static const struct allow boot_plain[] = {
+	A(read, "the console thread reads mote's stdin"),
+	A(write, "the UART's output to stdout; mote's line on stderr"),
+	A(futex, "the devices' locks (UART, CMOS, PM), pthread joins"),
+	A(munmap, "glibc: a thread's stack, freed when it ends"),
+	A(madvise, "glibc: an ending thread gives its stack back"),
+	A(brk, "glibc's malloc"),
+	A(set_robust_list, "glibc: thread start"),
+	A(rseq, "glibc: thread start"),
+	A(rt_sigaction, "SIGALRM (--timeout) and SIGUSR1 (Ctrl-A x)"),
+	A(rt_sigprocmask, "the vCPU's signals blocked in the console "
+			  "thread; glibc's thread start and end"),
+	A(rt_sigreturn, "return from the SIGALRM and SIGUSR1 handlers"),
+	A(sigaltstack, "ASan's signal handlers and threads check theirs"),
+	A(getpid, "pthread_kill: Ctrl-A x kicks vCPU 0's thread"),
+	A(tgkill, "pthread_kill: Ctrl-A x kicks vCPU 0's thread"),
+	A(setitimer, "--timeout"),
+	A(clock_gettime, "the RTC's host time where the vDSO does not serve"),
+	A(clock_nanosleep, "the console waits for the guest to read the UART"),
+	A(exit, "the console thread ends at the end of its input"),
+	A(exit_group, "mote ends"),
+	A(preadv, "virtio-blk: a read request"),
+	A(pwritev, "virtio-blk: a write request"),
+	A(fdatasync, "virtio-blk: a flush"),
+	A(getrandom, "virtio-rng"),
+};
+
+static const struct allow boot_ioctls[] = {
+	{KVM_RUN, "run a vCPU"},
+	{KVM_IRQ_LINE, "the UART's and the PCI functions' interrupts"},
+	{KVM_GET_REGS, "a vCPU's registers for an internal-error report"},
+	{KVM_GET_SREGS, "a vCPU's registers for an internal-error report"},
+	{TCGETS, "isatty, tcgetattr: the console's terminal"},
+	{TCSETS, "tcsetattr: the console raw, and back at the end"},
+};
+
+static const struct allow boot_clones[] = {
+	{CLONE_THREAD_FLAGS, "pthread_create: a vCPU's or the console's"},
+};
+
 /* A variant of the filter: bit 0 --net, bit 1 process_vm_readv. */
 #define V_NET	 1
 #define V_READV	 2
@@ -342,24 +390,59 @@ static int add_filtered(scmp_filter_ctx ctx, int variant)
 	return err;
 }
 
-static scmp_filter_ctx build(int variant)
+/* A filter's start: the plain list (n entries) allowed whatever the
+ * arguments. Another architecture's syscall (int $0x80) is reported like
+ * a refused one; a binary tree of syscall numbers, KVM_RUN's ioctl first,
+ * keeps the hot path short. */
+static scmp_filter_ctx start(const struct allow *v, size_t n)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return NULL;
 	nallowed = nfiltered = 0;
-	/* Another architecture's syscall (int $0x80) is reported like a
-	 * refused one; a binary tree of syscall numbers, KVM_RUN's ioctl
-	 * first, keeps the hot path short. */
 	int err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP);
 	err = err ?: seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	err = err ?: seccomp_syscall_priority(ctx, SCMP_SYS(ioctl), 255);
-	for (size_t i = 0; i < ARRAY_SIZE(plain) && !err; i++)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, (int)plain[i].nr,
-				       0);
-	nallowed += ARRAY_SIZE(plain);
-	err = err ?: add_filtered(ctx, variant);
+	for (size_t i = 0; i < n && !err; i++)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, (int)v[i].nr, 0);
+	nallowed += (int)n;
 	if (err) {
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* mote boot's: its plain list, its ioctls, and threads as mote run's: a
+ * clone with pthread_create's flags, mmap and mprotect (a new thread's
+ * stack and its guard page) never PROT_EXEC. */
+static scmp_filter_ctx build_boot(void)
+{
+	scmp_filter_ctx ctx = start(boot_plain, ARRAY_SIZE(boot_plain));
+	if (!ctx)
+		return NULL;
+	const scmp_datum_t ux = 0xffffffffu;
+	int err = allow_arg(ctx, SCMP_SYS(ioctl), 1, boot_ioctls,
+			    ARRAY_SIZE(boot_ioctls), ux);
+	err = err ?: allow_arg(ctx, SCMP_SYS(clone), 0, boot_clones, 1, ~0ULL);
+	err = err ?: allow_arg(ctx, SCMP_SYS(mmap), 2, noexec, 1, PROT_EXEC);
+	err = err
+		      ?: allow_arg(ctx, SCMP_SYS(mprotect), 2, noexec, 1,
+				   PROT_EXEC);
+	err = err
+		      ?: seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+					  SCMP_SYS(clone3), 0);
+	if (err) {
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static scmp_filter_ctx build(int variant)
+{
+	scmp_filter_ctx ctx = start(plain, ARRAY_SIZE(plain));
+	if (ctx && add_filtered(ctx, variant)) {
 		seccomp_release(ctx);
 		return NULL;
 	}
@@ -425,6 +508,12 @@ static void list(void)
 	list_one("rt_sigqueueinfo", kicks, ARRAY_SIZE(kicks), false);
 	printf("process_vm_readv\tkernels without MADV_POPULATE_READ "
 	       "(mmpage.c)\n");
+	printf("\nmote boot:\n");
+	list_one(NULL, boot_plain, ARRAY_SIZE(boot_plain), false);
+	list_one("ioctl", boot_ioctls, ARRAY_SIZE(boot_ioctls), true);
+	list_one("clone", boot_clones, 1, true);
+	list_one("mmap/mprotect", noexec, 1, false);
+	printf("clone3\tfails with ENOSYS: glibc falls back to clone\n");
 }
 
 int main(int argc, char **argv)
@@ -446,11 +535,21 @@ int main(int argc, char **argv)
 		counts[v][0] = nallowed;
 		counts[v][1] = nfiltered;
 	}
+	scmp_filter_ctx boot = build_boot();
+	if (!boot || emit(boot, VARIANTS) < 0) {
+		fprintf(stderr,
+			"seccomp-gen: cannot build mote boot's filter\n");
+		return 1;
+	}
+	seccomp_release(boot);
 	printf("static const struct sandbox_filter sandbox_filters[] = {\n");
 	for (int v = 0; v < VARIANTS; v++)
 		printf("\t{filter_%d, ARRAY_SIZE(filter_%d), %d, %d},\n", v, v,
 		       counts[v][0], counts[v][1]);
 	printf("};\n");
+	printf("static const struct sandbox_filter sandbox_boot_filter = "
+	       "{filter_%d, ARRAY_SIZE(filter_%d), %d, %d};\n",
+	       VARIANTS, VARIANTS, nallowed, nfiltered);
 	emit_names();
 	return 0;
 }

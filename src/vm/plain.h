@@ -20,6 +20,8 @@
 #define PLAIN_CMDLINE	  0x20000ULL
 #define PLAIN_CMDLINE_MAX 4096ULL
 #define PLAIN_LOW_END	  0x9fc00ULL /* end of low RAM in the e820 map */
+#define PLAIN_ACPI	  0xe0000ULL /* reserved: the ACPI tables, RSDP first */
+#define PLAIN_ACPI_MAX	  0x10000ULL
 #define PLAIN_BIOS	  0xf0000ULL /* reserved: the MP table's area */
 #define PLAIN_HIGH	  0x100000ULL
 #define PLAIN_KERNEL	  0x1000000ULL /* where the kernel is loaded */
@@ -28,6 +30,12 @@
  * above 4 GiB, not done yet. */
 #define PLAIN_MEM_MAX 0xc0000000ULL
 #define PLAIN_MEM_MIN 0x4000000ULL /* 64 MiB */
+/* The PCI functions' BARs, from where RAM ends at its largest: a hole in
+ * the e820 map (neither RAM nor reserved, so the kernel keeps the BARs
+ * where they are), below the IOAPIC. */
+#define PLAIN_PCI_MMIO	     0xc0000000ULL
+#define PLAIN_PCI_MMIO_BYTES 0x100000ULL
+_Static_assert(PLAIN_MEM_MAX <= PLAIN_PCI_MMIO, "RAM below the BAR window");
 
 /* Creates the VM with mem_size bytes of RAM at guest-physical 0 (a
  * multiple of 2 MiB, PLAIN_MEM_MIN..PLAIN_MEM_MAX), the in-kernel

@@ -48,7 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t entry = linux_load(&vm, &b, &l, &why);
 	if (!entry && (!why || !*why))
 		abort();
-	if (linux_mptable(&vm, 1 + size % 64) < 0)
+	/* mote boot's PCI functions: slots 1-9 on lines 10 and 11. */
+	static const struct linux_pci_irq pci[] = {
+		{1, 10}, {2, 11}, {3, 10}, {4, 11}, {5, 10},
+		{6, 11}, {7, 10}, {8, 11}, {9, 10},
+	};
+	if (linux_mptable(&vm, 1 + size % 64, pci, 1 + size % 9) < 0)
 		abort();
 	return 0;
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # mote boot's refusals, which start no VM: kernel files that are not a
 # bzImage, are truncated or too old for the 64-bit entry, options not
-# supported yet; and on a kvm_pvm host, the one line saying it cannot boot
-# a stock kernel. Each: status 125 and one "mote: " line.
+# supported yet, --disk values that name no usable disk (checked before
+# the kernel, so a text file stands in for it); and on a kvm_pvm host, the
+# one line saying it cannot boot a stock kernel. Each: status 125 and one
+# "mote: " line.
 # needs-kvm: no
 set -u
 . tests/lib.sh
@@ -18,11 +20,34 @@ expect() {
 	refused "$name" 125 "$@"
 }
 
-plan 8
+plan 17
 echo "hello, not a kernel" >"$tmp/text"
 expect text-file "not a bzImage" boot --kernel "$tmp/text"
 expect missing "No such file" boot --kernel "$tmp/none"
-expect disk "--disk is not supported yet" boot --kernel "$tmp/text" --disk "$tmp/text"
+expect net "--net is not supported yet" boot --kernel "$tmp/text" --net tap0
+truncate -s 1M "$tmp/disk.img"
+expect disk-missing "--disk $tmp/none.img: No such file" boot --kernel "$tmp/text" --disk "$tmp/none.img"
+expect disk-dir "--disk $tmp: a directory" boot --kernel "$tmp/text" --disk "$tmp"
+expect disk-suffix "':xx' is not a mode: use FILE, FILE:ro or FILE:rw" \
+	boot --kernel "$tmp/text" --disk "$tmp/disk.img:xx"
+mkfifo "$tmp/fifo"
+expect disk-fifo "--disk $tmp/fifo:ro: not a regular file or block device" \
+	boot --kernel "$tmp/text" --disk "$tmp/fifo:ro"
+nine=()
+for _ in 1 2 3 4 5 6 7 8 9; do nine+=(--disk "$tmp/disk.img"); done
+expect disk-too-many "at most 8 disks" boot --kernel "$tmp/text" "${nine[@]}"
+# No write bit: read-only without :ro, even for root, and with :rw.
+cp "$tmp/disk.img" "$tmp/ro.img"
+chmod 0444 "$tmp/ro.img"
+expect disk-readonly "--disk $tmp/ro.img: the file is read-only (a read-only disk needs $tmp/ro.img:ro)" \
+	boot --kernel "$tmp/text" --disk "$tmp/disk.img" --disk "$tmp/ro.img"
+expect disk-rw-readonly "--disk $tmp/ro.img:rw: the file is read-only" \
+	boot --kernel "$tmp/text" --disk "$tmp/ro.img:rw"
+# A writable disk is locked: given twice, the second is in use.
+expect disk-twice "--disk $tmp/disk.img: in use" \
+	boot --kernel "$tmp/text" --disk "$tmp/disk.img" --disk "$tmp/disk.img"
+# Good disks: refused for the kernel, not for them.
+expect disk-good "not a bzImage" boot --kernel "$tmp/text" --disk "$tmp/disk.img" --disk "$tmp/ro.img:ro"
 expect cpus "--cpus 65: expected a number of vCPUs from 1 to 64" boot --kernel "$tmp/text" --cpus 65
 if [ ! -f "$kernel" ]; then
 	for t in truncated old-protocol; do skip "boot-cli/$t" "no kernel at $kernel (tests/vm/image.sh builds it)"; done

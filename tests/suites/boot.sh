@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # mote boot of Debian's stock kernel (the test VM's) with a busybox
-# initramfs whose init prints a marker, nproc, MemTotal and the date, then
-# reboots: one boot with 2 vCPUs, its lines and how it ended; a boot cut
-# short by --timeout, one ended by Ctrl-A x on a terminal; and a hostile
-# "kernel" (tests/boot/hostile.S) that ends in a triple fault. Boots are
-# slow under emulation (20-80 s in the test VM), so there is one full
-# boot.
+# initramfs whose init loads its modules (virtio, pvpanic), prints a
+# marker, nproc, MemTotal and the date, then reboots, powers off or panics
+# (mote.end=): one boot with 2 vCPUs that writes a marker on a virtio
+# disk, tries a write on a :ro one, reads the virtio rng and reboots, its
+# lines, the disks' files afterwards and how it ended; one that powers off
+# (ACPI S5) and one whose init exits (a panic, told by pvpanic), each with
+# its status and last line; a boot cut short by --timeout (its monitor's
+# sandbox checked meanwhile); one with 1 vCPU and the same disks, ended by
+# Ctrl-A x on a terminal once its init has tried them; a hostile "kernel"
+# (tests/boot/hostile.S) that ends in a triple fault, and the sandbox's
+# test hooks on it. Boots are slow under emulation (20-80 s in the test
+# VM): four boots run to init, the other checks ride on them.
 # needs-kvm: hardware
 set -u
 . tests/lib.sh
@@ -15,13 +21,14 @@ kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-plan 9
+names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices hostile sandbox-violation sandbox-landlock"
+plan 20
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
 	# Not a skip: this suite is for hardware KVM (tests/run.sh sends it
 	# to the test VM from a kvm_pvm host).
-	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout ctrl-a-x hostile; do
+	for s in $names; do
 		fail "$t/$s" "this host's KVM is kvm_pvm, which cannot boot a stock kernel (run it with MOTE_KVM=auto or vm)"
 	done
 	exit 0
@@ -29,17 +36,22 @@ fi
 if [ -z "$why" ] && [ ! -f "$kernel" ]; then
 	why="no kernel at $kernel (tests/vm/image.sh builds it)"
 fi
-if [ -z "$why" ] && ! tests/boot/initramfs.sh "$tmp/initrd.gz" 2>"$tmp/err"; then
+if [ -z "$why" ] && ! tests/boot/initramfs.sh "$tmp/initrd.gz" "$O/vm/guest-modules" 2>"$tmp/err"; then
 	why="cannot build the initramfs: $(head -1 "$tmp/err")"
 fi
 if [ -n "$why" ]; then
-	for s in marker nproc memtotal rtc-date reboot-status reboot-line timeout ctrl-a-x hostile; do skip "$t/$s" "$why"; done
+	for s in $names; do skip "$t/$s" "$why"; done
 	exit 0
 fi
 
+# The disks: rw.img zeroed, ro.img a pattern that must stay as it is.
+truncate -s 1M "$tmp/rw.img"
+yes MOTE-RO-PATTERN | head -c 1M >"$tmp/ro.img"
+cp "$tmp/ro.img" "$tmp/ro.orig"
 t0=$(date +%s.%N)
 TEST_TIMEOUT=600 run_mote "$tmp/out" "$tmp/err" boot --kernel "$kernel" \
 	--initrd "$tmp/initrd.gz" --memory ${mem}M --cpus $cpus --timeout 500 \
+	--disk "$tmp/rw.img" --disk "$tmp/ro.img:ro" \
 	--append "console=ttyS0 reboot=k panic=-1 quiet"
 st=$?
 t1=$(date +%s.%N)
@@ -66,6 +78,28 @@ today=$(date -u +%Y-%m-%d)
 if grep -qx "date: $today" "$tmp/lines"; then pass "$t/rtc-date"; else
 	fail "$t/rtc-date" "want 'date: $today': $(grep '^date' "$tmp/lines")"
 fi
+# What the guest wrote and synced on its disk is in the host's file after
+# it ended; the :ro disk is read-only to the guest's kernel (virtio-blk's
+# RO feature) and its write fails; the file is unchanged.
+if [ "$(head -c 16 "$tmp/rw.img")" = MOTE-DISK-MARKER ] && grep -qx 'disk-write: ok' "$tmp/lines"; then
+	pass "$t/disk-marker"
+else
+	fail "$t/disk-marker" "rw.img starts with '$(head -c 16 "$tmp/rw.img" | tr -cd '[:print:]')': $(grep -E '^(disks|disk-write|insmod)' "$tmp/lines" | tr '\n' ' ')"
+fi
+if grep -qx 'ro-write: refused' "$tmp/lines" && grep -qx 'ro-flag: 1' "$tmp/lines" &&
+	cmp -s "$tmp/ro.img" "$tmp/ro.orig"; then
+	pass "$t/disk-ro"
+else
+	fail "$t/disk-ro" "$(grep -E '^(disks|ro-)' "$tmp/lines" | tr '\n' ' '); ro.img $(cmp -s "$tmp/ro.img" "$tmp/ro.orig" && echo unchanged || echo changed)"
+fi
+# The kernel's hw_random core uses the virtio rng; 16 bytes from
+# /dev/hwrng, not all zero.
+if grep -Eqx 'hwrng: virtio_rng\.0 [0-9a-f]{32}' "$tmp/lines" &&
+	! grep -qx 'hwrng: virtio_rng\.0 0\{32\}' "$tmp/lines"; then
+	pass "$t/hwrng"
+else
+	fail "$t/hwrng" "want 'hwrng: virtio_rng.0' and 32 hex digits: $(grep '^hwrng' "$tmp/lines")"
+fi
 if [ "$st" = 0 ]; then pass "$t/reboot-status"; else
 	fail "$t/reboot-status" "status $st, want 0: $(head -c 200 "$tmp/err")"
 fi
@@ -73,41 +107,132 @@ if grep -qx 'mote: the guest rebooted' "$tmp/err"; then pass "$t/reboot-line"; e
 	fail "$t/reboot-line" "stderr lacks 'mote: the guest rebooted': $(head -c 200 "$tmp/err")"
 fi
 
-# --timeout stops a guest that is still booting: 124 and its line.
-run_mote "$tmp/out" "$tmp/err" boot --kernel "$kernel" --initrd "$tmp/initrd.gz" \
-	--memory ${mem}M --timeout 3
+# boot_end NAME END CPUS STATUS LINE [CONSOLE]: a boot whose init ends it
+# as END (mote.end=) ends mote with STATUS, LINE its last line on stderr,
+# after the init's marker (and the text CONSOLE) on the console.
+boot_end() {
+	local name=$1 end=$2 cpus=$3 want=$4 line=$5 con=${6:-MOTE-BOOT-INIT} st last
+	TEST_TIMEOUT=600 run_mote "$tmp/out" "$tmp/err" boot --kernel "$kernel" \
+		--initrd "$tmp/initrd.gz" --memory ${mem}M --cpus "$cpus" --timeout 500 \
+		--append "console=ttyS0 reboot=k panic=-1 quiet mote.end=$end"
+	st=$?
+	last=$(tail -1 "$tmp/err")
+	if [ "$st" = "$want" ]; then pass "$t/$name-status"; else
+		fail "$t/$name-status" "status $st, want $want: $(tail -c 300 "$tmp/out" | tr '\r\n' '  ') $(head -c 200 "$tmp/err")"
+	fi
+	if [ "$last" = "$line" ] && grep -q MOTE-BOOT-INIT "$tmp/out" && grep -q "$con" "$tmp/out"; then
+		pass "$t/$name-line"
+	else
+		fail "$t/$name-line" "last line '$last', want '$line' after the init's marker and '$con' on the console"
+	fi
+}
+# poweroff -f: ACPI S5 through PM1a_CNT.
+boot_end poweroff poweroff 1 0 "mote: the guest powered off"
+# init exits: the kernel panics, pvpanic tells mote before panic=-1
+# reboots; the console says why.
+boot_end panic panic 2 2 "mote: the guest's kernel panicked (its console says why)" \
+	'Kernel panic - not syncing: Attempted to kill init'
+
+# --timeout stops a guest that is still booting: 124 and its line. While
+# it runs, its monitor is in its sandbox: a seccomp filter (Seccomp: 2)
+# and no new privileges.
+timeout -k 5 60 "$MOTE" boot --kernel "$kernel" --initrd "$tmp/initrd.gz" \
+	--memory ${mem}M --timeout 3 >"$tmp/out" 2>"$tmp/err" </dev/null &
+pid=$!
+sec=
+# Until it is seen or mote has ended (its setup may take seconds in a
+# loaded test VM; the 3 s of --timeout count from the sandbox on).
+while kill -0 $pid 2>/dev/null; do
+	sleep 0.1
+	mp=$(pgrep -P $pid -x mote)
+	sec=$( [ -n "$mp" ] && awk '/^(Seccomp|NoNewPrivs):/ { printf "%s %s ", $1, $2 }' /proc/$mp/status 2>/dev/null)
+	case $sec in *"Seccomp: 2"*) break ;; esac
+done
+wait $pid
 st=$?
+if [ "$sec" = "NoNewPrivs: 1 Seccomp: 2 " ]; then pass "$t/sandbox-on"; else
+	fail "$t/sandbox-on" "the running monitor's /proc/PID/status says '$sec', want NoNewPrivs: 1 Seccomp: 2"
+fi
 if [ "$st" = 124 ] && grep -qx 'mote: the guest ran past --timeout 3; stopped' "$tmp/err"; then
 	pass "$t/timeout"
 else
 	fail "$t/timeout" "status $st (want 124): $(head -c 200 "$tmp/err")"
 fi
 
-# On a terminal, Ctrl-A x quits at once: status 0 and its line.
-timeout -k 5 300 python3 tests/boot/onpty.py 3 200 '\x01x' "$MOTE" boot \
-	--kernel "$kernel" --initrd "$tmp/initrd.gz" --memory ${mem}M \
-	--timeout 150 >"$tmp/pty" 2>&1
+# On a terminal, Ctrl-A x quits at once: status 0 and its line. This boot
+# has one vCPU (the first has two) and the same disks: init waits
+# (mote.wait) after trying them, for the Ctrl-A x typed then, so the
+# devices and their interrupts are checked with --cpus 1 too.
+truncate -s 0 "$tmp/rw.img"
+truncate -s 1M "$tmp/rw.img"
+timeout -k 5 400 python3 tests/boot/onpty.py MOTE-WAITING 350 '\x01x' "$MOTE" boot \
+	--kernel "$kernel" --initrd "$tmp/initrd.gz" --memory ${mem}M --cpus 1 \
+	--timeout 300 --disk "$tmp/rw.img" --disk "$tmp/ro.img:ro" \
+	--append "console=ttyS0 reboot=k panic=-1 quiet mote.wait" >"$tmp/pty" 2>&1
 st=$?
-if [ "$st" = 0 ] && grep -q 'mote: quit (Ctrl-A x)' "$tmp/pty"; then
+tr -d '\r' <"$tmp/pty" >"$tmp/lines1"
+if [ "$st" = 0 ] && grep -q 'mote: quit (Ctrl-A x)' "$tmp/lines1"; then
 	pass "$t/ctrl-a-x"
 else
-	fail "$t/ctrl-a-x" "status $st (want 0): $(tail -c 200 "$tmp/pty" | tr '\r\n' '  ')"
+	fail "$t/ctrl-a-x" "status $st (want 0): $(tail -c 200 "$tmp/lines1" | tr '\n' ' ')"
+fi
+if grep -qx 'nproc: 1' "$tmp/lines1" && grep -qx 'disk-write: ok' "$tmp/lines1" &&
+	[ "$(head -c 16 "$tmp/rw.img")" = MOTE-DISK-MARKER ] &&
+	grep -qx 'ro-write: refused' "$tmp/lines1" && cmp -s "$tmp/ro.img" "$tmp/ro.orig" &&
+	grep -Eqx 'hwrng: virtio_rng\.0 [0-9a-f]{32}' "$tmp/lines1"; then
+	pass "$t/one-cpu-devices"
+else
+	fail "$t/one-cpu-devices" "$(grep -E '^(nproc|disks|disk-write|ro-|hwrng|insmod)' "$tmp/lines1" | tr '\n' ' ')"
 fi
 
 # A hostile guest: huge string I/O to and from a port no device has, wide
-# accesses, MMIO outside RAM, then a triple fault. The monitor answers as
-# documented (the guest prints HOSTILE-OK if so) and ends with status 1.
+# accesses, MMIO outside RAM, a virtio driver that breaks the rng three
+# ways (a looping chain, a buffer outside RAM, a bad queue size), then a
+# triple fault. The monitor answers as documented (the guest prints
+# HOSTILE-OK if so: the device said DEVICE_NEEDS_RESET each time), logs
+# each fault in one line and ends with status 1.
 if gcc -c -o "$tmp/hostile.o" tests/boot/hostile.S 2>"$tmp/err" &&
 	objcopy -O binary -j .text "$tmp/hostile.o" "$tmp/hostile.bin" &&
 	python3 tests/boot/mkbzimage.py "$tmp/hostile.bin" "$tmp/hostile.bz"; then
 	run_mote "$tmp/out" "$tmp/err" boot --kernel "$tmp/hostile.bz" --memory 64M --timeout 120
 	st=$?
 	if [ "$st" = 1 ] && grep -qx 'HOSTILE-OK' "$tmp/out" &&
-		grep -qx "mote: the guest's kernel reset the CPU (a triple fault)" "$tmp/err"; then
+		grep -qx "mote: the guest's kernel reset the CPU (a triple fault)" "$tmp/err" &&
+		grep -qx 'mote: virtio-rng: queue 0: descriptor chain loops; the device needs a reset' "$tmp/err" &&
+		grep -qx 'mote: virtio-rng: queue 0: buffer outside guest RAM; the device needs a reset' "$tmp/err" &&
+		grep -qx 'mote: virtio-rng: queue 0: queue size 0, not a power of two, or too large; the device needs a reset' "$tmp/err"; then
 		pass "$t/hostile"
 	else
 		fail "$t/hostile" "status $st (want 1): $(head -c 100 "$tmp/out" | tr '\n' ' ') $(head -c 200 "$tmp/err")"
 	fi
 else
 	fail "$t/hostile" "cannot build tests/boot/hostile.S: $(head -c 200 "$tmp/err")"
+fi
+
+# The sandbox, entered before the first vCPU runs (the hostile kernel is
+# enough: the hooks run before it does). A syscall outside mote boot's
+# allowlist is reported, 125; --no-sandbox says so and lets it through.
+MOTE_TEST_SANDBOX_VIOLATION=1 run_mote "$tmp/out" "$tmp/err" boot --kernel "$tmp/hostile.bz" --memory 64M --timeout 120
+st=$?
+MOTE_TEST_SANDBOX_VIOLATION=1 run_mote "$tmp/out" "$tmp/err2" boot --kernel "$tmp/hostile.bz" --memory 64M \
+	--timeout 120 --no-sandbox
+st2=$?
+if [ "$st" = 125 ] && [ "$(cat "$tmp/err")" = "mote: sandbox violation: syscall ptrace (101)" ] &&
+	[ "$st2" = 1 ] && grep -q 'mote: warning: --no-sandbox' "$tmp/err2"; then
+	pass "$t/sandbox-violation"
+else
+	fail "$t/sandbox-violation" "status $st (want 125): $(head -c 200 "$tmp/err"); --no-sandbox: $st2 (want 1) $(head -c 200 "$tmp/err2")"
+fi
+# Landlock: the monitor opens nothing but the files it was given.
+if ! python3 -c 'import ctypes, sys; sys.exit(ctypes.CDLL(None).syscall(444, None, 0, 1) <= 0)'; then
+	skip "$t/sandbox-landlock" "this kernel has no Landlock"
+else
+	MOTE_TEST_SANDBOX_OPEN=/etc/hostname run_mote "$tmp/out" "$tmp/err" boot --kernel "$tmp/hostile.bz" \
+		--memory 64M --timeout 120
+	st=$?
+	if [ "$st" = 1 ] && grep -qx 'mote: sandbox test: open /etc/hostname: Permission denied' "$tmp/err"; then
+		pass "$t/sandbox-landlock"
+	else
+		fail "$t/sandbox-landlock" "status $st (want 1): $(head -c 200 "$tmp/err")"
+	fi
 fi

@@ -1,11 +1,14 @@
 /* virtio-blk (src/dev/blk.c) and the shared device layer (virtio.c) over a
  * fake guest driver and a memfd disk: reads, writes, flush, GET_ID, a
- * read-only disk, ranges past the capacity, bad requests, and a hostile
- * chain that breaks the device and tells the guest. */
+ * read-only disk, ranges past the capacity, bad requests, a hostile
+ * chain that breaks the device and tells the guest, and the disks
+ * --disk refuses. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dev/blk.h"
@@ -248,6 +251,15 @@ static void broken_device(void)
 	CHECK(virtio_broken(&b.vdev) && b.vdev.vq[0].fault == VQ_BAD_SIZE);
 	CHECK(virtio_queue_enable(&b.vdev, 1) == -1);
 	virtio_notify(&b.vdev, 7);
+	/* Broken and reset in a loop: logged VIRTIO_FAULT_LINES times,
+	 * then no more, and still marked broken each time. */
+	for (int i = 0; i < 3 * VIRTIO_FAULT_LINES; i++) {
+		virtio_reset(&b.vdev);
+		b.vdev.vq[0].size = 3;
+		CHECK(virtio_queue_enable(&b.vdev, 0) == -1);
+		CHECK(virtio_broken(&b.vdev));
+	}
+	CHECK(b.vdev.faults_logged == VIRTIO_FAULT_LINES);
 	stop();
 }
 
@@ -268,6 +280,65 @@ static void open_spec(void)
 	CHECK(blk_open(&b, &vm, ":ro") == -EINVAL);
 }
 
+/* The refusals of --disk: each a -errno and no fd left open. */
+static void open_refusals(void)
+{
+	char dir[] = "/tmp/mote-blk-XXXXXX", path[80], spec[96];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/disk", dir);
+	int fd = open(path, O_CREAT | O_WRONLY, 0444);
+	CHECK(fd >= 0 && ftruncate(fd, 4096) == 0);
+	close(fd);
+	/* No write bit: read-only, even for root. */
+	CHECK(blk_open(&b, &vm, path) == -EACCES && b.fd == -1);
+	snprintf(spec, sizeof(spec), "%s:rw", path);
+	CHECK(blk_open(&b, &vm, spec) == -EACCES && b.fd == -1);
+	snprintf(spec, sizeof(spec), "%s:ro", path);
+	CHECK(blk_open(&b, &vm, spec) == 0 && b.ro);
+	blk_close(&b);
+	CHECK(chmod(path, 0644) == 0);
+	snprintf(spec, sizeof(spec), "%s:rw", path);
+	CHECK(blk_open(&b, &vm, spec) == 0 && !b.ro);
+	blk_close(&b);
+	/* A mode that is not one names no file. */
+	snprintf(spec, sizeof(spec), "%s:rx", path);
+	CHECK(blk_open(&b, &vm, spec) == -ENOENT && b.fd == -1);
+	CHECK(blk_open(&b, &vm, dir) == -EISDIR && b.fd == -1);
+	snprintf(spec, sizeof(spec), "%s:ro", dir);
+	CHECK(blk_open(&b, &vm, spec) == -EINVAL && b.fd == -1);
+	/* A FIFO is refused before an open that would wait for a writer. */
+	unlink(path);
+	CHECK(mkfifo(path, 0600) == 0);
+	snprintf(spec, sizeof(spec), "%s:ro", path);
+	CHECK(blk_open(&b, &vm, spec) == -EINVAL && b.fd == -1);
+	CHECK(blk_open(&b, &vm, ":rw") == -EINVAL);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A writable disk is locked alone; read-only ones share. */
+static void open_locked(void)
+{
+	static struct blk other;
+	char path[] = "/tmp/mote-blk-XXXXXX", spec[64];
+	int fd = mkstemp(path);
+	CHECK(fd >= 0 && ftruncate(fd, 4096) == 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "%s:ro", path);
+	CHECK(blk_open(&b, &vm, path) == 0);
+	CHECK(blk_open(&other, &vm, path) == -EBUSY && other.fd == -1);
+	CHECK(blk_open(&other, &vm, spec) == -EBUSY && other.fd == -1);
+	blk_close(&b);
+	CHECK(blk_open(&b, &vm, spec) == 0);
+	CHECK(blk_open(&other, &vm, spec) == 0);
+	blk_close(&other);
+	CHECK(blk_open(&other, &vm, path) == -EBUSY);
+	blk_close(&b);
+	CHECK(blk_open(&b, &vm, path) == 0); /* the locks went with close */
+	blk_close(&b);
+	unlink(path);
+}
+
 static void cases(void)
 {
 	RUN(config_space);
@@ -278,6 +349,8 @@ static void cases(void)
 	RUN(get_id_and_others);
 	RUN(broken_device);
 	RUN(open_spec);
+	RUN(open_refusals);
+	RUN(open_locked);
 }
 
 int main(void)

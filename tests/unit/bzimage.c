@@ -1,11 +1,13 @@
-/* bzimage_parse on crafted setup headers, and the port-I/O bus's dispatch
- * on a fake device: no KVM, no kernel file needed. */
+/* bzimage_parse on crafted setup headers, the port-I/O bus's dispatch on
+ * a fake device, and the MP table with PCI interrupts read back from host
+ * memory: no KVM, no kernel file needed. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dev/ioport.h"
 #include "linux/linux.h"
 #include "unit.h"
+#include "vm/plain.h"
 
 #define IMG_SIZE (64 * 1024)
 static uint8_t img[IMG_SIZE];
@@ -109,6 +111,69 @@ static void bus_dispatch(void)
 	CHECK(fake_outs == 4096);
 }
 
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	while (n--)
+		s += *p++;
+	return s;
+}
+
+/* One MP interrupt entry against what it should be: a PCI function's
+ * INTA in pci (bus 0, flags 0: as PCI, level and active low) or an ISA
+ * IRQ (bus 1) on its own pin. */
+static void mp_intsrc(const uint8_t *e, const struct linux_pci_irq *pci,
+		      unsigned npci, unsigned *npci_seen, uint32_t *isa_pins)
+{
+	CHECK(e[1] == 0 && e[2] == 0 && e[6] == 2); /* INT, IOAPIC id 2 */
+	if (e[4] == 1) {
+		CHECK(e[5] == e[7]);
+		*isa_pins |= 1u << e[7];
+		return;
+	}
+	CHECK(e[4] == 0 && (e[5] & 3) == 0);
+	for (unsigned i = 0; i < npci; i++)
+		if (pci[i].slot == e[5] >> 2 && pci[i].pin == e[7])
+			++*npci_seen;
+}
+
+static void mp_table(void)
+{
+	static const struct linux_pci_irq pci[] = {{1, 10}, {2, 11}, {3, 10}};
+	struct vm vm = {.mem = calloc(1, 2 << 20), .user_size = 2 << 20};
+	CHECK(vm.mem && linux_mptable(&vm, 2, pci, 3) == 0);
+	const uint8_t *mpf = vm.mem + PLAIN_BIOS, *h = mpf + 16;
+	uint16_t len, count;
+	memcpy(&len, h + 4, 2);
+	memcpy(&count, h + 34, 2);
+	CHECK(!memcmp(mpf, "_MP_", 4) && sum(mpf, 16) == 0);
+	CHECK(!memcmp(h, "PCMP", 4) && sum(h, len) == 0);
+	unsigned n = 0, cpus = 0, buses = 0, npci = 0;
+	uint32_t isa_pins = 0;
+	for (const uint8_t *e = h + 44; e < h + len; n++) {
+		if (e[0] == 0) {
+			cpus++;
+			e += 20;
+			continue;
+		}
+		if (e[0] == 1)
+			buses += (e[1] == 0 && !memcmp(e + 2, "PCI   ", 6)) |
+				 (e[1] == 1 && !memcmp(e + 2, "ISA   ", 6))
+					 << 1;
+		if (e[0] == 3)
+			mp_intsrc(e, pci, 3, &npci, &isa_pins);
+		e += 8;
+	}
+	CHECK(n == count && cpus == 2 && buses == 3 && npci == 3);
+	/* ISA on every pin but the cascade (2) and PCI's (10, 11). */
+	CHECK(isa_pins == (0xffffu & ~(1u << 2 | 1u << 10 | 1u << 11)));
+	CHECK(linux_mptable(&vm, 1, (struct linux_pci_irq[]){{1, 2}}, 1) < 0);
+	CHECK(linux_mptable(&vm, 1, (struct linux_pci_irq[]){{1, 16}}, 1) < 0);
+	CHECK(linux_mptable(&vm, 1, (struct linux_pci_irq[]){{32, 10}}, 1) < 0);
+	CHECK(linux_mptable(&vm, 1, pci, LINUX_PCI_IRQS_MAX + 1) < 0);
+	free(vm.mem);
+}
+
 static void cases(void)
 {
 	RUN(bz_good);
@@ -116,6 +181,7 @@ static void cases(void)
 	RUN(bz_old);
 	RUN(bz_truncated);
 	RUN(bus_dispatch);
+	RUN(mp_table);
 }
 
 int main(void)

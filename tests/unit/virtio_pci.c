@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "dev/blk.h"
+#include "dev/rng.h"
 #include "dev/virtio_pci.h"
 #include "unit.h"
 #include "vring.h"
@@ -123,6 +124,27 @@ static void capabilities(void)
 		at = cfg_in(SLOT, at + 1, 1);
 	}
 	CHECK(seen == 0x1e && n == 4);
+}
+
+/* virtio-rng has no configuration space, so no device capability: Linux
+ * refuses a function with one of length 0. Every capability it has is
+ * longer than 0 and the list ends. */
+static void rng_capabilities(void)
+{
+	static struct rng r;
+	static struct virtio_pci rp;
+	setup();
+	rng_init(&r, &vm);
+	virtio_pci_init(&rp, &r.vdev, BAR + VP_BAR_SIZE, IRQ, set_irq, NULL);
+	CHECK(pci_add(&bus, &rp.pci) == SLOT + 1);
+	unsigned at = cfg_in(SLOT + 1, 0x34, 1), seen = 0, n = 0;
+	while (at && n++ < 8) {
+		unsigned type = cfg_in(SLOT + 1, at + 3, 1);
+		CHECK(cfg_in(SLOT + 1, at + 12, 4) > 0);
+		seen |= 1u << type;
+		at = cfg_in(SLOT + 1, at + 1, 1);
+	}
+	CHECK(seen == 0x0e && n == 3);
 }
 
 static void bar_sizing(void)
@@ -289,6 +311,7 @@ static void cases(void)
 {
 	RUN(probe);
 	RUN(capabilities);
+	RUN(rng_capabilities);
 	RUN(bar_sizing);
 	RUN(a_request);
 	RUN(hostile_queue);

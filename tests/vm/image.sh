@@ -3,8 +3,10 @@
 # Debian's stock kernel (linux-image-amd64's versioned package, fetched
 # with apt-get download and unpacked, not installed) and an initramfs of
 # busybox-static, tests/vm/init and the modules the VM needs (virtio, 9p,
-# KVM) with their dependencies. Cached in DIR; rebuilt when the kernel
-# package or the init script changes.
+# KVM) with their dependencies. Also DIR/guest-modules: the modules of the
+# same package that mote boot's test guest loads (tests/boot/initramfs.sh
+# packs them). Cached in DIR; rebuilt when the kernel package or the init
+# script changes.
 # Usage: tests/vm/image.sh DIR   (prints nothing when the cache is good)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,6 +18,9 @@ dir=$(cd "$dir" && pwd)
 # the shares, kvm-amd for /dev/kvm; tun, veth, bridge and overlay for
 # tests that make network namespaces and container roots.
 WANT="virtio_pci 9pnet_virtio 9p kvm_amd tun veth bridge overlay"
+# Modules of mote boot's test guest: the virtio-pci transport, the disk
+# and rng drivers, and pvpanic (its ACPI device, QEMU0001) for panics.
+GUEST_WANT="virtio_pci virtio_blk virtio_rng pvpanic_mmio"
 
 die() {
 	echo "test VM: $*" >&2
@@ -36,7 +41,8 @@ fi
 [ -n "$pkg" ] || die "apt-cache knows no linux-image-amd64 (run apt-get update, or add Debian's main archive to /etc/apt/sources.list)"
 stamp="$pkg $(cksum <"$here/init" | cut -d' ' -f1) $(cksum <"$0" | cut -d' ' -f1)"
 if [ -f "$dir/stamp" ] && [ "$(cat "$dir/stamp")" = "$stamp" ] &&
-	[ -f "$dir/vmlinuz" ] && [ -f "$dir/initrd.gz" ]; then
+	[ -f "$dir/vmlinuz" ] && [ -f "$dir/initrd.gz" ] &&
+	[ -f "$dir/guest-modules/order" ]; then
 	exit 0
 fi
 command -v busybox >/dev/null || die "busybox is missing (apt-get install busybox-static)"
@@ -95,6 +101,18 @@ for n in "${order[@]}"; do
 	echo "$n" >>"$root/modules.order"
 done
 (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$work/initrd.gz"
+
+# The guest's modules, each after what it needs, the order in "order".
+seen=()
+order=()
+for m in $GUEST_WANT; do visit "$m"; done
+mkdir "$work/guest-modules"
+for n in "${order[@]}"; do
+	cp "${path[$n]}" "$work/guest-modules/$n.ko"
+	echo "$n" >>"$work/guest-modules/order"
+done
+rm -rf "$dir/guest-modules"
+mv "$work/guest-modules" "$dir/guest-modules"
 mv "$work/initrd.gz" "$dir/initrd.gz"
 mv "$work/boot/vmlinuz-$kver" "$dir/vmlinuz"
 echo "$kver" >"$dir/kernel-release"
