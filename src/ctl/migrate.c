@@ -147,6 +147,16 @@ static double num(const cJSON *j, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* Whether ^C (or SIGTERM, SIGHUP, SIGQUIT) came: they are held while
+ * this client works, and end it between rounds, before the pause. */
+static bool interrupted(void)
+{
+	sigset_t p;
+	return sigpending(&p) == 0 &&
+	       (sigismember(&p, SIGINT) == 1 || sigismember(&p, SIGTERM) == 1 ||
+		sigismember(&p, SIGHUP) == 1 || sigismember(&p, SIGQUIT) == 1);
+}
+
 /* Pre-copy: rounds of memory while the VM runs, until what is left to
  * send fits the downtime at the rate the rounds measured (or the rounds
  * are used up, or the dirty set stops shrinking). The rounds run, 0 with
@@ -159,6 +169,10 @@ static int precopy(int root_fd, const char *id, const struct plan *pl,
 	uint64_t last = UINT64_MAX;
 	int n = 0, worse = 0;
 	while (n < pl->rounds) {
+		if (interrupted()) {
+			snprintf(err, errlen, "interrupted");
+			return -1;
+		}
 		uint64_t sent0 = f->sent, t0 = mono_ns();
 		cJSON *j = pass(root_fd, id, "{\"cmd\":\"precopy\"}\n", m, f,
 				err, errlen);
@@ -293,10 +307,10 @@ int ctl_migrate_main(int argc, char **argv)
 		close(s);
 		return MOTE_EXIT_FAIL;
 	}
-	/* From the pause on, a ^C must not leave the VM paused with no one
-	 * to resume it: the signals that would end this client wait until
-	 * the VM is either resumed or handed over (every step has a
-	 * timeout). */
+	/* A ^C must not leave the VM paused with no one to resume it, nor
+	 * its dirty tracking on: the signals that would end this client
+	 * wait until the VM is either resumed or handed over (every step has
+	 * a timeout); during pre-copy they end it between rounds. */
 	sigset_t stop, old;
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
