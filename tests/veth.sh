@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # IN_A, IN_B and DST are the caller's
 # Sourced: two "hosts" on this machine for migration's tests and bench:
 # network namespaces A and B joined by a veth pair.
 #   veth_up NAME   makes NAME-a and NAME-b; sets IN_A and IN_B (commands
@@ -6,7 +8,7 @@
 #                  namespaces: IN_A and IN_B empty, DST 127.0.0.1, status 1.
 #   veth_down NAME removes them (safe to call if veth_up failed).
 veth_up() {
-	IN_A= IN_B= DST=127.0.0.1
+	IN_A='' IN_B='' DST=127.0.0.1
 	[ "$(id -u)" = 0 ] && command -v ip >/dev/null || return 1
 	ip netns add "$1-a" 2>/dev/null || return 1
 	ip netns add "$1-b" 2>/dev/null || { ip netns del "$1-a"; return 1; }
