@@ -207,7 +207,7 @@ static cJSON *call(int root_fd, const char *id, const char *line, int fd,
 	return j;
 }
 
-static double num(const cJSON *j, const char *key)
+double ctl_num(const cJSON *j, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
@@ -354,7 +354,8 @@ static cJSON *ps_one(int root_fd, const char *id)
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "ok");
 	struct mem m = memory_of(j, true);
 	cJSON_ReplaceItemInObjectCaseSensitive(
-		j, "vcpus", cJSON_CreateNumber(num(j, "vcpus") + m.threads));
+		j, "vcpus",
+		cJSON_CreateNumber(ctl_num(j, "vcpus") + m.threads));
 	add_memory(j, &m);
 	return j;
 }
@@ -400,10 +401,11 @@ static void ps_print(const cJSON *rows)
 		const cJSON *mem =
 			cJSON_GetObjectItemCaseSensitive(r, "memory");
 		printf("%-16s %8.0f %-8s %8s %5.0f %8s %9.0f  %s\n",
-		       str(r, "id"), num(r, "pid"), str(r, "state"),
-		       duration(num(r, "uptime_s"), up, sizeof(up)),
-		       num(r, "vcpus"), human(num(mem, "resident"), rss, 32),
-		       num(r, "exits_per_s"), str(r, "program"));
+		       str(r, "id"), ctl_num(r, "pid"), str(r, "state"),
+		       duration(ctl_num(r, "uptime_s"), up, sizeof(up)),
+		       ctl_num(r, "vcpus"),
+		       human(ctl_num(mem, "resident"), rss, 32),
+		       ctl_num(r, "exits_per_s"), str(r, "program"));
 	}
 }
 
@@ -555,24 +557,27 @@ static void stats_print(const cJSON *j)
 {
 	char a[32], b[32], c[32], d[32];
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "memory"), *v;
-	printf("VM %s (pid %.0f), %s, up %s\n", str(j, "id"), num(j, "pid"),
-	       str(j, "state"), duration(num(j, "uptime_s"), a, sizeof(a)));
+	printf("VM %s (pid %.0f), %s, up %s\n", str(j, "id"), ctl_num(j, "pid"),
+	       str(j, "state"), duration(ctl_num(j, "uptime_s"), a, sizeof(a)));
 	printf("memory: resident %s (shared %s, private %s), pss %s\n",
-	       human(num(m, "resident"), a, 32), human(num(m, "shared"), b, 32),
-	       human(num(m, "private"), c, 32), human(num(m, "pss"), d, 32));
-	printf("exits: %.0f;", num(j, "exits"));
+	       human(ctl_num(m, "resident"), a, 32),
+	       human(ctl_num(m, "shared"), b, 32),
+	       human(ctl_num(m, "private"), c, 32),
+	       human(ctl_num(m, "pss"), d, 32));
+	printf("exits: %.0f;", ctl_num(j, "exits"));
 	cJSON_ArrayForEach(v,
 			   cJSON_GetObjectItemCaseSensitive(
 				   j, "exit_reasons")) if (v->valuedouble > 0)
 		printf(" %s %.0f", v->string, v->valuedouble);
-	printf("\npage faults: %.0f\n", num(j, "page_faults"));
+	printf("\npage faults: %.0f\n", ctl_num(j, "page_faults"));
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "vcpus"))
-		printf("vCPU %.0f (tid %.0f): %.3f s CPU\n", num(v, "id"),
-		       num(v, "tid"), num(v, "cpu_ns") / 1e9);
+		printf("vCPU %.0f (tid %.0f): %.3f s CPU\n", ctl_num(v, "id"),
+		       ctl_num(v, "tid"), ctl_num(v, "cpu_ns") / 1e9);
 	printf("%10s %12s  %s\n", "CALLS", "TIME(us)", "SYSCALL");
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "syscalls"))
-		printf("%10.0f %12.1f  %s (%.0f)\n", num(v, "count"),
-		       num(v, "ns") / 1e3, str(v, "name"), num(v, "nr"));
+		printf("%10.0f %12.1f  %s (%.0f)\n", ctl_num(v, "count"),
+		       ctl_num(v, "ns") / 1e3, str(v, "name"),
+		       ctl_num(v, "nr"));
 }
 
 static int cmd_stats(int argc, char **argv)
@@ -644,7 +649,8 @@ static int cmd_snapshot(int argc, char **argv)
 	}
 	char b[32];
 	printf("%s: %s written to %s in %.1f ms\n", id,
-	       human(num(j, "bytes"), b, sizeof(b)), file, num(j, "ms"));
+	       human(ctl_num(j, "bytes"), b, sizeof(b)), file,
+	       ctl_num(j, "ms"));
 	cJSON_Delete(j);
 	return 0;
 }

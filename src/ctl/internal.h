@@ -76,6 +76,8 @@ cJSON *ctl_request(int root_fd, const char *id, const char *line, int fd,
  * quiet: an error reply is not printed (the caller knows the cause). */
 int ctl_request_start(int root_fd, const char *id, const char *line, int fd);
 cJSON *ctl_request_finish(int s, const char *id, int timeout_ms, bool quiet);
+/* A reply's number field, or 0. */
+double ctl_num(const cJSON *j, const char *key);
 /* mote migrate (migrate.c). */
 int ctl_migrate_main(int argc, char **argv);
 

@@ -141,12 +141,6 @@ static cJSON *pass(int root_fd, const char *id, const char *line, struct mig *m,
 	return NULL;
 }
 
-static double num(const cJSON *j, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 /* Whether ^C (or SIGTERM, SIGHUP, SIGQUIT) came: they are held while
  * this client works, and end it between rounds, before the pause. */
 static bool interrupted(void)
@@ -221,7 +215,7 @@ static int send_vm(int root_fd, const char *id, const struct plan *pl,
 	ms->sent = f.sent;
 	if (!j)
 		return -1;
-	ms->last_pages = (uint64_t)num(j, "bytes") / 4096;
+	ms->last_pages = (uint64_t)ctl_num(j, "bytes") / 4096;
 	cJSON_Delete(j);
 	if (!f.ended) {
 		snprintf(err, errlen, "the VM's monitor sent no end");

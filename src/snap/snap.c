@@ -43,6 +43,11 @@
 #define MOTE_VERSION "0.1.0"
 #endif
 
+/* Consecutive pages [start, start + len). */
+struct page_run {
+	uint64_t start, len;
+};
+
 struct save {
 	struct lx_proc *p;
 	int fd;
@@ -54,10 +59,10 @@ struct save {
 	uint64_t *only;
 	bool round; /* a round: no file bitmaps are kept */
 	uint64_t mem_off;
-	uint64_t pages;		       /* written to the image */
-	uint64_t zeros;		       /* sent as zeros (stream only) */
-	uint64_t run_start, run_len;   /* pages waiting to be written */
-	uint64_t zero_start, zero_len; /* pages waiting to go as zeros */
+	uint64_t pages;	      /* written to the image */
+	uint64_t zeros;	      /* sent as zeros (stream only) */
+	struct page_run run;  /* pages waiting to be written */
+	struct page_run zero; /* pages waiting to go as zeros */
 	char *err;
 	size_t errlen;
 };
@@ -159,40 +164,47 @@ static const uint8_t *image(struct save *s, uint64_t gpa, uint64_t len)
 
 static int flush_run(struct save *s)
 {
-	if (!s->run_len)
+	if (!s->run.len)
 		return 0;
-	const uint8_t *run = image(s, s->run_start, s->run_len);
-	off_t off = (off_t)(s->mem_off + s->run_start);
-	if (!run || write_all(s, run, s->run_len, off) < 0)
+	const uint8_t *run = image(s, s->run.start, s->run.len);
+	off_t off = (off_t)(s->mem_off + s->run.start);
+	if (!run || write_all(s, run, s->run.len, off) < 0)
 		return -1;
-	s->pages += s->run_len / PAGE_SIZE;
-	s->run_len = 0;
+	s->pages += s->run.len / PAGE_SIZE;
+	s->run.len = 0;
+	return 0;
+}
+
+/* Adds the page at gpa to run r (of at most max bytes), or sends r with
+ * flush and starts it anew at gpa. */
+static int extend(struct save *s, struct page_run *r, uint64_t gpa,
+		  uint64_t max, int (*flush)(struct save *))
+{
+	if (r->len && r->start + r->len == gpa && r->len < max) {
+		r->len += PAGE_SIZE;
+		return 0;
+	}
+	if (flush(s) < 0)
+		return -1;
+	r->start = gpa;
+	r->len = PAGE_SIZE;
 	return 0;
 }
 
 /* Adds the page at gpa to the image. */
 static int keep(struct save *s, uint64_t gpa)
 {
-	if (s->run_len && s->run_start + s->run_len == gpa &&
-	    s->run_len < (64ULL << 20)) {
-		s->run_len += PAGE_SIZE;
-		return 0;
-	}
-	if (flush_run(s) < 0)
-		return -1;
-	s->run_start = gpa;
-	s->run_len = PAGE_SIZE;
-	return 0;
+	return extend(s, &s->run, gpa, 64ULL << 20, flush_run);
 }
 
 static int flush_zeros(struct save *s)
 {
-	if (!s->zero_len)
+	if (!s->zero.len)
 		return 0;
-	int r = record(s, SNAP_REC_ZERO, s->mem_off + s->zero_start,
-		       s->zero_len, NULL);
-	s->zeros += s->zero_len / PAGE_SIZE;
-	s->zero_len = 0;
+	int r = record(s, SNAP_REC_ZERO, s->mem_off + s->zero.start,
+		       s->zero.len, NULL);
+	s->zeros += s->zero.len / PAGE_SIZE;
+	s->zero.len = 0;
 	return r;
 }
 
@@ -200,17 +212,7 @@ static int flush_zeros(struct save *s)
  * copy of it (a filtered pass), it is sent as zeros. */
 static int drop(struct save *s, uint64_t gpa)
 {
-	if (!s->only)
-		return 0;
-	if (s->zero_len && s->zero_start + s->zero_len == gpa) {
-		s->zero_len += PAGE_SIZE;
-		return 0;
-	}
-	if (flush_zeros(s) < 0)
-		return -1;
-	s->zero_start = gpa;
-	s->zero_len = PAGE_SIZE;
-	return 0;
+	return s->only ? extend(s, &s->zero, gpa, UINT64_MAX, flush_zeros) : 0;
 }
 
 /* Whether the page at gpa is to be looked at, and it is seen now. */
@@ -452,18 +454,25 @@ static int begin_file(struct save *s, const struct snap_header *h)
 	return 0;
 }
 
+/* s->only: the pages written since the last collection. */
+static int collect(struct save *s)
+{
+	struct vm *vm = &s->p->vm;
+	s->only = calloc(vm_dirty_words(vm), sizeof(uint64_t));
+	int err = s->only ? vm_dirty_collect(vm, s->only) : -ENOMEM;
+	return err ? fail(s, "cannot read the dirty pages: %s", strerror(-err))
+		   : 0;
+}
+
 /* A stream after rounds of pre-copy sends only the pages changed since
  * the last round, and ends the tracking. With mm's lock held. */
 static int stream_only(struct save *s)
 {
-	struct vm *vm = &s->p->vm;
-	if (!s->stream || !vm_dirty_on(vm))
+	if (!s->stream || !vm_dirty_on(&s->p->vm))
 		return 0;
-	s->only = calloc(vm_dirty_words(vm), sizeof(uint64_t));
-	int err = s->only ? vm_dirty_collect(vm, s->only) : -ENOMEM;
-	vm_dirty_stop(vm);
-	return err ? fail(s, "cannot read the dirty pages: %s", strerror(-err))
-		   : 0;
+	int err = collect(s);
+	vm_dirty_stop(&s->p->vm);
+	return err;
 }
 
 static void fill_cpu(const struct vm *vm, struct snap_cpu *c)
@@ -601,11 +610,7 @@ int snap_round(struct lx_proc *p, int fd, struct snap_sent *sent, char *err,
 			r = fail(&s, "KVM cannot log the guest's writes: %s",
 				 strerror(-e));
 	} else if (!r) {
-		s.only = calloc(vm_dirty_words(vm), sizeof(uint64_t));
-		int e = s.only ? vm_dirty_collect(vm, s.only) : -ENOMEM;
-		if (e)
-			r = fail(&s, "cannot read the dirty pages: %s",
-				 strerror(-e));
+		r = collect(&s);
 	}
 	if (!r)
 		r = save_memory(&s, &st);
