@@ -6,8 +6,10 @@
 # of the handshake), the bytes sent against the guest's resident memory,
 # and, as the reference the issue asks for in the test VM, a snapshot of
 # the same guest plus a restore to its first instruction. Twice: by
-# pre-copy (the default: rounds while the guest runs, then a short pause)
-# and by stop-and-copy (--rounds 0: all of it while the guest is paused).
+# pre-copy (the default: rounds while the guest runs, then a short pause),
+# by stop-and-copy (--rounds 0: all of it while the guest is paused) and
+# by post-copy (--postcopy: the receiver runs it at once, and its memory
+# follows).
 # Usage: bench/migrate.sh BUILD_DIR
 set -u
 O=${1:-build}
@@ -66,9 +68,10 @@ migrate() {
 field() { echo "$line" | sed -n "s/$1/\\1/p"; }
 ref_ms=$(awk -v s="$snap_ms" -v f="$first_us" 'BEGIN { printf "%.1f", s + f / 1000 }')
 printf '  snapshot + restore              %8.1f ms  (%s ms + first instruction %s us)\n' "$ref_ms" "$snap_ms" "$first_us"
-for how in pre-copy stop-and-copy; do
+for how in pre-copy stop-and-copy post-copy; do
 	opt=
 	[ $how = stop-and-copy ] && opt="--rounds 0"
+	[ $how = post-copy ] && opt="--postcopy"
 	migrate "m$how" $((port + ${#how})) $opt
 	paused=$(field '.*paused for \([0-9.]*\) ms.*')
 	total=$(field '.* in \([0-9.]*\) ms (paused.*')
@@ -78,6 +81,11 @@ for how in pre-copy stop-and-copy; do
 	printf '    downtime (paused)             %8.1f ms  %.2fx snapshot + restore  target: 50 ms median on hardware\n' \
 		"$paused" "$(awk -v p="$paused" -v r="$ref_ms" 'BEGIN { print p / r }')"
 	printf '    total time                    %8.1f ms\n' "$total"
+	if [ $how = post-copy ]; then
+		printf '    after the switch              %8.1f ms  (%s MiB; %s requests of the receiver)\n' \
+			"$(field '.*post-copy: [0-9.]* MiB in \([0-9.]*\) ms.*')" \
+			"$(field '.*post-copy: \([0-9.]*\) MiB.*')" "$(field '.*, \([0-9]*\) requests.*')"
+	fi
 	awk -v s="$sent" -v r="$rss" 'BEGIN { printf "    sent %.1f MiB, guest resident %.1f MiB: %.2fx  target <= 1.3x\n", s, r / 1024, s * 1024 / r }'
 	kill -KILL "${pids[@]}" 2>/dev/null
 	wait 2>/dev/null

@@ -32,6 +32,15 @@ void die(int status, const char *fmt, ...)
 	exit(status);
 }
 
+int err_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 uint64_t mono_ns(void)
 {
 	struct timespec ts;

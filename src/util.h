@@ -27,6 +27,11 @@ void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Writes a one-line reason into err (errlen bytes) and returns -1: for
+ * the functions that return one to a caller who prints it. */
+int err_set(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 uint64_t mono_ns(void);
 
 /* The monitor's own long-lived descriptors (KVM, VM, vCPUs, the root and

@@ -559,9 +559,9 @@ static const char *const cmd_names[] = {
 	[CTL_RESUME] = "resume",   [CTL_STOP] = "stop",
 	[CTL_STATS] = "stats",	   [CTL_SNAPSHOT] = "snapshot",
 	[CTL_SIGNAL] = "signal",   [CTL_MIGRATED] = "migrated",
-	[CTL_PRECOPY] = "precopy",
+	[CTL_PRECOPY] = "precopy", [CTL_POSTCOPY] = "postcopy",
 };
-_Static_assert(ARRAY_SIZE(cmd_names) == CTL_PRECOPY + 1, "cmd_names");
+_Static_assert(ARRAY_SIZE(cmd_names) == CTL_POSTCOPY + 1, "cmd_names");
 
 /* migrated's destination: required, printable, shorter than req->to. */
 static int get_to(const cJSON *j, struct ctl_req *req, char *err, size_t errlen)
@@ -630,18 +630,23 @@ static int parse_obj(const cJSON *j, struct ctl_req *req, char *err,
 			if (req->cmd == CTL_SIGNAL)
 				return get_sig(j, req, err, errlen);
 			if (req->cmd == CTL_MIGRATED)
-				return get_to(j, req, err, errlen);
+				return get_to(j, req, err, errlen)
+					       ?: get_bool(j, "lost",
+							   &req->lost, err,
+							   errlen);
 			return get_bool(j, "force", &req->force, err, errlen)
 				       ?: get_bool(j, "stop", &req->stop, err,
 						   errlen)
 				       ?: get_bool(j, "stream", &req->stream,
 						   err, errlen)
+				       ?: get_bool(j, "lazy", &req->lazy, err,
+						   errlen)
 				       ?: get_bool(j, "end", &req->end, err,
 						   errlen);
 		}
 	snprintf(err, errlen,
 		 "unknown command \"%.32s\" (info, pause, resume, stop, "
-		 "stats, snapshot, signal, migrated, precopy)",
+		 "stats, snapshot, signal, migrated, precopy, postcopy)",
 		 cmd->valuestring);
 	return -1;
 }

@@ -67,6 +67,7 @@ enum ctl_cmd {
 	CTL_SIGNAL,
 	CTL_MIGRATED,
 	CTL_PRECOPY,
+	CTL_POSTCOPY,
 };
 
 struct ctl_req {
@@ -74,6 +75,8 @@ struct ctl_req {
 	bool force;   /* stop: kill at once */
 	bool stop;    /* snapshot: end the VM once written */
 	bool stream;  /* snapshot: as records into a pipe (migration) */
+	bool lazy;    /* snapshot, stream: user pages later (post-copy) */
+	bool lost;    /* migrated: post-copy failed after the switch */
 	bool end;     /* precopy: stop the dirty tracking */
 	int sig;      /* signal: the signal number, 1 to 64 */
 	char to[128]; /* migrated: where the VM went (ADDR:PORT) */

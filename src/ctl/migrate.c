@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,16 +94,21 @@ static int dial(const char *addr)
 /* What a migration did, for its last line. */
 struct mig_stats {
 	bool paused;
-	uint64_t t_pause;
+	uint64_t t_pause, t_ready;
 	uint64_t sent;	     /* bytes of memory and state */
 	uint64_t last_pages; /* sent while paused */
 	int rounds;
+	uint64_t lazy;	 /* post-copy: bytes left out of the last pass */
+	uint64_t asked;	 /* post-copy: pages the receiver asked for */
+	uint64_t t_done; /* post-copy: when the last page was stored */
 };
 
 /* How a migration goes (mote migrate's options). */
 struct plan {
 	int max_downtime_ms; /* pre-copy stops once the rest fits this */
 	int rounds;	     /* of pre-copy at most; 0: stop-and-copy */
+	bool postcopy;	     /* the receiver runs the VM before all of its
+			      * memory has come */
 };
 
 #define MAX_ROUNDS	 1000
@@ -210,9 +216,13 @@ static int send_vm(int root_fd, const char *id, const struct plan *pl,
 	cJSON_Delete(j);
 	ms->paused = true;
 	ms->t_pause = mono_ns();
-	j = pass(root_fd, id, "{\"cmd\":\"snapshot\",\"stream\":true}\n", m, &f,
-		 err, errlen);
+	j = pass(root_fd, id,
+		 pl->postcopy ? "{\"cmd\":\"snapshot\",\"stream\":true,"
+				"\"lazy\":true}\n"
+			      : "{\"cmd\":\"snapshot\",\"stream\":true}\n",
+		 m, &f, err, errlen);
 	ms->sent = f.sent;
+	ms->lazy = f.lazy_bytes;
 	if (!j)
 		return -1;
 	ms->last_pages = (uint64_t)ctl_num(j, "bytes") / 4096;
@@ -227,6 +237,7 @@ static int send_vm(int root_fd, const char *id, const struct plan *pl,
 		     errlen) < 0)
 		return -1;
 	reply[len] = 0;
+	ms->t_ready = mono_ns();
 	if (type == MIG_READY && len == 0)
 		return 0;
 	snprintf(err, errlen, "the receiver refused it: %.160s",
@@ -236,6 +247,89 @@ static int send_vm(int root_fd, const char *id, const struct plan *pl,
 
 static int hand_over(int root_fd, const char *id, const char *addr, int s,
 		     struct mig *m, const struct plan *pl, uint64_t t0);
+
+/* A receiver's request for pages, passed on to the monitor (unless it
+ * has sent every page: then the request crossed them on the way). */
+static int ask(int mon, bool all_sent, struct mig *m, struct mig_stats *ms,
+	       char *err, size_t errlen)
+{
+	uint8_t b[16]; /* the file's offset and length */
+	uint32_t type, len;
+	if (mig_recv(m, &type, b, sizeof(b), &len, ROUND_MS, err, errlen) < 0)
+		return -1;
+	if (type == MIG_DONE && len == 0)
+		return 1;
+	if (type != MIG_WANT || len != 16) {
+		snprintf(err, errlen, "the receiver sent an unexpected frame");
+		return -1;
+	}
+	ms->asked++;
+	/* A monitor that has just sent its last page and gone takes no
+	 * more: whether it sent them all shows in its stream (DONE). */
+	if (!all_sent)
+		send(mon, b, sizeof(b), MSG_NOSIGNAL | MSG_DONTWAIT);
+	return 0;
+}
+
+/* Post-copy, once the receiver runs the VM: the monitor sends the pages
+ * its lazy pass left out into a socket, the ones the receiver asks for
+ * first, and this client carries both ways. 0 once the receiver has them
+ * all, else -1 with the reason. */
+static int postcopy(int root_fd, const char *id, struct mig *m,
+		    struct mig_stats *ms, char *err, size_t errlen)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	fcntl(sv[1], F_SETFL, O_NONBLOCK); /* as the pipe of a pass */
+	int c = ctl_request_start(root_fd, id, "{\"cmd\":\"postcopy\"}\n",
+				  sv[1]);
+	close(sv[1]);
+	struct mig_fwd f = {.begun = true, .ended = true};
+	int r = c < 0 ? -2 : 0, got = 0; /* got: the receiver's DONE */
+	bool eof = false;
+	while (r == 0 && !(eof && got)) {
+		struct pollfd pf[2] = {{eof ? -1 : sv[0], POLLIN, 0},
+				       {got ? -1 : m->fd, POLLIN, 0}};
+		if (poll(pf, 2, ROUND_MS) <= 0) {
+			snprintf(err, errlen, "nothing moved for %d s",
+				 ROUND_MS / 1000);
+			r = -1;
+			break;
+		}
+		if (pf[1].revents &&
+		    (got = ask(sv[0], f.done, m, ms, err, errlen)) < 0)
+			r = -1, got = 0;
+		else if (got && !f.done) {
+			snprintf(err, errlen,
+				 "the receiver said it had every "
+				 "page before they were sent");
+			r = -1;
+		}
+		if (!r && !eof && pf[0].revents) {
+			int k = mig_forward_one(m, sv[0], &f, ROUND_MS, err,
+						errlen);
+			eof = k == 0;
+			r = k < 0 ? k : 0;
+		}
+	}
+	if (r == 0 && !f.done) {
+		snprintf(err, errlen, "the VM's monitor sent no end");
+		r = -2;
+	}
+	close(sv[0]);
+	ms->t_done = mono_ns();
+	ms->sent += f.sent;
+	cJSON *j = ctl_request_finish(c, id, ROUND_MS, r == -1);
+	if (!j && r == 0) {
+		snprintf(err, errlen, "the VM's monitor failed (above)");
+		r = -2;
+	}
+	cJSON_Delete(j);
+	return r < 0 ? -1 : 0;
+}
 
 /* A whole number from min to max for option opt, or a usage error. */
 static int int_arg(const char *opt, const char *v, int min, int max)
@@ -253,7 +347,7 @@ static int int_arg(const char *opt, const char *v, int min, int max)
 int ctl_migrate_main(int argc, char **argv)
 {
 	const char *id = NULL, *addr = NULL, *keyfile = NULL;
-	struct plan pl = {DEFAULT_DOWNTIME, 30};
+	struct plan pl = {DEFAULT_DOWNTIME, -1, false};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--key") && i + 1 < argc)
 			keyfile = argv[++i];
@@ -268,9 +362,7 @@ int ctl_migrate_main(int argc, char **argv)
 				int_arg(argv[i], argv[i + 1], 0, MAX_ROUNDS),
 			i++;
 		else if (!strcmp(argv[i], "--postcopy"))
-			ctl_usage_error("migrate: --postcopy is not supported "
-					"yet; pre-copy (the default) is, see "
-					"docs/migration.md");
+			pl.postcopy = true;
 		else if (argv[i][0] != '-' && !id)
 			id = argv[i];
 		else if (argv[i][0] != '-' && !addr)
@@ -281,6 +373,10 @@ int ctl_migrate_main(int argc, char **argv)
 	}
 	if (!id || !addr)
 		ctl_usage_error("migrate: expected a VM id and ADDR:PORT");
+	/* Post-copy runs the VM on the receiver at once unless rounds of
+	 * pre-copy are asked for too; pre-copy alone runs up to 30. */
+	if (pl.rounds < 0)
+		pl.rounds = pl.postcopy ? 0 : 30;
 	if (!keyfile)
 		ctl_usage_error("migrate: no --key FILE (the secret the "
 				"receiver holds too)");
@@ -325,8 +421,8 @@ static int hand_over(int root_fd, const char *id, const char *addr, int s,
 	char err[256];
 	struct mig_stats ms = {0};
 	int r = send_vm(root_fd, id, pl, m, &ms, err, sizeof(err));
-	shutdown(s, SHUT_RDWR);
 	if (r < 0) {
+		shutdown(s, SHUT_RDWR);
 		fprintf(stderr, "mote: migrate: %s: %s; %s goes on here\n",
 			addr, err, id);
 		/* The last pass ends the tracking; a failure before it
@@ -340,9 +436,25 @@ static int hand_over(int root_fd, const char *id, const char *addr, int s,
 						 15000));
 		return MOTE_EXIT_FAIL;
 	}
+	/* From here on the VM is the receiver's: a post-copy that fails
+	 * now has lost it (the receiver ends it too), and the VM here must
+	 * never run again. */
+	bool lost = false;
+	/* (A lazy pass that left no page out was a whole one.) */
+	if (pl->postcopy && ms.lazy &&
+	    postcopy(root_fd, id, m, &ms, err, sizeof(err)) < 0) {
+		fprintf(stderr,
+			"mote: migrate: post-copy to %s failed after the VM "
+			"ran "
+			"there: %s; the VM is lost\n",
+			addr, err);
+		lost = true;
+	}
+	shutdown(s, SHUT_RDWR);
 	char line[256];
-	snprintf(line, sizeof(line), "{\"cmd\":\"migrated\",\"to\":\"%s\"}\n",
-		 addr);
+	snprintf(line, sizeof(line),
+		 "{\"cmd\":\"migrated\",\"to\":\"%s\",\"lost\":%s}\n", addr,
+		 lost ? "true" : "false");
 	cJSON *j = ctl_request(root_fd, id, line, -1, 15000);
 	if (!j) {
 		fprintf(stderr,
@@ -353,11 +465,23 @@ static int hand_over(int root_fd, const char *id, const char *addr, int s,
 		return MOTE_EXIT_FAIL;
 	}
 	cJSON_Delete(j);
+	if (lost)
+		return MOTE_EXIT_FAIL;
 	uint64_t now = mono_ns();
+	/* Paused: from the pause here to the receiver's word that it runs
+	 * the VM (it resumes it as it says so). */
 	printf("%s: migrated to %s in %.1f ms (paused for %.1f ms; %.1f MiB "
-	       "sent, %.1f MiB of it paused, after %d rounds of pre-copy)\n",
-	       id, addr, (now - t0) / 1e6, (now - ms.t_pause) / 1e6,
+	       "sent, %.1f MiB of it paused, after %d rounds of pre-copy",
+	       id, addr, (now - t0) / 1e6, (ms.t_ready - ms.t_pause) / 1e6,
 	       ms.sent / 1048576.0, ms.last_pages * 4096 / 1048576.0,
 	       ms.rounds);
+	if (pl->postcopy && !ms.lazy)
+		printf("; post-copy: no page was left to fetch");
+	else if (pl->postcopy)
+		printf("; post-copy: %.1f MiB in %.1f ms, %llu requests of the "
+		       "receiver",
+		       ms.lazy / 1048576.0, (ms.t_done - ms.t_ready) / 1e6,
+		       (unsigned long long)ms.asked);
+	printf(")\n");
 	return 0;
 }

@@ -293,7 +293,7 @@ static void do_signal(struct conn *cn, struct lx_proc *p, int sig)
 }
 
 static void do_snapshot(struct conn *cn, struct lx_proc *p, bool stop,
-			bool stream)
+			bool stream, bool lazy)
 {
 	char err[256] = "";
 	if (cn->passed_fd < 0) {
@@ -312,7 +312,14 @@ static void do_snapshot(struct conn *cn, struct lx_proc *p, bool stop,
 		return;
 	}
 	struct snap_sent sent = {0};
-	int r = stream ? snap_save_stream(p, cn->passed_fd, &sent, err,
+	if (lazy && (!stream || stop)) {
+		if (!was_held)
+			lx_release(p);
+		reply_error(cn, "\"lazy\" is for a stream snapshot of a VM "
+				"that goes on (post-copy)");
+		return;
+	}
+	int r = stream ? snap_save_stream(p, cn->passed_fd, lazy, &sent, err,
 					  sizeof(err))
 		       : snap_save(p, cn->passed_fd, NULL, 0, err, sizeof(err));
 	struct stat st;
@@ -335,6 +342,40 @@ static void do_snapshot(struct conn *cn, struct lx_proc *p, bool stop,
 	cJSON_AddNumberToObject(j, "ms", ms);
 	if (stream)
 		cJSON_AddNumberToObject(j, "zero_pages", (double)sent.zeros);
+	if (lazy)
+		cJSON_AddNumberToObject(j, "lazy_pages", (double)sent.lazy);
+	reply(cn, j);
+}
+
+/* Post-copy's source side: once the receiver runs the VM, the pages a
+ * lazy snapshot left out go into the socket that came with the request,
+ * those the receiver asks for first. Only while the VM is paused here:
+ * its memory is the receiver's now, and must not change. */
+static void do_postcopy(struct conn *cn, struct lx_proc *p)
+{
+	if (cn->passed_fd < 0) {
+		reply_error(cn, "no socket came with the request (pass its fd "
+				"with SCM_RIGHTS)");
+		return;
+	}
+	if (!lx_held(p)) {
+		reply_error(cn, "the VM is not paused: post-copy follows a "
+				"lazy snapshot of a paused VM");
+		return;
+	}
+	char err[256] = "";
+	struct snap_sent sent = {0};
+	uint64_t t0 = mono_ns();
+	int r = snap_postcopy(p, cn->passed_fd, &sent, err, sizeof(err));
+	double ms = (mono_ns() - t0) / 1e6;
+	if (r < 0) {
+		reply_error(cn, "post-copy failed: %s", err);
+		return;
+	}
+	cJSON *j = ok();
+	cJSON_AddNumberToObject(j, "pages", (double)sent.pages);
+	cJSON_AddNumberToObject(j, "asked_pages", (double)sent.asked);
+	cJSON_AddNumberToObject(j, "ms", ms);
 	reply(cn, j);
 }
 
@@ -346,6 +387,7 @@ static void do_precopy(struct conn *cn, struct lx_proc *p, bool end)
 {
 	if (end) {
 		snap_round_end(p);
+		snap_lazy_drop();
 		reply(cn, ok());
 		return;
 	}
@@ -381,15 +423,24 @@ static void do_precopy(struct conn *cn, struct lx_proc *p, bool end)
 /* mote migrate's last word: the paused VM's snapshot runs on another host
  * now, so this one ends, with status 0 and one line saying where it went.
  * Only a paused VM: one that ran on since its snapshot must not end. */
-static void do_migrated(struct conn *cn, struct lx_proc *p, const char *to)
+static void do_migrated(struct conn *cn, struct lx_proc *p, const char *to,
+			bool lost)
 {
 	if (!lx_held(p)) {
 		reply_error(cn, "the VM is not paused: it may have run on "
 				"since its snapshot, so it stays");
 		return;
 	}
-	msg("migrated to %s", to);
-	lx_proc_exit(p, 0);
+	/* Lost: the receiver ran it, so it cannot run here again, but it
+	 * did not get all of its memory (mote migrate said why). */
+	if (lost)
+		msg("post-copy to %s failed after the VM ran there: the VM is "
+		    "lost",
+		    to);
+	else
+		msg("migrated to %s", to);
+	snap_lazy_drop();
+	lx_proc_exit(p, lost ? MOTE_EXIT_FAIL : 0);
 	lx_tree_kill_all(p->task.tree);
 	lx_release(p);
 	reply(cn, ok());
@@ -414,10 +465,13 @@ static void handle(struct conn *cn, struct lx_ctl *c, struct lx_proc *p,
 	case CTL_RESUME: do_resume(cn, p); break;
 	case CTL_STOP: do_stop(cn, p, req.force); break;
 	case CTL_STATS: do_stats(cn, c, p); break;
-	case CTL_SNAPSHOT: do_snapshot(cn, p, req.stop, req.stream); break;
+	case CTL_SNAPSHOT:
+		do_snapshot(cn, p, req.stop, req.stream, req.lazy);
+		break;
 	case CTL_PRECOPY: do_precopy(cn, p, req.end); break;
 	case CTL_SIGNAL: do_signal(cn, p, req.sig); break;
-	case CTL_MIGRATED: do_migrated(cn, p, req.to); break;
+	case CTL_MIGRATED: do_migrated(cn, p, req.to, req.lost); break;
+	case CTL_POSTCOPY: do_postcopy(cn, p); break;
 	}
 }
 

@@ -178,6 +178,9 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 		return -ENOMEM;
 	}
 	vcpu_save(&t->cpu, st);
+	/* A post-copy's pages must all be here: the child's copy of the
+	 * mappings would not fetch the missing ones. */
+	vm_settle(&p->vm);
 	if (p->trace)
 		fflush(p->trace);
 	lx_signal_fork_begin(t);

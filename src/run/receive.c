@@ -7,7 +7,10 @@
  * (header, checksums, this host's CPU, the options); only then does this
  * side answer READY and start it. A failure before that answer leaves the
  * VM with its source, which resumes it; one after it is this side's, and
- * fatal, with the reason. */
+ * fatal, with the reason.
+ *
+ * Post-copy: the pages the source left out (LAZY) are holes in the memfd
+ * until they come; snap/postcopy.c fetches them while the VM runs. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netdb.h>
@@ -20,6 +23,7 @@
 
 #include "run/run.h"
 #include "snap/mig.h"
+#include "snap/postcopy.h"
 #include "snap/snap.h"
 #include "snap/state.h"
 #include "util.h"
@@ -74,8 +78,10 @@ static void refuse(struct mig *m, const char *why)
 
 /* Takes one VM from the source on connected socket s into memfd fd and
  * checks it: 0, or -1 after a message (and the source told, if the stream
- * stands). */
-static int take(int s, int fd, const uint8_t key[MIG_KEY_BYTES], char *path)
+ * stands). A post-copy's lazy pages are still to come: *pc is set, to
+ * fetch them once the VM is built. */
+static int take(int s, int fd, const uint8_t key[MIG_KEY_BYTES], char *path,
+		struct mig_fwd *f, struct postcopy **pc)
 {
 	struct mig m;
 	char err[256];
@@ -83,7 +89,7 @@ static int take(int s, int fd, const uint8_t key[MIG_KEY_BYTES], char *path)
 		msg("receive: %s", err);
 		return -1;
 	}
-	if (mig_recv_file(&m, fd, RECV_MAX, err, sizeof(err)) < 0) {
+	if (mig_recv_file(&m, fd, RECV_MAX, f, err, sizeof(err)) < 0) {
 		msg("receive: %s", err);
 		refuse(&m, err);
 		return -1;
@@ -96,11 +102,23 @@ static int take(int s, int fd, const uint8_t key[MIG_KEY_BYTES], char *path)
 			   "here (see the receiver's message)");
 		return -1;
 	}
+	if (f->nlazy &&
+	    !(*pc = postcopy_prepare(fd, f, &st.h, err, sizeof(err)))) {
+		msg("receive: %s", err);
+		refuse(&m, err);
+	}
 	snap_state_free(&st);
 	close(sfd);
+	if (f->nlazy && !*pc)
+		return -1;
 	if (mig_send(&m, MIG_READY, "", 0) < 0) {
 		msg("receive: the source is gone before it let go of the VM: "
 		    "it keeps it");
+		return -1;
+	}
+	if (*pc && postcopy_attach(*pc, &m) < 0) {
+		msg("receive: post-copy: %s; the VM cannot run",
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -129,15 +147,19 @@ int run_receive(const char *listen_addr, const char *keyfile, const char *name,
 	int fd = memfd_create("mote-received", MFD_CLOEXEC);
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int r = fd < 0 ? -1 : take(s, fd, key, path);
+	struct mig_fwd f = {0};
+	struct postcopy *pc = NULL;
+	int r = fd < 0 ? -1 : take(s, fd, key, path, &f, &pc);
 	close(s);
 	explicit_bzero(key, sizeof(key));
 	if (r < 0) {
 		if (fd >= 0)
 			close(fd);
+		free(f.lazy);
 		return MOTE_EXIT_FAIL;
 	}
-	int status = run_restore(path, name, 1, o);
+	int status = run_restore_lazy(path, name, 1, o, pc);
 	close(fd);
+	free(f.lazy);
 	return status;
 }

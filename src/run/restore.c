@@ -14,6 +14,7 @@
 #include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "run/run.h"
+#include "snap/postcopy.h"
 #include "snap/snap.h"
 #include "snap/state.h"
 #include "util.h"
@@ -22,12 +23,17 @@
 /* Builds and runs one VM; never returns to a caller that has more to do
  * with it. */
 static int restore_one(const char *path, struct snap_state *st, int snap,
-		       int shared_sys, struct lx_opts *o)
+		       int shared_sys, struct lx_opts *o, struct postcopy *pc)
 {
 	if (lx_limit_cpus(o) < 0)
 		return MOTE_EXIT_FAIL;
 	struct lx_proc *p = lx_proc_new(o);
 	int status = snap_build(p, path, st, snap, shared_sys);
+	char err[256];
+	if (!status && pc && postcopy_start(pc, &p->vm, err, sizeof(err))) {
+		msg("receive: %s; the VM cannot run", err);
+		status = MOTE_EXIT_FAIL;
+	}
 	if (status) {
 		run_abort(p);
 		return status;
@@ -79,7 +85,7 @@ static int restore_many(const char *path, struct snap_state *st, int snap,
 					 started + 1);
 				o->name = name;
 			}
-			_exit(restore_one(path, st, snap, sys, o));
+			_exit(restore_one(path, st, snap, sys, o, NULL));
 		}
 		if (pid < 0) {
 			msg("restore: could start %u of %u clones: %s", started,
@@ -105,6 +111,12 @@ static int restore_many(const char *path, struct snap_state *st, int snap,
 int run_restore(const char *file, const char *name, unsigned count,
 		struct lx_opts *o)
 {
+	return run_restore_lazy(file, name, count, o, NULL);
+}
+
+int run_restore_lazy(const char *file, const char *name, unsigned count,
+		     struct lx_opts *o, struct postcopy *pc)
+{
 	o->name = name;
 	struct snap_state st = {0};
 	int fd = snap_open(file, &st);
@@ -112,7 +124,7 @@ int run_restore(const char *file, const char *name, unsigned count,
 		return -fd;
 	snap_opts(o, &st);
 	int status = count > 1 ? restore_many(file, &st, fd, o, count)
-			       : restore_one(file, &st, fd, -1, o);
+			       : restore_one(file, &st, fd, -1, o, pc);
 	snap_state_free(&st);
 	close(fd);
 	return status;

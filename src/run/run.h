@@ -45,6 +45,11 @@ void run_abort(struct lx_proc *p);
  * clone's that is not 0. */
 int run_restore(const char *file, const char *name, unsigned count,
 		struct lx_opts *o);
+/* run_restore of a post-copy's file (snap/postcopy.h): pc's pages come
+ * while the VM runs. */
+struct postcopy;
+int run_restore_lazy(const char *file, const char *name, unsigned count,
+		     struct lx_opts *o, struct postcopy *pc);
 
 /* mote receive: waits on listen_addr for one VM that mote migrate sends,
  * authenticated with the key in keyfile, then runs it as run_restore

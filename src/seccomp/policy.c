@@ -35,6 +35,7 @@
 #include <linux/filter.h>
 #include <linux/kvm.h>
 #include <linux/sockios.h>
+#include <linux/userfaultfd.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -219,6 +220,8 @@ static const struct allow ioctls[] = {
 	{KVM_SET_USER_MEMORY_REGION, "guest memory slots as they are used, "
 				     "logged or not (migration)"},
 	{KVM_GET_DIRTY_LOG, "the pages the guest wrote (migration's rounds)"},
+	{UFFDIO_WAKE, "post-copy: a page came, its waiters go on"},
+	{UFFDIO_ZEROPAGE, "post-copy: a fault on a zero page of the snapshot"},
 	{KVM_CREATE_VCPU, "a vCPU per guest thread"},
 	{KVM_SET_CPUID2, "a new vCPU's CPUID"},
 	{KVM_SET_XCRS, "a new vCPU's XCR0"},

@@ -30,17 +30,6 @@
 #define HELLO_LEN (8 + 32)
 #define TAG_LEN	  crypto_aead_xchacha20poly1305_ietf_ABYTES
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* The libsodium calls this file makes, found once by dlsym. */
 static struct {
 	int (*init)(void);
@@ -69,9 +58,9 @@ static int sodium_load(char *err, size_t errlen)
 	if (!h)
 		h = dlopen("libsodium.so", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
-		return fail(err, errlen,
-			    "libsodium is not installed (apt-get install "
-			    "libsodium23)");
+		return err_set(err, errlen,
+			       "libsodium is not installed (apt-get install "
+			       "libsodium23)");
 	void *f[] = {
 		dlsym(h, "sodium_init"),
 		dlsym(h, "randombytes_buf"),
@@ -83,8 +72,8 @@ static int sodium_load(char *err, size_t errlen)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
 		if (!f[i])
-			return fail(err, errlen,
-				    "libsodium lacks a call mote needs");
+			return err_set(err, errlen,
+				       "libsodium lacks a call mote needs");
 	memcpy(&na.init, &f[0], sizeof(void *));
 	memcpy(&na.random, &f[1], sizeof(void *));
 	memcpy(&na.gh_init, &f[2], sizeof(void *));
@@ -92,7 +81,7 @@ static int sodium_load(char *err, size_t errlen)
 	memcpy(&na.gh_final, &f[4], sizeof(void *));
 	memcpy(&na.seal, &f[5], sizeof(void *));
 	if (na.init() < 0)
-		return fail(err, errlen, "libsodium did not start");
+		return err_set(err, errlen, "libsodium did not start");
 	memcpy(&na.open, &f[6], sizeof(void *));
 	return 0;
 }
@@ -110,7 +99,8 @@ int mig_key_load(const char *path, uint8_t key[MIG_KEY_BYTES], char *err,
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "--key %s: %s", path, strerror(errno));
+		return err_set(err, errlen, "--key %s: %s", path,
+			       strerror(errno));
 	uint8_t buf[80];
 	ssize_t n = read(fd, buf, sizeof(buf));
 	close(fd);
@@ -130,13 +120,21 @@ int mig_key_load(const char *path, uint8_t key[MIG_KEY_BYTES], char *err,
 		if (ok)
 			return 0;
 	}
-	return fail(err, errlen,
-		    "--key %s: a key is 32 bytes or 64 hex digits (make one "
-		    "with: head -c 32 /dev/urandom > %s)",
-		    path, path);
+	return err_set(err, errlen,
+		       "--key %s: a key is 32 bytes or 64 hex digits (make one "
+		       "with: head -c 32 /dev/urandom > %s)",
+		       path, path);
 }
 
 /* ---- the socket ---- */
+
+/* poll, as ppoll: the receiver's post-copy thread calls this file under
+ * the monitor's seccomp list, which has ppoll and not poll. */
+static int poll_ms(struct pollfd *pfd, nfds_t n, int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	return ppoll(pfd, n, ms < 0 ? NULL : &ts, NULL);
+}
 
 /* Reads or writes all of len bytes within the deadline: 0 or -1 (errno:
  * ETIMEDOUT, ECONNRESET for an end of stream). */
@@ -150,7 +148,7 @@ static int io_all(int fd, void *buf, size_t len, bool wr, uint64_t end)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		int pr = poll(&pfd, 1, (int)((end - now) / 1000000) + 1);
+		int pr = poll_ms(&pfd, 1, (int)((end - now) / 1000000) + 1);
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr <= 0)
@@ -190,10 +188,10 @@ int mig_hello(struct mig *m, int fd, const uint8_t key[MIG_KEY_BYTES],
 	uint64_t end = deadline(timeout_ms);
 	if (io_all(fd, mine, sizeof(mine), true, end) < 0 ||
 	    io_all(fd, theirs, sizeof(theirs), false, end) < 0)
-		return fail(err, errlen, "the peer did not answer: %s",
-			    strerror(errno));
+		return err_set(err, errlen, "the peer did not answer: %s",
+			       strerror(errno));
 	if (memcmp(theirs, MIG_MAGIC, 8))
-		return fail(err, errlen, "the peer is not a mote migration");
+		return err_set(err, errlen, "the peer is not a mote migration");
 	const uint8_t *src = source ? mine : theirs;
 	const uint8_t *dst = source ? theirs : mine;
 	crypto_generichash_state h;
@@ -257,28 +255,28 @@ int mig_recv(struct mig *m, uint32_t *type, void *buf, uint32_t max,
 	uint8_t tag[TAG_LEN];
 	uint64_t end = deadline(timeout_ms);
 	if (io_all(m->fd, hdr, sizeof(hdr), false, end) < 0)
-		return fail(err, errlen, "the stream ended: %s",
-			    errno == ECONNRESET ? "the peer closed it"
-						: strerror(errno));
+		return err_set(err, errlen, "the stream ended: %s",
+			       errno == ECONNRESET ? "the peer closed it"
+						   : strerror(errno));
 	if (hdr[1] > max || hdr[1] > MIG_FRAME_MAX)
-		return fail(err, errlen,
-			    "a frame of %u bytes: a forged stream, or not "
-			    "mote's",
-			    hdr[1]);
+		return err_set(err, errlen,
+			       "a frame of %u bytes: a forged stream, or not "
+			       "mote's",
+			       hdr[1]);
 	if (io_all(m->fd, buf, hdr[1], false, end) < 0 ||
 	    io_all(m->fd, tag, sizeof(tag), false, end) < 0)
-		return fail(err, errlen, "the stream ended mid-frame: %s",
-			    errno == ECONNRESET ? "the peer closed it"
-						: strerror(errno));
+		return err_set(err, errlen, "the stream ended mid-frame: %s",
+			       errno == ECONNRESET ? "the peer closed it"
+						   : strerror(errno));
 	/* Decrypted in place, and only if the tag is right (libsodium
 	 * checks it in constant time first). */
 	struct frame_ad f;
 	frame_ad(&f, !m->source, m->seq_in++, hdr);
 	if (na.open(buf, NULL, buf, hdr[1], tag, f.ad, sizeof(f.ad), f.nonce,
 		    m->key) != 0)
-		return fail(err, errlen,
-			    "a frame's authentication failed: the two sides "
-			    "hold different keys, or the stream was forged");
+		return err_set(err, errlen,
+			       "a frame's authentication failed: the two sides "
+			       "hold different keys, or the stream was forged");
 	*type = hdr[0];
 	*len = hdr[1];
 	return 0;
@@ -291,20 +289,20 @@ static int key_check(struct mig *m, int timeout_ms, char *err, size_t errlen)
 	uint32_t type, len;
 	uint8_t b[1];
 	if (m->source && mig_send(m, MIG_KEY, "", 0) < 0)
-		return fail(err, errlen, "cannot send: %s", strerror(errno));
+		return err_set(err, errlen, "cannot send: %s", strerror(errno));
 	if (mig_recv(m, &type, b, 0, &len, timeout_ms, err, errlen) < 0) {
 		/* A receiver that finds a wrong key hangs up: it cannot
 		 * say so in a frame the source would believe. */
 		if (m->source)
-			fail(err, errlen,
-			     "the receiver did not accept the key (the two "
-			     "sides hold different keys)");
+			err_set(err, errlen,
+				"the receiver did not accept the key (the two "
+				"sides hold different keys)");
 		return -1;
 	}
 	if (type != MIG_KEY)
-		return fail(err, errlen, "the peer did not prove its key");
+		return err_set(err, errlen, "the peer did not prove its key");
 	if (!m->source && mig_send(m, MIG_KEY, "", 0) < 0)
-		return fail(err, errlen, "cannot send: %s", strerror(errno));
+		return err_set(err, errlen, "cannot send: %s", strerror(errno));
 	return 0;
 }
 
@@ -323,7 +321,7 @@ static int read_rec(int fd, struct snap_rec *r, uint64_t end)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		if (poll(&pfd, 1, (int)((end - now) / 1000000) + 1) <= 0)
+		if (poll_ms(&pfd, 1, (int)((end - now) / 1000000) + 1) <= 0)
 			continue;
 		ssize_t n = read(fd, b + got, sizeof(*r) - got);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -384,9 +382,53 @@ static int forward_one(struct mig *m, int rfd, const struct snap_rec *r,
 		}
 		f->ended = true;
 		return send_u64s(m, MIG_END, f->sent, r->off, 2);
+	case SNAP_REC_LAZY:
+		if (!f->begun || f->ended || !r->len) {
+			errno = EPROTO;
+			return -1;
+		}
+		f->lazy_bytes += r->len;
+		return send_u64s(m, MIG_LAZY, r->off, r->len, 2);
+	case SNAP_REC_DONE:
+		if (!f->ended || f->done) {
+			errno = EPROTO;
+			return -1;
+		}
+		f->done = true;
+		return send_u64s(m, MIG_DONE, r->off, 0, 1);
 	}
 	errno = EPROTO;
 	return -1;
+}
+
+/* The reason for a failed forward: -1 (the link) or -2 (the pipe). */
+static int forward_fail(int r, bool reading, char *err, size_t errlen)
+{
+	if (r < 0 && reading) {
+		err_set(err, errlen, "the VM's monitor stopped mid-record (%s)",
+			errno == ETIMEDOUT ? "it took too long"
+					   : "its stream ended");
+		return -2;
+	}
+	if (errno == EPROTO) {
+		err_set(err, errlen,
+			"the VM's monitor wrote a malformed record");
+		return -2;
+	}
+	return err_set(err, errlen, "cannot send the VM: %s", strerror(errno));
+}
+
+static int forward_rec(struct mig *m, int rfd, struct mig_fwd *f, uint8_t *buf,
+		       uint64_t end, char *err, size_t errlen)
+{
+	struct snap_rec rec;
+	bool reading = false; /* failed reading the pipe, not sending */
+	int r = read_rec(rfd, &rec, end);
+	if (r < 0)
+		reading = true;
+	else if (r > 0 && forward_one(m, rfd, &rec, f, buf, end, &reading) < 0)
+		r = -1;
+	return r < 0 ? forward_fail(r, reading, err, errlen) : r;
 }
 
 int mig_forward(struct mig *m, int rfd, struct mig_fwd *f, int timeout_ms,
@@ -394,37 +436,22 @@ int mig_forward(struct mig *m, int rfd, struct mig_fwd *f, int timeout_ms,
 {
 	uint8_t *buf = malloc(SNAP_REC_MAX + 8);
 	if (!buf)
-		return fail(err, errlen, "out of memory");
-	int r;
-	bool reading = false; /* failed reading the pipe, not sending */
-	struct snap_rec rec;
+		return err_set(err, errlen, "out of memory");
 	uint64_t end = deadline(timeout_ms);
-	for (;;) {
-		r = read_rec(rfd, &rec, end);
-		if (r <= 0) {
-			reading = r < 0;
-			break;
-		}
-		if (forward_one(m, rfd, &rec, f, buf, end, &reading) < 0) {
-			r = -1;
-			break;
-		}
-	}
+	int r;
+	while ((r = forward_rec(m, rfd, f, buf, end, err, errlen)) > 0)
+		;
 	free(buf);
-	if (r < 0 && reading) {
-		fail(err, errlen, "the VM's monitor stopped mid-record (%s)",
-		     errno == ETIMEDOUT ? "it took too long"
-					: "its stream ended");
-		return -2;
-	}
-	if (r < 0 && errno == EPROTO) {
-		fail(err, errlen, "the VM's monitor wrote a malformed record");
-		return -2;
-	}
-	if (r < 0)
-		return fail(err, errlen, "cannot send the VM: %s",
-			    strerror(errno));
-	return 0;
+	return r;
+}
+
+int mig_forward_one(struct mig *m, int rfd, struct mig_fwd *f, int timeout_ms,
+		    char *err, size_t errlen)
+{
+	static uint8_t *buf;
+	if (!buf && !(buf = malloc(SNAP_REC_MAX + 8)))
+		return err_set(err, errlen, "out of memory");
+	return forward_rec(m, rfd, f, buf, deadline(timeout_ms), err, errlen);
 }
 
 /* Whether [off, off + len) lies in a file of `size` bytes. */
@@ -441,22 +468,23 @@ static int store(int fd, uint32_t type, const uint8_t *buf, uint32_t len,
 	memcpy(v, buf, MIN(len, sizeof(v)));
 	if (type == MIG_BEGIN && !f->begun && len == 8) {
 		if (v[0] > max_size)
-			return fail(err, errlen,
-				    "the snapshot may be %llu bytes, over %llu",
-				    (unsigned long long)v[0],
-				    (unsigned long long)max_size);
+			return err_set(
+				err, errlen,
+				"the snapshot may be %llu bytes, over %llu",
+				(unsigned long long)v[0],
+				(unsigned long long)max_size);
 		f->begun = true;
 		f->bound = v[0];
 		if (ftruncate(fd, (off_t)v[0]) < 0)
-			return fail(err, errlen, "%s", strerror(errno));
+			return err_set(err, errlen, "%s", strerror(errno));
 		return 0;
 	}
 	if (type == MIG_DATA && f->begun && len > 8 &&
 	    within(v[0], len - 8, f->bound)) {
 		if (pwrite(fd, buf + 8, len - 8, (off_t)v[0]) !=
 		    (ssize_t)(len - 8))
-			return fail(err, errlen, "cannot store: %s",
-				    strerror(errno));
+			return err_set(err, errlen, "cannot store: %s",
+				       strerror(errno));
 		f->sent += len - 8;
 		return 0;
 	}
@@ -465,28 +493,49 @@ static int store(int fd, uint32_t type, const uint8_t *buf, uint32_t len,
 		/* Pages sent in an earlier round and zero now (or gone). */
 		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			      (off_t)v[0], (off_t)v[1]) < 0)
-			return fail(err, errlen, "cannot store: %s",
-				    strerror(errno));
+			return err_set(err, errlen, "cannot store: %s",
+				       strerror(errno));
 		f->zeros += v[1];
+		return 0;
+	}
+	if (type == MIG_LAZY && f->begun && len == 16 && v[1] &&
+	    within(v[0], v[1], f->bound) && v[0] % 4096 == 0 &&
+	    v[1] % 4096 == 0) {
+		/* Pages that come after READY: an older copy from a round
+		 * goes, so that a fault on them is seen. */
+		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)v[0], (off_t)v[1]) < 0)
+			return err_set(err, errlen, "cannot store: %s",
+				       strerror(errno));
+		if (f->nlazy == f->cap) {
+			size_t cap = f->cap ? f->cap * 2 : 64;
+			struct mig_range *n =
+				realloc(f->lazy, cap * sizeof(*n));
+			if (!n)
+				return err_set(err, errlen, "out of memory");
+			f->lazy = n;
+			f->cap = cap;
+		}
+		f->lazy[f->nlazy++] = (struct mig_range){v[0], v[1]};
+		f->lazy_bytes += v[1];
 		return 0;
 	}
 	if (type == MIG_END && f->begun && len == 16 && v[0] == f->sent &&
 	    v[1] <= f->bound) {
 		if (ftruncate(fd, (off_t)v[1]) < 0)
-			return fail(err, errlen, "%s", strerror(errno));
+			return err_set(err, errlen, "%s", strerror(errno));
 		return 1;
 	}
-	return fail(err, errlen, "an unexpected frame (type %u, %u bytes)",
-		    type, len);
+	return err_set(err, errlen, "an unexpected frame (type %u, %u bytes)",
+		       type, len);
 }
 
-int mig_recv_file(struct mig *m, int fd, uint64_t max_size, char *err,
-		  size_t errlen)
+int mig_recv_file(struct mig *m, int fd, uint64_t max_size, struct mig_fwd *f,
+		  char *err, size_t errlen)
 {
 	uint8_t *buf = malloc(MIG_FRAME_MAX);
 	if (!buf)
-		return fail(err, errlen, "out of memory");
-	struct mig_fwd f = {0};
+		return err_set(err, errlen, "out of memory");
 	int r = 0;
 	while (r == 0) {
 		uint32_t type, len;
@@ -495,8 +544,7 @@ int mig_recv_file(struct mig *m, int fd, uint64_t max_size, char *err,
 		r = mig_recv(m, &type, buf, MIG_FRAME_MAX, &len, 60000, err,
 			     errlen);
 		if (!r)
-			r = store(fd, type, buf, len, &f, max_size, err,
-				  errlen);
+			r = store(fd, type, buf, len, f, max_size, err, errlen);
 	}
 	free(buf);
 	return r < 0 ? -1 : 0;

@@ -29,6 +29,13 @@ enum mig_type {
 	MIG_KEY = 6,   /* each side, after the hellos: proves the key */
 	MIG_ZERO = 7,  /* source: u64 offset, u64 length: zeros now (a page
 			* sent in an earlier round of pre-copy) */
+	/* Post-copy (--postcopy): */
+	MIG_LAZY = 8,  /* source: u64 offset, u64 length: these pages come
+			* after READY, on demand or in the background */
+	MIG_WANT = 9,  /* receiver, after READY: u64 offset, u64 length,
+			* pages a vCPU or the monitor waits for */
+	MIG_DONE = 10, /* source: u64 bytes of lazy pages sent, every one;
+			* receiver: it has stored them all */
 };
 
 struct mig {
@@ -55,10 +62,19 @@ int mig_send(struct mig *m, uint32_t type, const void *buf, uint32_t len);
 int mig_recv(struct mig *m, uint32_t *type, void *buf, uint32_t max,
 	     uint32_t *len, int timeout_ms, char *err, size_t errlen);
 
-/* What crossed: BEGIN sent or seen, DATA bytes, ZERO bytes, END. */
+/* A run of the file's bytes [off, off + len). */
+struct mig_range {
+	uint64_t off, len;
+};
+
+/* What crossed: BEGIN sent or seen, DATA bytes, ZERO bytes, END; and
+ * the lazy pages of a post-copy (LAZY frames: their bytes, and on the
+ * receiver's side the runs themselves, in lazy[nlazy]). */
 struct mig_fwd {
-	bool begun, ended;
-	uint64_t bound, sent, zeros;
+	bool begun, ended, done;
+	uint64_t bound, sent, zeros, lazy_bytes;
+	struct mig_range *lazy;
+	size_t nlazy, cap;
 };
 /* The source's side: sends what the VM's monitor writes into the pipe rfd
  * (records of snap/snap.h, until the monitor closes it) as frames, within
@@ -68,10 +84,16 @@ struct mig_fwd {
  * reason in err. */
 int mig_forward(struct mig *m, int rfd, struct mig_fwd *f, int timeout_ms,
 		char *err, size_t errlen);
+/* One record of rfd forwarded, as mig_forward does: 1, 0 at the pipe's
+ * end, -1 (the link) or -2 (the pipe) with the reason in err. */
+int mig_forward_one(struct mig *m, int rfd, struct mig_fwd *f, int timeout_ms,
+		    char *err, size_t errlen);
 /* The receiver's side: writes what the source sends into fd (a memfd),
  * at most max_size bytes, as the file it assembles: DATA written, ZERO
- * punched out, the size END gives. 0, or -1 with the reason. */
-int mig_recv_file(struct mig *m, int fd, uint64_t max_size, char *err,
-		  size_t errlen);
+ * punched out, the size END gives; LAZY runs punched out too (a round
+ * may have sent an older copy) and kept in f->lazy. 0, or -1 with the
+ * reason. The caller frees f->lazy. */
+int mig_recv_file(struct mig *m, int fd, uint64_t max_size, struct mig_fwd *f,
+		  char *err, size_t errlen);
 
 #endif

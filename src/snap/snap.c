@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +64,11 @@ struct save {
 	uint64_t zeros;	      /* sent as zeros (stream only) */
 	struct page_run run;  /* pages waiting to be written */
 	struct page_run zero; /* pages waiting to go as zeros */
+	/* A lazy pass (post-copy): the user pages to send later, one bit
+	 * each, instead of their data now; lrun waits to go as LAZY. */
+	uint64_t *lazy;
+	struct page_run lrun;
+	uint64_t nlazy;
 	char *err;
 	size_t errlen;
 };
@@ -191,9 +197,26 @@ static int extend(struct save *s, struct page_run *r, uint64_t gpa,
 	return 0;
 }
 
-/* Adds the page at gpa to the image. */
+static int flush_lazy(struct save *s)
+{
+	if (!s->lrun.len)
+		return 0;
+	int r = record(s, SNAP_REC_LAZY, s->mem_off + s->lrun.start,
+		       s->lrun.len, NULL);
+	s->nlazy += s->lrun.len / PAGE_SIZE;
+	s->lrun.len = 0;
+	return r;
+}
+
+/* Adds the page at gpa to the image; in a lazy pass a user page is only
+ * named now, and sent by snap_postcopy. */
 static int keep(struct save *s, uint64_t gpa)
 {
+	if (s->lazy && gpa < s->p->vm.user_size) {
+		uint64_t pg = gpa / PAGE_SIZE;
+		s->lazy[pg / 64] |= 1ULL << (pg % 64);
+		return extend(s, &s->lrun, gpa, SNAP_REC_MAX, flush_lazy);
+	}
 	return extend(s, &s->run, gpa, 64ULL << 20, flush_run);
 }
 
@@ -410,6 +433,8 @@ static int save_memory(struct save *s, struct snap_state *st)
 		return -1;
 	if (s->round)
 		return flush_run(s) ?: flush_zeros(s);
+	if (flush_lazy(s) < 0)
+		return -1;
 	/* The system region up to the last page-table page in use: GDT, IDT,
 	 * shim, the vCPUs' TSS pages and stacks, the page tables. Whole: its
 	 * writes are not tracked. */
@@ -560,6 +585,7 @@ static void save_free(struct save *s, struct snap_state *st)
 		free(st->files[i].bitmap);
 	free(st->files);
 	free(s->only);
+	free(s->lazy);
 }
 
 int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
@@ -574,16 +600,133 @@ int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
 	return r;
 }
 
-int snap_save_stream(struct lx_proc *p, int fd, struct snap_sent *sent,
-		     char *err, size_t errlen)
+/* A lazy pass's pages, one bit per user page, until snap_postcopy has
+ * sent them all or the migration is given up. One VM per monitor. */
+static uint64_t *lazy_set;
+
+void snap_lazy_drop(void)
+{
+	free(lazy_set);
+	lazy_set = NULL;
+}
+
+int snap_save_stream(struct lx_proc *p, int fd, bool lazy,
+		     struct snap_sent *sent, char *err, size_t errlen)
 {
 	struct save s = {
 		.p = p, .fd = fd, .stream = true, .err = err, .errlen = errlen};
 	struct snap_state st = {0};
-	int r = save_all(&s, &st, NULL, 0);
+	snap_lazy_drop();
+	int r = 0;
+	if (lazy &&
+	    !(s.lazy = calloc(vm_dirty_words(&p->vm), sizeof(uint64_t))))
+		r = fail(&s, "out of memory");
+	r = r ?: save_all(&s, &st, NULL, 0);
+	if (!r && lazy) {
+		lazy_set = s.lazy;
+		s.lazy = NULL;
+	}
 	save_free(&s, &st);
 	sent->pages = s.pages;
 	sent->zeros = s.zeros;
+	sent->lazy = s.nlazy;
+	return r;
+}
+
+/* Sends the lazy pages of [from, to) (page numbers), and forgets them. */
+static int send_lazy(struct save *s, uint64_t from, uint64_t to, uint64_t *sent)
+{
+	for (uint64_t pg = from; pg < to;) {
+		if (!(lazy_set[pg / 64] & (1ULL << (pg % 64)))) {
+			pg++;
+			continue;
+		}
+		uint64_t end = pg;
+		while (end < to && end - pg < SNAP_REC_MAX / PAGE_SIZE &&
+		       (lazy_set[end / 64] & (1ULL << (end % 64)))) {
+			lazy_set[end / 64] &= ~(1ULL << (end % 64));
+			end++;
+		}
+		uint64_t gpa = pg * PAGE_SIZE, len = (end - pg) * PAGE_SIZE;
+		const uint8_t *h = image(s, gpa, len);
+		if (!h ||
+		    record(s, SNAP_REC_DATA, s->mem_off + gpa, len, h) < 0)
+			return -1;
+		*sent += end - pg;
+		pg = end;
+	}
+	return 0;
+}
+
+/* The receiver's requests waiting on fd, each served at once: 0, or -1
+ * when the client hung up or failed. */
+static int serve_asks(struct save *s, uint8_t *buf, size_t *have,
+		      uint64_t pages, struct snap_sent *sent)
+{
+	for (;;) {
+		ssize_t n = recv(s->fd, buf + *have, 256 - *have, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return fail(s,
+				    "mote migrate hung up during post-copy%s%s",
+				    n ? ": " : "", n ? strerror(errno) : "");
+		*have += (size_t)n;
+		size_t used = 0;
+		for (; *have - used >= 16; used += 16) {
+			uint64_t v[2];
+			memcpy(v, buf + used, 16);
+			/* In the file's offsets; what lies outside the user
+			 * pages is no page of this pass. */
+			if (v[0] < s->mem_off || v[1] > (1ULL << 40))
+				continue;
+			uint64_t from = (v[0] - s->mem_off) / PAGE_SIZE;
+			uint64_t to = from + (v[1] + PAGE_SIZE - 1) / PAGE_SIZE;
+			uint64_t got = 0;
+			if (send_lazy(s, from, MIN(to, pages), &got) < 0)
+				return -1;
+			sent->asked += got;
+			sent->pages += got;
+		}
+		memmove(buf, buf + used, *have - used);
+		*have -= used;
+	}
+}
+
+int snap_postcopy(struct lx_proc *p, int fd, struct snap_sent *sent, char *err,
+		  size_t errlen)
+{
+	struct save s = {.p = p,
+			 .fd = fd,
+			 .stream = true,
+			 .mem_off = SNAP_HDR_SIZE,
+			 .err = err,
+			 .errlen = errlen};
+	if (!lazy_set)
+		return fail(&s, "no lazy snapshot to follow (send a snapshot "
+				"with \"lazy\" first)");
+	uint64_t pages = p->vm.user_size / PAGE_SIZE, words = pages / 64;
+	uint8_t buf[256];
+	size_t have = 0;
+	int r = 0;
+	/* The background goes up through memory, in runs of a record; a
+	 * request goes before the next run. */
+	for (uint64_t w = 0; !r;) {
+		r = serve_asks(&s, buf, &have, pages, sent);
+		while (!r && w < words && !lazy_set[w])
+			w++;
+		if (r || w == words)
+			break;
+		uint64_t pg = w * 64 + (uint64_t)__builtin_ctzll(lazy_set[w]);
+		r = send_lazy(&s, pg, MIN(pg + SNAP_REC_MAX / PAGE_SIZE, pages),
+			      &sent->pages);
+	}
+	if (!r)
+		r = record(&s, SNAP_REC_DONE, sent->pages * PAGE_SIZE, 0, NULL);
+	if (!r)
+		snap_lazy_drop();
 	return r;
 }
 

@@ -3,6 +3,7 @@
 #ifndef MOTE_SNAP_SNAP_H
 #define MOTE_SNAP_SNAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,12 +24,19 @@ int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
  * snap_save would write. Each pass opens with a BOUND record (off: the
  * largest the file can be); DATA records carry `len` bytes of the file at
  * `off`, ZERO records say [off, off + len) reads as zeros now, and the
- * last pass ends with SIZE (off: the file's size). */
+ * last pass ends with SIZE (off: the file's size).
+ *
+ * Post-copy: a lazy last pass sends LAZY records ([off, off + len) comes
+ * later) instead of the user pages' DATA, and keeps the set; once the
+ * receiver runs the VM, snap_postcopy sends those pages as DATA, the ones
+ * the receiver asks for first, and ends with DONE (off: bytes sent). */
 enum snap_rec_kind {
 	SNAP_REC_BOUND = 1,
 	SNAP_REC_DATA = 2,
 	SNAP_REC_ZERO = 3,
 	SNAP_REC_SIZE = 4,
+	SNAP_REC_LAZY = 5,
+	SNAP_REC_DONE = 6,
 };
 struct snap_rec {
 	uint32_t kind;
@@ -40,6 +48,8 @@ struct snap_rec {
 struct snap_sent {
 	uint64_t pages; /* of data */
 	uint64_t zeros; /* pages sent as zeros */
+	uint64_t lazy;	/* pages left for post-copy */
+	uint64_t asked; /* post-copy: pages the receiver asked for */
 };
 /* A round of pre-copy while the VM runs: the first sends every page of
  * memory and starts dirty tracking (vm/dirty.h), each later one the pages
@@ -49,9 +59,19 @@ int snap_round(struct lx_proc *p, int fd, struct snap_sent *sent, char *err,
 /* Stops the tracking the rounds started (a migration given up). */
 void snap_round_end(struct lx_proc *p);
 /* snap_save into a stream: after rounds, only the pages changed since the
- * last one (the tracking ends), else all. The run must be held. */
-int snap_save_stream(struct lx_proc *p, int fd, struct snap_sent *sent,
-		     char *err, size_t errlen);
+ * last one (the tracking ends), else all. The run must be held. lazy:
+ * user pages go as LAZY records, for snap_postcopy; sent->lazy counts
+ * them. */
+int snap_save_stream(struct lx_proc *p, int fd, bool lazy,
+		     struct snap_sent *sent, char *err, size_t errlen);
+/* Post-copy's source side, after a lazy snap_save_stream, with the run
+ * still held: sends every lazy page into socket fd, first those the
+ * receiver asks for (16-byte requests on fd: the file's offset and
+ * length), then DONE. 0, or -1 with the reason. */
+int snap_postcopy(struct lx_proc *p, int fd, struct snap_sent *sent,
+		  char *err, size_t errlen);
+/* Forgets a lazy pass's pages (the migration was given up). */
+void snap_lazy_drop(void);
 
 /* /dev/mote-snapshot (dev.c). */
 #define SNAP_DEV "/dev/mote-snapshot"

@@ -58,6 +58,7 @@ int gm_move(struct vm *vm, uint64_t from, uint64_t len, uint64_t to)
 	uint8_t *f = gm_span(vm, from, len), *t = gm_span(vm, to, len);
 	if (!f || !t)
 		return -EINVAL;
+	vm_settle(vm);
 	int err = host_move(f, len, t);
 	/* Both ends changed, even when a piece of a split move failed. */
 	vm_dirty_mark(vm, from, len, false);
@@ -71,6 +72,7 @@ int gm_move_file(struct vm *vm, uint64_t from, uint64_t olen, uint64_t to,
 	uint8_t *f = gm_span(vm, from, olen), *t = gm_span(vm, to, nlen);
 	if (!f || !t)
 		return -EINVAL;
+	vm_settle(vm);
 	if (mremap(f, olen, nlen, MREMAP_MAYMOVE | MREMAP_FIXED, t) ==
 	    MAP_FAILED)
 		return -errno;

@@ -44,7 +44,19 @@ struct vm {
 	} dirty;
 	/* The monitor's view of the guest's time. */
 	uint64_t boot_ns; /* CLOCK_MONOTONIC at vm_create */
+	/* While a post-copy brings the memory in (snap/postcopy.h), a page
+	 * is found by its host address until it has come: what moves host
+	 * mappings (gm_move, gm_move_file) or copies them (fork) calls
+	 * this first, and it waits until every page is here. NULL: none. */
+	void (*settle)(struct vm *vm);
 };
+
+/* Waits for vm->settle, if any. */
+static inline void vm_settle(struct vm *vm)
+{
+	if (vm->settle)
+		vm->settle(vm);
+}
 
 struct vcpu {
 	struct vm *vm;

@@ -252,6 +252,63 @@ def talk_fd(data):
 print(talk_fd(b'{"cmd":"precopy"}\n'))
 print(talk_fd(b'{"cmd":"snapshot","stream":true}\n'))
 print(talk(b'{"cmd":"precopy","end":true}\n'))
+# Post-copy's: without their fd, out of order, or with fields that do
+# not go together; a lazy pass into a read-only fd fails and the run
+# goes on.
+print(talk(b'{"cmd":"postcopy"}\n'))
+print(talk_fd(b'{"cmd":"postcopy"}\n'))
+print(talk_fd(b'{"cmd":"snapshot","lazy":true}\n'))
+print(talk_fd(b'{"cmd":"snapshot","stream":true,"lazy":true,"stop":true}\n'))
+print(talk_fd(b'{"cmd":"snapshot","stream":true,"lazy":true}\n'))
+print(talk(b'{"cmd":"migrated","to":"a:1","lost":1}\n'))
+print(talk(b'{"cmd":"pause"}\n'))
+print(talk_fd(b'{"cmd":"postcopy"}\n'))
+# A whole post-copy by hand, on a socket pair: the lazy pass, then the
+# pages, with requests that name no lazy page (below the image, past its
+# end, a huge length) waiting before it: each is passed over, and every
+# lazy page comes once, then DONE.
+import json, struct, threading
+def talk_sock(data, ask=b''):
+    a, b = socket.socketpair()
+    a.sendall(ask)
+    got = []
+    def drain():
+        d = b''
+        while True:
+            x = a.recv(1 << 20)
+            if not x:
+                break
+            d += x
+        got.append(d)
+    t = threading.Thread(target=drain)
+    t.start()
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(30)
+    s.connect(sys.argv[1])
+    socket.send_fds(s, [data], [b.fileno()])
+    b.close()
+    out = s.recv(65536)
+    s.close()
+    t.join()
+    a.close()
+    return json.loads(out), got[0]
+def records(d):
+    recs, i = [], 0
+    while i < len(d):
+        kind, n, off = struct.unpack_from('<IIQ', d, i)
+        i += 16 + (n if kind == 2 else 0)
+        recs.append((kind, n, off))
+    return recs
+j, d = talk_sock(b'{"cmd":"snapshot","stream":true,"lazy":true}\n')
+lazy = sum(n for k, n, o in records(d) if k == 5)
+ask = struct.pack('<QQ', 0, 4096) + struct.pack('<QQ', 1 << 62, 4096) + \
+      struct.pack('<QQ', 4096 * 4096, 1 << 62) + b'half'
+j2, d2 = talk_sock(b'{"cmd":"postcopy"}\n', ask)
+r2 = records(d2)
+data = sum(n for k, n, o in r2 if k == 2)
+print(j['ok'], j['lazy_pages'] * 4096 == lazy > 0, j2['ok'],
+      j2['asked_pages'], data == lazy, r2[-1] == (6, 0, lazy))
+print(talk(b'{"cmd":"resume"}\n'))
 print(talk(b'{"cmd":"info"}\n').startswith('{"ok":true,"id":"loop",'))
 EOF
 python3 "$tmp/client.py" "$RT/loop/ctl.sock" >"$tmp/replies" 2>&1
@@ -261,7 +318,7 @@ cat >"$tmp/want" <<'EOF'
 {"ok":false,"error":"invalid JSON"}
 {"ok":false,"error":"invalid JSON"}
 {"ok":false,"error":"a request is a JSON object"}
-{"ok":false,"error":"unknown command \"frobnicate\" (info, pause, resume, stop, stats, snapshot, signal, migrated, precopy)"}
+{"ok":false,"error":"unknown command \"frobnicate\" (info, pause, resume, stop, stats, snapshot, signal, migrated, precopy, postcopy)"}
 {"ok":false,"error":"\"cmd\" must be a string"}
 {"ok":false,"error":"\"force\" must be true or false"}
 {"ok":false,"error":"\"cmd\" must be a string"}
@@ -270,6 +327,16 @@ cat >"$tmp/want" <<'EOF'
 {"ok":false,"error":"no pipe came with the request (pass its fd with SCM_RIGHTS)"}
 {"ok":false,"error":"pre-copy failed: cannot send the snapshot: Bad file descriptor"}
 {"ok":false,"error":"snapshot failed: cannot send the snapshot: Bad file descriptor"}
+{"ok":true}
+{"ok":false,"error":"no socket came with the request (pass its fd with SCM_RIGHTS)"}
+{"ok":false,"error":"the VM is not paused: post-copy follows a lazy snapshot of a paused VM"}
+{"ok":false,"error":"\"lazy\" is for a stream snapshot of a VM that goes on (post-copy)"}
+{"ok":false,"error":"\"lazy\" is for a stream snapshot of a VM that goes on (post-copy)"}
+{"ok":false,"error":"snapshot failed: cannot send the snapshot: Bad file descriptor"}
+{"ok":false,"error":"\"lost\" must be true or false"}
+{"ok":true,"complete":true}
+{"ok":false,"error":"post-copy failed: no lazy snapshot to follow (send a snapshot with \"lazy\" first)"}
+True True True 0 True True
 {"ok":true}
 True
 EOF

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Migration (docs/migration.md) and listening sockets across snapshots:
 # mote migrate moves a counting guest (one with threads, too; one by
-# stop-and-copy, --rounds 0) to a mote receive mid-run, and the two outputs
-# together are a native run's, nothing lost, nothing printed twice; a
-# guest that keeps writing 32 MiB moves by pre-copy (and by
-# stop-and-copy) and ends with the checksum of a native run; a wrong key,
-# a receiver killed mid-stream while the VM is paused, a link cut during
-# pre-copy and a VM of two processes leave the guest running to the end
-# where it was; bad options are refused with one line; a forged or cut stream is refused by the
+# stop-and-copy, --rounds 0; one by post-copy) to a mote receive mid-run,
+# and the two outputs together are a native run's, nothing lost, nothing
+# printed twice; a guest that keeps writing 32 MiB moves by pre-copy (and
+# by stop-and-copy, and by post-copy) and ends with the checksum of a
+# native run; a wrong key, a receiver killed mid-stream while the VM is
+# paused, a link cut during pre-copy and a VM of two processes leave the
+# guest running to the end where it was; a link cut during post-copy ends
+# both sides, each saying so; bad options are refused with one line; a
+# forged or cut stream is refused by the
 # receiver; a bad key file is refused with one line; a server listening on
 # TCP serves again on its address after a restore and after a migration.
 # Both ends are on this host, over TCP on the loopback.
@@ -15,8 +17,9 @@ set -u
 . tests/lib.sh
 S=$O/tests/snap
 BB=/bin/busybox
-TESTS=(move-gcc move-dyn move-threads precopy-dirty stop-and-copy-dirty wrong-key
-	killed-receiver cut-link forged-stream cut-stream bad-key-file bad-options
+TESTS=(move-gcc move-dyn move-threads move-postcopy precopy-dirty
+	stop-and-copy-dirty postcopy-dirty wrong-key killed-receiver cut-link
+	postcopy-lost forged-stream cut-stream bad-key-file bad-options
 	two-processes listen-restore listen-migrate)
 
 why=$(kvm_missing)
@@ -81,12 +84,14 @@ fi
 "$MOTE" run "$S/count.gcc" 30 50 3 >"$tmp/native-threads" 2>/dev/null
 
 # move V: the guest counts 30 lines, 50 ms apart; migrated after 5. The
-# threads one has 3 threads more, waiting on a condition variable.
-for v in gcc dyn threads; do
+# threads one has 3 threads more, waiting on a condition variable; so has
+# the post-copy one, after a round of pre-copy (whose pages written since
+# are then fetched on demand).
+for v in gcc dyn threads postcopy; do
 	t=migrate/move-$v
 	bin=$S/count.$v args=
 	native=$tmp/native
-	if [ $v = threads ]; then
+	if [ $v = threads ] || [ $v = postcopy ]; then
 		bin=$S/count.gcc args=3 native=$tmp/native-threads
 	fi
 	port=$((port + 1))
@@ -94,6 +99,7 @@ for v in gcc dyn threads; do
 	# test VM's emulated link carries it, so more would only wait.
 	rounds="--rounds 2"
 	[ $v = dyn ] && rounds="--rounds 0"
+	[ $v = postcopy ] && rounds="--postcopy --rounds 1"
 	bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
 	bg src "$MOTE" run --name "m$v" "$bin" 30 $TICK $args
 	lines src 5
@@ -127,17 +133,19 @@ else
 	echo "   (the dirty guests move over the loopback: no root, iproute2 or network namespaces here)"
 fi
 
-# precopy-dirty, stop-and-copy-dirty: bench/dirty fills 32 MiB, then
-# writes 2,000 pages a second for 6 s and prints a checksum of it all;
-# moved a second in, it must print a native run's checksum on the
-# receiver (in the test VM: 16 MiB, 1,000 pages a second for 15 s). By
-# pre-copy, most of it crosses while the guest runs: what crosses while
-# it is paused is less than half of all that is sent.
+# precopy-dirty, stop-and-copy-dirty, postcopy-dirty: bench/dirty fills
+# 32 MiB, then writes 2,000 pages a second for 6 s and prints a checksum
+# of it all; moved a second in, it must print a native run's checksum on
+# the receiver (in the test VM: 16 MiB, 1,000 pages a second for 15 s).
+# By pre-copy, most of it crosses while the guest runs: what crosses while
+# it is paused is less than half of all that is sent; by post-copy, most
+# of it crosses after the receiver runs it.
 "$MOTE" run --memory 256M $G >"$tmp/native-dirty" 2>/dev/null
-for how in precopy stop-and-copy; do
+for how in precopy stop-and-copy postcopy; do
 	t=migrate/$how-dirty
 	opt="--rounds 4"
 	[ $how = stop-and-copy ] && opt="--rounds 0"
+	[ $how = postcopy ] && opt="--postcopy"
 	port=$((port + 1))
 	bg recv $IN_B "$MOTE" receive --listen "$DST:$port" --key "$tmp/key"
 	bg src $IN_A "$MOTE" run --memory 256M --name "d$how" $G
@@ -161,6 +169,10 @@ for how in precopy stop-and-copy; do
 		fail "$t" "pre-copy did not send the most while the guest ran: $line"
 	elif [ $how = stop-and-copy ] && [ "$rounds" != 0 ]; then
 		fail "$t" "--rounds 0 ran rounds: $line"
+	elif [ $how = postcopy ] && { [ "$rounds" != 0 ] ||
+		! echo "$line" | grep -q "; post-copy: [0-9.]* MiB in" ||
+		! awk -v p="$paused" -v t="$total" 'BEGIN { exit !(p < t / 2) }'; }; then
+		fail "$t" "post-copy did not send the most after the switch: $line"
 	else
 		pass "$t"
 	fi
@@ -194,13 +206,14 @@ else
 	pass migrate/wrong-key
 fi
 
-# proxy MODE LISTEN TARGET: a TCP relay that, after 64 KiB from the
-# source, either cuts both sides (cut) or stalls, touches $tmp/stalled and
-# waits for the receiver to die, then closes (stall).
+# proxy MODE LISTEN TARGET [BYTES]: a TCP relay that, after BYTES (64
+# KiB) from the source, either cuts both sides (cut) or stalls, touches
+# $tmp/stalled and waits for the receiver to die, then closes (stall).
 proxy() {
-	python3 - "$@" "$tmp/stalled" <<'PY' &
+	python3 - "$1" "$2" "$3" "$tmp/stalled" "${4:-65536}" <<'PY' &
 import socket, sys, os, time, select
 mode, lport, tport, mark = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+limit = int(sys.argv[5])
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.bind(("127.0.0.1", lport)); l.listen(1)
 a, _ = l.accept()
@@ -212,8 +225,8 @@ while True:
     if a in r:
         d = a.recv(65536)
         if not d: break
-        if sent + len(d) > 65536:
-            d = d[:65536 - sent]
+        if sent + len(d) > limit:
+            d = d[:limit - sent]
             b.sendall(d); sent += len(d)
             if mode == "stall":
                 open(mark, "w").close(); time.sleep(3)
@@ -272,6 +285,30 @@ else
 	pass migrate/cut-link
 fi
 
+# postcopy-lost: the link is cut during post-copy, after the receiver
+# ran the VM: neither side can go on. The receiver ends with the reason,
+# the source's run ends with status 125 and says the VM is lost, and so
+# does mote migrate; the VM never runs on both.
+port=$((port + 2))
+bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
+proxy cut $((port + 1)) $port $((4 << 20))
+bg src "$MOTE" run --memory 256M --name pl $G
+lines src 2
+"$MOTE" migrate pl "127.0.0.1:$((port + 1))" --key "$tmp/key" --postcopy >/dev/null 2>"$tmp/mig.err"
+ms=$?
+ended src && ended recv
+if [ $ms != 125 ] || ! grep -q "failed after the VM ran there.*the VM is lost" "$tmp/mig.err"; then
+	fail migrate/postcopy-lost "migrate $ms: $(head -c 200 "$tmp/mig.err")"
+elif [ "$(st src)" != 125 ] || ! grep -q "post-copy to .* failed after the VM ran there: the VM is lost" "$tmp/src.err"; then
+	fail migrate/postcopy-lost "source $(st src): $(oneline src)"
+elif [ "$(st recv)" != 125 ] || ! grep -q "post-copy: .*cannot go on" "$tmp/recv.err"; then
+	fail migrate/postcopy-lost "receiver $(st recv): $(oneline recv)"
+elif grep -q '^sum' "$tmp/src.out" "$tmp/recv.out"; then
+	fail migrate/postcopy-lost "a side ran the guest to its end"
+else
+	pass migrate/postcopy-lost
+fi
+
 # sender MODE PORT: a hand-made source: a hello, then a frame with a
 # made-up tag (forged) or half a frame (cut).
 sender() {
@@ -322,7 +359,7 @@ fi
 
 # bad-options: each refused with one line, before anything is sent.
 r=
-for o in "--max-downtime 0" "--max-downtime 1s" "--rounds -1" "--rounds 1001" "--postcopy" "--max-downtime"; do
+for o in "--max-downtime 0" "--max-downtime 1s" "--rounds -1" "--rounds 1001" "--postcopy --rounds" "--max-downtime"; do
 	"$MOTE" migrate none 127.0.0.1:1 --key "$tmp/key" $o >/dev/null 2>"$tmp/e1"
 	s1=$?
 	if [ $s1 != 125 ] || [ "$(wc -l <"$tmp/e1")" != 1 ]; then

@@ -45,14 +45,18 @@ static void reap(pid_t pid)
 }
 
 /* Receives into memfd f, limit max, what the child fn sends (after the
- * hellos, which must pass): mig_recv_file's result, its reason in err. */
+ * hellos, which must pass): mig_recv_file's result, its reason in err,
+ * what came in got. */
+static struct mig_fwd got;
 static int take(void (*fn)(int), int f, uint64_t max)
 {
 	int sp[2];
 	pid_t pid = peer(sp, fn);
 	struct mig m;
 	CHECK(mig_hello(&m, sp[0], key, false, 5000, err, sizeof(err)) == 0);
-	int r = mig_recv_file(&m, f, max, err, sizeof(err));
+	free(got.lazy);
+	got = (struct mig_fwd){0};
+	int r = mig_recv_file(&m, f, max, &got, err, sizeof(err));
 	close(sp[0]);
 	reap(pid);
 	return r;
@@ -108,19 +112,78 @@ static void whole_file(void)
 	close(f);
 }
 
+/* A post-copy's lazy pass after a round: the LAZY run is punched out
+ * (the round's older copy goes) and handed over; DONE follows SIZE. */
+static void send_lazy(int fd)
+{
+	struct mig m;
+	char a[8192];
+	memset(a, 'a', sizeof(a));
+	int p[2];
+	CHECK(pipe(p) == 0);
+	rec(p[1], SNAP_REC_BOUND, 2 << 20, 0, NULL);
+	rec(p[1], SNAP_REC_DATA, 4096, sizeof(a), a);
+	rec(p[1], SNAP_REC_BOUND, 2 << 20, 0, NULL);
+	rec(p[1], SNAP_REC_LAZY, 8192, 4096, NULL);
+	rec(p[1], SNAP_REC_LAZY, 65536, 8192, NULL);
+	rec(p[1], SNAP_REC_SIZE, 1 << 20, 0, NULL);
+	rec(p[1], SNAP_REC_DONE, 0, 0, NULL);
+	close(p[1]);
+	struct mig_fwd f = {0};
+	if (mig_hello(&m, fd, key, true, 5000, err, sizeof(err)) == 0 &&
+	    mig_forward(&m, p[0], &f, 5000, err, sizeof(err)) == 0)
+		CHECK(f.ended && f.done && f.lazy_bytes == 3 * 4096);
+}
+
+static void lazy_pass(void)
+{
+	int f = memfd_create("r", 0);
+	CHECK(take(send_lazy, f, 4 << 20) == 0);
+	CHECK(got.nlazy == 2 && got.lazy[0].off == 8192 &&
+	      got.lazy[0].len == 4096 && got.lazy[1].off == 65536 &&
+	      got.lazy_bytes == 3 * 4096);
+	char b[3];
+	/* The round's copy of page 2 is gone; page 1 stays. */
+	CHECK(pread(f, b, 1, 8192) == 1 && b[0] == 0);
+	CHECK(pread(f, b, 1, 4096) == 1 && b[0] == 'a');
+	close(f);
+}
+
 /* A receiver that takes whatever comes. */
 static void recv_any(int fd)
 {
 	struct mig m;
 	if (mig_hello(&m, fd, key, false, 5000, err, sizeof(err)) == 0)
-		mig_recv_file(&m, memfd_create("r", 0), 1 << 30, err,
+		mig_recv_file(&m, memfd_create("r", 0), 1 << 30, &got, err,
 			      sizeof(err));
+}
+
+/* Forwards records r[0..n) (the monitor's pipe) to a receiver that takes
+ * anything: the source's side must refuse them as the monitor's fault,
+ * not the link's (-2), with `want` in its reason. */
+static void refused(const struct snap_rec *r, int n, const char *want)
+{
+	int sp[2], p[2];
+	pid_t pid = peer(sp, recv_any);
+	struct mig m;
+	CHECK(mig_hello(&m, sp[0], key, true, 5000, err, sizeof(err)) == 0);
+	CHECK(pipe(p) == 0);
+	for (int k = 0; k < n; k++)
+		CHECK(write(p[1], &r[k], sizeof(r[k])) == sizeof(r[k]));
+	close(p[1]);
+	struct mig_fwd f = {0};
+	CHECK(mig_forward(&m, p[0], &f, 2000, err, sizeof(err)) == -2);
+	CHECK(strstr(err, want) != NULL);
+	close(p[0]);
+	close(sp[0]);
+	reap(pid);
 }
 
 /* Records the source's side refuses to forward: the monitor's pipe is
  * not the guest's, but a broken one must not reach the receiver. */
 static void bad_records(void)
 {
+	const struct snap_rec bound = {SNAP_REC_BOUND, 0, 1 << 20};
 	struct {
 		struct snap_rec r;
 		bool bound_first;
@@ -129,30 +192,17 @@ static void bad_records(void)
 		{{SNAP_REC_DATA, SNAP_REC_MAX + 1, 0}, true}, /* too long */
 		{{SNAP_REC_DATA, 0, 0}, true},		      /* empty */
 		{{99, 0, 0}, true},			      /* no such kind */
+		{{SNAP_REC_LAZY, 4096, 0}, false},	      /* before BOUND */
+		{{SNAP_REC_DONE, 0, 0}, true},		      /* before SIZE */
+		{{SNAP_REC_LAZY, 0, 0}, true},		      /* empty */
 		{{SNAP_REC_DATA, 64, 0}, true},		      /* cut short */
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		int sp[2], p[2];
-		pid_t pid = peer(sp, recv_any);
-		struct mig m;
-		CHECK(mig_hello(&m, sp[0], key, true, 5000, err, sizeof(err)) ==
-		      0);
-		CHECK(pipe(p) == 0);
-		if (cases[i].bound_first)
-			rec(p[1], SNAP_REC_BOUND, 1 << 20, 0, NULL);
-		CHECK(write(p[1], &cases[i].r, sizeof(cases[i].r)) ==
-		      sizeof(cases[i].r));
-		close(p[1]);
-		struct mig_fwd f = {0};
-		/* The monitor's fault, not the link's: -2. The last one is
-		 * cut short. */
-		CHECK(mig_forward(&m, p[0], &f, 2000, err, sizeof(err)) == -2);
-		CHECK(strstr(err, i == ARRAY_SIZE(cases) - 1
-					  ? "stopped mid-record"
-					  : "malformed") != NULL);
-		close(p[0]);
-		close(sp[0]);
-		reap(pid);
+		struct snap_rec r[2] = {bound, cases[i].r};
+		bool last = i == ARRAY_SIZE(cases) - 1;
+		refused(cases[i].bound_first ? r : r + 1,
+			cases[i].bound_first ? 2 : 1,
+			last ? "stopped mid-record" : "malformed");
 	}
 }
 
@@ -308,6 +358,19 @@ static void send_bad(int fd)
 		mig_send(&m, MIG_END, end, 16);
 		break;
 	}
+	case 11: { /* LAZY past the size BEGIN declared */
+		mig_send(&m, MIG_BEGIN, &v, 8);
+		uint64_t z[2] = {0, 8192};
+		mig_send(&m, MIG_LAZY, z, 16);
+		break;
+	}
+	case 12: { /* LAZY of a part of a page */
+		v = 1 << 20;
+		mig_send(&m, MIG_BEGIN, &v, 8);
+		uint64_t z[2] = {4096, 100};
+		mig_send(&m, MIG_LAZY, z, 16);
+		break;
+	}
 	case 10: { /* an END of the old, shorter form */
 		mig_send(&m, MIG_BEGIN, &v, 8);
 		uint64_t zero = 0;
@@ -326,6 +389,8 @@ static void bad_frames(void)
 			      "unexpected frame",
 			      "unexpected frame",
 			      "over",
+			      "unexpected frame",
+			      "unexpected frame",
 			      "unexpected frame",
 			      "unexpected frame",
 			      "unexpected frame",
@@ -361,6 +426,7 @@ static void cut_stream(void)
 static void cases(void)
 {
 	RUN(whole_file);
+	RUN(lazy_pass);
 	RUN(bad_records);
 	RUN(encrypted);
 	RUN(wrong_key);
