@@ -13,6 +13,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -200,6 +202,10 @@ int mig_hello(struct mig *m, int fd, const uint8_t key[MIG_KEY_BYTES],
 	na.gh_update(&h, src + 8, 32);
 	na.gh_update(&h, dst + 8, 32);
 	na.gh_final(&h, m->key, sizeof(m->key));
+	/* Requests and answers are small frames that must not wait for
+	 * more to fill a segment (Nagle's algorithm), here and over there. */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	m->fd = fd;
 	m->source = source;
 	m->seq_out = m->seq_in = 0;
@@ -226,26 +232,27 @@ static void frame_ad(struct frame_ad *f, bool from_source, uint64_t seq,
 
 int mig_send(struct mig *m, uint32_t type, const void *buf, uint32_t len)
 {
-	/* The ciphertext; one process sends on one stream at a time. */
-	static uint8_t *enc;
+	/* The whole frame, sent with one call: three small writes would
+	 * wait on each other's acknowledgements. One process sends on one
+	 * stream at a time. */
+	static uint8_t *frame;
 	uint32_t hdr[2] = {type, len};
-	uint8_t tag[TAG_LEN];
 	if (len > MIG_FRAME_MAX) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (!enc && !(enc = malloc(MIG_FRAME_MAX + 1))) {
+	if (!frame &&
+	    !(frame = malloc(sizeof(hdr) + MIG_FRAME_MAX + TAG_LEN))) {
 		errno = ENOMEM;
 		return -1;
 	}
 	struct frame_ad f;
 	frame_ad(&f, m->source, m->seq_out++, hdr);
-	na.seal(enc, tag, NULL, buf, len, f.ad, sizeof(f.ad), NULL, f.nonce,
-		m->key);
-	uint64_t end = deadline(60000);
-	return io_all(m->fd, hdr, sizeof(hdr), true, end) ?:
-	       io_all(m->fd, enc, len, true, end) ?:
-	       io_all(m->fd, tag, sizeof(tag), true, end);
+	memcpy(frame, hdr, sizeof(hdr));
+	na.seal(frame + sizeof(hdr), frame + sizeof(hdr) + len, NULL, buf, len,
+		f.ad, sizeof(f.ad), NULL, f.nonce, m->key);
+	return io_all(m->fd, frame, sizeof(hdr) + len + TAG_LEN, true,
+		      deadline(60000));
 }
 
 int mig_recv(struct mig *m, uint32_t *type, void *buf, uint32_t max,
