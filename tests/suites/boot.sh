@@ -3,8 +3,10 @@
 # initramfs whose init loads its modules (virtio, pvpanic), prints a
 # marker, nproc, MemTotal and the date, then reboots, powers off or panics
 # (mote.end=): one boot with 2 vCPUs that writes a marker on a virtio
-# disk, tries a write on a :ro one, reads the virtio rng and reboots, its
-# lines, the disks' files afterwards and how it ended; one that powers off
+# disk, tries a write on a :ro one, reads the virtio rng, pings the host
+# and sends it a line over TCP through virtio-net on a tap (--net) and
+# reboots, its lines, the disks' files and the line the host got
+# afterwards and how it ended; one that powers off
 # (ACPI S5) and one whose init exits (a panic, told by pvpanic), each with
 # its status and last line; a boot cut short by --timeout (its monitor's
 # sandbox checked meanwhile); one with 1 vCPU and the same disks, ended by
@@ -16,13 +18,14 @@
 set -u
 . tests/lib.sh
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tap=mtap0
+trap 'rm -rf "$tmp"; ip link del "$tap" 2>/dev/null' EXIT
 kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices hostile sandbox-violation sandbox-landlock"
-plan 20
+names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng net-mac net-ping net-tcp net-not-tap reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices hostile sandbox-violation sandbox-landlock"
+plan 24
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
@@ -48,13 +51,40 @@ fi
 truncate -s 1M "$tmp/rw.img"
 yes MOTE-RO-PATTERN | head -c 1M >"$tmp/ro.img"
 cp "$tmp/ro.img" "$tmp/ro.orig"
+# The network: a tap in this (the test VM's) network namespace, 10.0.9.1
+# on the host's side, and a TCP server on it that keeps the line the
+# guest sends and answers another.
+ip link del "$tap" 2>/dev/null
+ip tuntap add dev "$tap" mode tap && ip addr add 10.0.9.1/24 dev "$tap" &&
+	ip link set "$tap" up || echo "   (cannot make the tap $tap: the net checks fail)"
+timeout 600 python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.0.9.1", 5555))
+s.listen(1)
+c, _ = s.accept()
+c.settimeout(60)
+line = b""
+while not line.endswith(b"\n"):
+    b = c.recv(100)
+    if not b:
+        break
+    line += b
+open(sys.argv[1], "wb").write(line)
+c.sendall(b"MOTE-HOST-REPLY\n")
+c.close()
+' "$tmp/tcp" 2>"$tmp/tcp.err" &
+server=$!
 t0=$(date +%s.%N)
 TEST_TIMEOUT=600 run_mote "$tmp/out" "$tmp/err" boot --kernel "$kernel" \
 	--initrd "$tmp/initrd.gz" --memory ${mem}M --cpus $cpus --timeout 500 \
-	--disk "$tmp/rw.img" --disk "$tmp/ro.img:ro" \
-	--append "console=ttyS0 reboot=k panic=-1 quiet"
+	--disk "$tmp/rw.img" --disk "$tmp/ro.img:ro" --net "$tap" \
+	--append "console=ttyS0 reboot=k panic=-1 quiet mote.net=10.0.9.2/24,10.0.9.1"
 st=$?
 t1=$(date +%s.%N)
+kill $server 2>/dev/null
+wait $server 2>/dev/null
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "   (mote boot to reboot: %.1f s under this KVM)\n", b - a }'
 tr -d '\r' <"$tmp/out" >"$tmp/lines"
 tail_out=$(tail -c 300 "$tmp/lines" | tr '\n' ' ')
@@ -100,12 +130,30 @@ if grep -Eqx 'hwrng: virtio_rng\.0 [0-9a-f]{32}' "$tmp/lines" &&
 else
 	fail "$t/hwrng" "want 'hwrng: virtio_rng.0' and 32 hex digits: $(grep '^hwrng' "$tmp/lines")"
 fi
+# virtio-net: the card has a locally administered unicast MAC (the
+# first byte's low bits 10); the guest pings the tap's address and gets
+# its answers; the host's server gets the guest's line over TCP and the
+# guest its answer.
+if grep -Eqx 'net-mac: [0-9a-f][26ae](:[0-9a-f]{2}){5}' "$tmp/lines"; then pass "$t/net-mac"; else
+	fail "$t/net-mac" "want a locally administered MAC: $(grep -E '^(net-mac|insmod)' "$tmp/lines" | tr '\n' ' ')"
+fi
+if grep -qx 'net-ping: ok' "$tmp/lines"; then pass "$t/net-ping"; else
+	fail "$t/net-ping" "$(grep '^net-ping' "$tmp/lines")"
+fi
+if [ "$(cat "$tmp/tcp" 2>/dev/null)" = MOTE-GUEST-LINE ] && grep -qx 'net-tcp: MOTE-HOST-REPLY' "$tmp/lines"; then
+	pass "$t/net-tcp"
+else
+	fail "$t/net-tcp" "the host got '$(cat "$tmp/tcp" 2>/dev/null)' $(head -c 200 "$tmp/tcp.err"); the guest: $(grep '^net-tcp' "$tmp/lines")"
+fi
 if [ "$st" = 0 ]; then pass "$t/reboot-status"; else
 	fail "$t/reboot-status" "status $st, want 0: $(head -c 200 "$tmp/err")"
 fi
 if grep -qx 'mote: the guest rebooted' "$tmp/err"; then pass "$t/reboot-line"; else
 	fail "$t/reboot-line" "stderr lacks 'mote: the guest rebooted': $(head -c 200 "$tmp/err")"
 fi
+
+# An interface that is not a tap: one line, before any VM.
+refused "$t/net-not-tap" 125 "--net lo: not a tap device" boot --kernel "$kernel" --net lo
 
 # boot_end NAME END CPUS STATUS LINE [CONSOLE]: a boot whose init ends it
 # as END (mote.end=) ends mote with STATUS, LINE its last line on stderr,
