@@ -52,27 +52,36 @@ truncate -s 1M "$tmp/rw.img"
 yes MOTE-RO-PATTERN | head -c 1M >"$tmp/ro.img"
 cp "$tmp/ro.img" "$tmp/ro.orig"
 # The network: a tap in this (the test VM's) network namespace, 10.0.9.1
-# on the host's side, and a TCP server on it that keeps the line the
-# guest sends and answers another.
+# on the host's side, and a TCP server on it that takes a line and 1 MiB
+# of a pattern from the guest and answers a line and 1 MiB of another;
+# it writes the line it got, the MD5 and length of the data it got and
+# the one it wanted, and the MD5 and length of the data it sent.
 ip link del "$tap" 2>/dev/null
 ip tuntap add dev "$tap" mode tap && ip addr add 10.0.9.1/24 dev "$tap" &&
 	ip link set "$tap" up || echo "   (cannot make the tap $tap: the net checks fail)"
 timeout 600 python3 -c '
-import socket, sys
+import hashlib, socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("10.0.9.1", 5555))
 s.listen(1)
 c, _ = s.accept()
-c.settimeout(60)
-line = b""
-while not line.endswith(b"\n"):
-    b = c.recv(100)
+c.settimeout(120)
+n = 1 << 20
+got = b""
+while len(got) < len(b"MOTE-GUEST-LINE\n") + n:
+    b = c.recv(65536)
     if not b:
         break
-    line += b
-open(sys.argv[1], "wb").write(line)
-c.sendall(b"MOTE-HOST-REPLY\n")
+    got += b
+line, _, data = got.partition(b"\n")
+want = (b"MOTE-GUEST-DATA\n" * n)[:n]
+out = (b"MOTE-HOST-DATA-%07d\n" % i for i in range(n // 16))
+out = b"".join(out)[:n]
+md5 = lambda b: hashlib.md5(b).hexdigest()
+open(sys.argv[1], "w").write("%s\nin: %s %d %s\nout: %s %d\n" % (
+    line.decode(errors="replace"), md5(data), len(data), md5(want), md5(out), len(out)))
+c.sendall(b"MOTE-HOST-REPLY\n" + out)
 c.close()
 ' "$tmp/tcp" 2>"$tmp/tcp.err" &
 server=$!
@@ -132,18 +141,23 @@ else
 fi
 # virtio-net: the card has a locally administered unicast MAC (the
 # first byte's low bits 10); the guest pings the tap's address and gets
-# its answers; the host's server gets the guest's line over TCP and the
-# guest its answer.
+# its answers; over TCP, the host's server gets the guest's line and its
+# MiB whole, and the guest the server's (hundreds of frames each way,
+# more than the guest's rx buffers at once).
 if grep -Eqx 'net-mac: [0-9a-f][26ae](:[0-9a-f]{2}){5}' "$tmp/lines"; then pass "$t/net-mac"; else
 	fail "$t/net-mac" "want a locally administered MAC: $(grep -E '^(net-mac|insmod)' "$tmp/lines" | tr '\n' ' ')"
 fi
 if grep -qx 'net-ping: ok' "$tmp/lines"; then pass "$t/net-ping"; else
 	fail "$t/net-ping" "$(grep '^net-ping' "$tmp/lines")"
 fi
-if [ "$(cat "$tmp/tcp" 2>/dev/null)" = MOTE-GUEST-LINE ] && grep -qx 'net-tcp: MOTE-HOST-REPLY' "$tmp/lines"; then
+read -r got_md5 got_len want_md5 < <(sed -n 's/^in: //p' "$tmp/tcp" 2>/dev/null)
+host_out=$(sed -n 's/^out: //p' "$tmp/tcp" 2>/dev/null)
+if [ "$(head -1 "$tmp/tcp" 2>/dev/null)" = MOTE-GUEST-LINE ] && [ -n "${want_md5:-}" ] &&
+	[ "$got_md5 $got_len" = "$want_md5 1048576" ] && grep -qx 'net-tcp: MOTE-HOST-REPLY' "$tmp/lines" &&
+	grep -qx "net-tcp-in: $host_out" "$tmp/lines"; then
 	pass "$t/net-tcp"
 else
-	fail "$t/net-tcp" "the host got '$(cat "$tmp/tcp" 2>/dev/null)' $(head -c 200 "$tmp/tcp.err"); the guest: $(grep '^net-tcp' "$tmp/lines")"
+	fail "$t/net-tcp" "the host got: $(tr '\n' ' ' <"$tmp/tcp" 2>/dev/null) $(head -c 200 "$tmp/tcp.err"); the guest: $(grep '^net-tcp' "$tmp/lines" | tr '\n' ' ')"
 fi
 if [ "$st" = 0 ]; then pass "$t/reboot-status"; else
 	fail "$t/reboot-status" "status $st, want 0: $(head -c 200 "$tmp/err")"
