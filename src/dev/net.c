@@ -4,7 +4,6 @@
  * buffer, for the guest's kick alone: frames then wait in the tap's queue
  * (the kernel drops past its length), and nothing spins. */
 #define _GNU_SOURCE
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>

@@ -4,9 +4,10 @@
 # marker, nproc, MemTotal and the date, then reboots, powers off or panics
 # (mote.end=): one boot with 2 vCPUs that writes a marker on a virtio
 # disk, tries a write on a :ro one, reads the virtio rng, pings the host
-# and sends it a line over TCP through virtio-net on a tap (--net) and
-# reboots, its lines, the disks' files and the line the host got
-# afterwards and how it ended; one that powers off
+# and trades a line and 1 MiB each way with it over TCP through
+# virtio-net on a tap (--net) and reboots, its lines, the disks' files
+# and what the host got afterwards and how it ended; --net refusals of a
+# non-tap and a busy tap; one that powers off
 # (ACPI S5) and one whose init exits (a panic, told by pvpanic), each with
 # its status and last line; a boot cut short by --timeout (its monitor's
 # sandbox checked meanwhile); one with 1 vCPU and the same disks, ended by
@@ -24,8 +25,8 @@ kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng net-mac net-ping net-tcp net-not-tap reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices hostile sandbox-violation sandbox-landlock"
-plan 24
+names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng net-mac net-ping net-tcp net-not-tap net-busy reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices hostile sandbox-violation sandbox-landlock"
+plan 25
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
@@ -166,8 +167,21 @@ if grep -qx 'mote: the guest rebooted' "$tmp/err"; then pass "$t/reboot-line"; e
 	fail "$t/reboot-line" "stderr lacks 'mote: the guest rebooted': $(head -c 200 "$tmp/err")"
 fi
 
-# An interface that is not a tap: one line, before any VM.
+# An interface that is not a tap, and a tap another process has
+# attached (TUNSETIFF from python): one line each, before any VM.
 refused "$t/net-not-tap" 125 "--net lo: not a tap device" boot --kernel "$kernel" --net lo
+python3 -c '
+import fcntl, os, struct, sys, time
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x1002))
+print("attached", flush=True)
+time.sleep(120)
+' "$tap" >"$tmp/holder" 2>&1 &
+holder=$!
+for _ in $(seq 50); do grep -q attached "$tmp/holder" && break; sleep 0.1; done
+refused "$t/net-busy" 125 "--net $tap: in use by another process" boot --kernel "$kernel" --net "$tap"
+kill $holder 2>/dev/null
+wait $holder 2>/dev/null
 
 # boot_end NAME END CPUS STATUS LINE [CONSOLE]: a boot whose init ends it
 # as END (mote.end=) ends mote with STATUS, LINE its last line on stderr,
