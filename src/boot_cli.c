@@ -31,9 +31,12 @@ static const char boot_usage[] =
 	"                        a file or block device; :ro makes it\n"
 	"                        read-only; up to 8. A virtio-rng is always\n"
 	"                        there (/dev/hwrng)\n"
+	"  --net TAP             a virtio network card (eth0) on the host's\n"
+	"                        tap interface TAP, which must exist (ip\n"
+	"                        tuntap add dev TAP mode tap user $USER)\n"
 	"  --no-sandbox          run the monitor without its seccomp filter\n"
 	"                        and Landlock rules (debugging)\n"
-	"  --net, --name, --snapshot: not supported yet\n"
+	"  --name, --snapshot: not supported yet\n"
 	"\n"
 	"exit status: 0 when the guest powered off (poweroff -f), rebooted\n"
 	"(reboot -f) or on Ctrl-A x; 1 when its kernel reset the CPU (a "
@@ -60,7 +63,7 @@ static const struct option boot_options[] = {
 	{"timeout", required_argument, NULL, 't'},
 	{"no-sandbox", no_argument, NULL, 'S'},
 	{"disk", required_argument, NULL, 'd'},
-	{"net", required_argument, NULL, 'N'},
+	{"net", required_argument, NULL, 'n'},
 	{"name", required_argument, NULL, 'N'},
 	{"snapshot", required_argument, NULL, 'N'},
 	{"help", no_argument, NULL, 'h'},
@@ -111,6 +114,13 @@ static void boot_disk(struct boot_opts *o, const char *arg)
 	o->disk[o->ndisks++] = arg;
 }
 
+static void boot_net(struct boot_opts *o, const char *arg)
+{
+	if (o->net)
+		boot_bad("--net %s: one --net only (one network card)", arg);
+	o->net = arg;
+}
+
 /* The option at index optind - 1 (the one getopt just took). */
 static noreturn void boot_unsupported(char **argv)
 {
@@ -143,6 +153,7 @@ int cmd_boot(int argc, char **argv)
 		case 't': boot_timeout(&o, optarg); break;
 		case 'S': o.no_sandbox = true; break;
 		case 'd': boot_disk(&o, optarg); break;
+		case 'n': boot_net(&o, optarg); break;
 		case 'N': boot_unsupported(argv); break;
 		case 'h': fputs(boot_usage, stdout); return 0;
 		default: boot_bad("unknown option %s", argv[optind - 1]);

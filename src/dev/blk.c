@@ -14,52 +14,13 @@
 #include <unistd.h>
 
 #include "dev/blk.h"
+#include "dev/iov.h"
 #include "util.h"
 
 #define HDR_BYTES 16 /* type, reserved, sector */
 
 /* Config space (5.2.4): capacity, size_max, seg_max. */
 #define CFG_BYTES 16
-
-/* Copies between buf and the start of iov[0, n), at most len bytes: into
- * the iovecs (to_iov) or out of them. Returns the bytes copied. */
-static size_t iov_copy(const struct iovec *iov, unsigned n, void *buf,
-		       size_t len, bool to_iov)
-{
-	size_t done = 0;
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t k = iov[i].iov_len;
-		if (k > len - done)
-			k = len - done;
-		if (to_iov)
-			memcpy(iov[i].iov_base, (char *)buf + done, k);
-		else
-			memcpy((char *)buf + done, iov[i].iov_base, k);
-		done += k;
-	}
-	return done;
-}
-
-/* Fills dst with the bytes [skip, skip + len) of iov[0, n); the number of
- * dst entries used (at most n). */
-static unsigned iov_slice(const struct iovec *iov, unsigned n, size_t skip,
-			  size_t len, struct iovec *dst)
-{
-	unsigned k = 0;
-	for (unsigned i = 0; i < n && len; i++) {
-		size_t l = iov[i].iov_len;
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		size_t take = l - skip < len ? l - skip : len;
-		dst[k].iov_base = (char *)iov[i].iov_base + skip;
-		dst[k++].iov_len = take;
-		len -= take;
-		skip = 0;
-	}
-	return k;
-}
 
 /* preadv or pwritev of all of iov[0, n) at off, through short transfers
  * and EINTR. 0, or -1 (an error, or the end of the file). */

@@ -1,11 +1,12 @@
-/* The interface between a virtio device (blk, rng) and the transport that
- * drives it (virtio-pci): an ops table in kvmtool's shape, the queues,
+/* The interface between a virtio device (blk, rng, net) and the transport
+ * that drives it (virtio-pci): an ops table in kvmtool's shape, the queues,
  * feature negotiation, and the interrupt callback the transport provides.
  * The transport turns the driver's register writes into these calls; a
  * device never knows which transport it sits on. */
 #ifndef MOTE_DEV_VIRTIO_H
 #define MOTE_DEV_VIRTIO_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,6 +15,7 @@
 struct vm;
 
 /* Device types (virtio 1.x, 5). */
+#define VIRTIO_ID_NET	1
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_RNG	4
 
@@ -69,6 +71,10 @@ struct virtio_dev {
 	/* Set by the transport: raises the guest's interrupt. */
 	void (*irq)(struct virtio_dev *d, enum virtio_irq why, void *arg);
 	void *irq_arg;
+	/* Set by the transport: the lock it holds around every call into
+	 * the device. A device with a thread of its own (virtio-net's rx)
+	 * takes it there too. */
+	pthread_mutex_t *lock;
 	uint8_t isr; /* enum virtio_irq bits raised and not yet read */
 	/* Fault lines logged so far, at most VIRTIO_FAULT_LINES: a guest
 	 * that breaks and resets its device in a loop must not fill the

@@ -236,7 +236,9 @@ void virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev,
 		     void *arg)
 {
 	uint32_t id = vdev->ops->device_id;
-	uint32_t class = id == VIRTIO_ID_BLOCK ? 0x018000 : 0xff0000;
+	uint32_t class = id == VIRTIO_ID_BLOCK ? 0x018000
+			 : id == VIRTIO_ID_NET ? 0x020000
+					       : 0xff0000;
 	memset(vp, 0, sizeof(*vp));
 	vp->vdev = vdev;
 	vp->set_irq = set_irq;
@@ -244,6 +246,7 @@ void virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev,
 	vp->irq = irq;
 	vdev->irq = vp_raise;
 	vdev->irq_arg = vp;
+	vdev->lock = &vp->pci.lock;
 	struct pci_dev *p = &vp->pci;
 	pci_dev_header(p, VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE0 + id, class,
 		       bar, VP_BAR_SIZE, irq);

@@ -49,7 +49,7 @@ static const char *const fault_names[VQ_NFAULTS] = {
 	[VQ_TOO_MANY] = "too many descriptors in a chain",
 	[VQ_ORDER] = "readable descriptor after a writable one",
 	[VQ_BAD_USED] = "used element for a head out of the table",
-	[VQ_BAD_REQUEST] = "request with no room for its status",
+	[VQ_BAD_REQUEST] = "request with no room for its header or status",
 };
 _Static_assert(sizeof(fault_names) / sizeof(fault_names[0]) == VQ_NFAULTS,
 	       "a name for every virtq fault");

@@ -41,7 +41,7 @@ enum virtq_fault {
 	VQ_TOO_MANY,	 /* more than VIRTQ_MAX_SEGS segments */
 	VQ_ORDER,	 /* a readable descriptor after a writable one */
 	VQ_BAD_USED,	 /* the device pushed a head >= size (its own bug) */
-	VQ_BAD_REQUEST,	 /* a chain the device cannot answer (no status) */
+	VQ_BAD_REQUEST,	 /* a chain too short for its header or status */
 	VQ_NFAULTS
 };
 

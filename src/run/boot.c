@@ -264,8 +264,8 @@ static void *boot_ap(void *arg)
 }
 
 /* The signals that kick the vCPU: SIGALRM (--timeout) and SIGUSR1 (the
- * console's Ctrl-A x). Blocked in the console thread, which inherits the
- * mask set while it is made. */
+ * console's Ctrl-A x). Blocked in the console thread and the devices'
+ * threads, which inherit the mask set while they are made. */
 static int boot_signals(const struct boot_opts *o, struct guest *g)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -286,6 +286,8 @@ static int boot_signals(const struct boot_opts *o, struct guest *g)
 		errno = pthread_create(&t, NULL, boot_ap, &g->cpu[i]);
 		r = errno ? -1 : 0;
 	}
+	if (r == 0)
+		r = bootdev_threads(&g->dev);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r < 0) {
 		msg("internal error: cannot start a thread: %s",
@@ -337,7 +339,8 @@ static void boot_sigsys(int sig, siginfo_t *si, void *uc)
 /* The sandbox, once the VM is set up and before any vCPU runs (its
  * threads start after it, and inherit it): Landlock lets the monitor open
  * only the files the guest is given: the kernel and initrd to read, each
- * disk (by its open fd) to read, and to write unless :ro. */
+ * disk (by its open fd) to read, and to write unless :ro. The tap is open
+ * already, and is used through its fd alone. */
 static int boot_sandbox(const struct guest *g, const struct boot_opts *o)
 {
 	struct sigaction sa = {.sa_sigaction = boot_sigsys,
@@ -360,7 +363,7 @@ int boot_main(const struct boot_opts *o)
 	struct guest *g = &the_guest;
 	struct bzimage b;
 	struct linux_load l;
-	if (bootdev_open(&g->dev, &g->vm, o->disk, o->ndisks) < 0 ||
+	if (bootdev_open(&g->dev, &g->vm, o->disk, o->ndisks, o->net) < 0 ||
 	    boot_files(o, &b, &l) < 0)
 		return MOTE_EXIT_FAIL;
 	if (vm_kvm_is_pvm()) {

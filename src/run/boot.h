@@ -33,6 +33,7 @@ struct boot_opts {
 	bool no_sandbox;		  /* --no-sandbox */
 	const char *disk[BOOT_DISKS_MAX]; /* FILE, FILE:ro or FILE:rw */
 	unsigned ndisks;
+	const char *net; /* --net TAP, or NULL */
 };
 
 /* Boots o->kernel and runs it to its end. Returns the exit status; every

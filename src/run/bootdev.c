@@ -1,6 +1,6 @@
-/* mote boot's virtio devices (bootdev.h): the disks opened from the
- * command line, then the functions on PCI bus 0 with their BARs and
- * interrupt lines, and the exits that reach them. */
+/* mote boot's virtio devices (bootdev.h): the disks and the tap opened
+ * from the command line, then the functions on PCI bus 0 with their BARs
+ * and interrupt lines, and the exits that reach them. */
 #include "run/bootdev.h"
 
 #include <string.h>
@@ -14,12 +14,15 @@
 static const uint8_t pci_lines[] = {10, 11};
 
 int bootdev_open(struct bootdev *d, const struct vm *vm,
-		 const char *const *disks, unsigned n)
+		 const char *const *disks, unsigned n, const char *tap)
 {
 	memset(d, 0, sizeof(*d));
 	for (d->ndisks = 0; d->ndisks < n; d->ndisks++)
 		if (blk_open(&d->disk[d->ndisks], vm, disks[d->ndisks]) < 0)
 			goto err;
+	if (tap && net_open(&d->net, vm, tap) < 0)
+		goto err;
+	d->has_net = tap != NULL;
 	return 0;
 err:
 	while (d->ndisks--)
@@ -59,6 +62,13 @@ void bootdev_start(struct bootdev *d, struct vm *vm)
 	for (unsigned i = 0; i < d->ndisks; i++, d->nfn++)
 		add_fn(d, d->nfn, &d->disk[i].vdev);
 	add_fn(d, d->nfn++, &d->rng.vdev);
+	if (d->has_net)
+		add_fn(d, d->nfn++, &d->net.vdev);
+}
+
+int bootdev_threads(struct bootdev *d)
+{
+	return d->has_net ? net_start(&d->net) : 0;
 }
 
 struct ioport_dev bootdev_ioport(struct bootdev *d)

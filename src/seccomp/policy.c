@@ -292,12 +292,17 @@ static const struct allow self[] = {{0, "pid 0: the calling process"}};
 /* mote boot's monitor (src/run/boot.c), sandboxed once the VM, its vCPUs
  * and the guest's memory are set up and before its threads start: vCPU
  * threads (KVM_RUN, and the devices' port I/O served on them), the
- * console thread (stdin to the UART) and the signals that end a run. A
- * device that touches host files (virtio disks) adds its calls here. */
+ * console thread (stdin to the UART), virtio-net's rx thread and the
+ * signals that end a run. A device that touches host files (virtio
+ * disks) or fds (the tap, opened and set up before) adds its calls
+ * here. */
 static const struct allow boot_plain[] = {
-	A(read, "the console thread reads mote's stdin"),
-	A(write, "the UART's output to stdout; mote's line on stderr"),
-	A(futex, "the devices' locks (UART, CMOS, PM), pthread joins"),
+	A(read, "the console thread reads mote's stdin; virtio-net's rx "
+		"thread empties its kick eventfd"),
+	A(write, "the UART's output to stdout; mote's line on stderr; "
+		 "virtio-net's rx kick (an eventfd)"),
+	A(futex, "the devices' locks (UART, CMOS, PM, PCI functions), "
+		 "pthread joins"),
 	A(munmap, "glibc: a thread's stack, freed when it ends"),
 	A(madvise, "glibc: an ending thread gives its stack back"),
 	A(brk, "glibc's malloc"),
@@ -313,12 +318,17 @@ static const struct allow boot_plain[] = {
 	A(setitimer, "--timeout"),
 	A(clock_gettime, "the RTC's host time where the vDSO does not serve"),
 	A(clock_nanosleep, "the console waits for the guest to read the UART"),
-	A(exit, "the console thread ends at the end of its input"),
+	A(exit, "the console thread ends at the end of its input; "
+		"virtio-net's rx thread when the tap fails"),
 	A(exit_group, "mote ends"),
 	A(preadv, "virtio-blk: a read request"),
 	A(pwritev, "virtio-blk: a write request"),
 	A(fdatasync, "virtio-blk: a flush"),
 	A(getrandom, "virtio-rng"),
+	A(writev, "virtio-net: a guest's frame to the tap"),
+	A(readv, "virtio-net: a frame from the tap into the guest's buffers"),
+	A(poll, "virtio-net's rx thread waits for a frame or the guest's "
+		"kick"),
 };
 
 static const struct allow boot_ioctls[] = {
@@ -331,7 +341,8 @@ static const struct allow boot_ioctls[] = {
 };
 
 static const struct allow boot_clones[] = {
-	{CLONE_THREAD_FLAGS, "pthread_create: a vCPU's or the console's"},
+	{CLONE_THREAD_FLAGS, "pthread_create: a vCPU's, the console's or "
+			     "virtio-net's rx thread"},
 };
 
 /* A variant of the filter: bit 0 --net, bit 1 process_vm_readv. */

@@ -275,6 +275,14 @@ def hdr(t, sector):
     return {V_HDR: struct.pack("<IIQ", t, 0, sector)}
 
 INDIRECT, EVENT_IDX, RO, RNG = 0x10, 0x20, 0x40, 0x80
+NET, NET_RX_OFF = RO | RNG, 0x1000
+
+def netram(tx_descs, tx_heads, rx_descs, rx_heads):
+    """virtio-net: the tx queue's rings as vram's, the rx queue's
+    NET_RX_OFF above them; a frame's bytes at V_DATA."""
+    tx = vram(tx_descs, tx_heads, {V_DATA: bytes(12) + b"\xff" * 6 + bytes(range(54))})
+    rx = vram(rx_descs, rx_heads)
+    return tx + bytes(NET_RX_OFF - len(tx)) + rx
 
 VIRTQ = {
     "blk-read": vinput(vram(blkreq(IN, 1), [0], hdr(IN, 1))),
@@ -300,6 +308,15 @@ VIRTQ = {
                                         vdesc(V_INDIR, 32, F_INDIRECT)]), 3 | INDIRECT),
     "rng": vinput(vram({0: vdesc(V_DATA, 64, F_WRITE | F_NEXT, 1),
                         1: vdesc(V_DATA + 64, 64, F_WRITE)}, [0, 1]), 3 | RNG),
+    # A 72-byte frame (header and 60 bytes) sent, echoed back into a
+    # 256-byte rx buffer; sent again (the guest makes head 0 available
+    # again), too large for the next rx buffer (40 bytes): dropped, the
+    # buffer held.
+    "net-echo": vinput(netram({0: vdesc(V_DATA, 12, F_NEXT, 1), 1: vdesc(V_DATA + 12, 60)}, [0],
+                              {0: vdesc(NET_RX_OFF + V_DATA, 256, F_WRITE),
+                               1: vdesc(NET_RX_OFF + V_DATA + 256, 40, F_WRITE)}, [0, 1]),
+                       3 | NET | EVENT_IDX,
+                       vwrite(V_AVAIL + 2, struct.pack("<H", 2))),
 }
 
 # ---- virtio_pci inputs: a modern driver's set-up, then a request ----

@@ -1,12 +1,16 @@
 /* libFuzzer harness over the virtqueue parser (src/dev/virtq.c) and the
- * devices behind it (virtio-blk on a memfd disk, virtio-rng), with guest
- * RAM the fuzzer writes: rings, descriptors, indirect tables and buffers.
+ * devices behind it (virtio-blk on a memfd disk, virtio-rng, virtio-net
+ * on a datagram socket pair), with guest RAM the fuzzer writes: rings,
+ * descriptors, indirect tables and buffers.
  *
  * The input (little-endian):
  *
  *   byte 0      bits 0-3: log2 of the queue size (above 8 is refused);
  *               bit 4: indirect descriptors, bit 5: EVENT_IDX,
- *               bit 6: the disk is read-only, bit 7: rng instead of blk
+ *               bit 6: the disk is read-only, bit 7: rng instead of blk;
+ *               bits 6 and 7: net, its tx queue on the rings below and
+ *               its rx queue on rings NET_RX_OFF bytes above them, the
+ *               frames tx sends coming back to rx
  *   bytes 1-6   guest-physical addresses of the descriptor table, the
  *               avail ring and the used ring (u16 each)
  *   bytes 7-8   n: the length of the RAM image that follows
@@ -23,13 +27,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include "dev/blk.h"
+#include "dev/net.h"
 #include "dev/rng.h"
 #include "guest_ram.h"
 
 #define RAM_SIZE   (64 * 1024)
 #define HDR_BYTES  9
 #define DISK_BYTES (16 * 512)
+#define NET	   0xc0
+#define NET_RX_OFF 0x1000
 
 static struct vm vm;
 static int disk = -1;
@@ -69,12 +78,13 @@ static void check_chain(const struct virtq_chain *c)
 		abort();
 }
 
-static void set_queue(struct virtq *q, const struct input *in)
+/* q on the input's rings, off bytes up. */
+static void set_queue(struct virtq *q, const struct input *in, uint32_t off)
 {
 	q->size = 1u << (in->flags & 15);
-	q->desc_gpa = in->desc;
-	q->avail_gpa = in->avail;
-	q->used_gpa = in->used;
+	q->desc_gpa = in->desc + off;
+	q->avail_gpa = in->avail + off;
+	q->used_gpa = in->used + off;
 }
 
 /* The parser alone: every chain the guest made available, popped and
@@ -85,7 +95,7 @@ static void parse(const struct input *in)
 	static struct virtq_chain c;
 	load_ram(in);
 	memset(&q, 0, sizeof(q));
-	set_queue(&q, in);
+	set_queue(&q, in, 0);
 	q.indirect = in->flags & 0x10;
 	q.event_idx = in->flags & 0x20;
 	if (virtq_enable(&q, &vm) < 0)
@@ -123,19 +133,59 @@ static void irq(struct virtio_dev *d, enum virtio_irq why, void *arg)
 {
 }
 
-/* The device, as a transport would drive it. */
-static void device(const struct input *in)
+/* virtio-net's host side: each frame tx wrote to the "tap" (sv[0]) sent
+ * back into it, then the rx side run until it waits. */
+static void net_echo(struct net *n, int peer)
+{
+	uint8_t frame[2048];
+	ssize_t len;
+	while ((len = recv(peer, frame, sizeof(frame), MSG_DONTWAIT)) > 0)
+		send(peer, frame, (size_t)len, MSG_DONTWAIT);
+	while (net_rx(n) == NET_RX_MORE)
+		;
+}
+
+/* Notifies d's queues: tx then rx through the echo for net. */
+static void notify(struct virtio_dev *d, const struct input *in, int peer)
+{
+	if ((in->flags & NET) != NET) {
+		virtio_notify(d, 0);
+		return;
+	}
+	virtio_notify(d, NET_TXQ);
+	net_echo((struct net *)d, peer);
+}
+
+/* Makes the device the flags name, its queues on the input's rings. */
+static struct virtio_dev *make(const struct input *in, int *peer)
 {
 	static struct blk b;
 	static struct rng r;
-	struct virtio_dev *d = &r.vdev;
-	load_ram(in);
-	if (in->flags & 0x80)
+	static struct net n;
+	int sv[2];
+	if ((in->flags & NET) == NET) {
+		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv) <
+			    0 ||
+		    net_init(&n, &vm, sv[0]) < 0)
+			abort();
+		*peer = sv[1];
+		return &n.vdev;
+	}
+	if (in->flags & 0x80) {
 		rng_init(&r, &vm);
-	else if (blk_init(&b, &vm, disk, in->flags & 0x40, "fuzz") == 0)
-		d = &b.vdev;
-	else
+		return &r.vdev;
+	}
+	if (blk_init(&b, &vm, disk, in->flags & 0x40, "fuzz") < 0)
 		abort();
+	return &b.vdev;
+}
+
+/* The device, as a transport would drive it. */
+static void device(const struct input *in)
+{
+	int peer = -1;
+	load_ram(in);
+	struct virtio_dev *d = make(in, &peer);
 	d->irq = irq;
 	uint64_t f = 1ULL << VIRTIO_F_VERSION_1;
 	f |= (uint64_t) !!(in->flags & 0x10) << VIRTIO_RING_F_INDIRECT_DESC;
@@ -143,14 +193,23 @@ static void device(const struct input *in)
 	if (virtio_set_features(d, f) < 0)
 		abort();
 	d->status = VIRTIO_S_DRIVER_OK | VIRTIO_S_FEATURES_OK;
-	set_queue(&d->vq[0], in);
-	virtio_queue_enable(d, 0);
+	bool net = peer >= 0;
+	set_queue(&d->vq[net ? NET_TXQ : 0], in, 0);
+	virtio_queue_enable(d, net ? NET_TXQ : 0);
+	if (net) {
+		set_queue(&d->vq[NET_RXQ], in, NET_RX_OFF);
+		virtio_queue_enable(d, NET_RXQ);
+	}
 	const uint8_t *p = in->writes;
 	size_t n = in->nwrites;
 	do
-		virtio_notify(d, 0);
+		notify(d, in, peer);
 	while (guest_write(&p, &n));
 	virtio_reset(d);
+	if (net) {
+		net_close((struct net *)d);
+		close(peer);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # mote boot's refusals, which start no VM: kernel files that are not a
 # bzImage, are truncated or too old for the 64-bit entry, options not
-# supported yet, --disk values that name no usable disk (checked before
-# the kernel, so a text file stands in for it); and on a kvm_pvm host, the
+# supported yet, --disk values that name no usable disk and --net values
+# that name no usable tap (checked before the kernel, so a text file
+# stands in for it); and on a kvm_pvm host, the
 # one line saying it cannot boot a stock kernel. Each: status 125 and one
 # "mote: " line.
 # needs-kvm: no
@@ -20,11 +21,16 @@ expect() {
 	refused "$name" 125 "$@"
 }
 
-plan 17
+plan 20
 echo "hello, not a kernel" >"$tmp/text"
 expect text-file "not a bzImage" boot --kernel "$tmp/text"
 expect missing "No such file" boot --kernel "$tmp/none"
-expect net "--net is not supported yet" boot --kernel "$tmp/text" --net tap0
+expect name "--name is not supported yet" boot --kernel "$tmp/text" --name vm0
+expect net-missing "--net nosuchtap: no such network interface (make the tap first: ip tuntap add dev nosuchtap mode tap" \
+	boot --kernel "$tmp/text" --net nosuchtap
+expect net-long "--net abcdefghijklmnop: an interface name has at most 15 characters" \
+	boot --kernel "$tmp/text" --net abcdefghijklmnop
+expect net-twice "--net b: one --net only" boot --kernel "$tmp/text" --net a --net b
 truncate -s 1M "$tmp/disk.img"
 expect disk-missing "--disk $tmp/none.img: No such file" boot --kernel "$tmp/text" --disk "$tmp/none.img"
 expect disk-dir "--disk $tmp: a directory" boot --kernel "$tmp/text" --disk "$tmp"

@@ -3,8 +3,11 @@
 # initramfs whose init loads its modules (virtio, pvpanic), prints a
 # marker, nproc, MemTotal and the date, then reboots, powers off or panics
 # (mote.end=): one boot with 2 vCPUs that writes a marker on a virtio
-# disk, tries a write on a :ro one, reads the virtio rng and reboots, its
-# lines, the disks' files afterwards and how it ended; one that powers off
+# disk, tries a write on a :ro one, reads the virtio rng, pings the host
+# and trades a line and 1 MiB each way with it over TCP through
+# virtio-net on a tap (--net) and reboots, its lines, the disks' files
+# and what the host got afterwards and how it ended; --net refusals of a
+# non-tap and a busy tap; one that powers off
 # (ACPI S5) and one whose init exits (a panic, told by pvpanic), each with
 # its status and last line; a boot cut short by --timeout (its monitor's
 # sandbox checked meanwhile); one with 1 vCPU and the same disks, ended by
@@ -16,13 +19,14 @@
 set -u
 . tests/lib.sh
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tap=mtap0
+trap 'rm -rf "$tmp"; ip link del "$tap" 2>/dev/null' EXIT
 kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices hostile sandbox-violation sandbox-landlock"
-plan 20
+names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng net-mac net-ping net-tcp net-not-tap net-busy reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices hostile sandbox-violation sandbox-landlock"
+plan 25
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
@@ -48,13 +52,49 @@ fi
 truncate -s 1M "$tmp/rw.img"
 yes MOTE-RO-PATTERN | head -c 1M >"$tmp/ro.img"
 cp "$tmp/ro.img" "$tmp/ro.orig"
+# The network: a tap in this (the test VM's) network namespace, 10.0.9.1
+# on the host's side, and a TCP server on it that takes a line and 1 MiB
+# of a pattern from the guest and answers a line and 1 MiB of another;
+# it writes the line it got, the MD5 and length of the data it got and
+# the one it wanted, and the MD5 and length of the data it sent.
+ip link del "$tap" 2>/dev/null
+ip tuntap add dev "$tap" mode tap && ip addr add 10.0.9.1/24 dev "$tap" &&
+	ip link set "$tap" up || echo "   (cannot make the tap $tap: the net checks fail)"
+timeout 600 python3 -c '
+import hashlib, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.0.9.1", 5555))
+s.listen(1)
+c, _ = s.accept()
+c.settimeout(120)
+n = 1 << 20
+got = b""
+while len(got) < len(b"MOTE-GUEST-LINE\n") + n:
+    b = c.recv(65536)
+    if not b:
+        break
+    got += b
+line, _, data = got.partition(b"\n")
+want = (b"MOTE-GUEST-DATA\n" * n)[:n]
+out = (b"MOTE-HOST-DATA-%07d\n" % i for i in range(n // 16))
+out = b"".join(out)[:n]
+md5 = lambda b: hashlib.md5(b).hexdigest()
+open(sys.argv[1], "w").write("%s\nin: %s %d %s\nout: %s %d\n" % (
+    line.decode(errors="replace"), md5(data), len(data), md5(want), md5(out), len(out)))
+c.sendall(b"MOTE-HOST-REPLY\n" + out)
+c.close()
+' "$tmp/tcp" 2>"$tmp/tcp.err" &
+server=$!
 t0=$(date +%s.%N)
 TEST_TIMEOUT=600 run_mote "$tmp/out" "$tmp/err" boot --kernel "$kernel" \
 	--initrd "$tmp/initrd.gz" --memory ${mem}M --cpus $cpus --timeout 500 \
-	--disk "$tmp/rw.img" --disk "$tmp/ro.img:ro" \
-	--append "console=ttyS0 reboot=k panic=-1 quiet"
+	--disk "$tmp/rw.img" --disk "$tmp/ro.img:ro" --net "$tap" \
+	--append "console=ttyS0 reboot=k panic=-1 quiet mote.net=10.0.9.2/24,10.0.9.1"
 st=$?
 t1=$(date +%s.%N)
+kill $server 2>/dev/null
+wait $server 2>/dev/null
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "   (mote boot to reboot: %.1f s under this KVM)\n", b - a }'
 tr -d '\r' <"$tmp/out" >"$tmp/lines"
 tail_out=$(tail -c 300 "$tmp/lines" | tr '\n' ' ')
@@ -100,12 +140,48 @@ if grep -Eqx 'hwrng: virtio_rng\.0 [0-9a-f]{32}' "$tmp/lines" &&
 else
 	fail "$t/hwrng" "want 'hwrng: virtio_rng.0' and 32 hex digits: $(grep '^hwrng' "$tmp/lines")"
 fi
+# virtio-net: the card has a locally administered unicast MAC (the
+# first byte's low bits 10); the guest pings the tap's address and gets
+# its answers; over TCP, the host's server gets the guest's line and its
+# MiB whole, and the guest the server's (hundreds of frames each way,
+# more than the guest's rx buffers at once).
+if grep -Eqx 'net-mac: [0-9a-f][26ae](:[0-9a-f]{2}){5}' "$tmp/lines"; then pass "$t/net-mac"; else
+	fail "$t/net-mac" "want a locally administered MAC: $(grep -E '^(net-mac|insmod)' "$tmp/lines" | tr '\n' ' ')"
+fi
+if grep -qx 'net-ping: ok' "$tmp/lines"; then pass "$t/net-ping"; else
+	fail "$t/net-ping" "$(grep '^net-ping' "$tmp/lines")"
+fi
+read -r got_md5 got_len want_md5 < <(sed -n 's/^in: //p' "$tmp/tcp" 2>/dev/null)
+host_out=$(sed -n 's/^out: //p' "$tmp/tcp" 2>/dev/null)
+if [ "$(head -1 "$tmp/tcp" 2>/dev/null)" = MOTE-GUEST-LINE ] && [ -n "${want_md5:-}" ] &&
+	[ "$got_md5 $got_len" = "$want_md5 1048576" ] && grep -qx 'net-tcp: MOTE-HOST-REPLY' "$tmp/lines" &&
+	grep -qx "net-tcp-in: $host_out" "$tmp/lines"; then
+	pass "$t/net-tcp"
+else
+	fail "$t/net-tcp" "the host got: $(tr '\n' ' ' <"$tmp/tcp" 2>/dev/null) $(head -c 200 "$tmp/tcp.err"); the guest: $(grep '^net-tcp' "$tmp/lines" | tr '\n' ' ')"
+fi
 if [ "$st" = 0 ]; then pass "$t/reboot-status"; else
 	fail "$t/reboot-status" "status $st, want 0: $(head -c 200 "$tmp/err")"
 fi
 if grep -qx 'mote: the guest rebooted' "$tmp/err"; then pass "$t/reboot-line"; else
 	fail "$t/reboot-line" "stderr lacks 'mote: the guest rebooted': $(head -c 200 "$tmp/err")"
 fi
+
+# An interface that is not a tap, and a tap another process has
+# attached (TUNSETIFF from python): one line each, before any VM.
+refused "$t/net-not-tap" 125 "--net lo: not a tap device" boot --kernel "$kernel" --net lo
+python3 -c '
+import fcntl, os, struct, sys, time
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x1002))
+print("attached", flush=True)
+time.sleep(120)
+' "$tap" >"$tmp/holder" 2>&1 &
+holder=$!
+for _ in $(seq 50); do grep -q attached "$tmp/holder" && break; sleep 0.1; done
+refused "$t/net-busy" 125 "--net $tap: in use by another process" boot --kernel "$kernel" --net "$tap"
+kill $holder 2>/dev/null
+wait $holder 2>/dev/null
 
 # boot_end NAME END CPUS STATUS LINE [CONSOLE]: a boot whose init ends it
 # as END (mote.end=) ends mote with STATUS, LINE its last line on stderr,

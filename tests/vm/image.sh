@@ -18,9 +18,10 @@ dir=$(cd "$dir" && pwd)
 # the shares, kvm-amd for /dev/kvm; tun, veth, bridge and overlay for
 # tests that make network namespaces and container roots.
 WANT="virtio_pci 9pnet_virtio 9p kvm_amd tun veth bridge overlay"
-# Modules of mote boot's test guest: the virtio-pci transport, the disk
-# and rng drivers, and pvpanic (its ACPI device, QEMU0001) for panics.
-GUEST_WANT="virtio_pci virtio_blk virtio_rng pvpanic_mmio"
+# Modules of mote boot's test guest: the virtio-pci transport, the disk,
+# rng and network drivers (virtio_net brings net_failover and failover),
+# and pvpanic (its ACPI device, QEMU0001) for panics.
+GUEST_WANT="virtio_pci virtio_blk virtio_rng virtio_net pvpanic_mmio"
 
 die() {
 	echo "test VM: $*" >&2
