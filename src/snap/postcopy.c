@@ -37,6 +37,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lx/lx.h"
 #include "util.h"
 
 #define ASK_PAGES 16 /* a fault asks for its page and up to 15 after */
@@ -224,12 +225,17 @@ static int register_all(struct postcopy *pc, char *err, size_t errlen)
 	return 0;
 }
 
+/* Ends the monitor from this thread, as the paths that cannot unwind do
+ * (the vCPU threads may wait on a page in the kernel): the line, the
+ * runtime dir removed, _exit. */
 static noreturn void fatal(const char *why)
 {
-	die(MOTE_EXIT_FAIL,
-	    "post-copy: %s; the VM ran here with pages still at the source, "
+	msg("post-copy: %s; the VM ran here with pages still at the source, "
 	    "and cannot go on",
 	    why);
+	if (lx_hooks.dying)
+		lx_hooks.dying();
+	_exit(MOTE_EXIT_FAIL);
 }
 
 static void wake(struct postcopy *pc, uint64_t page, uint64_t n)

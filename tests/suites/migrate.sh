@@ -209,6 +209,7 @@ fi
 # proxy MODE LISTEN TARGET [BYTES]: a TCP relay that, after BYTES (64
 # KiB) from the source, either cuts both sides (cut) or stalls, touches
 # $tmp/stalled and waits for the receiver to die, then closes (stall).
+# Returns once it listens.
 proxy() {
 	python3 - "$1" "$2" "$3" "$tmp/stalled" "${4:-65536}" <<'PY' &
 import socket, sys, os, time, select
@@ -216,6 +217,7 @@ mode, lport, tport, mark = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.
 limit = int(sys.argv[5])
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.bind(("127.0.0.1", lport)); l.listen(1)
+open(mark + ".up", "w").close()
 a, _ = l.accept()
 b = socket.create_connection(("127.0.0.1", tport))
 sent = 0
@@ -239,6 +241,11 @@ while True:
 a.close(); b.close()
 PY
 	pids+=($!)
+	# Listening before mote migrate dials (it retries for 10 s only, and
+	# Python starts slowly in a busy test VM).
+	local end=$((SECONDS + DEADLINE))
+	until [ -e "$tmp/stalled.up" ] || [ $SECONDS -ge $end ]; do sleep 0.05; done
+	rm -f "$tmp/stalled.up"
 }
 
 # killed-receiver: the receiver dies mid-stream (SIGKILL), while the VM
@@ -256,7 +263,7 @@ pkill -KILL -f "receive --listen 127.0.0.1:$port " 2>/dev/null
 wait $!
 why=$(stays)
 if [ ! -e "$tmp/stalled" ]; then
-	fail migrate/killed-receiver "the stream never reached 64 KiB"
+	fail migrate/killed-receiver "the stream never reached 64 KiB: migrate $(cat "$tmp/mig.st" 2>/dev/null): $(head -c 200 "$tmp/mig.err") $(oneline recv)"
 elif [ "$(cat "$tmp/mig.st")" != 125 ] || ! grep -q "goes on here" "$tmp/mig.err"; then
 	fail migrate/killed-receiver "migrate $(cat "$tmp/mig.st"): $(head -c 200 "$tmp/mig.err")"
 elif [ -n "$why" ]; then
