@@ -375,6 +375,11 @@ int boot_main(const struct boot_opts *o)
 	int st = boot_setup(g, o, &b, &l);
 	if (st)
 		return st;
+	/* Copied into guest memory: the files' pages would only stay in the
+	 * monitor's resident memory (8 MiB for Debian's kernel). */
+	munmap((void *)b.file, b.file_size);
+	if (l.initrd)
+		munmap((void *)l.initrd, l.initrd_size);
 	if (boot_sandbox(g, o) < 0)
 		return MOTE_EXIT_FAIL;
 	if (boot_signals(o, g) < 0)
