@@ -8,7 +8,8 @@
  *   - asks the source for a lazy page (and the few after it) not yet
  *     asked for, and wakes the faulting thread when it has come;
  *   - stores every page the source sends (pwrite into the memfd, where
- *     the retried fault finds it) and wakes whoever waits on it;
+ *     the retried fault finds it) and wakes whoever waits on it; a page
+ *     the source finds zero (ZERO) is no lazy page any more;
  *   - answers a fault on a hole that is no lazy page (a zero page of the
  *     snapshot, in a registered range) with the zero page.
  * Once every lazy page has come, the userfaultfd is closed: nothing is
@@ -299,13 +300,12 @@ static void faults(struct postcopy *pc)
 	}
 }
 
-/* A frame of pages: stored, and their waiters woken. */
-static void store(struct postcopy *pc, const uint8_t *buf, uint32_t len)
+/* The first of n lazy pages at the file's offset off (n bytes of pages,
+ * which must all still be wanted), or a fatal end. */
+static uint64_t lazy_pages(struct postcopy *pc, uint64_t off, uint64_t bytes)
 {
-	uint64_t off;
-	memcpy(&off, buf, 8);
-	uint64_t n = (len - 8) / 4096;
-	if (len <= 8 || (len - 8) % 4096 || off < pc->mem_off ||
+	uint64_t n = bytes / 4096;
+	if (!bytes || bytes % 4096 || off < pc->mem_off ||
 	    (off - pc->mem_off) % 4096 ||
 	    (off - pc->mem_off) / 4096 > pc->pages ||
 	    n > pc->pages - (off - pc->mem_off) / 4096)
@@ -316,10 +316,30 @@ static void store(struct postcopy *pc, const uint8_t *buf, uint32_t len)
 		if (!bit(pc->want, pg + i))
 			fatal("the source sent a page that was not left out, "
 			      "or twice");
-	if (pwrite(pc->memfd, buf + 8, len - 8, (off_t)off) != len - 8)
+	return pg;
+}
+
+/* A frame of pages (DATA: stored) or of zero pages (ZERO: not lazy after
+ * all, so a fault on one gets the zero page), and their waiters woken. */
+static void store(struct postcopy *pc, uint32_t type, const uint8_t *buf,
+		  uint32_t len)
+{
+	uint64_t v[2] = {0, 0};
+	memcpy(v, buf, MIN(len, sizeof(v)));
+	if (type == MIG_ZERO && len != 16)
+		fatal("the source sent a malformed frame");
+	uint64_t bytes = type == MIG_ZERO ? v[1] : len - 8;
+	if (type == MIG_DATA && len <= 8)
+		bytes = 0;
+	uint64_t pg = lazy_pages(pc, v[0], bytes), n = bytes / 4096;
+	if (type == MIG_DATA &&
+	    pwrite(pc->memfd, buf + 8, len - 8, (off_t)v[0]) != len - 8)
 		fatal("cannot store a page");
-	for (uint64_t i = 0; i < n; i++)
+	for (uint64_t i = 0; i < n; i++) {
 		set(pc->want, pg + i, false);
+		if (type == MIG_ZERO)
+			set(pc->was, pg + i, false);
+	}
 	pc->left -= n;
 	wake(pc, pg, n);
 }
@@ -348,8 +368,8 @@ static void *run(void *arg)
 		if (mig_recv(&pc->m, &type, buf, MIG_FRAME_MAX, &len,
 			     SILENCE_MS, err, sizeof(err)) < 0)
 			fatal(err);
-		if (type == MIG_DATA) {
-			store(pc, buf, len);
+		if (type == MIG_DATA || type == MIG_ZERO) {
+			store(pc, type, buf, len);
 			continue;
 		}
 		if (type != MIG_DONE || len != 8)

@@ -277,12 +277,15 @@ static int save_range(struct save *s, uint64_t start, uint64_t end, bool anon)
 		return -1;
 	uint8_t *vec = anon ? touched(s, start, end) : NULL;
 	int err = 0;
+	/* A lazy pass does not read the pages the host has had: that would
+	 * lengthen post-copy's pause; snap_postcopy finds the zero ones. */
+	bool look = !(vec && s->lazy && end <= s->p->vm.user_size);
 	for (uint64_t a = start; a < end && !err; a += PAGE_SIZE) {
 		if (!take(s, a))
 			continue;
 		if (vec && !(vec[(a - start) / PAGE_SIZE] & 1))
 			err = drop(s, a);
-		else if (!zero_page(h + (a - start)))
+		else if (!look || !zero_page(h + (a - start)))
 			err = keep(s, a);
 		else
 			err = drop(s, a);
@@ -633,7 +636,9 @@ int snap_save_stream(struct lx_proc *p, int fd, bool lazy,
 	return r;
 }
 
-/* Sends the lazy pages of [from, to) (page numbers), and forgets them. */
+/* Sends the lazy pages of [from, to) (page numbers), and forgets them:
+ * in runs of one kind, the zero pages as ZERO records (the lazy pass did
+ * not look at them), the others as DATA. */
 static int send_lazy(struct save *s, uint64_t from, uint64_t to, uint64_t *sent)
 {
 	for (uint64_t pg = from; pg < to;) {
@@ -641,19 +646,27 @@ static int send_lazy(struct save *s, uint64_t from, uint64_t to, uint64_t *sent)
 			pg++;
 			continue;
 		}
-		uint64_t end = pg;
-		while (end < to && end - pg < SNAP_REC_MAX / PAGE_SIZE &&
-		       (lazy_set[end / 64] & (1ULL << (end % 64)))) {
-			lazy_set[end / 64] &= ~(1ULL << (end % 64));
-			end++;
-		}
-		uint64_t gpa = pg * PAGE_SIZE, len = (end - pg) * PAGE_SIZE;
-		const uint8_t *h = image(s, gpa, len);
-		if (!h ||
-		    record(s, SNAP_REC_DATA, s->mem_off + gpa, len, h) < 0)
+		uint64_t max = MIN(to - pg, SNAP_REC_MAX / PAGE_SIZE);
+		const uint8_t *h = image(s, pg * PAGE_SIZE, max * PAGE_SIZE);
+		if (!h)
 			return -1;
-		*sent += end - pg;
-		pg = end;
+		bool zero = zero_page(h);
+		uint64_t n = 0;
+		while (n < max &&
+		       (lazy_set[(pg + n) / 64] & (1ULL << ((pg + n) % 64))) &&
+		       zero_page(h + n * PAGE_SIZE) == zero) {
+			lazy_set[(pg + n) / 64] &= ~(1ULL << ((pg + n) % 64));
+			n++;
+		}
+		if (record(s, zero ? SNAP_REC_ZERO : SNAP_REC_DATA,
+			   s->mem_off + pg * PAGE_SIZE, n * PAGE_SIZE,
+			   zero ? NULL : h) < 0)
+			return -1;
+		if (zero)
+			s->zeros += n;
+		else
+			*sent += n;
+		pg += n;
 	}
 	return 0;
 }
@@ -723,6 +736,7 @@ int snap_postcopy(struct lx_proc *p, int fd, struct snap_sent *sent, char *err,
 		r = send_lazy(&s, pg, MIN(pg + SNAP_REC_MAX / PAGE_SIZE, pages),
 			      &sent->pages);
 	}
+	sent->zeros = s.zeros;
 	if (!r)
 		r = record(&s, SNAP_REC_DONE, sent->pages * PAGE_SIZE, 0, NULL);
 	if (!r)
