@@ -5,10 +5,9 @@
  * (struct ctl_ops: mote run's in lxops.c, mote boot's in
  * src/run/bootctl.c), which reads the VM's bookkeeping and holds,
  * releases or ends it through the calls its monitor uses itself. A
- * client has CTL_IDLE_MS to send
- * each whole request line, however slowly it trickles in, so a stuck one
- * cannot hold the socket for long; a line over CTL_LINE_MAX ends its
- * connection. Neither affects the VM.
+ * client has CTL_IDLE_MS to send each whole request line, however slowly
+ * it trickles in, so a stuck one cannot hold the socket for long; a line
+ * over CTL_LINE_MAX ends its connection. Neither affects the VM.
  */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
@@ -21,7 +20,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 

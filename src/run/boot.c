@@ -144,7 +144,6 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 	}
 	g->ncpus = o->cpus;
 	g->o = o;
-	boot_hold_init(&g->hold, g->cpu, g->ncpus, o);
 	bootdev_start(&g->dev, &g->vm);
 	if (boot_vcpus(g, entry) < 0)
 		return MOTE_EXIT_FAIL;
@@ -392,16 +391,18 @@ int boot_main(const struct boot_opts *o)
 		    "(bare metal, or a VM with nested virtualization)");
 		return MOTE_EXIT_FAIL;
 	}
-	int st = boot_setup(g, o, &b, &l);
-	/* Before the sandbox, which cannot make it: a name a live guest
-	 * holds is refused before this one starts. */
-	if (!st)
-		st = boot_ctl_open(&g->hold, o->name);
+	/* Before the sandbox, which cannot make it, and the VM: a name a
+	 * live guest holds is refused at once. */
+	boot_hold_init(&g->hold, g->cpu, o->cpus, o);
+	int st = boot_ctl_open(&g->hold, o->name);
 	if (st)
 		return st;
-	if (boot_sandbox(g, o) < 0 || boot_signals(o, g) < 0) {
+	st = boot_setup(g, o, &b, &l);
+	if (!st && (boot_sandbox(g, o) < 0 || boot_signals(o, g) < 0))
+		st = MOTE_EXIT_FAIL;
+	if (st) {
 		boot_ctl_close(&g->hold);
-		return MOTE_EXIT_FAIL;
+		return st;
 	}
 	boot_loop(g, &g->cpu[0]);
 }

@@ -17,7 +17,7 @@
 # guest of its name, and ended by mote stop --force; a hostile "kernel"
 # (tests/boot/hostile.S) that ends in a triple fault, and the sandbox's
 # test hooks on it. Boots are slow under emulation (20-80 s in the test
-# VM): four boots run to init, the other checks ride on them.
+# VM): five boots run to init, the other checks ride on them.
 # needs-kvm: hardware
 set -u
 . tests/lib.sh
@@ -266,7 +266,7 @@ fi
 
 # Control (docs/control.md): a guest booted with --name, in a runtime
 # root of the suite's own, whose init prints "tick N" every half second.
-ticks() { grep -c '^tick [0-9]*$' "$tmp/cout" 2>/dev/null; }
+ticks() { tr -d '\r' <"$tmp/cout" | grep -c '^tick [0-9]*$'; }
 until_ticks() { # until there are more than $1 ticks, at most $2 s
 	local i
 	for i in $(seq $(($2 * 10))); do
@@ -286,13 +286,13 @@ until_ticks 2 300
 "$MOTE" ps >"$tmp/ps" 2>&1
 "$MOTE" stats mote-bt --json >"$tmp/stats" 2>&1
 if grep -Eq "^mote-bt +[0-9]+ running .* 2 .*boot $kernel\$" "$tmp/ps" &&
-	grep -q '"kind": *"boot"' "$tmp/stats"; then
+	grep -q '"kind":[[:space:]]*"boot"' "$tmp/stats"; then
 	pass "$t/ctl-ps"
 else
 	fail "$t/ctl-ps" "mote ps: $(tr '\n' ' ' <"$tmp/ps"); stats: $(head -c 200 "$tmp/stats"); $(ticks) ticks, $(head -c 200 "$tmp/cerr")"
 fi
 refused "$t/ctl-dup" 125 "a VM named mote-bt is already running" boot \
-	--kernel "$kernel" --memory 64M --name mote-bt
+	--kernel "$kernel" --memory ${mem}M --name mote-bt
 run_mote "$tmp/out" "$tmp/err" snapshot mote-bt "$tmp/snap"
 st=$?
 n=$(ticks)
