@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "boot_cli.h"
+#include "ctl/ctl.h"
 #include "run/boot.h"
 #include "util.h"
 #include "vm/plain.h"
@@ -36,13 +37,17 @@ static const char boot_usage[] =
 	"                        tuntap add dev TAP mode tap user $USER)\n"
 	"  --no-sandbox          run the monitor without its seccomp filter\n"
 	"                        and Landlock rules (debugging)\n"
-	"  --name, --snapshot: not supported yet\n"
+	"  --name NAME           the guest's name for mote ps, pause, resume,\n"
+	"                        stats and stop (letters, digits, '.', '_',\n"
+	"                        '-'); default: a generated id\n"
+	"  --snapshot: not supported yet\n"
 	"\n"
 	"exit status: 0 when the guest powered off (poweroff -f), rebooted\n"
 	"(reboot -f) or on Ctrl-A x; 1 when its kernel reset the CPU (a "
 	"triple\n"
 	"fault); 2 when its kernel panicked (told through pvpanic); 124 on\n"
-	"--timeout; 125 if mote failed (bad option, bad kernel file, no "
+	"--timeout; 137 on mote stop; 125 if mote failed (bad option, bad "
+	"kernel file, no "
 	"usable\n"
 	"KVM, a syscall the monitor's sandbox refused).\n";
 
@@ -65,7 +70,7 @@ static const struct option boot_options[] = {
 	{"disk", required_argument, NULL, 'd'},
 	{"net", required_argument, NULL, 'n'},
 	{"name", required_argument, NULL, 'N'},
-	{"snapshot", required_argument, NULL, 'N'},
+	{"snapshot", required_argument, NULL, 'U'},
 	{"help", no_argument, NULL, 'h'},
 	{0},
 };
@@ -121,6 +126,16 @@ static void boot_net(struct boot_opts *o, const char *arg)
 	o->net = arg;
 }
 
+static void boot_name(struct boot_opts *o, const char *arg)
+{
+	char err[96], line[192];
+	if (ctl_name_check(arg, err, sizeof(err)) < 0) {
+		snprintf(line, sizeof(line), "--name %.64s: %s", arg, err);
+		boot_bad("%s", line);
+	}
+	o->name = arg;
+}
+
 /* The option at index optind - 1 (the one getopt just took). */
 static noreturn void boot_unsupported(char **argv)
 {
@@ -154,7 +169,8 @@ int cmd_boot(int argc, char **argv)
 		case 'S': o.no_sandbox = true; break;
 		case 'd': boot_disk(&o, optarg); break;
 		case 'n': boot_net(&o, optarg); break;
-		case 'N': boot_unsupported(argv); break;
+		case 'N': boot_name(&o, optarg); break;
+		case 'U': boot_unsupported(argv); break;
 		case 'h': fputs(boot_usage, stdout); return 0;
 		default: boot_bad("unknown option %s", argv[optind - 1]);
 		}

@@ -234,7 +234,9 @@ int landlock_enter(const struct lx_proc *p, int *abi)
 
 /* ---- mote boot ---- */
 
-/* Read (and write where asked) on each file alone; no other path, no TCP
+/* Read (and write where asked) on each file alone, removal in the dirs
+ * given for it (the control dir, and it from the runtime root); no other
+ * path, no TCP
  * (ABI 4+), signals and abstract sockets within the domain (ABI 6+). */
 int landlock_files(const struct sandbox_file *f, size_t n, int *abi)
 {
@@ -260,8 +262,14 @@ int landlock_files(const struct sandbox_file *f, size_t n, int *abi)
 	if (rs.fd < 0)
 		return -errno;
 	int err = 0;
+	static const uint64_t rights[] = {
+		[SB_READ] = R_FILE,
+		[SB_WRITE] = R_FILE | W_FILE,
+		[SB_REMOVE_FILE] = LANDLOCK_ACCESS_FS_REMOVE_FILE,
+		[SB_REMOVE_DIR] = LANDLOCK_ACCESS_FS_REMOVE_DIR,
+	};
 	for (size_t i = 0; i < n && !err; i++) {
-		uint64_t r = R_FILE | (f[i].write ? W_FILE : 0);
+		uint64_t r = rights[f[i].access];
 		err = f[i].path ? allow_path(&rs, f[i].path, r)
 				: allow_fd(&rs, f[i].fd, r);
 	}

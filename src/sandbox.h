@@ -35,17 +35,26 @@ _Noreturn void sandbox_violation(const siginfo_t *si);
  * 0 if it has none (nothing is done then). Returns 0 or -errno. */
 int landlock_enter(const struct lx_proc *p, int *abi);
 
-/* A host file a booted Linux guest is given (mote boot), by its path or,
- * with path NULL, its open fd: read, or read and written. */
+/* What mote boot's monitor may do with a file or dir. */
+enum sandbox_access {
+	SB_READ,	/* a file read */
+	SB_WRITE,	/* a file read and written */
+	SB_REMOVE_FILE, /* a dir whose files are removed (the control dir) */
+	SB_REMOVE_DIR,	/* a dir whose subdirs are removed (the runtime root) */
+};
+
+/* A host file a booted Linux guest is given (mote boot), or a dir its
+ * monitor cleans up, by its path or, with path NULL, its open fd. */
 struct sandbox_file {
 	const char *path;
 	int fd;
-	bool write;
+	enum sandbox_access access;
 };
 
 /* mote boot's sandbox, once the VM is set up and before its threads
  * start: PR_SET_NO_NEW_PRIVS, resource limits, Landlock allowing nothing
- * but the n files (the kernel and initrd, read; a disk as it is opened),
+ * but the n files (the kernel and initrd, read; a disk as it is opened;
+ * the control dir's removal),
  * and mote boot's own seccomp allowlist. The caller's SIGSYS handler must
  * already be installed: it calls sandbox_violation. With no_sandbox, says
  * so and does none of it. Returns 0, or -1 after a message. */

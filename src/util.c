@@ -48,6 +48,18 @@ uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* The clock as pthread_getcpuclockid makes it (CPUCLOCK_SCHED, per
+ * thread): the pthread_t of a thread that has just exited would be freed
+ * memory, a dead tid is only EINVAL. */
+uint64_t thread_cpu_ns(pid_t tid)
+{
+	clockid_t id = (clockid_t)((~(unsigned)tid) << 3) | 6;
+	struct timespec ts;
+	if (clock_gettime(id, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 int parse_size(const char *s, uint64_t *out)
 {
 	char *end;

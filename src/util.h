@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b)	 ((a) < (b) ? (a) : (b))
@@ -33,6 +34,8 @@ int err_set(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 uint64_t mono_ns(void);
+/* The CPU time of host thread tid (of this process), 0 if it is gone. */
+uint64_t thread_cpu_ns(pid_t tid);
 
 /* The monitor's own long-lived descriptors (KVM, VM, vCPUs, the root and
  * volume directories, the executable) live at the top of the fd space,

@@ -390,6 +390,12 @@ static char **list_ids(int root_fd, int *n)
 	return ids;
 }
 
+/* A booted Linux guest's row or stats (mote boot), not a run's. */
+static bool is_boot(const cJSON *j)
+{
+	return !strcmp(str(j, "kind"), "boot");
+}
+
 static void ps_print(const cJSON *rows)
 {
 	printf("%-16s %8s %-8s %8s %5s %8s %9s  %s\n", "ID", "PID", "STATE",
@@ -400,12 +406,13 @@ static void ps_print(const cJSON *rows)
 		char up[32], rss[32];
 		const cJSON *mem =
 			cJSON_GetObjectItemCaseSensitive(r, "memory");
-		printf("%-16s %8.0f %-8s %8s %5.0f %8s %9.0f  %s\n",
+		printf("%-16s %8.0f %-8s %8s %5.0f %8s %9.0f  %s%s\n",
 		       str(r, "id"), ctl_num(r, "pid"), str(r, "state"),
 		       duration(ctl_num(r, "uptime_s"), up, sizeof(up)),
 		       ctl_num(r, "vcpus"),
 		       human(ctl_num(mem, "resident"), rss, 32),
-		       ctl_num(r, "exits_per_s"), str(r, "program"));
+		       ctl_num(r, "exits_per_s"), is_boot(r) ? "boot " : "",
+		       str(r, "program"));
 	}
 }
 
@@ -569,10 +576,16 @@ static void stats_print(const cJSON *j)
 			   cJSON_GetObjectItemCaseSensitive(
 				   j, "exit_reasons")) if (v->valuedouble > 0)
 		printf(" %s %.0f", v->string, v->valuedouble);
-	printf("\npage faults: %.0f\n", ctl_num(j, "page_faults"));
+	if (is_boot(j))
+		printf("\nguest memory: %s\n",
+		       human(ctl_num(j, "guest_memory"), a, 32));
+	else
+		printf("\npage faults: %.0f\n", ctl_num(j, "page_faults"));
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "vcpus"))
 		printf("vCPU %.0f (tid %.0f): %.3f s CPU\n", ctl_num(v, "id"),
 		       ctl_num(v, "tid"), ctl_num(v, "cpu_ns") / 1e9);
+	if (is_boot(j))
+		return;
 	printf("%10s %12s  %s\n", "CALLS", "TIME(us)", "SYSCALL");
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "syscalls"))
 		printf("%10.0f %12.1f  %s (%.0f)\n", ctl_num(v, "count"),

@@ -33,7 +33,7 @@
 #include "util.h"
 
 /* The one run of this process, for ctl_remove_now. */
-static struct lx_ctl *cur;
+static struct ctl_run *cur;
 
 int ctl_name_check(const char *name, char *err, size_t errlen)
 {
@@ -252,7 +252,8 @@ static void put_json(struct text *t, const char *s)
 
 /* state: {"id", "pid", "program", "argv", "start"}, the id at id_off (an
  * id needs no escaping: ctl_name_check). */
-static void format_state(struct lx_ctl *c, const struct lx_proc *p)
+static void format_state(struct ctl_run *c, const char *program,
+			 char *const *argv)
 {
 	struct text t = {0};
 	char num[64];
@@ -262,10 +263,10 @@ static void format_state(struct lx_ctl *c, const struct lx_proc *p)
 	int n = snprintf(num, sizeof(num),
 			 "\",\"pid\":%d,\"program\":", (int)getpid());
 	put(&t, num, (size_t)n);
-	put_json(&t, p->task.exe);
+	put_json(&t, program);
 	put(&t, ",\"argv\":[", 9);
-	for (char **a = p->opts->argv; a && *a; a++) {
-		if (a != p->opts->argv)
+	for (char *const *a = argv; a && *a; a++) {
+		if (a != argv)
 			put(&t, ",", 1);
 		put_json(&t, *a);
 	}
@@ -280,7 +281,7 @@ static void format_state(struct lx_ctl *c, const struct lx_proc *p)
 
 /* The dir under its temporary name (before the sandbox: Landlock's rules
  * for building and removing it are on its inode). */
-static int make_tmp(struct lx_ctl *c)
+static int make_tmp(struct ctl_run *c)
 {
 	snprintf(c->tmp, sizeof(c->tmp), ".new-%d", (int)getpid());
 	int r = mkdirat(c->root_fd, c->tmp, 0700);
@@ -300,7 +301,7 @@ static int make_tmp(struct lx_ctl *c)
 }
 
 /* The state file, whole (the dir is not in place yet). Its fd, or -errno. */
-static int write_state(struct lx_ctl *c)
+static int write_state(struct ctl_run *c)
 {
 	int fd = openat(c->dir_fd, CTL_STATE,
 			O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -315,7 +316,7 @@ static int write_state(struct lx_ctl *c)
 	return fd;
 }
 
-static void close_fds(struct lx_ctl *c)
+static void close_fds(struct ctl_run *c)
 {
 	int *fds[] = {&c->listen_fd, &c->conn_fd, &c->dir_fd, &c->root_fd};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
@@ -326,7 +327,7 @@ static void close_fds(struct lx_ctl *c)
 }
 
 /* Whether ROOT/name is the run's dir (own: its stat), not one made since. */
-static bool is_ours(const struct lx_ctl *c, const char *name,
+static bool is_ours(const struct ctl_run *c, const char *name,
 		    const struct stat *own)
 {
 	struct stat st;
@@ -339,7 +340,7 @@ static bool is_ours(const struct lx_ctl *c, const char *name,
  * (no links left), and once it is, nothing the thread still does can
  * bring it back: each step creates in the dir or renames it. Bounded, for
  * a thread stopped for good in a step. Async-signal-safe. */
-static void remove_dir(struct lx_ctl *c)
+static void remove_dir(struct ctl_run *c)
 {
 	struct stat own;
 	for (int i = 0; i < 1000; i++) {
@@ -358,7 +359,7 @@ static void remove_dir(struct lx_ctl *c)
 }
 
 /* A name a live run holds: the message and status; a stale one: cleared. */
-static int claim_name(struct lx_ctl *c, const char *name)
+static int claim_name(struct ctl_run *c, const char *name)
 {
 	pid_t pid;
 	switch (ctl_probe(c->root_fd, name, &pid)) {
@@ -376,10 +377,10 @@ static int claim_name(struct lx_ctl *c, const char *name)
 /* A failure to build the dir: an error with a name (the VM does not
  * start), a warning without (the run goes on without a control socket);
  * nothing once the run is ending (the dir went under the thread). */
-static void build_failed(const struct lx_ctl *c, const char *name,
+static void build_failed(const struct ctl_run *c, const char *name,
 			 const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void build_failed(const struct lx_ctl *c, const char *name,
+static void build_failed(const struct ctl_run *c, const char *name,
 			 const char *fmt, ...)
 {
 	if (__atomic_load_n(&c->stopping, __ATOMIC_SEQ_CST))
@@ -396,7 +397,7 @@ static void build_failed(const struct lx_ctl *c, const char *name,
 /* Renames the dir into place as the name, or as the id, drawn again
  * (and patched into the state) while one is taken. 0, MOTE_EXIT_FAIL
  * after a message. */
-static int place(struct lx_ctl *c, const char *name, int state_fd)
+static int place(struct ctl_run *c, const char *name, int state_fd)
 {
 	for (int i = 0; i < 8; i++) {
 		if (name && claim_name(c, name))
@@ -429,7 +430,7 @@ static int place(struct lx_ctl *c, const char *name, int state_fd)
 	return MOTE_EXIT_FAIL;
 }
 
-int ctl_build(struct lx_ctl *c, const char *name)
+int ctl_build(struct ctl_run *c, const char *name)
 {
 	int r = MOTE_EXIT_FAIL;
 	int s = listen_in(c->dir_fd);
@@ -451,22 +452,26 @@ int ctl_build(struct lx_ctl *c, const char *name)
 	return r;
 }
 
-int ctl_start(struct lx_proc *p, const char *name)
+int ctl_open(struct ctl_run **out, const char *name, const struct ctl_ops *ops,
+	     void *vm, const char *program, char *const *argv, bool build_now)
 {
 	char err[96], root[PATH_MAX];
 	if (name && ctl_name_check(name, err, sizeof(err)) < 0) {
 		msg("--name %s: %s", name, err);
 		return MOTE_EXIT_FAIL;
 	}
-	struct lx_ctl *c = calloc(1, sizeof(*c));
+	*out = NULL;
+	struct ctl_run *c = calloc(1, sizeof(*c));
 	if (!c)
 		die(MOTE_EXIT_FAIL, "out of memory");
-	*c = (struct lx_ctl){.owner = getpid(),
-			     .dir_fd = -1,
-			     .listen_fd = -1,
-			     .conn_fd = -1,
-			     .start_ns = mono_ns(),
-			     .building = !name};
+	*c = (struct ctl_run){.ops = ops,
+			      .vm = vm,
+			      .owner = getpid(),
+			      .dir_fd = -1,
+			      .listen_fd = -1,
+			      .conn_fd = -1,
+			      .start_ns = mono_ns(),
+			      .building = !build_now};
 	pthread_mutex_init(&c->lock, NULL);
 	if (name)
 		snprintf(c->id, sizeof(c->id), "%s", name);
@@ -490,25 +495,36 @@ int ctl_start(struct lx_proc *p, const char *name)
 		free(c);
 		return name ? MOTE_EXIT_FAIL : 0;
 	}
-	format_state(c, p);
-	p->ctl = c;
+	format_state(c, program, argv);
+	*out = c;
 	cur = c;
 	/* A generated id is free whatever the dir's name is: the control
 	 * thread builds the rest while the guest runs. A name must be
 	 * claimed before the guest starts. */
-	if (name && ctl_build(c, name)) {
-		p->ctl = cur = NULL;
+	if (build_now && ctl_build(c, name)) {
+		*out = cur = NULL;
 		close_fds(c);
 		free(c->state);
 		free(c);
-		return MOTE_EXIT_FAIL;
+		return name ? MOTE_EXIT_FAIL : 0;
 	}
 	return 0;
 }
 
+int ctl_start(struct lx_proc *p, const char *name)
+{
+	return ctl_open(&p->ctl, name, &ctl_lx_ops, p, p->task.exe,
+			p->opts->argv, name != NULL);
+}
+
+void ctl_serve(struct lx_proc *p)
+{
+	ctl_run_serve(p->ctl);
+}
+
 void ctl_remove_now(void)
 {
-	struct lx_ctl *c = cur;
+	struct ctl_run *c = cur;
 	if (!c || c->owner != getpid() || c->dir_fd < 0)
 		return;
 	__atomic_store_n(&c->stopping, true, __ATOMIC_SEQ_CST);
@@ -517,7 +533,11 @@ void ctl_remove_now(void)
 
 void ctl_stop(struct lx_proc *p)
 {
-	struct lx_ctl *c = p->ctl;
+	ctl_run_stop(p->ctl);
+}
+
+void ctl_run_stop(struct ctl_run *c)
+{
 	if (!c)
 		return;
 	/* A request under way finishes first; none is served after. */
@@ -528,7 +548,7 @@ void ctl_stop(struct lx_proc *p)
 
 void ctl_forked(struct lx_proc *p)
 {
-	struct lx_ctl *c = p->ctl;
+	struct ctl_run *c = p->ctl;
 	p->ctl = NULL;
 	cur = NULL;
 	/* The parent's struct: its lock may be held by the serving thread,
@@ -544,12 +564,22 @@ bool ctl_building(const struct lx_proc *p)
 
 int ctl_root_fd(const struct lx_proc *p)
 {
-	return p->ctl ? p->ctl->root_fd : -1;
+	return ctl_run_root_fd(p->ctl);
 }
 
 int ctl_dir_fd(const struct lx_proc *p)
 {
-	return p->ctl ? p->ctl->dir_fd : -1;
+	return ctl_run_dir_fd(p->ctl);
+}
+
+int ctl_run_root_fd(const struct ctl_run *c)
+{
+	return c ? c->root_fd : -1;
+}
+
+int ctl_run_dir_fd(const struct ctl_run *c)
+{
+	return c ? c->dir_fd : -1;
 }
 
 /* ---- requests ---- */
@@ -561,7 +591,12 @@ static const char *const cmd_names[] = {
 	[CTL_SIGNAL] = "signal",   [CTL_MIGRATED] = "migrated",
 	[CTL_PRECOPY] = "precopy", [CTL_POSTCOPY] = "postcopy",
 };
-_Static_assert(ARRAY_SIZE(cmd_names) == CTL_POSTCOPY + 1, "cmd_names");
+_Static_assert(ARRAY_SIZE(cmd_names) == CTL_NCMDS, "cmd_names");
+
+const char *ctl_cmd_name(enum ctl_cmd cmd)
+{
+	return cmd_names[cmd];
+}
 
 /* migrated's destination: required, printable, shorter than req->to. */
 static int get_to(const cJSON *j, struct ctl_req *req, char *err, size_t errlen)

@@ -1,13 +1,19 @@
-/* The control socket of a run (docs/control.md): its runtime dir, the
- * server thread in the first monitor, and the `mote ps/stop/pause/resume/
- * stats/snapshot` client. */
+/* The control socket of a VM (docs/control.md): its runtime dir, the
+ * server thread in the first monitor, the ops table through which a
+ * personality (mote run's, mote boot's) serves the requests, and the
+ * `mote ps/stop/pause/resume/stats/snapshot` client. */
 #ifndef MOTE_CTL_CTL_H
 #define MOTE_CTL_CTL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
+struct cJSON;
 struct lx_proc;
+struct ctl_run;	 /* a VM's control state (ctl.c) */
+struct ctl_conn; /* the connection a request came on (serve.c) */
 
 #define CTL_ID_MAX   64		/* a --name's length at most */
 #define CTL_LINE_MAX (64 << 10) /* a request or reply line at most */
@@ -68,6 +74,7 @@ enum ctl_cmd {
 	CTL_MIGRATED,
 	CTL_PRECOPY,
 	CTL_POSTCOPY,
+	CTL_NCMDS
 };
 
 struct ctl_req {
@@ -88,6 +95,64 @@ struct ctl_req {
  * cmd, a field of the wrong type). */
 int ctl_parse(const char *line, size_t len, struct ctl_req *req, char *err,
 	      size_t errlen);
+
+/* The request's name ("info", ...). */
+const char *ctl_cmd_name(enum ctl_cmd cmd);
+
+/* ---- a personality's side ---- */
+
+/* Serves req about vm (the ops' VM) on cn: one reply, made with ctl_ok
+ * and ctl_reply, or ctl_reply_error. */
+typedef void ctl_handler(struct ctl_conn *cn, void *vm,
+			 const struct ctl_req *req);
+
+/* What serve.c calls for a VM, on the control thread, one request at a
+ * time. */
+struct ctl_ops {
+	ctl_handler *cmd[CTL_NCMDS]; /* NULL: refused with unsupported */
+	const char *unsupported;     /* that error's reason */
+	bool (*ending)(void *vm);    /* nothing is served once true */
+	/* about once a second and after each connection; may be NULL */
+	void (*tick)(struct ctl_run *c, void *vm);
+};
+
+/* A rate of exits, for info's exits_per_s. */
+struct ctl_rate {
+	uint64_t exits, ns; /* at the last sample */
+	double per_s;
+};
+/* Samples exits (the count so far), at most once a second: for tick. */
+void ctl_rate_sample(struct ctl_rate *r, uint64_t exits);
+
+/* mote run's (lxops.c), for ctl_start. */
+extern const struct ctl_ops ctl_lx_ops;
+
+/* ctl_start for any VM: the dir of a VM served by ops about vm, its state
+ * file naming program and argv (NULL: none). With build_now the dir is
+ * whole and in place on return, also for a generated id (a monitor whose
+ * sandbox cannot build it later); a generated id's failure is then a
+ * warning, *out NULL. Returns 0 with *out set (NULL: no control socket),
+ * or MOTE_EXIT_FAIL after a message. */
+int ctl_open(struct ctl_run **out, const char *name, const struct ctl_ops *ops,
+	     void *vm, const char *program, char *const *argv, bool build_now);
+/* ctl_serve, ctl_stop, ctl_root_fd and ctl_dir_fd of c (NULL: nothing, -1). */
+void ctl_run_serve(struct ctl_run *c);
+void ctl_run_stop(struct ctl_run *c);
+int ctl_run_root_fd(const struct ctl_run *c);
+int ctl_run_dir_fd(const struct ctl_run *c);
+
+/* A reply: ctl_ok's {"ok":true} with the handler's fields, sent by
+ * ctl_reply (which consumes it) as one line; or an error line. */
+struct cJSON *ctl_ok(void);
+void ctl_reply(struct ctl_conn *cn, struct cJSON *j);
+void ctl_reply_error(struct ctl_conn *cn, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The request's fd (SCM_RIGHTS), or -1; the VM's id, its monitor's pid and
+ * its time since ctl_open. */
+int ctl_conn_fd(const struct ctl_conn *cn);
+const char *ctl_conn_id(const struct ctl_conn *cn);
+pid_t ctl_conn_pid(const struct ctl_conn *cn);
+double ctl_conn_uptime(const struct ctl_conn *cn);
 
 /* mote ps|stop|pause|resume|stats|snapshot ARGS: argv[0] is the command.
  * Returns mote's exit status. */

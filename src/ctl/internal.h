@@ -10,8 +10,11 @@
 
 #include "ctl/ctl.h"
 
-/* The run's control state, hanging off lx_proc (the first monitor's). */
-struct lx_ctl {
+/* A VM's control state: off lx_proc (the first monitor's) for mote run,
+ * off the guest for mote boot. */
+struct ctl_run {
+	const struct ctl_ops *ops;
+	void *vm; /* the ops' */
 	char id[CTL_ID_MAX + 1];
 	char tmp[24];  /* the dir's name until it is placed: ".new-PID" */
 	bool named;    /* id may be the dir's name (rename attempted) */
@@ -26,16 +29,14 @@ struct lx_ctl {
 	size_t state_len, id_off;
 	pthread_mutex_t lock; /* a request being served */
 	bool stopping;	      /* set once, atomically: nothing more is served */
-	/* exits/s, sampled by the serving thread about once a second */
-	uint64_t rate_exits, rate_ns;
-	double exits_per_s;
+	struct ctl_rate rate; /* sampled by the serving thread */
 };
 
 /* Fills the dir made by ctl_start (the socket, the state file) and renames
  * it into place as name (probed first: a live run's is refused) or, for
  * NULL, as c->id, a new one drawn while it is taken. Returns 0, or
  * MOTE_EXIT_FAIL after a message (none once the run is stopping). */
-int ctl_build(struct lx_ctl *c, const char *name);
+int ctl_build(struct ctl_run *c, const char *name);
 
 /* A "/proc/self/fd/N/NAME" path for a file in the dir of fd N: a socket's
  * path has at most 108 bytes, and a runtime dir's may have more. */

@@ -149,7 +149,7 @@ struct lx_proc {
 	int nrunning; /* host threads still in their run loop */
 	int nparked;  /* of those, parked by a hold (hold.c) */
 	/* The control socket (src/ctl): the first monitor's alone. */
-	struct lx_ctl *ctl;
+	struct ctl_run *ctl;
 };
 
 /* The host signal that makes a vCPU thread leave KVM_RUN or a blocking

@@ -27,6 +27,7 @@
 #include "dev/uart.h"
 #include "linux/acpi.h"
 #include "linux/linux.h"
+#include "run/bootctl.h"
 #include "run/bootdev.h"
 #include "sandbox.h"
 #include "util.h"
@@ -44,6 +45,7 @@ struct guest {
 	struct bootdev dev;
 	struct ioport_dev devs[6];
 	struct ioport_bus bus;
+	struct boot_hold hold;
 	uint64_t mmio_unhandled;
 };
 
@@ -178,6 +180,8 @@ static noreturn void boot_end(struct guest *g, int st, const char *fmt, ...)
 	char line[256];
 	va_list ap;
 	pthread_mutex_lock(&end_lock);
+	/* After a request under way: a forced stop's reply is sent. */
+	boot_ctl_close(&g->hold);
 	console_restore(&g->con);
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -187,7 +191,7 @@ static noreturn void boot_end(struct guest *g, int st, const char *fmt, ...)
 }
 
 /* What ends the guest from outside it, seen by vCPU 0 (the signals reach
- * its thread alone). Returns if nothing does. */
+ * its thread alone; mote stop kicks it). Returns if nothing does. */
 static void boot_outside(struct guest *g)
 {
 	if (timed_out)
@@ -196,6 +200,8 @@ static void boot_outside(struct guest *g)
 			 g->o->timeout_arg);
 	if (quit)
 		boot_end(g, BOOT_EXIT_REBOOT, "quit (Ctrl-A x)");
+	if (boot_hold_stopping(&g->hold))
+		boot_end(g, BOOT_EXIT_STOPPED, "stopped (mote stop)");
 }
 
 /* Ends the guest if a device said it ended. */
@@ -247,9 +253,12 @@ static void boot_exit(struct guest *g, struct vcpu *c,
 /* Runs vCPU c until the guest ends. */
 static noreturn void boot_loop(struct guest *g, struct vcpu *c)
 {
+	boot_hold_thread(&g->hold, c);
 	for (;;) {
 		if (c->id == 0)
 			boot_outside(g);
+		if (!boot_hold_wait(&g->hold, c))
+			continue;
 		struct plain_exit_rec x = vm_plain_run(c);
 		boot_exit(g, c, &x);
 	}
@@ -265,7 +274,8 @@ static void *boot_ap(void *arg)
 
 /* The signals that kick the vCPU: SIGALRM (--timeout) and SIGUSR1 (the
  * console's Ctrl-A x). Blocked in the console thread and the devices'
- * threads, which inherit the mask set while they are made. */
+ * threads, which inherit the mask set while they are made; the control
+ * thread blocks every signal. */
 static int boot_signals(const struct boot_opts *o, struct guest *g)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -289,6 +299,7 @@ static int boot_signals(const struct boot_opts *o, struct guest *g)
 	if (r == 0)
 		r = bootdev_threads(&g->dev);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	boot_ctl_serve(&g->hold);
 	if (r < 0) {
 		msg("internal error: cannot start a thread: %s",
 		    strerror(errno));
@@ -339,7 +350,8 @@ static void boot_sigsys(int sig, siginfo_t *si, void *uc)
 /* The sandbox, once the VM is set up and before any vCPU runs (its
  * threads start after it, and inherit it): Landlock lets the monitor open
  * only the files the guest is given: the kernel and initrd to read, each
- * disk (by its open fd) to read, and to write unless :ro. The tap is open
+ * disk (by its open fd) to read, and to write unless :ro; and the control
+ * dir's files and the dir itself to remove at the end. The tap is open
  * already, and is used through its fd alone. */
 static int boot_sandbox(const struct guest *g, const struct boot_opts *o)
 {
@@ -347,14 +359,21 @@ static int boot_sandbox(const struct guest *g, const struct boot_opts *o)
 			       .sa_flags = SA_SIGINFO};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGSYS, &sa, NULL);
-	struct sandbox_file files[2 + BOOT_DISKS_MAX];
+	struct sandbox_file files[4 + BOOT_DISKS_MAX];
 	size_t n = 0;
-	files[n++] = (struct sandbox_file){o->kernel, -1, false};
+	files[n++] = (struct sandbox_file){o->kernel, -1, SB_READ};
 	if (o->initrd)
-		files[n++] = (struct sandbox_file){o->initrd, -1, false};
+		files[n++] = (struct sandbox_file){o->initrd, -1, SB_READ};
 	for (unsigned i = 0; i < g->dev.ndisks; i++)
-		files[n++] = (struct sandbox_file){NULL, g->dev.disk[i].fd,
-						   !g->dev.disk[i].ro};
+		files[n++] = (struct sandbox_file){
+			NULL, g->dev.disk[i].fd,
+			g->dev.disk[i].ro ? SB_READ : SB_WRITE};
+	if (boot_ctl_dir_fd(&g->hold) >= 0) {
+		files[n++] = (struct sandbox_file){
+			NULL, boot_ctl_dir_fd(&g->hold), SB_REMOVE_FILE};
+		files[n++] = (struct sandbox_file){
+			NULL, boot_ctl_root_fd(&g->hold), SB_REMOVE_DIR};
+	}
 	return sandbox_enter_boot(files, n, o->no_sandbox);
 }
 
@@ -372,17 +391,26 @@ int boot_main(const struct boot_opts *o)
 		    "(bare metal, or a VM with nested virtualization)");
 		return MOTE_EXIT_FAIL;
 	}
-	int st = boot_setup(g, o, &b, &l);
+	/* Before the sandbox, which cannot make it, and the VM: a name a
+	 * live guest holds is refused at once. */
+	boot_hold_init(&g->hold, g->cpu, o->cpus, o);
+	int st = boot_ctl_open(&g->hold, o->name);
 	if (st)
 		return st;
-	/* Copied into guest memory: the files' pages would only stay in the
-	 * monitor's resident memory (8 MiB for Debian's kernel). */
-	munmap((void *)b.file, b.file_size);
-	if (l.initrd)
-		munmap((void *)l.initrd, l.initrd_size);
-	if (boot_sandbox(g, o) < 0)
-		return MOTE_EXIT_FAIL;
-	if (boot_signals(o, g) < 0)
-		return MOTE_EXIT_FAIL;
+	st = boot_setup(g, o, &b, &l);
+	if (!st) {
+		/* Copied into guest memory: the files' pages would only stay
+		 * in the monitor's resident memory (8 MiB for Debian's
+		 * kernel). */
+		munmap((void *)b.file, b.file_size);
+		if (l.initrd)
+			munmap((void *)l.initrd, l.initrd_size);
+	}
+	if (!st && (boot_sandbox(g, o) < 0 || boot_signals(o, g) < 0))
+		st = MOTE_EXIT_FAIL;
+	if (st) {
+		boot_ctl_close(&g->hold);
+		return st;
+	}
 	boot_loop(g, &g->cpu[0]);
 }

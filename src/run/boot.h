@@ -17,6 +17,7 @@ enum {
 	BOOT_EXIT_REBOOT = 0,	 /* the guest rebooted (or quit: Ctrl-A x) */
 	BOOT_EXIT_CPU_RESET = 1, /* a triple fault */
 	BOOT_EXIT_PANIC = 2,	 /* its kernel panicked (pvpanic) */
+	BOOT_EXIT_STOPPED = 137, /* mote stop: as mote run's forced stop */
 };
 
 #define BOOT_CPUS_MAX  64
@@ -33,7 +34,8 @@ struct boot_opts {
 	bool no_sandbox;		  /* --no-sandbox */
 	const char *disk[BOOT_DISKS_MAX]; /* FILE, FILE:ro or FILE:rw */
 	unsigned ndisks;
-	const char *net; /* --net TAP, or NULL */
+	const char *net;  /* --net TAP, or NULL */
+	const char *name; /* --name NAME, or NULL: a generated id */
 };
 
 /* Boots o->kernel and runs it to its end. Returns the exit status; every

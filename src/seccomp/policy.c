@@ -292,8 +292,9 @@ static const struct allow self[] = {{0, "pid 0: the calling process"}};
 /* mote boot's monitor (src/run/boot.c), sandboxed once the VM, its vCPUs
  * and the guest's memory are set up and before its threads start: vCPU
  * threads (KVM_RUN, and the devices' port I/O served on them), the
- * console thread (stdin to the UART), virtio-net's rx thread and the
- * signals that end a run. A device that touches host files (virtio
+ * console thread (stdin to the UART), virtio-net's rx thread, the
+ * control thread (its socket and dir made before, src/run/bootctl.c) and
+ * the signals that end a run. A device that touches host files (virtio
  * disks) or fds (the tap, opened and set up before) adds its calls
  * here. */
 static const struct allow boot_plain[] = {
@@ -308,13 +309,16 @@ static const struct allow boot_plain[] = {
 	A(brk, "glibc's malloc"),
 	A(set_robust_list, "glibc: thread start"),
 	A(rseq, "glibc: thread start"),
-	A(rt_sigaction, "SIGALRM (--timeout) and SIGUSR1 (Ctrl-A x)"),
+	A(rt_sigaction, "SIGALRM (--timeout), SIGUSR1 (Ctrl-A x), SIGUSR2 "
+			"(mote pause's kick)"),
 	A(rt_sigprocmask, "the vCPU's signals blocked in the console "
 			  "thread; glibc's thread start and end"),
-	A(rt_sigreturn, "return from the SIGALRM and SIGUSR1 handlers"),
+	A(rt_sigreturn, "return from the SIGALRM, SIGUSR1 and SIGUSR2 "
+			"handlers"),
 	A(sigaltstack, "ASan's signal handlers and threads check theirs"),
 	A(getpid, "pthread_kill: Ctrl-A x kicks vCPU 0's thread"),
-	A(tgkill, "pthread_kill: Ctrl-A x kicks vCPU 0's thread"),
+	A(tgkill, "pthread_kill: Ctrl-A x kicks vCPU 0's thread, mote "
+		  "pause and stop every vCPU's"),
 	A(setitimer, "--timeout"),
 	A(clock_gettime, "the RTC's host time where the vDSO does not serve"),
 	A(clock_nanosleep, "the console waits for the guest to read the UART"),
@@ -329,6 +333,18 @@ static const struct allow boot_plain[] = {
 	A(readv, "virtio-net: a frame from the tap into the guest's buffers"),
 	A(poll, "virtio-net's rx thread waits for a frame or the guest's "
 		"kick"),
+	A(gettid, "a vCPU thread's tid, for mote pause's kicks and stats"),
+	A(ppoll, "the control thread waits for a client or its request"),
+	A(accept4, "the control socket's clients"),
+	A(recvmsg, "a control request, and the fd that may come with it"),
+	A(sendto, "a control reply"),
+	A(getsockopt, "SO_PEERCRED: a control client's uid"),
+	A(setsockopt, "SO_SNDTIMEO: a control client that does not read"),
+	A(close, "a control client's socket, and an fd passed with it"),
+	A(newfstatat, "the control dir's removal: whether it is gone"),
+	A(fstat, "the control dir's removal: whether it is gone"),
+	A(unlinkat, "the control dir's socket and state file, and the dir"),
+	A(sched_yield, "the control dir's removal, tried again"),
 };
 
 static const struct allow boot_ioctls[] = {
@@ -341,8 +357,8 @@ static const struct allow boot_ioctls[] = {
 };
 
 static const struct allow boot_clones[] = {
-	{CLONE_THREAD_FLAGS, "pthread_create: a vCPU's, the console's or "
-			     "virtio-net's rx thread"},
+	{CLONE_THREAD_FLAGS, "pthread_create: a vCPU's, the console's, "
+			     "virtio-net's rx or the control thread"},
 };
 
 /* A variant of the filter: bit 0 --net, bit 1 process_vm_readv. */

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # mote boot's refusals, which start no VM: kernel files that are not a
-# bzImage, are truncated or too old for the 64-bit entry, options not
-# supported yet, --disk values that name no usable disk and --net values
-# that name no usable tap (checked before the kernel, so a text file
-# stands in for it); and on a kvm_pvm host, the
-# one line saying it cannot boot a stock kernel. Each: status 125 and one
+# bzImage, are truncated or too old for the 64-bit entry, an option not
+# supported yet (--snapshot), a bad --name, --disk values that name no
+# usable disk and --net values that name no usable tap (checked before
+# the kernel, so a text file stands in for it); and on a kvm_pvm host,
+# the one line saying it cannot boot a stock kernel. Each: status 125 and one
 # "mote: " line.
 # needs-kvm: no
 set -u
@@ -21,11 +21,12 @@ expect() {
 	refused "$name" 125 "$@"
 }
 
-plan 20
+plan 21
 echo "hello, not a kernel" >"$tmp/text"
 expect text-file "not a bzImage" boot --kernel "$tmp/text"
 expect missing "No such file" boot --kernel "$tmp/none"
-expect name "--name is not supported yet" boot --kernel "$tmp/text" --name vm0
+expect snapshot "--snapshot is not supported yet" boot --kernel "$tmp/text" --snapshot f
+expect name "--name a/b: may hold only letters, digits, '.', '_' and '-'" boot --kernel "$tmp/text" --name a/b
 expect net-missing "--net nosuchtap: no such network interface (make the tap first: ip tuntap add dev nosuchtap mode tap" \
 	boot --kernel "$tmp/text" --net nosuchtap
 expect net-long "--net abcdefghijklmnop: an interface name has at most 15 characters" \

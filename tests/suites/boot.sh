@@ -11,10 +11,13 @@
 # (ACPI S5) and one whose init exits (a panic, told by pvpanic), each with
 # its status and last line; a boot cut short by --timeout (its monitor's
 # sandbox checked meanwhile); one with 1 vCPU and the same disks, ended by
-# Ctrl-A x on a terminal once its init has tried them; a hostile "kernel"
+# Ctrl-A x on a terminal once its init has tried them; one with --name
+# whose init prints a tick a half-second, seen by mote ps, paused (no
+# ticks) and resumed (ticks again), refusing a snapshot and a second
+# guest of its name, and ended by mote stop --force; a hostile "kernel"
 # (tests/boot/hostile.S) that ends in a triple fault, and the sandbox's
 # test hooks on it. Boots are slow under emulation (20-80 s in the test
-# VM): four boots run to init, the other checks ride on them.
+# VM): five boots run to init, the other checks ride on them.
 # needs-kvm: hardware
 set -u
 . tests/lib.sh
@@ -25,8 +28,8 @@ kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng net-mac net-ping net-tcp net-not-tap net-busy reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices hostile sandbox-violation sandbox-landlock"
-plan 25
+names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng net-mac net-ping net-tcp net-not-tap net-busy reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices ctl-ps ctl-dup ctl-snapshot ctl-pause ctl-resume ctl-stop hostile sandbox-violation sandbox-landlock"
+plan 31
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
@@ -260,6 +263,74 @@ if grep -qx 'nproc: 1' "$tmp/lines1" && grep -qx 'disk-write: ok' "$tmp/lines1" 
 else
 	fail "$t/one-cpu-devices" "$(grep -E '^(nproc|disks|disk-write|ro-|hwrng|insmod)' "$tmp/lines1" | tr '\n' ' ')"
 fi
+
+# Control (docs/control.md): a guest booted with --name, in a runtime
+# root of the suite's own, whose init prints "tick N" every half second.
+ticks() { tr -d '\r' <"$tmp/cout" | grep -c '^tick [0-9]*$'; }
+until_ticks() { # until there are more than $1 ticks, at most $2 s
+	local i
+	for i in $(seq $(($2 * 10))); do
+		[ "$(ticks)" -gt "$1" ] && return 0
+		kill -0 $cpid 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+export XDG_RUNTIME_DIR=$tmp/xdg
+timeout -k 5 400 "$MOTE" boot --kernel "$kernel" --initrd "$tmp/initrd.gz" \
+	--memory ${mem}M --cpus 2 --timeout 350 --name mote-bt \
+	--append "console=ttyS0 reboot=k panic=-1 quiet mote.end=tick" \
+	>"$tmp/cout" 2>"$tmp/cerr" </dev/null &
+cpid=$!
+until_ticks 2 300
+"$MOTE" ps >"$tmp/ps" 2>&1
+"$MOTE" stats mote-bt --json >"$tmp/stats" 2>&1
+if grep -Eq "^mote-bt +[0-9]+ running .* 2 .*boot $kernel\$" "$tmp/ps" &&
+	grep -q '"kind":[[:space:]]*"boot"' "$tmp/stats"; then
+	pass "$t/ctl-ps"
+else
+	fail "$t/ctl-ps" "mote ps: $(tr '\n' ' ' <"$tmp/ps"); stats: $(head -c 200 "$tmp/stats"); $(ticks) ticks, $(head -c 200 "$tmp/cerr")"
+fi
+refused "$t/ctl-dup" 125 "a VM named mote-bt is already running" boot \
+	--kernel "$kernel" --memory ${mem}M --name mote-bt
+run_mote "$tmp/out" "$tmp/err" snapshot mote-bt "$tmp/snap"
+st=$?
+n=$(ticks)
+if [ "$st" = 125 ] && [ "$(wc -l <"$tmp/err")" = 1 ] &&
+	grep -q 'snapshot: not supported for a booted Linux guest yet' "$tmp/err" &&
+	until_ticks "$n" 30; then
+	pass "$t/ctl-snapshot"
+else
+	fail "$t/ctl-snapshot" "status $st (want 125): $(head -c 200 "$tmp/err"); ticks $n then $(ticks)"
+fi
+# Paused: no tick for 2 s (a line on its way may still land at first).
+"$MOTE" pause mote-bt >"$tmp/err" 2>&1
+st=$?
+sleep 0.5
+n=$(ticks)
+sleep 2
+"$MOTE" ps >"$tmp/ps" 2>&1
+if [ "$st" = 0 ] && [ "$(ticks)" = "$n" ] && grep -Eq '^mote-bt +[0-9]+ paused ' "$tmp/ps"; then
+	pass "$t/ctl-pause"
+else
+	fail "$t/ctl-pause" "status $st: $(head -c 200 "$tmp/err"); ticks $n then $(ticks); ps: $(tr '\n' ' ' <"$tmp/ps")"
+fi
+"$MOTE" resume mote-bt >"$tmp/err" 2>&1
+st=$?
+if [ "$st" = 0 ] && until_ticks "$n" 30; then pass "$t/ctl-resume"; else
+	fail "$t/ctl-resume" "status $st: $(head -c 200 "$tmp/err"); ticks $n then $(ticks)"
+fi
+"$MOTE" stop --force mote-bt >"$tmp/err" 2>&1
+sst=$?
+wait $cpid
+st=$?
+if [ "$sst" = 0 ] && [ "$st" = 137 ] && [ "$(tail -1 "$tmp/cerr")" = "mote: stopped (mote stop)" ] &&
+	[ -z "$(ls -A "$XDG_RUNTIME_DIR/mote")" ]; then
+	pass "$t/ctl-stop"
+else
+	fail "$t/ctl-stop" "mote stop: $sst $(head -c 200 "$tmp/err"); mote boot: $st (want 137), $(tail -c 200 "$tmp/cerr"); left: $(ls -A "$XDG_RUNTIME_DIR/mote")"
+fi
+unset XDG_RUNTIME_DIR
 
 # A hostile guest: huge string I/O to and from a port no device has, wide
 # accesses, MMIO outside RAM, a virtio driver that breaks the rng three
