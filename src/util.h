@@ -2,6 +2,7 @@
 #ifndef MOTE_UTIL_H
 #define MOTE_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
@@ -34,6 +35,20 @@ int err_set(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 uint64_t mono_ns(void);
+
+/* Bitmaps of uint64_t words, bit i in word i / 64 (pages, for the
+ * migration's page sets). */
+static inline bool bit_get(const uint64_t *b, uint64_t i)
+{
+	return b[i / 64] & (1ULL << (i % 64));
+}
+static inline void bit_put(uint64_t *b, uint64_t i, bool v)
+{
+	if (v)
+		b[i / 64] |= 1ULL << (i % 64);
+	else
+		b[i / 64] &= ~(1ULL << (i % 64));
+}
 /* The CPU time of host thread tid (of this process), 0 if it is gone. */
 uint64_t thread_cpu_ns(pid_t tid);
 

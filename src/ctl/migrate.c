@@ -304,8 +304,8 @@ static int postcopy(int root_fd, const char *id, struct mig *m,
 			r = -1, got = 0;
 		else if (got && !f.done) {
 			snprintf(err, errlen,
-				 "the receiver said it had every "
-				 "page before they were sent");
+				 "the receiver said it had every page before "
+				 "they were sent");
 			r = -1;
 		}
 		if (!r && !eof && pf[0].revents) {
@@ -445,8 +445,7 @@ static int hand_over(int root_fd, const char *id, const char *addr, int s,
 	    postcopy(root_fd, id, m, &ms, err, sizeof(err)) < 0) {
 		fprintf(stderr,
 			"mote: migrate: post-copy to %s failed after the VM "
-			"ran "
-			"there: %s; the VM is lost\n",
+			"ran there: %s; the VM is lost\n",
 			addr, err);
 		lost = true;
 	}

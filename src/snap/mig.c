@@ -438,25 +438,32 @@ static int forward_rec(struct mig *m, int rfd, struct mig_fwd *f, uint8_t *buf,
 	return r < 0 ? forward_fail(r, reading, err, errlen) : r;
 }
 
+/* A record's offset and bytes, as a DATA frame's payload: one buffer for
+ * the process, which forwards one stream at a time. */
+static uint8_t *rec_buf(void)
+{
+	static uint8_t *buf;
+	return buf ?: (buf = malloc(SNAP_REC_MAX + 8));
+}
+
 int mig_forward(struct mig *m, int rfd, struct mig_fwd *f, int timeout_ms,
 		char *err, size_t errlen)
 {
-	uint8_t *buf = malloc(SNAP_REC_MAX + 8);
+	uint8_t *buf = rec_buf();
 	if (!buf)
 		return err_set(err, errlen, "out of memory");
 	uint64_t end = deadline(timeout_ms);
 	int r;
 	while ((r = forward_rec(m, rfd, f, buf, end, err, errlen)) > 0)
 		;
-	free(buf);
 	return r;
 }
 
 int mig_forward_one(struct mig *m, int rfd, struct mig_fwd *f, int timeout_ms,
 		    char *err, size_t errlen)
 {
-	static uint8_t *buf;
-	if (!buf && !(buf = malloc(SNAP_REC_MAX + 8)))
+	uint8_t *buf = rec_buf();
+	if (!buf)
 		return err_set(err, errlen, "out of memory");
 	return forward_rec(m, rfd, f, buf, deadline(timeout_ms), err, errlen);
 }

@@ -66,19 +66,6 @@ struct postcopy {
 /* The one of this monitor: vm->settle finds it here. */
 static struct postcopy *active;
 
-static bool bit(const uint64_t *b, uint64_t i)
-{
-	return b[i / 64] & (1ULL << (i % 64));
-}
-
-static void set(uint64_t *b, uint64_t i, bool v)
-{
-	if (v)
-		b[i / 64] |= 1ULL << (i % 64);
-	else
-		b[i / 64] &= ~(1ULL << (i % 64));
-}
-
 static void pc_free(struct postcopy *pc)
 {
 	if (pc->m.fd >= 0)
@@ -166,9 +153,9 @@ struct postcopy *postcopy_prepare(int memfd, const struct mig_fwd *f,
 		for (uint64_t p = (r->off - h->mem_off) / 4096,
 			      e = p + r->len / 4096;
 		     p < e; p++)
-			if (!bit(pc->want, p)) {
-				set(pc->was, p, true);
-				set(pc->want, p, true);
+			if (!bit_get(pc->want, p)) {
+				bit_put(pc->was, p, true);
+				bit_put(pc->want, p, true);
 				pc->left++;
 			}
 	}
@@ -254,20 +241,20 @@ static void fault(struct postcopy *pc, uint64_t a)
 	if (a < mem || a - mem >= pc->pages * 4096)
 		fatal("a fault outside user memory was reported");
 	uint64_t pg = (a - mem) / 4096;
-	if (bit(pc->want, pg)) {
-		if (bit(pc->asked, pg))
+	if (bit_get(pc->want, pg)) {
+		if (bit_get(pc->asked, pg))
 			return; /* woken when it comes */
 		uint64_t n = 0;
 		while (n < ASK_PAGES && pg + n < pc->pages &&
-		       bit(pc->want, pg + n) && !bit(pc->asked, pg + n))
-			set(pc->asked, pg + n++, true);
+		       bit_get(pc->want, pg + n) && !bit_get(pc->asked, pg + n))
+			bit_put(pc->asked, pg + n++, true);
 		uint64_t v[2] = {pc->mem_off + pg * 4096, n * 4096};
 		if (mig_send(&pc->m, MIG_WANT, v, sizeof(v)) < 0)
 			fatal("cannot ask the source for a page (the link "
 			      "failed)");
 		return;
 	}
-	if (bit(pc->was, pg)) {
+	if (bit_get(pc->was, pg)) {
 		wake(pc, pg, 1); /* it came as this fault was reported */
 		return;
 	}
@@ -313,7 +300,7 @@ static uint64_t lazy_pages(struct postcopy *pc, uint64_t off, uint64_t bytes)
 		      "memory");
 	uint64_t pg = (off - pc->mem_off) / 4096;
 	for (uint64_t i = 0; i < n; i++)
-		if (!bit(pc->want, pg + i))
+		if (!bit_get(pc->want, pg + i))
 			fatal("the source sent a page that was not left out, "
 			      "or twice");
 	return pg;
@@ -336,9 +323,9 @@ static void store(struct postcopy *pc, uint32_t type, const uint8_t *buf,
 	    pwrite(pc->memfd, buf + 8, len - 8, (off_t)v[0]) != len - 8)
 		fatal("cannot store a page");
 	for (uint64_t i = 0; i < n; i++) {
-		set(pc->want, pg + i, false);
+		bit_put(pc->want, pg + i, false);
 		if (type == MIG_ZERO)
-			set(pc->was, pg + i, false);
+			bit_put(pc->was, pg + i, false);
 	}
 	pc->left -= n;
 	wake(pc, pg, n);

@@ -213,8 +213,7 @@ static int flush_lazy(struct save *s)
 static int keep(struct save *s, uint64_t gpa)
 {
 	if (s->lazy && gpa < s->p->vm.user_size) {
-		uint64_t pg = gpa / PAGE_SIZE;
-		s->lazy[pg / 64] |= 1ULL << (pg % 64);
+		bit_put(s->lazy, gpa / PAGE_SIZE, true);
 		return extend(s, &s->lrun, gpa, SNAP_REC_MAX, flush_lazy);
 	}
 	return extend(s, &s->run, gpa, 64ULL << 20, flush_run);
@@ -243,9 +242,9 @@ static bool take(struct save *s, uint64_t gpa)
 {
 	if (!s->only)
 		return true;
-	uint64_t pg = gpa / PAGE_SIZE, bit = 1ULL << (pg % 64);
-	bool t = s->only[pg / 64] & bit;
-	s->only[pg / 64] &= ~bit;
+	uint64_t pg = gpa / PAGE_SIZE;
+	bool t = bit_get(s->only, pg);
+	bit_put(s->only, pg, false);
 	return t;
 }
 
@@ -384,7 +383,7 @@ static int save_vma(struct save *s, const struct lx_vma *v,
 		 * that were the file's were never sent, so all of them go. */
 		for (uint64_t pg = v->start / PAGE_SIZE;
 		     pg < v->end / PAGE_SIZE; pg++)
-			s->only[pg / 64] |= 1ULL << (pg % 64);
+			bit_put(s->only, pg, true);
 		return save_range(s, v->start, v->end, false);
 	}
 	if (fd < 0)
@@ -642,7 +641,7 @@ int snap_save_stream(struct lx_proc *p, int fd, bool lazy,
 static int send_lazy(struct save *s, uint64_t from, uint64_t to, uint64_t *sent)
 {
 	for (uint64_t pg = from; pg < to;) {
-		if (!(lazy_set[pg / 64] & (1ULL << (pg % 64)))) {
+		if (!bit_get(lazy_set, pg)) {
 			pg++;
 			continue;
 		}
@@ -652,12 +651,9 @@ static int send_lazy(struct save *s, uint64_t from, uint64_t to, uint64_t *sent)
 			return -1;
 		bool zero = zero_page(h);
 		uint64_t n = 0;
-		while (n < max &&
-		       (lazy_set[(pg + n) / 64] & (1ULL << ((pg + n) % 64))) &&
-		       zero_page(h + n * PAGE_SIZE) == zero) {
-			lazy_set[(pg + n) / 64] &= ~(1ULL << ((pg + n) % 64));
-			n++;
-		}
+		while (n < max && bit_get(lazy_set, pg + n) &&
+		       zero_page(h + n * PAGE_SIZE) == zero)
+			bit_put(lazy_set, pg + n++, false);
 		if (record(s, zero ? SNAP_REC_ZERO : SNAP_REC_DATA,
 			   s->mem_off + pg * PAGE_SIZE, n * PAGE_SIZE,
 			   zero ? NULL : h) < 0)
@@ -673,11 +669,13 @@ static int send_lazy(struct save *s, uint64_t from, uint64_t to, uint64_t *sent)
 
 /* The receiver's requests waiting on fd, each served at once: 0, or -1
  * when the client hung up or failed. */
+#define ASKS_BUF 256 /* 16 requests */
 static int serve_asks(struct save *s, uint8_t *buf, size_t *have,
 		      uint64_t pages, struct snap_sent *sent)
 {
 	for (;;) {
-		ssize_t n = recv(s->fd, buf + *have, 256 - *have, MSG_DONTWAIT);
+		ssize_t n = recv(s->fd, buf + *have, ASKS_BUF - *have,
+				 MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -721,7 +719,7 @@ int snap_postcopy(struct lx_proc *p, int fd, struct snap_sent *sent, char *err,
 		return fail(&s, "no lazy snapshot to follow (send a snapshot "
 				"with \"lazy\" first)");
 	uint64_t pages = p->vm.user_size / PAGE_SIZE, words = pages / 64;
-	uint8_t buf[256];
+	uint8_t buf[ASKS_BUF];
 	size_t have = 0;
 	int r = 0;
 	/* The background goes up through memory, in runs of a record; a

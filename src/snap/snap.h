@@ -68,8 +68,8 @@ int snap_save_stream(struct lx_proc *p, int fd, bool lazy,
  * still held: sends every lazy page into socket fd, first those the
  * receiver asks for (16-byte requests on fd: the file's offset and
  * length), then DONE. 0, or -1 with the reason. */
-int snap_postcopy(struct lx_proc *p, int fd, struct snap_sent *sent,
-		  char *err, size_t errlen);
+int snap_postcopy(struct lx_proc *p, int fd, struct snap_sent *sent, char *err,
+		  size_t errlen);
 /* Forgets a lazy pass's pages (the migration was given up). */
 void snap_lazy_drop(void);
 
