@@ -265,8 +265,12 @@ LX_SYS(eventfd2)
 	int h = eventfd((unsigned)a[0], (int)flags | EFD_CLOEXEC);
 	if (h < 0)
 		return -errno;
-	return lx_fd_install(t->p, h, flags & EFD_CLOEXEC ? FD_CLOEXEC : 0,
-			     LX_FD_OTHER, NULL, 0);
+	long r = lx_fd_install(t->p, h, flags & EFD_CLOEXEC ? FD_CLOEXEC : 0,
+			       LX_FD_OTHER, NULL, 0);
+	struct lx_fd *f = r >= 0 ? lx_fd_get(t->p, r) : NULL;
+	if (f)
+		f->efd = flags & EFD_SEMAPHORE ? LX_EFD_SEM : LX_EFD_PLAIN;
+	return r;
 }
 
 LX_SYS(eventfd)

@@ -88,7 +88,11 @@ static int install_locked(struct lx_proc *p, long gfd, int host, int fdflags,
 		close(f->host);
 		free(f->path);
 	}
-	*f = (struct lx_fd){host, fdflags, kind, path, true};
+	*f = (struct lx_fd){.host = host,
+			    .fdflags = fdflags,
+			    .kind = kind,
+			    .path = path,
+			    .used = true};
 	if (gfd >= p->fdt.top)
 		p->fdt.top = (int)gfd + 1;
 	return (int)gfd;

@@ -64,7 +64,12 @@ struct lx_fd {
 	char *path; /* absolute guest path, or NULL (pipes, stdio); for a
 		       socket, the guest path it is bound to (net.c) */
 	bool used;
+	/* An eventfd the guest made: LX_EFD_PLAIN or LX_EFD_SEM (a
+	 * snapshot's record of its mode where the host does not show it,
+	 * fdobj.c); 0 for every other fd. */
+	uint8_t efd;
 };
+enum { LX_EFD_PLAIN = 1, LX_EFD_SEM = 2 };
 
 #define LX_NOFILE     1024  /* RLIMIT_NOFILE soft limit the guest starts with */
 #define LX_NOFILE_MAX 65536 /* and its hard limit */

@@ -5,8 +5,10 @@
  * own stdin, stdout and stderr, which one. Restore reopens each by path
  * under the restored VM's root and volumes, only if it is still the same
  * file, and gives the restoring mote's own stdio to those that were
- * mote's. Pipes, sockets and the rest cannot come back: each becomes a
- * pipe whose other end is gone, with one line saying so. */
+ * mote's. An eventfd, timerfd, epoll or signalfd comes back with its
+ * state (fdobj.c). Pipes, connected sockets and the rest cannot come
+ * back: each becomes a pipe whose other end is gone, with one line saying
+ * so. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lx/fdobj.h"
 #include "lx/fs.h"
 #include "lx/lx.h"
 #include "lx/net.h"
@@ -41,6 +44,7 @@ struct fd_rec {
 	uint32_t addrlen;
 	struct sockaddr_storage addr;
 	int32_t reuseaddr, reuseport, v6only;
+	struct lx_fdobj obj; /* an eventfd, timerfd, epoll or signalfd */
 };
 
 /* ---- save ---- */
@@ -93,7 +97,8 @@ static void put_listening(int host, struct fd_rec *o)
 		o->v6only = sockopt(host, IPPROTO_IPV6, IPV6_V6ONLY);
 }
 
-static void put_fd(struct wbuf *w, int gfd, const struct lx_fd *f)
+static void put_fd(struct lx_proc *p, struct wbuf *w, int gfd,
+		   const struct lx_fd *f)
 {
 	struct stat st = {0};
 	fstat(f->host, &st);
@@ -122,13 +127,16 @@ static void put_fd(struct wbuf *w, int gfd, const struct lx_fd *f)
 	W(w, o.dev);
 	W(w, o.ino);
 	W(w, o.listening);
-	if (!o.listening)
-		return;
-	W(w, o.addrlen);
-	w_bytes(w, &o.addr, o.addrlen);
-	W(w, o.reuseaddr);
-	W(w, o.reuseport);
-	W(w, o.v6only);
+	if (o.listening) {
+		W(w, o.addrlen);
+		w_bytes(w, &o.addr, o.addrlen);
+		W(w, o.reuseaddr);
+		W(w, o.reuseport);
+		W(w, o.v6only);
+	}
+	lx_fdobj_save(p, f, &o.obj);
+	lx_fdobj_write(w, &o.obj);
+	lx_fdobj_free(&o.obj);
 }
 
 static int fd_save(struct lx_proc *p, const struct lx_save *s, struct wbuf *w)
@@ -142,7 +150,7 @@ static int fd_save(struct lx_proc *p, const struct lx_save *s, struct wbuf *w)
 	W(w, n);
 	for (int i = 0; i < p->fdt.top; i++)
 		if (p->fdt.slot[i].used)
-			put_fd(w, i, &p->fdt.slot[i]);
+			put_fd(p, w, i, &p->fdt.slot[i]);
 	pthread_mutex_unlock(&p->fdt.lock);
 	return 0;
 }
@@ -158,7 +166,9 @@ static const char *kind_name(uint32_t kind)
 	case LX_FD_PROC: return "a /proc file";
 	case LX_FD_PROCDIR: return "a /proc directory";
 	case LX_FD_TTY: return "a terminal";
-	case LX_FD_OTHER: return "an epoll, eventfd, timerfd or memfd";
+	case LX_FD_OTHER:
+		return "an anonymous file (memfd, or an epoll, "
+		       "eventfd or timerfd whose state is unknown)";
 	default: return "a file";
 	}
 }
@@ -271,6 +281,8 @@ static int restore_fd(struct lx_proc *p, const struct fd_rec *f)
 			kind = lx_fd_kind_of(host);
 	} else if (kind == LX_FD_SOCK && f->listening) {
 		host = relisten(p, f, &why);
+	} else if (f->obj.type != LX_OBJ_NONE) {
+		host = lx_fdobj_make(p, &f->obj, f->flags, &why);
 	} else if (f->path && (kind == LX_FD_FILE || kind == LX_FD_DIR ||
 			       kind == LX_FD_PATH || kind == LX_FD_DEV ||
 			       kind == LX_FD_TTY)) {
@@ -318,6 +330,7 @@ static void get_fd(struct rbuf *r, struct fd_rec *f)
 		     f->addr.ss_family != AF_INET6))
 			r->bad = true;
 	}
+	lx_fdobj_read(r, f->kind, &f->obj);
 	if (f->gfd < 0 || f->kind >= LX_FD_NKINDS || f->stdio < -1 ||
 	    f->stdio > 2 || (f->path && f->path[0] != '/'))
 		r->bad = true;
@@ -336,20 +349,41 @@ static int fd_restore(struct lx_proc *p, struct rbuf *r)
 		lx_fd_close(p, i);
 	p->fdt.nofile_max = MIN(max, (uint64_t)p->fdt.cap);
 	p->fdt.nofile_cur = MIN(cur, p->fdt.nofile_max);
-	for (uint32_t i = 0; i < n; i++) {
+	/* Epolls are filled once every fd they may name is back. */
+	struct fd_rec *ep = NULL;
+	uint32_t nep = 0;
+	int err = 0;
+	for (uint32_t i = 0; i < n && !err; i++) {
 		struct fd_rec f = {0};
 		get_fd(r, &f);
-		int err = r->bad ? lx_state_bad("fd record") : 0;
+		err = r->bad ? lx_state_bad("fd record") : 0;
 		if (!err && ((uint64_t)f.gfd >= p->fdt.nofile_cur ||
 			     restore_fd(p, &f) < 0)) {
 			msg("restore: cannot restore fd %d", f.gfd);
 			err = -1;
 		}
 		free(f.path);
-		if (err)
-			return -1;
+		f.path = NULL;
+		struct fd_rec *ne = NULL;
+		if (!err && f.obj.type == LX_OBJ_EPOLL && f.obj.nreg) {
+			ne = realloc(ep, (nep + 1) * sizeof(*ep));
+			err = ne ? 0
+				 : lx_state_bad("fd record (out of memory)");
+		}
+		if (ne) {
+			ep = ne;
+			ep[nep++] = f;
+		} else {
+			lx_fdobj_free(&f.obj);
+		}
 	}
-	return 0;
+	for (uint32_t i = 0; i < nep; i++) {
+		if (!err && lx_fdobj_link(p, ep[i].gfd, &ep[i].obj) < 0)
+			err = -1;
+		lx_fdobj_free(&ep[i].obj);
+	}
+	free(ep);
+	return err;
 }
 
 /* The parent held the lock across fork(): the child's copy is made anew. */

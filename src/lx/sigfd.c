@@ -126,9 +126,11 @@ static int new_pair(struct sigfd *s)
 	return sv[0];
 }
 
-static long sigfd_create(struct lx_thread *t, uint64_t mask, int flags)
+/* A new object with `mask`: the guest's end (a host fd, not installed),
+ * or -errno; *sp its slot. */
+static int sigfd_new(struct lx_proc *p, uint64_t mask, int flags,
+		     struct sigfd **sp)
 {
-	struct lx_proc *p = t->p;
 	pthread_mutex_lock(&sigfd_lock);
 	collect_garbage(p);
 	struct sigfd *s = NULL;
@@ -141,15 +143,47 @@ static long sigfd_create(struct lx_thread *t, uint64_t mask, int flags)
 		atomic_store(&s->used, true);
 	}
 	pthread_mutex_unlock(&sigfd_lock);
+	if (g >= 0 && (flags & SFD_NONBLOCK) &&
+	    fcntl(g, F_SETFL, O_NONBLOCK) < 0) {
+		int e = -errno;
+		close(g);
+		return e;
+	}
+	*sp = s;
+	return g;
+}
+
+static long sigfd_create(struct lx_thread *t, uint64_t mask, int flags)
+{
+	struct sigfd *s;
+	int g = sigfd_new(t->p, mask, flags, &s);
 	if (g < 0)
 		return g;
-	if ((flags & SFD_NONBLOCK) && fcntl(g, F_SETFL, O_NONBLOCK) < 0)
-		return close(g), -errno;
-	long r = lx_fd_install(p, g, flags & SFD_CLOEXEC ? FD_CLOEXEC : 0,
+	long r = lx_fd_install(t->p, g, flags & SFD_CLOEXEC ? FD_CLOEXEC : 0,
 			       LX_FD_SFD, NULL, 0);
 	if (r >= 0 && (lx_signal_pending(t) & mask))
 		poke(s);
 	return r;
+}
+
+bool lx_sigfd_mask(int host, uint64_t *mask)
+{
+	struct sigfd *s = find(host);
+	if (s)
+		*mask = atomic_load(&s->mask);
+	return s != NULL;
+}
+
+int lx_sigfd_restore(struct lx_proc *p, uint64_t mask, int flags)
+{
+	struct sigfd *s;
+	int g = sigfd_new(p, mask & ~UNBLOCKABLE, flags, &s);
+	/* The process's pending signals are back already (the signal
+	 * subsystem comes before the fds); the threads' own come later and
+	 * poke it then (threadstate.c). */
+	if (g >= 0 && (p->sig.pending & mask))
+		poke(s);
+	return g;
 }
 
 LX_SYS(signalfd4)

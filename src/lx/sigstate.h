@@ -32,6 +32,11 @@ void lx_sigfd_notify(int sig);
 void lx_sigfd_fork(struct lx_proc *p);
 long lx_sigfd_read(struct lx_thread *t, struct lx_fd *f, uint64_t buf,
 		   uint64_t count);
+/* Snapshots: the mask of the signalfd behind host fd `host` (false: not
+ * one); a new one with `mask` for a restored process, its flags
+ * SFD_NONBLOCK or 0: the guest's end to install, or -errno. */
+bool lx_sigfd_mask(int host, uint64_t *mask);
+int lx_sigfd_restore(struct lx_proc *p, uint64_t mask, int flags);
 
 /* signal.c */
 /* Catches every host signal for the guest; the handlers record. */

@@ -191,6 +191,11 @@ static int add_thread(struct lx_proc *p, struct lx_thread *first,
 	t->tpending = o->pending;
 	memcpy(t->tinfo, o->info, sizeof(t->tinfo));
 	p->threads[o->id] = t;
+	/* A signalfd (back already, with the fds) is readable while one of
+	 * its signals is pending for any thread. */
+	for (int sig = 1; sig <= 64; sig++)
+		if (o->pending & (1ULL << (sig - 1)))
+			lx_sigfd_notify(sig);
 	return 0;
 }
 

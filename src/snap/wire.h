@@ -11,7 +11,7 @@
 #include "stream.h"
 
 #define SNAP_MAGIC     "MOTESNAP"
-#define SNAP_FORMAT    2
+#define SNAP_FORMAT    3
 #define SNAP_HDR_SIZE  4096
 #define SNAP_STATE_MAX (256ULL << 20) /* a sanity bound for readers */
 

@@ -7,7 +7,8 @@
 set -u
 . tests/lib.sh
 S=$O/tests/snap
-TESTS=(state-gcc state-dyn threads-gcc threads-dyn threads-shim python shell
+TESTS=(state-gcc state-dyn events-gcc events-dyn threads-gcc threads-dyn
+	threads-shim python shell
 	refuse-fork eperm clones-100 bad-missing bad-dir bad-notsnap
 	bad-truncated bad-state bad-header bad-format bad-version bad-cpu
 	bad-tables clones-100-memory)
@@ -58,6 +59,35 @@ for v in gcc dyn; do
 		fi
 	done
 	[ $ok = 1 ] && pass "$t"
+done
+
+# eventfd, timerfd, epoll and signalfd come back with their state: every
+# line the clones print is the original's, but the pipe's (EOF there).
+for v in gcc dyn; do
+	t=snap/events-$v
+	rm -f "$tmp/ev.snap"
+	if ! run_mote "$tmp/o" "$tmp/e" run --snapshot "$tmp/ev.snap" \
+		"$S/events.$v"; then
+		fail "$t" "original run: $(head -c 300 "$tmp/o" "$tmp/e")"
+		continue
+	fi
+	if ! run_mote "$tmp/c" "$tmp/ce" restore -n 2 "$tmp/ev.snap"; then
+		fail "$t" "restore: $(head -c 300 "$tmp/c" "$tmp/ce")"
+		continue
+	fi
+	sed 's/^original pipe 1 \[p\]$/clone pipe 0 []/' "$tmp/o" "$tmp/o" |
+		sort >"$tmp/o2"
+	sort "$tmp/c" >"$tmp/c2"
+	if ! grep -q "^signalfd: 128 signo 10$" "$tmp/o" ||
+		grep -q FAIL "$tmp/o"; then
+		fail "$t" "original: $(tr '\n' '|' <"$tmp/o")"
+	elif ! cmp -s "$tmp/o2" "$tmp/c2"; then
+		fail "$t" "$(first_diff "$tmp/o2" "$tmp/c2")"
+	elif grep -q "eventfd\|timerfd\|epoll\|signalfd" "$tmp/ce"; then
+		fail "$t" "a warning: $(head -c 300 "$tmp/ce")"
+	else
+		pass "$t"
+	fi
 done
 
 # threads blocked in futex waits while the snapshot is taken; "shim":

@@ -3,17 +3,22 @@
  * restores to the same state; a record cut short anywhere, or holding
  * values no process can have, is refused without a crash and without
  * half of it applied where that could hurt; the records come in one order
- * and a foreign one stops the restore; a listening socket listens again.
+ * and a foreign one stops the restore; a listening socket listens again;
+ * eventfd, timerfd, epoll and signalfd come back with their state.
  * (The thread record needs a vCPU: the snapshot suite covers it on KVM.) */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "fake.h"
+#include "lx/fdobj.h"
 #include "lx/subsys.h"
 #include "unit.h"
 #include "vm/layout.h"
@@ -236,6 +241,145 @@ static void listening(void)
 	reset();
 }
 
+/* An eventfd (a semaphore, with a count), an armed periodic timerfd and
+ * an epoll watching the eventfd come back with that state, as new host
+ * objects; every prefix of their record is refused. */
+static void event_objects(void)
+{
+	struct lx_proc *p = fk.p;
+	int ev = eventfd(5, EFD_CLOEXEC | EFD_SEMAPHORE);
+	int tm = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct itimerspec it = {.it_value = {7, 0}, .it_interval = {100, 0}};
+	struct epoll_event e = {.events = EPOLLIN, .data.u64 = 0x99};
+	CHECK(ev >= 0 && tm >= 0 && ep >= 0 &&
+	      timerfd_settime(tm, 0, &it, NULL) == 0 &&
+	      epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e) == 0);
+	CHECK(lx_fd_install_at(p, 7, ev, 0, LX_FD_OTHER, NULL) == 7);
+	CHECK(lx_fd_install_at(p, 8, tm, 0, LX_FD_OTHER, NULL) == 8);
+	CHECK(lx_fd_install_at(p, 9, ep, 0, LX_FD_OTHER, NULL) == 9);
+	lx_fd_get(p, 7)->efd = LX_EFD_SEM;
+	struct wbuf w = {0};
+	char err[64];
+	struct lx_save s = {.err = err, .errlen = sizeof(err)};
+	CHECK(lx_fd_subsys.save(p, &s, &w) == 0);
+	reset();
+	struct rbuf r = {.d = w.d, .n = w.n};
+	CHECK(lx_fd_subsys.restore(p, &r) == 0 && r_done(&r));
+	struct lx_fd *fe = lx_fd_get(p, 7), *ft = lx_fd_get(p, 8),
+		     *fp = lx_fd_get(p, 9);
+	CHECK(fe && ft && fp && fe->kind == LX_FD_OTHER);
+	struct epoll_event out = {0};
+	CHECK(fp && epoll_wait(fp->host, &out, 1, 0) == 1 &&
+	      out.data.u64 == 0x99);
+	uint64_t v = 0;
+	/* A semaphore: one at a time. */
+	CHECK(fe && read(fe->host, &v, 8) == 8 && v == 1);
+	struct itimerspec g = {0};
+	CHECK(ft && timerfd_gettime(ft->host, &g) == 0 &&
+	      g.it_interval.tv_sec == 100 && g.it_value.tv_sec <= 7 &&
+	      (g.it_value.tv_sec || g.it_value.tv_nsec));
+	reset();
+	for (size_t n = 0; n < w.n; n++) {
+		struct rbuf cut = {.d = w.d, .n = n};
+		CHECK(lx_fd_subsys.restore(p, &cut) < 0 || !r_done(&cut));
+		reset();
+	}
+	free(w.d);
+}
+
+/* One fd record (a fresh fd table's limits, the fd at 4 of `kind`) whose
+ * object is `obj`: restored if `good`, else refused. */
+static void one_object(bool good, uint32_t kind, const void *obj, size_t len)
+{
+	struct lx_proc *p = fk.p;
+	struct wbuf w = {0};
+	uint64_t cur = 64, max = 64, dev = 0, ino = 0;
+	int64_t off = -1;
+	uint32_t n = 1;
+	int32_t gfd = 4, fdflags = 0, flags = O_RDWR, stdio = -1;
+	uint8_t listening = 0;
+	W(&w, cur);
+	W(&w, max);
+	W(&w, n);
+	W(&w, gfd);
+	W(&w, kind);
+	W(&w, fdflags);
+	W(&w, flags);
+	W(&w, off);
+	w_str(&w, NULL);
+	W(&w, stdio);
+	W(&w, dev);
+	W(&w, ino);
+	W(&w, listening);
+	w_bytes(&w, obj, len);
+	struct rbuf r = {.d = w.d, .n = w.n};
+	int rc = lx_fd_subsys.restore(p, &r);
+	CHECK(good ? rc == 0 && r_done(&r) && lx_fd_get(p, 4) : rc < 0);
+	free(w.d);
+	reset();
+}
+#define bad_object(...) one_object(false, __VA_ARGS__)
+
+static void bad_objects(void)
+{
+	struct __attribute__((packed)) {
+		uint8_t type;
+		uint64_t count;
+		uint8_t sem;
+	} efd = {LX_OBJ_EVENTFD, UINT64_MAX, 0}, efd2 = {LX_OBJ_EVENTFD, 1, 2};
+	bad_object(LX_FD_OTHER, &efd, sizeof(efd));
+	bad_object(LX_FD_OTHER, &efd2, sizeof(efd2));
+	/* The same record with fitting values is taken. */
+	efd.count = 1;
+	one_object(true, LX_FD_OTHER, &efd, sizeof(efd));
+	/* An eventfd on a kind that is no anonymous file. */
+	bad_object(LX_FD_PIPE, &efd, sizeof(efd));
+	struct __attribute__((packed)) {
+		uint8_t type;
+		int32_t clockid, tflags;
+		uint64_t ticks;
+		struct itimerspec its;
+	} tfd[] = {
+		{LX_OBJ_TIMERFD, 42, 0, 0, {{0, 0}, {1, 0}}},
+		{LX_OBJ_TIMERFD,
+		 CLOCK_MONOTONIC,
+		 TFD_TIMER_ABSTIME,
+		 0,
+		 {{0, 0}, {0, 0}}},
+		{LX_OBJ_TIMERFD, CLOCK_REALTIME, 0x100, 0, {{0, 0}, {0, 0}}},
+		{LX_OBJ_TIMERFD, CLOCK_MONOTONIC, 0, 0, {{0, 0}, {0, -1}}},
+		{LX_OBJ_TIMERFD,
+		 CLOCK_MONOTONIC,
+		 0,
+		 0,
+		 {{0, 1000000000}, {0, 0}}},
+		{LX_OBJ_TIMERFD, CLOCK_MONOTONIC, 0, 0, {{-1, 0}, {0, 0}}},
+	};
+	for (size_t i = 0; i < sizeof(tfd) / sizeof(tfd[0]); i++)
+		bad_object(LX_FD_OTHER, &tfd[i], sizeof(tfd[i]));
+	tfd[0].clockid = CLOCK_BOOTTIME;
+	one_object(true, LX_FD_OTHER, &tfd[0], sizeof(tfd[0]));
+	/* An epoll of 2^32 - 1 registrations in a few bytes, and one naming
+	 * a negative fd. */
+	struct __attribute__((packed)) {
+		uint8_t type;
+		uint32_t lost, nreg;
+		struct lx_epoll_reg reg;
+	} ep = {LX_OBJ_EPOLL, 0, UINT32_MAX, {4, EPOLLIN, 0}},
+	  ep2 = {LX_OBJ_EPOLL, 0, 1, {-3, EPOLLIN, 0}};
+	bad_object(LX_FD_OTHER, &ep, sizeof(ep));
+	bad_object(LX_FD_OTHER, &ep2, sizeof(ep2));
+	/* A signalfd on an fd that is not one, an unknown type. */
+	struct __attribute__((packed)) {
+		uint8_t type;
+		uint64_t mask;
+	} sfd = {LX_OBJ_SIGNALFD, 1}, unknown = {77, 0};
+	bad_object(LX_FD_OTHER, &sfd, sizeof(sfd));
+	bad_object(LX_FD_OTHER, &unknown, sizeof(unknown));
+	one_object(true, LX_FD_SFD, &sfd, sizeof(sfd));
+}
+
 /* lx_state_restore takes the records in their one order only. */
 static void order(void)
 {
@@ -260,6 +404,8 @@ static void cases(void)
 	RUN(truncated);
 	RUN(bad_values);
 	RUN(listening);
+	RUN(event_objects);
+	RUN(bad_objects);
 	RUN(order);
 }
 
