@@ -21,6 +21,7 @@
 #include <linux/landlock.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -195,6 +196,37 @@ static int add_rules(const struct ruleset *rs, const struct lx_proc *p)
 	return err;
 }
 
+/* Set once a restored tree's shared domain scopes signals and abstract
+ * sockets (landlock_tree_scope): each process's own domain, entered after
+ * the tree's monitors have forked, must not scope them again, or its
+ * siblings would be out of its reach. */
+static bool tree_scoped;
+
+static uint64_t scopes(const struct lx_proc *p)
+{
+	return LL_SCOPE_SIGNAL | (p->opts->net ? 0 : LL_SCOPE_ABSTRACT);
+}
+
+int landlock_tree_scope(const struct lx_proc *p)
+{
+	int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
+			       LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 6 || p->opts->no_sandbox)
+		return 0;
+	struct ll_ruleset_attr attr = {.scoped = scopes(p)};
+	int fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr),
+			      0);
+	if (fd < 0)
+		return -errno;
+	int err = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+				  syscall(SYS_landlock_restrict_self, fd, 0) < 0
+			  ? -errno
+			  : 0;
+	close(fd);
+	tree_scoped = !err;
+	return err;
+}
+
 static int make_ruleset(const struct lx_proc *p, int abi)
 {
 	struct ll_ruleset_attr attr = {.fs = fs_rights(abi)};
@@ -206,9 +238,8 @@ static int make_ruleset(const struct lx_proc *p, int abi)
 		size = offsetof(struct ll_ruleset_attr, scoped);
 	}
 	/* Signals only to processes of the tree (which share this domain). */
-	if (abi >= 6) {
-		attr.scoped = LL_SCOPE_SIGNAL |
-			      (p->opts->net ? 0 : LL_SCOPE_ABSTRACT);
+	if (abi >= 6 && !tree_scoped) {
+		attr.scoped = scopes(p);
 		size = sizeof(attr);
 	}
 	return (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);

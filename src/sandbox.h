@@ -34,6 +34,11 @@ _Noreturn void sandbox_violation(const siginfo_t *si);
  * devices, its own stdio). Sets *abi to the kernel's Landlock ABI version,
  * 0 if it has none (nothing is done then). Returns 0 or -errno. */
 int landlock_enter(const struct lx_proc *p, int *abi);
+/* A restored tree, before its monitors fork: one Landlock domain that
+ * keeps signals and abstract sockets within the tree (ABI 6+; nothing
+ * before, or with --no-sandbox), which each process's own domain then
+ * leaves to it. Returns 0 or -errno. */
+int landlock_tree_scope(const struct lx_proc *p);
 
 /* What mote boot's monitor may do with a file or dir. */
 enum sandbox_access {

@@ -29,6 +29,10 @@ void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* sendmsg of len bytes at buf with fd (if >= 0) as SCM_RIGHTS, and
+ * MSG_NOSIGNAL | flags: the bytes sent, or -1. */
+ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd, int flags);
+
 /* Writes a one-line reason into err (errlen bytes) and returns -1: for
  * the functions that return one to a caller who prints it. */
 int err_set(char *err, size_t errlen, const char *fmt, ...)

@@ -57,24 +57,8 @@ noreturn void ctl_usage_error(const char *fmt, ...)
 /* Sends one request line, with fd (if >= 0) as SCM_RIGHTS. */
 static int send_req(int s, const char *line, int fd)
 {
-	struct iovec iov = {(void *)line, strlen(line)};
-	union {
-		struct cmsghdr h;
-		char space[CMSG_SPACE(sizeof(int))];
-	} c;
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (fd >= 0) {
-		memset(&c, 0, sizeof(c));
-		m.msg_control = c.space;
-		m.msg_controllen = sizeof(c.space);
-		struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-		h->cmsg_level = SOL_SOCKET;
-		h->cmsg_type = SCM_RIGHTS;
-		h->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(h), &fd, sizeof(int));
-	}
-	ssize_t w = sendmsg(s, &m, MSG_NOSIGNAL);
-	return w == (ssize_t)iov.iov_len ? 0 : -1;
+	size_t len = strlen(line);
+	return send_with_fd(s, line, len, fd, 0) == (ssize_t)len ? 0 : -1;
 }
 
 /* Reads one reply line within timeout_ms: the parsed object or NULL. */

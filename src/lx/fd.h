@@ -98,4 +98,20 @@ int lx_fd_close(struct lx_proc *p, long gfd);
 enum lx_fd_kind lx_fd_kind_of(int host);
 void lx_fd_fini(struct lx_proc *p);
 
+/* fdstate.c: pipes in snapshots. A snapshot names each pipe an fd of the
+ * process holds by its host inode, with the bytes in it (read without
+ * consuming them, from the read end, if the process holds one): save
+ * writes that list into w. A restore makes one new pipe per inode of the
+ * whole tree first (its ends below), hands them to lx_fd_pipes_use, and
+ * every pipe fd restored takes a duplicate of its end; lx_fd_pipes_use
+ * (NULL, 0) forgets them (their owner closes them). */
+#define LX_PIPE_CAP_MAX (1U << 30)
+struct wbuf;
+void lx_fd_pipes_save(struct lx_proc *p, struct wbuf *w);
+struct lx_pipe_end {
+	uint64_t ino;
+	int rd, wr;
+};
+void lx_fd_pipes_use(const struct lx_pipe_end *ends, uint32_t n);
+
 #endif

@@ -6,15 +6,17 @@
  * under the restored VM's root and volumes, only if it is still the same
  * file, and gives the restoring mote's own stdio to those that were
  * mote's. An eventfd, timerfd, epoll or signalfd comes back with its
- * state (fdobj.c). Pipes, connected sockets and the rest cannot come
- * back: each becomes a pipe whose other end is gone, with one line saying
- * so. */
+ * state (fdobj.c). A pipe comes back as a new pipe with the bytes that
+ * were in it, shared by every fd of the tree that held it. Connected
+ * sockets and the rest cannot come back: each becomes a pipe whose other
+ * end is gone, with one line saying so. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -155,6 +157,125 @@ static int fd_save(struct lx_proc *p, const struct lx_save *s, struct wbuf *w)
 	return 0;
 }
 
+/* ---- pipes ---- */
+
+/* A pipe the guest made (no path: not a FIFO; not mote's own stdio). */
+static bool guest_pipe(int gfd, const struct lx_fd *f, struct stat *st)
+{
+	return f->kind == LX_FD_PIPE && !f->path && fstat(f->host, st) == 0 &&
+	       S_ISFIFO(st->st_mode) && stdio_of(gfd, f->host) < 0;
+}
+
+/* The bytes in the pipe whose read end is rd, without taking them: tee
+ * into a pipe of the same size, read from that. 0, or -1. */
+static int peek(int rd, uint32_t cap, uint8_t **data, uint32_t *len)
+{
+	int n = 0;
+	*data = NULL;
+	*len = 0;
+	if (ioctl(rd, FIONREAD, &n) < 0)
+		return -1;
+	if (n <= 0)
+		return 0;
+	int tp[2];
+	if (pipe2(tp, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	uint8_t *b = malloc((size_t)n);
+	int err = !b || (n > 4096 && fcntl(tp[1], F_SETPIPE_SZ, cap) < 0) ||
+		  tee(rd, tp[1], (size_t)n, SPLICE_F_NONBLOCK) != n ||
+		  read(tp[0], b, (size_t)n) != n;
+	close(tp[0]);
+	close(tp[1]);
+	if (err) {
+		free(b);
+		return -1;
+	}
+	*data = b;
+	*len = (uint32_t)n;
+	return 0;
+}
+
+void lx_fd_pipes_save(struct lx_proc *p, struct wbuf *w)
+{
+	pthread_mutex_lock(&p->fdt.lock);
+	uint64_t *seen = calloc((size_t)p->fdt.top + 1, sizeof(uint64_t));
+	uint32_t n = 0;
+	size_t at = w->n;
+	W(w, n);
+	for (int i = 0; seen && i < p->fdt.top; i++) {
+		const struct lx_fd *f = &p->fdt.slot[i];
+		struct stat st;
+		if (!f->used || !guest_pipe(i, f, &st))
+			continue;
+		bool dup = false;
+		for (uint32_t j = 0; j < n && !dup; j++)
+			dup = seen[j] == st.st_ino;
+		if (dup)
+			continue;
+		/* Its read end, if any fd of this process holds it. */
+		int rd = -1;
+		for (int j = i; j < p->fdt.top && rd < 0; j++) {
+			const struct lx_fd *g = &p->fdt.slot[j];
+			struct stat gs;
+			if (g->used && guest_pipe(j, g, &gs) &&
+			    gs.st_ino == st.st_ino &&
+			    (fcntl(g->host, F_GETFL) & O_ACCMODE) == O_RDONLY)
+				rd = g->host;
+		}
+		int c = fcntl(f->host, F_GETPIPE_SZ);
+		uint32_t cap = c > 0 ? (uint32_t)c : 65536, len = 0;
+		uint8_t *data = NULL, has = rd >= 0;
+		/* Bytes that cannot be read leave the pipe out: its fds come
+		 * back dead, with a warning, never empty. */
+		if (has && peek(rd, cap, &data, &len) < 0)
+			continue;
+		seen[n++] = st.st_ino;
+		uint64_t ino = st.st_ino;
+		W(w, ino);
+		W(w, cap);
+		W(w, has);
+		W(w, len);
+		w_bytes(w, data, len);
+		free(data);
+	}
+	pthread_mutex_unlock(&p->fdt.lock);
+	free(seen);
+	if (!w->oom && w->d)
+		memcpy(w->d + at, &n, sizeof(n));
+}
+
+static const struct lx_pipe_end *pipe_ends;
+static uint32_t npipe_ends;
+
+void lx_fd_pipes_use(const struct lx_pipe_end *ends, uint32_t n)
+{
+	pipe_ends = ends;
+	npipe_ends = n;
+}
+
+/* A duplicate of the new pipe's end that f held, with f's status flags
+ * (shared by every holder, as the original's were), or -1. */
+static int pipe_end(const struct fd_rec *f, const char **why)
+{
+	*why = "its bytes could not be read at the snapshot";
+	for (uint32_t i = 0; i < npipe_ends; i++) {
+		if (pipe_ends[i].ino != f->ino)
+			continue;
+		int mode = f->flags & O_ACCMODE;
+		int end = mode == O_RDONLY   ? pipe_ends[i].rd
+			  : mode == O_WRONLY ? pipe_ends[i].wr
+					     : -1;
+		int h = end < 0 ? -1 : fcntl(end, F_DUPFD_CLOEXEC, 3);
+		if (h < 0) {
+			*why = end < 0 ? "not a pipe's end" : strerror(errno);
+			return -1;
+		}
+		fcntl(h, F_SETFL, f->flags & O_NONBLOCK);
+		return h;
+	}
+	return -1;
+}
+
 /* ---- restore ---- */
 
 static const char *kind_name(uint32_t kind)
@@ -283,6 +404,8 @@ static int restore_fd(struct lx_proc *p, const struct fd_rec *f)
 		host = relisten(p, f, &why);
 	} else if (f->obj.type != LX_OBJ_NONE) {
 		host = lx_fdobj_make(p, &f->obj, f->flags, &why);
+	} else if (kind == LX_FD_PIPE && !f->path) {
+		host = pipe_end(f, &why);
 	} else if (f->path && (kind == LX_FD_FILE || kind == LX_FD_DIR ||
 			       kind == LX_FD_PATH || kind == LX_FD_DEV ||
 			       kind == LX_FD_TTY)) {

@@ -47,8 +47,12 @@ void lx_park(struct lx_thread *t)
 	/* A kick from another monitor reaches one thread: it passes the
 	 * word on to the others. */
 	lx_kick_others(t);
-	while (lx_held(p) && !p->task.exited && !t->exiting)
+	while (lx_held(p) && !p->task.exited && !t->exiting) {
+		/* A tree snapshot may ask this monitor for its part. */
+		if (lx_hooks.tree_request)
+			lx_hooks.tree_request(p);
 		futex_wait_hold(p, 100);
+	}
 	pthread_mutex_lock(&p->lock);
 	t->parked = false;
 	p->nparked--;
@@ -73,6 +77,11 @@ int lx_hold(struct lx_proc *p, struct lx_thread *self, int timeout_ms)
 {
 	atomic_store(lx_tree_hold_word(p->task.tree), 1);
 	lx_tree_kick_others(p->task.tree);
+	return lx_hold_local(p, self, timeout_ms);
+}
+
+int lx_hold_local(struct lx_proc *p, struct lx_thread *self, int timeout_ms)
+{
 	uint64_t end = mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
 	pthread_mutex_lock(&p->lock);
 	int left;

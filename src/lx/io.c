@@ -165,10 +165,15 @@ static long do_dup(struct lx_thread *t, uint64_t old, long min, long at,
 	int h = fcntl(f->host, F_DUPFD_CLOEXEC, 3);
 	if (h < 0)
 		return -errno;
-	if (at >= 0)
-		return lx_fd_install_at(t->p, at, h, fdflags, f->kind,
-					dup_path(f));
-	return lx_fd_install(t->p, h, fdflags, f->kind, dup_path(f), min);
+	uint8_t efd = f->efd;
+	long r = at >= 0 ? lx_fd_install_at(t->p, at, h, fdflags, f->kind,
+					    dup_path(f))
+			 : lx_fd_install(t->p, h, fdflags, f->kind, dup_path(f),
+					 min);
+	struct lx_fd *n = r >= 0 ? lx_fd_get(t->p, r) : NULL;
+	if (n)
+		n->efd = efd;
+	return r;
 }
 
 LX_SYS(dup)
@@ -317,7 +322,15 @@ LX_SYS(ioctl)
 	case TIOCGWINSZ:
 		return tty_ioctl(t, f, req, a[2], sizeof(struct winsize), true);
 	case TIOCGPGRP:
-	case TIOCGSID: return tty_ioctl(t, f, req, a[2], sizeof(pid_t), true);
+	case TIOCGSID: {
+		long r = tty_ioctl(t, f, req, a[2], sizeof(pid_t), true);
+		pid_t *pg =
+			r ? NULL
+			  : gm_user(&t->p->vm, a[2], sizeof(pid_t), GM_WRITE);
+		if (pg)
+			*pg = lx_tree_guest_pid(t->p->task.tree, *pg);
+		return r;
+	}
 	case TIOCSPGRP: {
 		/* The foreground group must be one of the guest's own. */
 		if (f->kind != LX_FD_TTY)
@@ -328,10 +341,12 @@ LX_SYS(ioctl)
 			return -EFAULT;
 		if (*pg <= 0)
 			return -EINVAL;
-		if (*pg != getpgrp() &&
-		    lx_tree_signal_group(t->p->task.tree, *pg, 0) < 0)
+		pid_t hg = lx_tree_host_pid(t->p->task.tree, *pg);
+		if (hg != getpgrp() &&
+		    (hg < 0 ||
+		     lx_tree_signal_group(t->p->task.tree, hg, 0) < 0))
 			return -EPERM;
-		return tty_ioctl(t, f, req, a[2], sizeof(pid_t), false);
+		return tcsetpgrp(f->host, hg) < 0 ? -errno : 0;
 	}
 	case FIONREAD:
 		if (f->kind == LX_FD_DIR || f->kind == LX_FD_PATH)

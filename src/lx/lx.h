@@ -93,6 +93,9 @@ struct lx_thread;
  * down what lx made (VM, fds, the rest of the process tree). Starting and
  * ending a whole run is the run layer's (src/run/run.h). */
 struct lx_proc *lx_proc_new(const struct lx_opts *o);
+/* The same, for a process of an existing tree (a restored tree's). */
+struct lx_tree;
+struct lx_proc *lx_proc_new_in(const struct lx_opts *o, struct lx_tree *tree);
 void lx_run_thread(struct lx_thread *t);
 void lx_proc_free(struct lx_proc *p);
 
@@ -109,6 +112,9 @@ struct lx_hooks {
 	/* From the host signal handler, first: if (sig, si) is the
 	 * sandbox's seccomp trap, reports it and does not return. */
 	void (*trap)(int sig, const siginfo_t *si);
+	/* A parked thread, while the run is held: a tree snapshot's request
+	 * for this process's part is served (snap_tree_serve). */
+	void (*tree_request)(struct lx_proc *p);
 };
 extern struct lx_hooks lx_hooks;
 
@@ -284,6 +290,9 @@ bool lx_held(struct lx_proc *p);
  * or -ETIMEDOUT if some thread did not park within timeout_ms (the hold
  * stays: it parks when its host call returns). */
 int lx_hold(struct lx_proc *p, struct lx_thread *self, int timeout_ms);
+/* Waits, as lx_hold does, for this process's threads alone (the hold word
+ * is set already). */
+int lx_hold_local(struct lx_proc *p, struct lx_thread *self, int timeout_ms);
 /* Ends the hold: every parked thread of the tree goes on. */
 void lx_release(struct lx_proc *p);
 /* The run loop's side: waits while the run is held. */

@@ -174,10 +174,7 @@ LX_SYS(gettid)
 }
 LX_SYS(getppid)
 {
-	pid_t pp = getppid();
-	return t->p->task.guest_ppid && pp == t->p->task.host_ppid
-		       ? t->p->task.guest_ppid
-		       : pp;
+	return lx_getppid(t->p);
 }
 LX_SYS(getuid)
 {

@@ -4,10 +4,11 @@
  * memory copy-on-write at the same host addresses, opens a VM of its own on
  * it (a KVM VM cannot be used from another process), and resumes the guest
  * on a fresh vCPU with the caller's registers. Guest pids are the monitors'
- * host pids, so the host's process tree is the guest's and `ps` shows it;
- * wait4 is the host's wait4 on the child monitor, whose exit status is the
- * guest's. Signals between guest processes are host signals between their
- * monitors, confined to the VM tree (tree.c).
+ * host pids (but after a restore: tree.c maps them), so the host's process
+ * tree is the guest's and `ps` shows it; wait4 is the host's wait4 on the
+ * child monitor, whose exit status is the guest's. Signals between guest
+ * processes are host signals between their monitors, confined to the VM
+ * tree (tree.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -80,6 +81,8 @@ static int task_restore(struct lx_proc *p, struct rbuf *r)
 	}
 	p->task.restored = true;
 	p->task.pid = pid;
+	if (p->task.tree)
+		lx_tree_set_gpid(p->task.tree, p->task.tree_slot, pid);
 	p->task.start_ns = mono_ns();
 	snprintf(p->task.exe, sizeof(p->task.exe), "%s", exe);
 	free(exe);
@@ -105,7 +108,7 @@ static int task_fork(struct lx_proc *p, const struct lx_fork *f)
 	 * reaper's, if the parent has exited). */
 	p->task.guest_ppid = p->task.pid;
 	p->task.host_ppid = f->parent_host;
-	p->task.pid = getpid();
+	p->task.pid = lx_tree_fill(p->task.tree, f->slot, getpid());
 	f->t->tid = p->task.pid;
 	p->task.forked = true;
 	p->task.restored = false;
@@ -115,7 +118,6 @@ static int task_fork(struct lx_proc *p, const struct lx_fork *f)
 	if (p->task.vfork_fd >= 0)
 		close(p->task.vfork_fd);
 	p->task.vfork_fd = f->vfork_fd;
-	lx_tree_fill(p->task.tree, f->slot, p->task.pid);
 	lx_tree_set_proc_pid(p->task.tree, f->slot);
 	p->task.start_ns = mono_ns();
 	if (lx_hooks.forked)
@@ -223,7 +225,7 @@ static long do_fork(struct lx_thread *t, uint64_t flags, uint64_t stack,
 			close(vp[0]);
 		return err == ENOMEM ? -ENOMEM : -EAGAIN;
 	}
-	lx_tree_fill(p->task.tree, slot, pid);
+	pid = lx_tree_fill(p->task.tree, slot, pid);
 	if (flags & CLONE_PARENT_SETTID)
 		put_pid(p, ptid, pid);
 	if (vp[0] >= 0) {
@@ -288,12 +290,23 @@ LX_SYS(wait4)
 		a[3] ? gm_user(&t->p->vm, a[3], sizeof(ru), GM_WRITE) : NULL;
 	if ((a[1] && !gs) || (a[3] && !gru))
 		return -EFAULT;
-	long r = lx_block(SYS_wait4, (pid_t)a[0], (long)&status, (int)a[2],
-			  (long)&ru, 0, 0);
+	struct lx_tree *tr = t->p->task.tree;
+	pid_t who = (pid_t)a[0];
+	/* A child, or (below -1) a process group: by its host pid. */
+	if (who > 0 || (who < -1 && who != INT32_MIN)) {
+		pid_t h = lx_tree_host_pid(tr, who > 0 ? who : -who);
+		if (h < 0)
+			return -ECHILD;
+		who = who > 0 ? h : -h;
+	}
+	long r = lx_block(SYS_wait4, who, (long)&status, (int)a[2], (long)&ru,
+			  0, 0);
 	if (r < 0)
 		return r;
-	if (r > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
-		lx_tree_forget(t->p->task.tree, r);
+	pid_t host = (pid_t)r;
+	r = lx_tree_guest_pid(tr, host);
+	if (host > 0 && (WIFEXITED(status) || WIFSIGNALED(status)))
+		lx_tree_forget(tr, host);
 	if (r > 0 && gs)
 		*gs = status;
 	if (gru)
@@ -315,14 +328,24 @@ LX_SYS(waitid)
 	if ((a[2] && !gsi) || (a[4] && !gru))
 		return -EFAULT;
 	memset(&si, 0, sizeof(si));
-	long r = lx_block(SYS_waitid, (int)a[0], (id_t)a[1], (long)&si,
-			  (int)a[3], (long)&ru, 0);
+	struct lx_tree *tr = t->p->task.tree;
+	id_t id = (id_t)a[1];
+	if (((int)a[0] == P_PID || (int)a[0] == P_PGID) && (pid_t)id > 0) {
+		pid_t h = lx_tree_host_pid(tr, (pid_t)id);
+		if (h < 0)
+			return -ECHILD;
+		id = (id_t)h;
+	}
+	long r = lx_block(SYS_waitid, (int)a[0], id, (long)&si, (int)a[3],
+			  (long)&ru, 0);
 	if (r < 0)
 		return r;
-	if (si.si_pid && !(a[3] & WNOWAIT) &&
+	pid_t host = si.si_pid;
+	si.si_pid = lx_tree_guest_pid(tr, host);
+	if (host && !(a[3] & WNOWAIT) &&
 	    (si.si_code == CLD_EXITED || si.si_code == CLD_KILLED ||
 	     si.si_code == CLD_DUMPED))
-		lx_tree_forget(t->p->task.tree, si.si_pid);
+		lx_tree_forget(tr, host);
 	if (gsi)
 		*gsi = si;
 	if (gru)
@@ -351,18 +374,21 @@ LX_SYS(kill)
 		lx_kick_others(t);
 		return 0;
 	}
+	struct lx_tree *tr = p->task.tree;
 	if (pid > 0) {
-		if (!lx_tree_has(p->task.tree, pid))
-			return -EPERM;
-		return kill(pid, sig) < 0 ? -errno : 0;
+		pid_t h = lx_tree_host_pid(tr, pid);
+		if (!lx_tree_has(tr, h))
+			return h < 0 ? -ESRCH : -EPERM;
+		return kill(h, sig) < 0 ? -errno : 0;
 	}
 	if (pid == 0)
-		return lx_tree_signal_group(p->task.tree, getpgrp(), sig);
+		return lx_tree_signal_group(tr, getpgrp(), sig);
 	if (pid == -1)
-		return lx_tree_signal_group(p->task.tree, 0, sig);
+		return lx_tree_signal_group(tr, 0, sig);
 	if (pid == INT32_MIN)
 		return -ESRCH;
-	return lx_tree_signal_group(p->task.tree, -pid, sig);
+	pid_t g = lx_tree_host_pid(tr, -pid);
+	return g < 0 ? -ESRCH : lx_tree_signal_group(tr, g, sig);
 }
 
 /* A signal to one thread. The caller's own threads get it through the
@@ -398,9 +424,12 @@ static long thread_kill(struct lx_thread *t, pid_t tgid, pid_t tid, int sig)
 		}
 		return -ESRCH;
 	}
-	if (!lx_tree_has(p->task.tree, tgid))
-		return -EPERM;
-	return syscall(SYS_tgkill, tgid, tid, sig) < 0 ? -errno : 0;
+	pid_t h = lx_tree_host_pid(p->task.tree, tgid);
+	if (!lx_tree_has(p->task.tree, h))
+		return h < 0 ? -ESRCH : -EPERM;
+	/* Its main thread's tid is its pid: the host's. */
+	return syscall(SYS_tgkill, h, tid == tgid ? h : tid, sig) < 0 ? -errno
+								      : 0;
 }
 
 LX_SYS(tgkill)
@@ -417,63 +446,89 @@ LX_SYS(tkill)
 
 /* ---- process groups and sessions ---- */
 
-/* pid 0 is the caller; anything else must be a member of the tree. */
-static long member(struct lx_proc *p, pid_t pid)
+/* pid 0 is the caller; anything else must be a member of the tree: its
+ * host pid into *host (0 for the caller). */
+static long member(struct lx_proc *p, pid_t pid, pid_t *host)
 {
+	*host = 0;
 	if (pid < 0)
 		return -EINVAL;
-	if (pid == 0 || pid == p->task.pid || lx_tree_has(p->task.tree, pid))
+	if (pid == 0 || pid == p->task.pid)
 		return 0;
-	return -ESRCH;
+	*host = lx_tree_host_pid(p->task.tree, pid);
+	return lx_tree_has(p->task.tree, *host) ? 0 : -ESRCH;
+}
+
+/* A host process group or session id as the guest knows it. */
+static long guest_id(struct lx_proc *p, pid_t r)
+{
+	return r < 0 ? -errno : lx_tree_guest_pid(p->task.tree, r);
 }
 
 LX_SYS(setpgid)
 {
-	pid_t pid = (pid_t)a[0], pgid = (pid_t)a[1];
-	long err = member(t->p, pid);
+	struct lx_tree *tr = t->p->task.tree;
+	pid_t pid = (pid_t)a[0], pgid = (pid_t)a[1], host;
+	long err = member(t->p, pid, &host);
 	if (err)
 		return err;
 	if (pgid < 0)
 		return -EINVAL;
 	/* A child that has exec'd is no longer the parent's to regroup; the
 	 * host cannot tell, since the monitor never execs. */
-	if (pid && pid != t->p->task.pid && lx_tree_execd(t->p->task.tree, pid))
+	if (host && lx_tree_execd(tr, host))
 		return -EACCES;
-	/* Joining a group outside the tree (the host shell's) is refused. */
+	/* A group is named by its leader's pid: the host's. Joining a group
+	 * outside the tree (the host shell's) is refused. */
 	pid_t self = pid ? pid : t->p->task.pid;
+	pid_t hg = pgid == self ? (host ? host : getpid())
+				: lx_tree_host_pid(tr, pgid);
 	if (pgid && pgid != self &&
-	    lx_tree_signal_group(t->p->task.tree, pgid, 0) < 0)
+	    (hg < 0 || lx_tree_signal_group(tr, hg, 0) < 0))
 		return -EPERM;
-	return setpgid(pid, pgid) < 0 ? -errno : 0;
+	return setpgid(host, pgid ? hg : 0) < 0 ? -errno : 0;
 }
 
 LX_SYS(getpgid)
 {
-	long err = member(t->p, (pid_t)a[0]);
-	if (err)
-		return err;
-	pid_t r = getpgid((pid_t)a[0]);
-	return r < 0 ? -errno : r;
+	pid_t host;
+	long err = member(t->p, (pid_t)a[0], &host);
+	return err ? err : guest_id(t->p, getpgid(host));
 }
 
 LX_SYS(getpgrp)
 {
-	return getpgrp();
+	return guest_id(t->p, getpgrp());
 }
 
 LX_SYS(setsid)
 {
-	pid_t r = setsid();
-	return r < 0 ? -errno : r;
+	return guest_id(t->p, setsid());
 }
 
 LX_SYS(getsid)
 {
-	long err = member(t->p, (pid_t)a[0]);
-	if (err)
-		return err;
-	pid_t r = getsid((pid_t)a[0]);
-	return r < 0 ? -errno : r;
+	pid_t host;
+	long err = member(t->p, (pid_t)a[0], &host);
+	return err ? err : guest_id(t->p, getsid(host));
+}
+
+pid_t lx_getppid(struct lx_proc *p)
+{
+	pid_t pp = getppid();
+	if (p->task.guest_ppid && pp == p->task.host_ppid)
+		return p->task.guest_ppid;
+	return lx_tree_guest_pid(p->task.tree, pp);
+}
+
+pid_t lx_getpgrp(struct lx_proc *p)
+{
+	return lx_tree_guest_pid(p->task.tree, getpgrp());
+}
+
+pid_t lx_getsid(struct lx_proc *p)
+{
+	return lx_tree_guest_pid(p->task.tree, getsid(0));
 }
 
 /* ---- the end of a process ---- */

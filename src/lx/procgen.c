@@ -232,7 +232,7 @@ static void gen_status(struct lx_proc *p, pid_t tid, struct sbuf *b)
 		  (unsigned)p->fs.umask);
 	sb_printf(b,
 		  "Tgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n",
-		  (int)p->task.pid, (int)tid, (int)getppid());
+		  (int)p->task.pid, (int)tid, (int)lx_getppid(p));
 	sb_printf(b, "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\n", u[0], u[1],
 		  u[2], u[1], g[0], g[1], g[2], g[1]);
 	sb_printf(b, "FDSize:\t%d\nGroups:\t\n",
@@ -288,7 +288,8 @@ static void gen_stat(struct lx_proc *p, pid_t tid, struct sbuf *b)
 		p->task.start_ns ? p->task.start_ns - p->vm.boot_ns : 0;
 	const struct lx_mm *mm = &p->mm;
 	sb_printf(b, "%d (%s) R %d %d %d %u %d 4194304 ", (int)tid, comm(p),
-		  (int)getppid(), (int)getpgrp(), (int)getsid(0), tty, tpgid);
+		  (int)lx_getppid(p), (int)lx_getpgrp(p), (int)lx_getsid(p),
+		  tty, tpgid);
 	sb_printf(b, "%ld 0 %ld 0 %lu %lu %lu %lu 20 0 %d 0 %lu %lu %lu ",
 		  self.ru_minflt, self.ru_majflt, ticks(self.ru_utime),
 		  ticks(self.ru_stime), ticks(kids.ru_utime),

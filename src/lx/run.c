@@ -192,6 +192,11 @@ static void reap_children(void)
 
 struct lx_proc *lx_proc_new(const struct lx_opts *o)
 {
+	return lx_proc_new_in(o, NULL);
+}
+
+struct lx_proc *lx_proc_new_in(const struct lx_opts *o, struct lx_tree *tree)
+{
 	struct lx_proc *p = calloc(1, sizeof(*p));
 	struct lx_thread *t = calloc(1, sizeof(*t));
 	if (!p || !t)
@@ -210,7 +215,7 @@ struct lx_proc *lx_proc_new(const struct lx_opts *o)
 	p->task.vfork_fd = -1;
 	p->task.exe_fd = -1;
 	p->task.snap_fd = -1;
-	p->task.tree = lx_tree_create(o->pids);
+	p->task.tree = tree ? tree : lx_tree_create(o->pids);
 	if (!p->task.tree)
 		die(MOTE_EXIT_FAIL, "cannot map the process table: %s",
 		    strerror(errno));

@@ -105,13 +105,22 @@ static void on_host_signal(int sig, siginfo_t *si, void *uc)
 	bool xfsz = sig == SIGXFSZ && si->si_code == SI_USER &&
 		    si->si_pid == getpid();
 	if (!kick) {
+		/* The sender (or the child, for SIGCHLD) as the guest knows
+		 * it: a restored process's pid is not its monitor's. */
+		siginfo_t in = *si;
+		bool has_pid = sig == SIGCHLD || si->si_code == SI_USER ||
+			       si->si_code == SI_QUEUE ||
+			       si->si_code == SI_TKILL;
+		if (has_pid && cur_proc && cur_proc->task.tree)
+			in.si_pid = lx_tree_guest_pid(cur_proc->task.tree,
+						      si->si_pid);
 		/* Another process's tgkill names this thread alone. */
 		if ((si->si_code == SI_TKILL || xfsz) && t) {
-			t->tinfo[sig] = *si;
+			t->tinfo[sig] = in;
 			__atomic_fetch_or(&t->tpending, BIT(sig),
 					  __ATOMIC_SEQ_CST);
 		} else {
-			host_info[sig] = *si;
+			host_info[sig] = in;
 			uint64_t was = atomic_fetch_or(&host_pending, BIT(sig));
 			if (sig >= SIGRT_FIRST && (was & BIT(sig)))
 				atomic_fetch_add(&host_rt_extra[sig], 1);

@@ -96,7 +96,7 @@ static int prio_target(struct lx_thread *t, uint64_t which, uint64_t who,
 		*host = host_id(t, (pid_t)who);
 		return 0;
 	case PRIO_PGRP:
-		if ((pid_t)who != 0 && (pid_t)who != getpgrp())
+		if ((pid_t)who != 0 && (pid_t)who != lx_getpgrp(t->p))
 			return -ESRCH;
 		*host = getpid();
 		return 0;

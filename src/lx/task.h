@@ -40,10 +40,48 @@ struct lx_task {
 
 /* tree.c: the guest processes of one mote run, shared by their monitors. */
 struct lx_tree;
+
+/* A tree snapshot (snap/tree.c): the saver asks one monitor at a time for
+ * its part, through this request in the shared table and the snapshot's
+ * fd sent over the tree's socket pair; each part leaves its ids in its
+ * entry. */
+enum { LX_REQ_IDLE, LX_REQ_POSTED, LX_REQ_CLAIMED, LX_REQ_DONE, LX_REQ_FAILED };
+struct lx_tree_req {
+	_Atomic uint32_t state; /* LX_REQ_* (a futex word) */
+	_Atomic int32_t saver;	/* the monitor saving the tree, or 0 */
+	int32_t slot;		/* the monitor asked */
+	uint32_t gen;		/* the snapshot's number */
+	uint8_t first;		/* the first process's part: with the tree */
+	uint64_t base, end;	/* where its part starts; where it ended */
+	char err[256];
+};
+struct lx_tree_part {
+	uint32_t gen; /* the snapshot it was saved in */
+	uint64_t base;
+	int32_t ppid, pgid, sid; /* as the guest knew them */
+};
+struct lx_tree_req *lx_tree_req(struct lx_tree *t);
+/* The tree's socket pair: end 0 sends, end 1 receives. */
+int lx_tree_sock(const struct lx_tree *t, int end);
+uint32_t lx_tree_max(const struct lx_tree *t);
+/* The live monitor in slot (its host pid, its guest pid in *gpid), or 0;
+ * -1 while a fork into it is under way. */
+pid_t lx_tree_slot_pid(struct lx_tree *t, int slot, pid_t *gpid);
+struct lx_tree_part *lx_tree_part(struct lx_tree *t, int slot);
 struct lx_tree *lx_tree_create(uint32_t max);
 /* Claims a slot for a process about to be forked: the slot or -EAGAIN. */
 int lx_tree_reserve(struct lx_tree *t);
-void lx_tree_fill(struct lx_tree *t, int slot, pid_t pid);
+/* Enters a forked process's host pid in its slot (its parent and the
+ * child both do); returns its guest pid. */
+pid_t lx_tree_fill(struct lx_tree *t, int slot, pid_t pid);
+/* A restored process's guest pid: its snapshot's. */
+void lx_tree_set_gpid(struct lx_tree *t, int slot, pid_t gpid);
+/* A member's guest pid from its host pid, and back. A pid that is no
+ * member's comes back as it is (the host's own process group, say); a
+ * member's host pid that is not also its guest pid gives -1 from
+ * lx_tree_host_pid. lx_tree_guest_pid is async-signal-safe. */
+pid_t lx_tree_guest_pid(struct lx_tree *t, pid_t host);
+pid_t lx_tree_host_pid(struct lx_tree *t, pid_t guest);
 void lx_tree_release(struct lx_tree *t, int slot);
 /* A process marks that it has exec'd (setpgid on it then fails). */
 void lx_tree_set_execd(struct lx_tree *t, int slot);
@@ -95,6 +133,11 @@ void lx_own_write_end(struct lx_proc *p, struct lx_own_write *w, bool efbig);
 /* misc.c: the guest's resource limits (NULL: out of memory). */
 struct rlimit *lx_rlimits(struct lx_proc *p);
 
+/* process.c: the parent's pid, the process group and the session as the
+ * guest knows them. */
+pid_t lx_getppid(struct lx_proc *p);
+pid_t lx_getpgrp(struct lx_proc *p);
+pid_t lx_getsid(struct lx_proc *p);
 /* process.c: ends the monitor the way the guest process ended: exit status,
  * or (in a forked child) death by the same signal. Never returns. */
 noreturn void lx_exit_process(struct lx_proc *p);

@@ -7,6 +7,13 @@
  * lets the first monitor end every guest process that outlives it. Each
  * entry carries the process's start time, so a stale entry (a monitor
  * killed before it could remove itself) never matches a recycled pid.
+ *
+ * Each entry also holds the process's guest pid. It is the monitor's host
+ * pid, except for a process restored from a snapshot (which keeps its
+ * snapshot's pid) and for one forked after a restore whose host pid is a
+ * restored process's guest pid (it gets a free number instead): the guest
+ * never sees two processes with one pid. Every pid a guest gives or gets
+ * goes through lx_tree_host_pid and lx_tree_guest_pid.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,11 +25,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lx/lx.h"
 #include "util.h"
+
+#define PID_GUEST_MAX 4194304 /* Linux's PID_MAX_LIMIT */
 
 struct tree_entry {
 	_Atomic int32_t pid;   /* 0 free, -1 reserved, else a monitor's pid */
@@ -30,7 +40,9 @@ struct tree_entry {
 	/* Its pid as the host's /proc knows it (0: not known yet), which
 	 * differs from pid in a pid namespace without its own /proc. */
 	_Atomic int32_t proc_pid;
-	uint64_t start; /* its start time (clock ticks since boot) */
+	_Atomic int32_t gpid;	  /* its guest pid (0 until it is known) */
+	uint64_t start;		  /* its start time (clock ticks since boot) */
+	struct lx_tree_part part; /* its part of a tree snapshot */
 };
 
 struct lx_tree {
@@ -41,6 +53,8 @@ struct lx_tree {
 	 * them to look apart from a guest's SIGRTMAX. */
 	_Atomic uint32_t hold;
 	uint64_t cookie;
+	struct lx_tree_req req; /* a tree snapshot's request (snap/tree.c) */
+	int sock[2];		/* passes the snapshot's fd to a monitor */
 	struct tree_entry e[];
 };
 
@@ -100,7 +114,15 @@ struct lx_tree *lx_tree_create(uint32_t max)
 	t->root = getpid();
 	if (getrandom(&t->cookie, sizeof(t->cookie), 0) != sizeof(t->cookie))
 		t->cookie = (uint64_t)mono_ns() ^ ((uint64_t)t->root << 32);
+	/* Made before anything forks, so every monitor has both ends. */
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, t->sock) < 0) {
+		munmap(t, size);
+		return NULL;
+	}
+	t->sock[0] = fd_high(t->sock[0]);
+	t->sock[1] = fd_high(t->sock[1]);
 	atomic_store(&t->e[0].pid, t->root);
+	atomic_store(&t->e[0].gpid, t->root);
 	atomic_store(&t->e[0].proc_pid, proc_self_pid());
 	t->e[0].start = start_time(t->root);
 	return t;
@@ -113,6 +135,7 @@ static int claim(struct lx_tree *t)
 		if (atomic_compare_exchange_strong(&t->e[i].pid, &free_slot,
 						   -1)) {
 			atomic_store(&t->e[i].proc_pid, 0);
+			atomic_store(&t->e[i].gpid, 0);
 			return (int)i;
 		}
 	}
@@ -162,11 +185,60 @@ bool lx_tree_execd(struct lx_tree *t, pid_t pid)
 	return false;
 }
 
-void lx_tree_fill(struct lx_tree *t, int slot, pid_t pid)
+/* Whether n is a guest or host pid of a live entry other than `slot`. */
+static bool pid_taken(struct lx_tree *t, int slot, pid_t n)
+{
+	for (uint32_t i = 0; i < t->max; i++)
+		if ((int)i != slot && atomic_load(&t->e[i].pid) > 0 &&
+		    (atomic_load(&t->e[i].gpid) == n ||
+		     atomic_load(&t->e[i].pid) == n))
+			return true;
+	return false;
+}
+
+pid_t lx_tree_fill(struct lx_tree *t, int slot, pid_t pid)
 {
 	atomic_store(&t->e[slot].execd, 0);
 	t->e[slot].start = start_time(pid);
+	/* The parent and the child both fill the entry: the first to come
+	 * picks the guest pid, the other takes it. */
+	pid_t g = pid;
+	while (pid_taken(t, slot, g))
+		g = g >= PID_GUEST_MAX ? 300 : g + 1;
+	int32_t none = 0;
+	atomic_compare_exchange_strong(&t->e[slot].gpid, &none, g);
 	atomic_store(&t->e[slot].pid, pid);
+	return atomic_load(&t->e[slot].gpid);
+}
+
+void lx_tree_set_gpid(struct lx_tree *t, int slot, pid_t gpid)
+{
+	atomic_store(&t->e[slot].gpid, gpid);
+}
+
+/* Async-signal-safe: atomic loads only. */
+pid_t lx_tree_guest_pid(struct lx_tree *t, pid_t host)
+{
+	for (uint32_t i = 0; host > 0 && i < t->max; i++)
+		if (atomic_load(&t->e[i].pid) == host) {
+			pid_t g = atomic_load(&t->e[i].gpid);
+			return g > 0 ? g : host;
+		}
+	return host;
+}
+
+pid_t lx_tree_host_pid(struct lx_tree *t, pid_t guest)
+{
+	bool hidden = false;
+	for (uint32_t i = 0; guest > 0 && i < t->max; i++) {
+		pid_t h = atomic_load(&t->e[i].pid);
+		pid_t g = atomic_load(&t->e[i].gpid);
+		if (h > 0 && g == guest)
+			return h;
+		hidden |= h == guest && g > 0;
+	}
+	/* A member's host pid that is not its guest pid names nothing. */
+	return hidden ? -1 : guest;
 }
 
 void lx_tree_release(struct lx_tree *t, int slot)
@@ -249,6 +321,38 @@ void lx_tree_kill_all(struct lx_tree *t)
 _Atomic uint32_t *lx_tree_hold_word(struct lx_tree *t)
 {
 	return &t->hold;
+}
+
+struct lx_tree_req *lx_tree_req(struct lx_tree *t)
+{
+	return &t->req;
+}
+
+int lx_tree_sock(const struct lx_tree *t, int end)
+{
+	return t->sock[end & 1];
+}
+
+uint32_t lx_tree_max(const struct lx_tree *t)
+{
+	return t->max;
+}
+
+pid_t lx_tree_slot_pid(struct lx_tree *t, int slot, pid_t *gpid)
+{
+	if (slot < 0 || (uint32_t)slot >= t->max)
+		return 0;
+	pid_t pid = atomic_load(&t->e[slot].pid);
+	if (gpid)
+		*gpid = atomic_load(&t->e[slot].gpid);
+	if (pid > 0 && t->e[slot].start != start_time(pid))
+		return 0;
+	return pid < 0 ? -1 : pid;
+}
+
+struct lx_tree_part *lx_tree_part(struct lx_tree *t, int slot)
+{
+	return slot >= 0 && (uint32_t)slot < t->max ? &t->e[slot].part : NULL;
 }
 
 uint64_t lx_tree_cookie(const struct lx_tree *t)

@@ -10,25 +10,7 @@
 #include <unistd.h>
 
 #include "oci/oci.h"
-
-static int send_fd(int s, int fd, const char *name)
-{
-	union {
-		struct cmsghdr h;
-		char space[CMSG_SPACE(sizeof(int))];
-	} c = {0};
-	struct iovec iov = {(void *)name, strlen(name)};
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
-			   .msg_control = c.space,
-			   .msg_controllen = sizeof(c.space)};
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-	h->cmsg_level = SOL_SOCKET;
-	h->cmsg_type = SCM_RIGHTS;
-	h->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(h), &fd, sizeof(int));
-	return sendmsg(s, &m, MSG_NOSIGNAL) < 0 ? -1 : 0;
-}
+#include "util.h"
 
 int oci_console(const char *path)
 {
@@ -48,12 +30,12 @@ int oci_console(const char *path)
 		return -1;
 	}
 	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	char *name = master >= 0 && grantpt(master) == 0 &&
-				     unlockpt(master) == 0
-			     ? ptsname(master)
-			     : NULL;
+	char *name =
+		master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0
+			? ptsname(master)
+			: NULL;
 	int slave = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
-	if (slave < 0 || send_fd(s, master, name) < 0) {
+	if (slave < 0 || send_with_fd(s, name, strlen(name), master, 0) < 0) {
 		oci_err("--console-socket %s: cannot pass a pty: %s", path,
 			strerror(errno));
 		slave = slave >= 0 ? (close(slave), -1) : -1;

@@ -1,8 +1,18 @@
 /* mote restore (run.h): the snapshot read and checked (snap/), then one
  * VM, or with -n COUNT one monitor per clone, each built from it (snap/)
- * and run as any run is (run_proc). */
+ * and run as any run is (run_proc).
+ *
+ * A snapshot of a process tree (snap/tree.c) comes back as a tree: every
+ * part is read and checked first; the pipes of all of them are made anew,
+ * with their bytes; then each process's monitor is forked from its
+ * parent's (so that the parent's wait4 finds it), with its snapshot's
+ * pid, group and session, builds its VM and waits. Only once every one
+ * stands does any guest instruction run: a part that fails ends the whole
+ * restore with status 125. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +24,311 @@
 #include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "run/run.h"
+#include "sandbox.h"
 #include "snap/postcopy.h"
 #include "snap/snap.h"
 #include "snap/state.h"
 #include "util.h"
 #include "vm/layout.h"
+
+/* ---- pipes ---- */
+
+struct pipes {
+	struct lx_pipe_end *end;
+	uint32_t n;
+};
+
+static void pipes_close(struct pipes *pp)
+{
+	lx_fd_pipes_use(NULL, 0);
+	for (uint32_t i = 0; i < pp->n; i++) {
+		close(pp->end[i].rd);
+		close(pp->end[i].wr);
+	}
+	free(pp->end);
+	pp->end = NULL;
+	pp->n = 0;
+}
+
+/* One new pipe per pipe any of the processes held, with its bytes. */
+static int pipes_make(struct snap_state **sts, uint32_t nst, struct pipes *pp)
+{
+	for (uint32_t s = 0; s < nst; s++) {
+		for (uint32_t i = 0; i < sts[s]->npipes; i++) {
+			const struct snap_pipe *sp = &sts[s]->pipes[i];
+			struct lx_pipe_end *e = NULL;
+			for (uint32_t j = 0; j < pp->n && !e; j++)
+				if (pp->end[j].ino == sp->ino)
+					e = &pp->end[j];
+			int fds[2];
+			if (!e) {
+				struct lx_pipe_end *ne = realloc(
+					pp->end, (pp->n + 1) * sizeof(*ne));
+				if (!ne || pipe2(fds, O_CLOEXEC) < 0) {
+					if (ne)
+						pp->end = ne;
+					msg("restore: cannot make a pipe: %s",
+					    strerror(errno));
+					return -1;
+				}
+				pp->end = ne;
+				e = &pp->end[pp->n++];
+				*e = (struct lx_pipe_end){sp->ino,
+							  fd_high(fds[0]),
+							  fd_high(fds[1])};
+				if (sp->cap > 65536)
+					fcntl(e->wr, F_SETPIPE_SZ, sp->cap);
+			}
+			/* The bytes come once, from a process that could
+			 * read them (every such process saw the same). */
+			if (!sp->has_data)
+				continue;
+			for (uint32_t k = s; k < nst; k++)
+				for (uint32_t m = 0; m < sts[k]->npipes; m++)
+					if (sts[k]->pipes[m].ino == sp->ino)
+						sts[k]->pipes[m].has_data = 0;
+			if (!sp->len)
+				continue;
+			int fl = fcntl(e->wr, F_GETFL);
+			fcntl(e->wr, F_SETFL, fl | O_NONBLOCK);
+			ssize_t w = write(e->wr, sp->data, sp->len);
+			fcntl(e->wr, F_SETFL, fl);
+			if (w != (ssize_t)sp->len) {
+				msg("restore: cannot put %u bytes back into a "
+				    "pipe: %s",
+				    sp->len,
+				    w < 0 ? strerror(errno) : "no room");
+				return -1;
+			}
+		}
+	}
+	lx_fd_pipes_use(pp->end, pp->n);
+	return 0;
+}
+
+/* ---- trees ---- */
+
+struct tree_restore {
+	const char *path;
+	int snap;
+	struct lx_opts *o;
+	struct snap_state *st; /* [0] the first process's, as given */
+	struct snap_state *parts;
+	uint32_t n;
+	struct lx_tree *tree;
+	struct pipes pipes;
+	int ready[2], go[2];
+};
+
+/* In a process's monitor, before its VM exists: its group and session
+ * as the snapshot has them, where they are the process's own. */
+static void own_ids(const struct snap_proc *q)
+{
+	if (q->sid == q->pid)
+		setsid();
+	else if (q->pgid == q->pid)
+		setpgid(0, 0);
+}
+
+static noreturn void child_main(struct tree_restore *tr, uint32_t k);
+
+static bool in_snapshot(const struct tree_restore *tr, pid_t pid)
+{
+	for (uint32_t i = 0; i < tr->n; i++)
+		if (tr->st->procs[i].pid == pid)
+			return true;
+	return false;
+}
+
+/* Forks the monitors of process k's children (and theirs, in them), the
+ * leaders of their own groups first. The first process also forks those
+ * whose parent is not in the snapshot. */
+static int spawn_children(struct tree_restore *tr, uint32_t k)
+{
+	const struct snap_proc *me = &tr->st->procs[k];
+	for (uint32_t jj = 0; jj < 2 * (tr->n - 1); jj++) {
+		uint32_t j = 1 + jj % (tr->n - 1);
+		const struct snap_proc *q = &tr->st->procs[j];
+		if ((q->pgid == q->pid) != (jj < tr->n - 1))
+			continue;
+		if (q->ppid != me->pid && (k != 0 || in_snapshot(tr, q->ppid)))
+			continue;
+		int slot = lx_tree_reserve(tr->tree);
+		if (slot < 0) {
+			msg("restore: more processes than --pids allows");
+			return -1;
+		}
+		lx_tree_set_gpid(tr->tree, slot, q->pid);
+		fflush(stdout);
+		fflush(stderr);
+		pid_t pid = fork();
+		if (pid < 0) {
+			lx_tree_release(tr->tree, slot);
+			msg("restore: cannot fork process %d: %s", q->pid,
+			    strerror(errno));
+			return -1;
+		}
+		if (pid == 0) {
+			lx_tree_fill(tr->tree, slot, getpid());
+			lx_tree_set_proc_pid(tr->tree, slot);
+			tr->o->name = NULL;
+			child_main(tr, j);
+		}
+		lx_tree_fill(tr->tree, slot, pid);
+		/* A group the child joins, led by another process of the
+		 * snapshot; or the one the first process is in now, for the
+		 * group the tree was started in (never another of the
+		 * host's). */
+		if (q->pgid != q->pid) {
+			pid_t lead =
+				in_snapshot(tr, q->pgid)
+					? lx_tree_host_pid(tr->tree, q->pgid)
+					: getpgid(lx_tree_root(tr->tree));
+			if (lead > 0)
+				setpgid(pid, lead);
+		}
+	}
+	return 0;
+}
+
+static noreturn void child_main(struct tree_restore *tr, uint32_t k)
+{
+	const struct snap_proc *q = &tr->st->procs[k];
+	close(tr->ready[0]);
+	close(tr->go[1]);
+	own_ids(q);
+	struct lx_proc *p = lx_proc_new_in(tr->o, tr->tree);
+	int slot = -1;
+	for (uint32_t i = 0; i < lx_tree_max(tr->tree) && slot < 0; i++)
+		if (lx_tree_slot_pid(tr->tree, (int)i, NULL) == getpid())
+			slot = (int)i;
+	p->task.tree_slot = slot;
+	p->task.forked = true;
+	p->task.guest_ppid = q->ppid;
+	p->task.host_ppid = getppid();
+	if (spawn_children(tr, k) < 0)
+		_exit(MOTE_EXIT_FAIL);
+	struct snap_state *st = &tr->parts[k];
+	int status = snap_build(p, tr->path, st, tr->snap, -1);
+	if (!status && p->task.pid != q->pid) {
+		msg("%s: the part of process %d holds process %d (a damaged "
+		    "or crafted snapshot)",
+		    tr->path, q->pid, p->task.pid);
+		status = MOTE_EXIT_FAIL;
+	}
+	pipes_close(&tr->pipes);
+	if (status)
+		_exit(status);
+	/* Built: say so, and wait until every process is. */
+	char c = 1, g;
+	if (write(tr->ready[1], &c, 1) != 1)
+		_exit(MOTE_EXIT_FAIL);
+	close(tr->ready[1]);
+	while (read(tr->go[0], &g, 1) < 0 && errno == EINTR)
+		;
+	close(tr->go[0]);
+	for (int i = 0; i < SYS_MAX_VCPUS; i++)
+		if (p->threads[i] && p->threads[i]->owner)
+			run_proc_forked(p, p->threads[i]);
+	_exit(MOTE_EXIT_FAIL);
+}
+
+/* Waits for every other process of the tree to stand: 0, or -1. */
+static int wait_ready(struct tree_restore *tr)
+{
+	uint32_t got = 0;
+	char buf[64];
+	while (got + 1 < tr->n) {
+		struct pollfd pfd = {tr->ready[0], POLLIN, 0};
+		struct timespec ts = {120, 0};
+		int pr = ppoll(&pfd, 1, &ts, NULL);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		ssize_t r = pr == 1 ? read(tr->ready[0], buf, sizeof(buf)) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (uint32_t)r;
+	}
+	if (got + 1 == tr->n)
+		return 0;
+	msg("restore: %u of the tree's %u other processes could be restored",
+	    got, tr->n - 1);
+	return -1;
+}
+
+static int run_first(struct lx_proc *p, const char *name)
+{
+	for (int i = 0; i < SYS_MAX_VCPUS; i++)
+		if (p->threads[i] && p->threads[i]->owner)
+			return run_proc(p, p->threads[i], name);
+	run_abort(p);
+	return MOTE_EXIT_FAIL;
+}
+
+/* A tree: every other part read and checked, the pipes made, every
+ * monitor forked and built; then all of them run. */
+static int restore_tree(const char *path, struct snap_state *st, int snap,
+			int shared_sys, struct lx_opts *o)
+{
+	struct tree_restore tr = {.path = path,
+				  .snap = snap,
+				  .o = o,
+				  .st = st,
+				  .n = st->nprocs,
+				  .ready = {-1, -1},
+				  .go = {-1, -1}};
+	tr.parts = calloc(tr.n, sizeof(*tr.parts));
+	struct snap_state **all = calloc(tr.n, sizeof(*all));
+	int status = tr.parts && all ? 0 : MOTE_EXIT_FAIL;
+	for (uint32_t i = 1; i < tr.n && !status; i++)
+		if (snap_open_part(snap, path, st->procs[i].base,
+				   &tr.parts[i]) < 0)
+			status = MOTE_EXIT_FAIL;
+	for (uint32_t i = 0; i < tr.n && !status; i++)
+		all[i] = i ? &tr.parts[i] : st;
+	if (!status &&
+	    (pipes_make(all, tr.n, &tr.pipes) < 0 ||
+	     pipe2(tr.ready, O_CLOEXEC) < 0 || pipe2(tr.go, O_CLOEXEC) < 0))
+		status = MOTE_EXIT_FAIL;
+	free(all);
+	struct lx_proc *p = NULL;
+	if (!status) {
+		p = lx_proc_new(o);
+		tr.tree = p->task.tree;
+		lx_tree_set_gpid(tr.tree, 0, st->procs[0].pid);
+		own_ids(&st->procs[0]);
+		int err = landlock_tree_scope(p);
+		if (err)
+			msg("sandbox: Landlock: %s (--no-sandbox runs without "
+			    "it)",
+			    strerror(-err));
+		if (err || spawn_children(&tr, 0) < 0)
+			status = MOTE_EXIT_FAIL;
+		close(tr.ready[1]);
+		tr.ready[1] = -1;
+	}
+	if (!status && wait_ready(&tr) < 0)
+		status = MOTE_EXIT_FAIL;
+	if (!status)
+		status = snap_build(p, path, st, snap, shared_sys);
+	pipes_close(&tr.pipes);
+	for (uint32_t i = 1; tr.parts && i < tr.n; i++)
+		snap_state_free(&tr.parts[i]);
+	free(tr.parts);
+	/* A failure ends every process before any runs (run_abort kills
+	 * the tree); then the others may go. */
+	if (status && p)
+		run_abort(p);
+	for (int i = 0; i < 2; i++) {
+		if (tr.go[i] >= 0)
+			close(tr.go[i]);
+		if (tr.ready[i] >= 0)
+			close(tr.ready[i]);
+	}
+	return status ? status : run_first(p, o->name);
+}
 
 /* Builds and runs one VM; never returns to a caller that has more to do
  * with it. */
@@ -27,8 +337,20 @@ static int restore_one(const char *path, struct snap_state *st, int snap,
 {
 	if (lx_limit_cpus(o) < 0)
 		return MOTE_EXIT_FAIL;
+	if (st->nprocs > 1 && pc) {
+		msg("receive: the snapshot holds %u processes; a migration "
+		    "moves one",
+		    st->nprocs);
+		return MOTE_EXIT_FAIL;
+	}
+	if (st->nprocs > 1)
+		return restore_tree(path, st, snap, shared_sys, o);
+	struct pipes pp = {0};
 	struct lx_proc *p = lx_proc_new(o);
-	int status = snap_build(p, path, st, snap, shared_sys);
+	int status = pipes_make(&st, 1, &pp) < 0
+			     ? MOTE_EXIT_FAIL
+			     : snap_build(p, path, st, snap, shared_sys);
+	pipes_close(&pp);
 	char err[256];
 	if (!status && pc && postcopy_start(pc, &p->vm, err, sizeof(err))) {
 		msg("receive: %s; the VM cannot run", err);
@@ -38,11 +360,7 @@ static int restore_one(const char *path, struct snap_state *st, int snap,
 		run_abort(p);
 		return status;
 	}
-	for (int i = 0; i < SYS_MAX_VCPUS; i++)
-		if (p->threads[i] && p->threads[i]->owner)
-			return run_proc(p, p->threads[i], o->name);
-	run_abort(p);
-	return MOTE_EXIT_FAIL;
+	return run_first(p, o->name);
 }
 
 /* -n COUNT: one monitor per clone, forked once the snapshot is read. */

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@ void run_init(void)
 		.forked = ctl_forked,
 		.dying = ctl_remove_now,
 		.trap = trap,
+		.tree_request = snap_tree_serve,
 	};
 	lx_fd_kind_register(LX_FD_SNAP, &snap_dev_ops);
 }
@@ -191,6 +193,23 @@ int run_proc(struct lx_proc *p, struct lx_thread *t, const char *name)
 		lx_trace_summary(p);
 	run_abort(p);
 	return status;
+}
+
+void run_proc_forked(struct lx_proc *p, struct lx_thread *t)
+{
+	lx_signal_init(p);
+	lx_signal_thread(t);
+	if (sandbox_enter(p) < 0)
+		_exit(MOTE_EXIT_FAIL);
+	/* The first process's watchdog ends the whole tree (--timeout). */
+	struct rlimit *lim = lx_rlimits(p);
+	if (!lim || lx_limit_fsize(lim[RLIMIT_FSIZE].rlim_cur) < 0)
+		_exit(MOTE_EXIT_FAIL);
+	lx_thread_start_all(p);
+	lx_run_thread(t);
+	/* A forked process ends in lx_run_thread; one that did not get
+	 * that far ends here. */
+	_exit(MOTE_EXIT_FAIL);
 }
 
 void run_abort(struct lx_proc *p)

@@ -17,6 +17,8 @@
 #ifndef MOTE_RUN_H
 #define MOTE_RUN_H
 
+#include <stdnoreturn.h>
+
 #include "lx/lx.h"
 #include "vm/vm.h"
 
@@ -32,6 +34,9 @@ int run_program(const struct lx_opts *o);
  * control socket's name (`name`, may be NULL), runs it to the end and
  * frees it. Returns as run_program. */
 int run_proc(struct lx_proc *p, struct lx_thread *t, const char *name);
+/* The same for a process of a restored tree other than its first: no
+ * control socket of its own, and it ends as a forked process does. */
+noreturn void run_proc_forked(struct lx_proc *p, struct lx_thread *t);
 
 /* Frees a process that never ran (an error while it was being built). */
 void run_abort(struct lx_proc *p);

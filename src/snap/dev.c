@@ -84,14 +84,6 @@ long snap_dev_write(struct lx_thread *t, uint64_t count)
 		return -EPERM;
 	char err[256];
 	long ret = (long)MIN(count, (uint64_t)LONG_MAX);
-	int procs = lx_tree_count(p->task.tree);
-	if (procs > 1) {
-		msg("snapshot: the VM has %d processes; a snapshot covers a VM "
-		    "of one process (take it before the guest forks, or after "
-		    "its children exit)",
-		    procs);
-		return -EBUSY;
-	}
 	if (lx_hold(p, t, HOLD_TIMEOUT_MS) < 0) {
 		lx_release(p);
 		msg("snapshot: a thread did not stop within %d ms; no "

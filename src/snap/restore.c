@@ -38,12 +38,13 @@
 
 /* ---- reading and checking the file ---- */
 
-static bool header_sane(const struct snap_header *h, uint64_t fsize)
+static bool header_sane(const struct snap_header *h, uint64_t base,
+			uint64_t fsize)
 {
 	return h->user_size && h->user_size % HUGE_SIZE == 0 &&
 	       h->user_size <= (1ULL << 46) &&
 	       h->sys_size == layout_sys_size(h->user_size) &&
-	       h->mem_off == SNAP_HDR_SIZE &&
+	       h->mem_off == base + SNAP_HDR_SIZE &&
 	       h->mem_len == h->user_size + h->sys_size &&
 	       h->state_off == h->mem_off + h->mem_len &&
 	       h->state_len <= SNAP_STATE_MAX && h->nthreads >= 1 &&
@@ -52,10 +53,10 @@ static bool header_sane(const struct snap_header *h, uint64_t fsize)
 }
 
 static int read_header(int fd, const char *path, struct snap_header *h,
-		       uint64_t fsize)
+		       uint64_t base, uint64_t fsize)
 {
 	uint8_t page[SNAP_HDR_SIZE];
-	ssize_t n = pread(fd, page, sizeof(page), 0);
+	ssize_t n = pread(fd, page, sizeof(page), (off_t)base);
 	if (n < (ssize_t)sizeof(*h) || memcmp(page, SNAP_MAGIC, 8)) {
 		msg("%s: not a mote snapshot (no MOTESNAP header; was it cut "
 		    "short?)",
@@ -83,7 +84,7 @@ static int read_header(int fd, const char *path, struct snap_header *h,
 		    path, h->version, MOTE_VERSION);
 		return -1;
 	}
-	if (!header_sane(h, fsize)) {
+	if (!header_sane(h, base, fsize)) {
 		msg("%s: the snapshot is truncated or its header is "
 		    "inconsistent (%llu bytes)",
 		    path, (unsigned long long)fsize);
@@ -99,7 +100,7 @@ static int load(int fd, const char *path, struct snap_state *st)
 		msg("%s: not a regular file", path);
 		return -1;
 	}
-	if (read_header(fd, path, &st->h, (uint64_t)sb.st_size) < 0)
+	if (read_header(fd, path, &st->h, st->base, (uint64_t)sb.st_size) < 0)
 		return -1;
 	uint8_t *buf = malloc(st->h.state_len ? st->h.state_len : 1);
 	if (!buf) {
@@ -365,6 +366,26 @@ void snap_opts(struct lx_opts *o, struct snap_state *st)
 	o->aslr = st->aslr;
 	o->fsize_set = st->fsize_set;
 	o->fsize = st->fsize;
+}
+
+/* Another process's part of a tree snapshot, at base: what snap_open
+ * checks, and that it is no tree's first part. */
+int snap_open_part(int fd, const char *file, uint64_t base,
+		   struct snap_state *st)
+{
+	st->base = base;
+	if (load(fd, file, st) < 0 || check_cpu(file, &st->h.cpu) < 0) {
+		snap_state_free(st);
+		return -1;
+	}
+	if (st->nprocs) {
+		msg("%s: the part at %llu names a tree of its own (a damaged "
+		    "or crafted snapshot)",
+		    file, (unsigned long long)base);
+		snap_state_free(st);
+		return -1;
+	}
+	return 0;
 }
 
 int snap_open(const char *file, struct snap_state *st)

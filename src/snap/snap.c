@@ -69,6 +69,13 @@ struct save {
 	uint64_t *lazy;
 	struct page_run lrun;
 	uint64_t nlazy;
+	/* A process of a tree (snap/tree.c): its part starts at base, the
+	 * file is not cut to it, and it ends at end; the first process's
+	 * part lists them all (procs). */
+	bool part;
+	uint64_t base, end;
+	const struct snap_proc *procs;
+	uint32_t nprocs;
 	char *err;
 	size_t errlen;
 };
@@ -475,7 +482,11 @@ static int begin_file(struct save *s, const struct snap_header *h)
 	uint64_t end = h->mem_off + h->mem_len;
 	if (s->stream)
 		return record(s, SNAP_REC_BOUND, end + SNAP_STATE_MAX, 0, NULL);
-	if (ftruncate(s->fd, 0) < 0 || ftruncate(s->fd, (off_t)end) < 0)
+	struct stat sb;
+	if (s->part && fstat(s->fd, &sb) == 0 && (uint64_t)sb.st_size >= end)
+		return 0;
+	if ((!s->part && ftruncate(s->fd, 0) < 0) ||
+	    ftruncate(s->fd, (off_t)end) < 0)
 		return fail(s, "cannot size the snapshot file: %s",
 			    strerror(errno));
 	return 0;
@@ -513,12 +524,6 @@ static int save_all(struct save *s, struct snap_state *st,
 		    struct lx_thread *self, long self_ret)
 {
 	struct lx_proc *p = s->p;
-	if (lx_tree_count(p->task.tree) > 1)
-		return fail(s,
-			    "the VM has %d processes; a snapshot covers a "
-			    "VM of one process (snapshot before it forks, "
-			    "or after its children exit)",
-			    lx_tree_count(p->task.tree));
 	struct snap_header *h = &st->h;
 	memcpy(h->magic, SNAP_MAGIC, 8);
 	h->format = SNAP_FORMAT;
@@ -528,7 +533,7 @@ static int save_all(struct save *s, struct snap_state *st,
 	h->created = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
 	h->user_size = p->vm.user_size;
 	h->sys_size = p->vm.sys_size;
-	h->mem_off = SNAP_HDR_SIZE;
+	h->mem_off = s->base + SNAP_HDR_SIZE;
 	h->mem_len = p->vm.user_size + p->vm.sys_size;
 	fill_cpu(&p->vm, &h->cpu);
 	s->mem_off = h->mem_off;
@@ -547,6 +552,9 @@ static int save_all(struct save *s, struct snap_state *st,
 			     .errlen = s->errlen};
 	snap_opts_write(&w, p);
 	snap_image_write(&w, st);
+	snap_pipes_write(&w, p);
+	if (s->nprocs)
+		snap_tree_write(&w, s->procs, s->nprocs);
 	if (lx_state_save(p, &ls, &w) < 0) {
 		free(w.d);
 		return -1;
@@ -570,8 +578,9 @@ static int save_all(struct save *s, struct snap_state *st,
 	h->header_crc = 0;
 	h->header_crc = snap_crc32(0, h, sizeof(*h));
 	memcpy(page, h, sizeof(*h));
-	if (write_all(s, page, sizeof(page), 0) < 0)
+	if (write_all(s, page, sizeof(page), (off_t)s->base) < 0)
 		return -1;
+	s->end = h->state_off + h->state_len;
 	if (s->stream)
 		return record(s, SNAP_REC_SIZE, h->state_off + h->state_len, 0,
 			      NULL);
@@ -590,9 +599,30 @@ static void save_free(struct save *s, struct snap_state *st)
 	free(s->lazy);
 }
 
+int snap_save_part(struct lx_proc *p, int fd, const struct snap_part *part,
+		   struct lx_thread *self, long self_ret, uint64_t *end,
+		   char *err, size_t errlen)
+{
+	struct save s = {.p = p,
+			 .fd = fd,
+			 .part = true,
+			 .base = part->base,
+			 .procs = part->procs,
+			 .nprocs = part->nprocs,
+			 .err = err,
+			 .errlen = errlen};
+	struct snap_state st = {0};
+	int r = save_all(&s, &st, self, self_ret);
+	save_free(&s, &st);
+	*end = s.end;
+	return r;
+}
+
 int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
 	      char *err, size_t errlen)
 {
+	if (lx_tree_count(p->task.tree) > 1)
+		return snap_tree_save(p, fd, self, self_ret, err, errlen);
 	struct save s = {.p = p, .fd = fd, .err = err, .errlen = errlen};
 	struct snap_state st = {0};
 	int r = save_all(&s, &st, self, self_ret);
@@ -620,6 +650,14 @@ int snap_save_stream(struct lx_proc *p, int fd, bool lazy,
 	struct snap_state st = {0};
 	snap_lazy_drop();
 	int r = 0;
+	int procs = lx_tree_count(p->task.tree);
+	if (procs > 1)
+		return fail(
+			&s,
+			"the VM has %d processes; a migration moves a VM of "
+			"one process (mote snapshot and mote restore carry "
+			"the whole tree)",
+			procs);
 	if (lazy &&
 	    !(s.lazy = calloc(vm_dirty_words(&p->vm), sizeof(uint64_t))))
 		r = fail(&s, "out of memory");

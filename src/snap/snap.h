@@ -17,6 +17,30 @@
 int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
 	      char *err, size_t errlen);
 
+/* ---- process trees (tree.c, docs/snapshot.md) ----
+ *
+ * A VM of several processes is saved part by part, each by its own
+ * monitor, into one file: the first process's part at 0 (with the tree's
+ * record naming every part), the others after it, each a snapshot of one
+ * process at its own offset. snap_save takes this path by itself. */
+struct snap_proc;
+struct snap_part {
+	uint64_t base;
+	const struct snap_proc *procs; /* the first process's part only */
+	uint32_t nprocs;
+};
+/* One part, the run held: 0 with its end offset in *end, or -1. */
+int snap_save_part(struct lx_proc *p, int fd, const struct snap_part *part,
+		   struct lx_thread *self, long self_ret, uint64_t *end,
+		   char *err, size_t errlen);
+/* The whole tree, asked for by p (the run held, p's threads parked but
+ * self): 0, or -1 with the reason in err. */
+int snap_tree_save(struct lx_proc *p, int fd, struct lx_thread *self,
+		   long self_ret, char *err, size_t errlen);
+/* In a monitor of the tree whose threads are parked: saves its part if
+ * the tree's saver asks for it (lx_hooks.tree_request). */
+void snap_tree_serve(struct lx_proc *p);
+
 /* ---- migration (docs/migration.md) ----
  *
  * A snapshot as a stream of records written into a pipe, which mote
@@ -94,6 +118,10 @@ extern const struct lx_fd_ops snap_dev_ops;
  * 0, or MOTE_EXIT_FAIL after a message. */
 struct snap_state;
 int snap_open(const char *file, struct snap_state *st);
+/* A tree's other process at file offset base (st->procs of the first):
+ * 0, or -1 after a message. */
+int snap_open_part(int fd, const char *file, uint64_t base,
+		   struct snap_state *st);
 void snap_opts(struct lx_opts *o, struct snap_state *st);
 int snap_build(struct lx_proc *p, const char *path, struct snap_state *st,
 	       int snap, int shared_sys);

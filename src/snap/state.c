@@ -181,6 +181,87 @@ static void r_image(struct rbuf *r, struct snap_state *s)
 	}
 }
 
+/* ---- pipes and the tree ---- */
+
+void snap_pipes_write(struct wbuf *w, struct lx_proc *p)
+{
+	size_t mark = w_rec_begin(w, SNAP_TAG_PIPES);
+	lx_fd_pipes_save(p, w);
+	w_rec_end(w, mark);
+}
+
+static void r_pipes(struct rbuf *r, struct snap_state *s)
+{
+	R(r, s->npipes);
+	if (r->bad || s->npipes > SNAP_PIPE_MAX ||
+	    s->npipes > (r->n - r->off) / 17) {
+		r->bad = true;
+		s->npipes = 0;
+		return;
+	}
+	s->pipes = calloc(s->npipes + 1, sizeof(*s->pipes));
+	if (!s->pipes) {
+		r->bad = true;
+		s->npipes = 0;
+		return;
+	}
+	for (uint32_t i = 0; i < s->npipes && !r->bad; i++) {
+		struct snap_pipe *pp = &s->pipes[i];
+		R(r, pp->ino);
+		R(r, pp->cap);
+		R(r, pp->has_data);
+		R(r, pp->len);
+		if (r->bad || pp->has_data > 1 || pp->len > pp->cap ||
+		    pp->cap > LX_PIPE_CAP_MAX || pp->len > r->n - r->off ||
+		    (!pp->has_data && pp->len)) {
+			r->bad = true;
+			break;
+		}
+		for (uint32_t j = 0; j < i; j++)
+			r->bad |= s->pipes[j].ino == pp->ino;
+		pp->data = pp->len ? malloc(pp->len) : NULL;
+		if (pp->len && !pp->data)
+			r->bad = true;
+		else
+			r_bytes(r, pp->data, pp->len);
+	}
+}
+
+void snap_tree_write(struct wbuf *w, const struct snap_proc *procs, uint32_t n)
+{
+	size_t mark = w_rec_begin(w, SNAP_TAG_TREE);
+	W(w, n);
+	w_bytes(w, procs, n * sizeof(*procs));
+	w_rec_end(w, mark);
+}
+
+static void r_tree(struct rbuf *r, struct snap_state *s)
+{
+	R(r, s->nprocs);
+	if (r->bad || s->nprocs < 1 || s->nprocs > SNAP_PROCS_MAX ||
+	    s->nprocs > (r->n - r->off) / sizeof(struct snap_proc)) {
+		r->bad = true;
+		s->nprocs = 0;
+		return;
+	}
+	s->procs = calloc(s->nprocs, sizeof(*s->procs));
+	if (!s->procs) {
+		r->bad = true;
+		s->nprocs = 0;
+		return;
+	}
+	r_bytes(r, s->procs, s->nprocs * sizeof(*s->procs));
+	for (uint32_t i = 0; i < s->nprocs && !r->bad; i++) {
+		const struct snap_proc *q = &s->procs[i];
+		r->bad |= (q->base & (PAGE_SIZE - 1)) || (i == 0) != !q->base ||
+			  q->pid <= 0 || q->ppid < 0 || q->pgid <= 0 ||
+			  q->sid <= 0;
+		for (uint32_t j = 0; j < i; j++)
+			r->bad |= s->procs[j].pid == q->pid ||
+				  s->procs[j].base == q->base;
+	}
+}
+
 /* ---- the section ---- */
 
 void snap_opts_write(struct wbuf *w, struct lx_proc *p)
@@ -199,8 +280,19 @@ bool snap_state_read(struct snap_state *s)
 	if (!r_done(&body) || !r_rec(&r, SNAP_TAG_IMAGE, &body))
 		return false;
 	r_image(&body, s);
+	if (!r_done(&body) || !r_rec(&r, SNAP_TAG_PIPES, &body))
+		return false;
+	r_pipes(&body, s);
 	if (!r_done(&body))
 		return false;
+	/* A tree's first process names the others. */
+	if (r_rec_peek(&r) == SNAP_TAG_TREE) {
+		if (!r_rec(&r, SNAP_TAG_TREE, &body))
+			return false;
+		r_tree(&body, s);
+		if (!r_done(&body))
+			return false;
+	}
 	s->lx_off = r.off;
 	return true;
 }
@@ -219,6 +311,10 @@ void snap_state_free(struct snap_state *s)
 	for (uint32_t i = 0; s->files && i < s->nfiles; i++)
 		free(s->files[i].bitmap);
 	free(s->files);
+	for (uint32_t i = 0; s->pipes && i < s->npipes; i++)
+		free(s->pipes[i].data);
+	free(s->pipes);
+	free(s->procs);
 	free(s->state);
 	memset(s, 0, sizeof(*s));
 }

@@ -1,6 +1,7 @@
 /* The state section of a snapshot: a stream (stream.h) of the snapshot's
- * own two records, the run's options and where the image's pages come
- * from, then every subsystem's records (lx/subsys.h). */
+ * own records (the run's options, where the image's pages come from, the
+ * process's pipes, and in the first process of a tree the tree), then
+ * every subsystem's records (lx/subsys.h). */
 #ifndef MOTE_SNAP_STATE_H
 #define MOTE_SNAP_STATE_H
 
@@ -9,6 +10,29 @@
 
 #define SNAP_TAG_OPTS  STREAM_TAG('O', 'P', 'T', 'S')
 #define SNAP_TAG_IMAGE STREAM_TAG('I', 'M', 'A', 'G')
+#define SNAP_TAG_PIPES STREAM_TAG('P', 'I', 'P', 'E')
+#define SNAP_TAG_TREE  STREAM_TAG('T', 'R', 'E', 'E')
+
+#define SNAP_PROCS_MAX 4096	  /* processes in one snapshot */
+#define SNAP_PIPE_MAX  (1U << 20) /* pipes' fds of one process */
+
+/* A pipe some fd of the process holds: its host inode at the snapshot
+ * (which names it across the tree's processes), its capacity, and the
+ * bytes in it, if the process could read them (it held the read end). */
+struct snap_pipe {
+	uint64_t ino;
+	uint32_t cap;
+	uint8_t has_data;
+	uint32_t len;
+	uint8_t *data;
+};
+
+/* A process of a tree: where its part of the file starts, and its ids as
+ * the guest knew them. The first is the tree's first process, at 0. */
+struct snap_proc {
+	uint64_t base;
+	int32_t pid, ppid, pgid, sid;
+};
 
 /* Where restore finds the pages of a file mapping. */
 enum snap_src {
@@ -45,9 +69,14 @@ struct snap_state {
 	uint64_t pt_pool;
 	uint32_t nfiles;
 	struct snap_file *files;
+	uint32_t npipes;
+	struct snap_pipe *pipes;
+	uint32_t nprocs; /* 0: a snapshot of one process */
+	struct snap_proc *procs;
 	/* The whole state section; the subsystems' records start at lx_off. */
 	uint8_t *state;
 	size_t state_len, lx_off;
+	uint64_t base; /* where this process's part of the file starts */
 };
 
 /* The CPUID words a snapshot records (leaves 1, 7.0, 0x80000001) from a
@@ -58,7 +87,11 @@ void snap_cpu_words(const struct kvm_cpuid2 *cp, struct snap_cpu *c);
 void snap_opts_write(struct wbuf *w, struct lx_proc *p);
 /* The image record, from s->pt_pool and s->files. */
 void snap_image_write(struct wbuf *w, const struct snap_state *s);
-/* Reads the two records at the head of s->state (the rest is left for
+/* The pipes record of p (lx's fd table, read without consuming), and a
+ * tree's record. */
+void snap_pipes_write(struct wbuf *w, struct lx_proc *p);
+void snap_tree_write(struct wbuf *w, const struct snap_proc *procs, uint32_t n);
+/* Reads the records at the head of s->state (the rest is left for
  * lx_state_restore at s->lx_off); false if they are malformed. */
 bool snap_state_read(struct snap_state *s);
 void snap_state_free(struct snap_state *s);

@@ -3,9 +3,7 @@
  * realtime clock, and one that has expired with nobody reading), a
  * signalfd with its signal pending, and an epoll watching some of them
  * and a pipe. The guest snapshots itself, then reads them all; every line
- * must be the same in the original and in each clone, but the pipe's,
- * whose writer a clone does not have (it reads end-of-file there, so the
- * epoll reports it ready and hung up).
+ * must be the same in the original and in each clone.
  *
  * usage: events */
 #define _GNU_SOURCE

@@ -1,8 +1,9 @@
 /* A guest with state worth restoring: a linked list built in memory, a
- * file read part-way, a pipe with data in it. It snapshots itself, then
- * reads on. Every line it prints after the snapshot must be the same in
- * the original and in each clone, but for the pipe, which a clone cannot
- * have (its writer was the original): there it reads end-of-file.
+ * file read part-way, a pipe with data in it, a connected socket pair
+ * with data in it. It snapshots itself, then reads on. Every line it
+ * prints after the snapshot must be the same in the original and in each
+ * clone (the pipe comes back with its bytes), but for the socket, which
+ * cannot come back: there it reads end-of-file.
  *
  * usage: state FILE */
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct node {
@@ -37,7 +39,10 @@ int main(int argc, char **argv)
 	if (fd < 0 || read(fd, buf, 10) != 10)
 		return 3;
 	int pp[2];
-	if (pipe(pp) < 0 || write(pp[1], "piped", 5) != 5)
+	int sv[2];
+	if (pipe(pp) < 0 || write(pp[1], "piped", 5) != 5 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
+	    write(sv[1], "sock", 4) != 4)
 		return 4;
 	int s = open("/dev/mote-snapshot", O_RDWR);
 	char gen[34] = {0}, now[34] = {0};
@@ -62,5 +67,8 @@ int main(int argc, char **argv)
 	char pb[8] = {0};
 	long pn = read(pp[0], pb, sizeof(pb) - 1);
 	printf("%s pipe %ld [%s]\n", clone ? "clone" : "original", pn, pb);
+	char sb[8] = {0};
+	long sn = read(sv[0], sb, sizeof(sb) - 1);
+	printf("%s socket %ld [%s]\n", clone ? "clone" : "original", sn, sb);
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "fake.h"
 #include "lx/fdobj.h"
 #include "lx/subsys.h"
+#include "snap/state.h"
 #include "unit.h"
 #include "vm/layout.h"
 
@@ -380,6 +381,109 @@ static void bad_objects(void)
 	one_object(true, LX_FD_SFD, &sfd, sizeof(sfd));
 }
 
+/* A snapshot's own records with pipes and (tree) a tree after them, as
+ * snap_state_read takes them: true if it does. */
+static bool read_records(const void *pipes, size_t plen, const void *tree,
+			 size_t tlen)
+{
+	struct wbuf w = {0};
+	struct snap_state st = {0};
+	st.h.user_size = fk.p->vm.user_size;
+	snap_opts_write(&w, fk.p);
+	snap_image_write(&w, &st);
+	size_t m = w_rec_begin(&w, SNAP_TAG_PIPES);
+	w_bytes(&w, pipes, plen);
+	w_rec_end(&w, m);
+	if (tree) {
+		m = w_rec_begin(&w, SNAP_TAG_TREE);
+		w_bytes(&w, tree, tlen);
+		w_rec_end(&w, m);
+	}
+	st.state = w.d;
+	st.state_len = w.n;
+	bool ok = snap_state_read(&st);
+	snap_state_free(&st);
+	return ok;
+}
+
+/* A pipe's bytes are saved without being taken, and come back in a new
+ * pipe that the process's fds share; the pipes and tree records refuse
+ * what no snapshot holds. */
+static void pipes_and_tree(void)
+{
+	struct lx_proc *p = fk.p;
+	int pp[2];
+	CHECK(pipe2(pp, O_CLOEXEC) == 0 && write(pp[1], "abc", 3) == 3);
+	CHECK(lx_fd_install_at(p, 4, pp[0], 0, LX_FD_PIPE, NULL) == 4);
+	CHECK(lx_fd_install_at(p, 5, pp[1], 0, LX_FD_PIPE, NULL) == 5);
+	struct wbuf w = {0};
+	lx_fd_pipes_save(p, &w);
+	struct __attribute__((packed)) {
+		uint32_t n;
+		uint64_t ino;
+		uint32_t cap;
+		uint8_t has;
+		uint32_t len;
+		char data[3];
+	} *rec = (void *)w.d;
+	CHECK(w.n == sizeof(*rec) && rec->n == 1 && rec->has == 1 &&
+	      rec->len == 3 && !memcmp(rec->data, "abc", 3));
+	char b[4] = {0};
+	/* Still there: peeked, not read. */
+	CHECK(read(lx_fd_get(p, 4)->host, b, 3) == 3 && !strcmp(b, "abc"));
+	CHECK(read_records(w.d, w.n, NULL, 0));
+	typeof(*rec) bad = *rec;
+	bad.len = 3;
+	bad.cap = 2; /* more bytes than room */
+	CHECK(!read_records(&bad, sizeof(bad), NULL, 0));
+	bad = *rec;
+	bad.has = 0; /* bytes no process could read */
+	CHECK(!read_records(&bad, sizeof(bad), NULL, 0));
+	bad = *rec;
+	bad.n = 1000000; /* more pipes than bytes */
+	CHECK(!read_records(&bad, sizeof(bad), NULL, 0));
+	struct {
+		typeof(*rec) a;
+		uint64_t ino;
+		uint32_t cap;
+		uint8_t has;
+		uint32_t len;
+	} __attribute__((packed)) twice = {*rec, rec->ino, 4096, 0, 0};
+	twice.a.n = 2; /* one pipe named twice */
+	CHECK(!read_records(&twice, sizeof(twice), NULL, 0));
+	uint32_t none = 0;
+	CHECK(!read_records(NULL, 0, NULL, 0)); /* no count at all */
+	struct {
+		uint32_t n;
+		struct snap_proc p[2];
+	} __attribute__((packed))
+	tree = {2, {{0, 10, 1, 10, 1}, {1ULL << 32, 11, 10, 10, 1}}};
+	CHECK(read_records(&none, sizeof(none), &tree, sizeof(tree)));
+	typeof(tree) t2 = tree;
+	t2.p[1].base = 0; /* a second part at 0 */
+	CHECK(!read_records(&none, sizeof(none), &t2, sizeof(t2)));
+	t2 = tree;
+	t2.p[0].base = 4096; /* the first part elsewhere */
+	CHECK(!read_records(&none, sizeof(none), &t2, sizeof(t2)));
+	t2 = tree;
+	t2.p[1].base += 1; /* not on a page */
+	CHECK(!read_records(&none, sizeof(none), &t2, sizeof(t2)));
+	t2 = tree;
+	t2.p[1].pid = 10; /* one pid twice */
+	CHECK(!read_records(&none, sizeof(none), &t2, sizeof(t2)));
+	t2 = tree;
+	t2.p[1].pgid = 0;
+	CHECK(!read_records(&none, sizeof(none), &t2, sizeof(t2)));
+	t2 = tree;
+	t2.n = 0;
+	CHECK(!read_records(&none, sizeof(none), &t2, sizeof(t2)));
+	t2 = tree;
+	t2.n = 5000; /* more than the bytes hold */
+	CHECK(!read_records(&none, sizeof(none), &t2, sizeof(t2)));
+	free(w.d);
+	reset();
+}
+
 /* lx_state_restore takes the records in their one order only. */
 static void order(void)
 {
@@ -406,6 +510,7 @@ static void cases(void)
 	RUN(listening);
 	RUN(event_objects);
 	RUN(bad_objects);
+	RUN(pipes_and_tree);
 	RUN(order);
 }
 
