@@ -96,7 +96,7 @@ struct mig_stats {
 	bool paused;
 	uint64_t t_pause, t_ready;
 	uint64_t sent;	     /* bytes of memory and state */
-	uint64_t last_pages; /* sent while paused */
+	uint64_t last_bytes; /* sent while paused */
 	int rounds;
 	uint64_t lazy;	 /* post-copy: bytes left out of the last pass */
 	uint64_t asked;	 /* post-copy: pages the receiver asked for */
@@ -203,8 +203,23 @@ static int send_vm(int root_fd, const char *id, const struct plan *pl,
 		   size_t errlen)
 {
 	struct mig_fwd f = {0};
-	int rounds =
-		pl->rounds ? precopy(root_fd, id, pl, m, &f, err, errlen) : 0;
+	/* A VM of several processes moves by stop-and-copy: each process's
+	 * monitor writes its part of the last pass in turn. */
+	cJSON *info =
+		ctl_request(root_fd, id, "{\"cmd\":\"info\"}\n", -1, 15000);
+	int procs = info ? cJSON_GetArraySize(cJSON_GetObjectItem(info, "pids"))
+			 : 1;
+	cJSON_Delete(info);
+	if (procs > 1 && pl->postcopy) {
+		snprintf(err, errlen,
+			 "the VM has %d processes, which move by stop-and-copy "
+			 "only (leave out --postcopy)",
+			 procs);
+		return -1;
+	}
+	int rounds = pl->rounds && procs < 2
+			     ? precopy(root_fd, id, pl, m, &f, err, errlen)
+			     : 0;
 	if (rounds < 0)
 		return -1;
 	ms->rounds = rounds;
@@ -216,6 +231,7 @@ static int send_vm(int root_fd, const char *id, const struct plan *pl,
 	cJSON_Delete(j);
 	ms->paused = true;
 	ms->t_pause = mono_ns();
+	uint64_t sent0 = f.sent;
 	j = pass(root_fd, id,
 		 pl->postcopy ? "{\"cmd\":\"snapshot\",\"stream\":true,"
 				"\"lazy\":true}\n"
@@ -225,7 +241,10 @@ static int send_vm(int root_fd, const char *id, const struct plan *pl,
 	ms->lazy = f.lazy_bytes;
 	if (!j)
 		return -1;
-	ms->last_pages = (uint64_t)ctl_num(j, "bytes") / 4096;
+	/* The monitor's count of pages; a tree's monitors give none, and
+	 * everything that crossed while paused counts. */
+	uint64_t bytes = (uint64_t)ctl_num(j, "bytes");
+	ms->last_bytes = bytes ? bytes : f.sent - sent0;
 	cJSON_Delete(j);
 	if (!f.ended) {
 		snprintf(err, errlen, "the VM's monitor sent no end");
@@ -472,8 +491,7 @@ static int hand_over(int root_fd, const char *id, const char *addr, int s,
 	printf("%s: migrated to %s in %.1f ms (paused for %.1f ms; %.1f MiB "
 	       "sent, %.1f MiB of it paused, after %d rounds of pre-copy",
 	       id, addr, (now - t0) / 1e6, (ms.t_ready - ms.t_pause) / 1e6,
-	       ms.sent / 1048576.0, ms.last_pages * 4096 / 1048576.0,
-	       ms.rounds);
+	       ms.sent / 1048576.0, ms.last_bytes / 1048576.0, ms.rounds);
 	if (pl->postcopy && !ms.lazy)
 		printf("; post-copy: no page was left to fetch");
 	else if (pl->postcopy)

@@ -52,7 +52,9 @@ struct lx_tree_req {
 	int32_t slot;		/* the monitor asked */
 	uint32_t gen;		/* the snapshot's number */
 	uint8_t first;		/* the first process's part: with the tree */
+	uint8_t stream;		/* into a migration's stream */
 	uint64_t base, end;	/* where its part starts; where it ended */
+	uint64_t size;		/* the whole file's (the first part's) */
 	char err[256];
 };
 struct lx_tree_part {

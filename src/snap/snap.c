@@ -73,7 +73,7 @@ struct save {
 	 * file is not cut to it, and it ends at end; the first process's
 	 * part lists them all (procs). */
 	bool part;
-	uint64_t base, end;
+	uint64_t base, end, size;
 	const struct snap_proc *procs;
 	uint32_t nprocs;
 	char *err;
@@ -581,9 +581,12 @@ static int save_all(struct save *s, struct snap_state *st,
 	if (write_all(s, page, sizeof(page), (off_t)s->base) < 0)
 		return -1;
 	s->end = h->state_off + h->state_len;
+	/* A tree's parts but its first end without a size: the first,
+	 * written last, gives the whole file's. */
+	if (s->stream && s->part && !s->nprocs)
+		return 0;
 	if (s->stream)
-		return record(s, SNAP_REC_SIZE, h->state_off + h->state_len, 0,
-			      NULL);
+		return record(s, SNAP_REC_SIZE, MAX(s->end, s->size), 0, NULL);
 	if (fdatasync(s->fd) < 0 && errno != EINVAL)
 		return fail(s, "cannot write the snapshot: %s",
 			    strerror(errno));
@@ -605,8 +608,10 @@ int snap_save_part(struct lx_proc *p, int fd, const struct snap_part *part,
 {
 	struct save s = {.p = p,
 			 .fd = fd,
+			 .stream = part->stream,
 			 .part = true,
 			 .base = part->base,
+			 .size = part->size,
 			 .procs = part->procs,
 			 .nprocs = part->nprocs,
 			 .err = err,
@@ -618,11 +623,19 @@ int snap_save_part(struct lx_proc *p, int fd, const struct snap_part *part,
 	return r;
 }
 
+int snap_stream_bound(int fd, uint64_t bound, char *err, size_t errlen)
+{
+	struct save s = {
+		.fd = fd, .stream = true, .err = err, .errlen = errlen};
+	return record(&s, SNAP_REC_BOUND, bound, 0, NULL);
+}
+
 int snap_save(struct lx_proc *p, int fd, struct lx_thread *self, long self_ret,
 	      char *err, size_t errlen)
 {
 	if (lx_tree_count(p->task.tree) > 1)
-		return snap_tree_save(p, fd, self, self_ret, err, errlen);
+		return snap_tree_save(p, fd, false, self, self_ret, err,
+				      errlen);
 	struct save s = {.p = p, .fd = fd, .err = err, .errlen = errlen};
 	struct snap_state st = {0};
 	int r = save_all(&s, &st, self, self_ret);
@@ -651,13 +664,14 @@ int snap_save_stream(struct lx_proc *p, int fd, bool lazy,
 	snap_lazy_drop();
 	int r = 0;
 	int procs = lx_tree_count(p->task.tree);
-	if (procs > 1)
+	if (procs > 1 && (lazy || vm_dirty_on(&p->vm)))
 		return fail(
 			&s,
-			"the VM has %d processes; a migration moves a VM of "
-			"one process (mote snapshot and mote restore carry "
-			"the whole tree)",
+			"the VM has %d processes; they move by stop-and-copy "
+			"only (no --postcopy, no pre-copy rounds)",
 			procs);
+	if (procs > 1)
+		return snap_tree_save(p, fd, true, NULL, 0, err, errlen);
 	if (lazy &&
 	    !(s.lazy = calloc(vm_dirty_words(&p->vm), sizeof(uint64_t))))
 		r = fail(&s, "out of memory");

@@ -28,15 +28,23 @@ struct snap_part {
 	uint64_t base;
 	const struct snap_proc *procs; /* the first process's part only */
 	uint32_t nprocs;
+	/* Into a migration's stream: records, not pwrite; the parts but the
+	 * first end without SIZE, and the first's SIZE says `size`. */
+	bool stream;
+	uint64_t size;
 };
 /* One part, the run held: 0 with its end offset in *end, or -1. */
 int snap_save_part(struct lx_proc *p, int fd, const struct snap_part *part,
 		   struct lx_thread *self, long self_ret, uint64_t *end,
 		   char *err, size_t errlen);
 /* The whole tree, asked for by p (the run held, p's threads parked but
- * self): 0, or -1 with the reason in err. */
-int snap_tree_save(struct lx_proc *p, int fd, struct lx_thread *self,
-		   long self_ret, char *err, size_t errlen);
+ * self), into a file, or (stream) as a migration's records: 0, or -1 with
+ * the reason in err. */
+int snap_tree_save(struct lx_proc *p, int fd, bool stream,
+		   struct lx_thread *self, long self_ret, char *err,
+		   size_t errlen);
+/* A stream's BOUND record: the file will be at most `bound` bytes. */
+int snap_stream_bound(int fd, uint64_t bound, char *err, size_t errlen);
 /* In a monitor of the tree whose threads are parked: saves its part if
  * the tree's saver asks for it (lx_hooks.tree_request). */
 void snap_tree_serve(struct lx_proc *p);

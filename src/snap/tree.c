@@ -90,26 +90,33 @@ static void drain(struct lx_tree *t)
 
 static struct snap_proc *tree_of(struct lx_tree *t, uint32_t gen, uint32_t *n);
 
-/* This process's part at base, its ids left in its entry; the first
- * process's (first) lists every part. */
-static int save_own(struct lx_proc *p, int fd, uint64_t base, uint32_t gen,
-		    bool first, struct lx_thread *self, long self_ret,
-		    uint64_t *end, char *err, size_t errlen)
+/* One part to save: where it starts, how, and for the first process the
+ * whole file's size (a stream's SIZE). */
+struct job {
+	uint64_t base, size;
+	uint32_t gen;
+	bool first, stream;
+};
+
+/* This process's part, its ids left in its entry; the first process's
+ * lists every part. */
+static int save_own(struct lx_proc *p, int fd, const struct job *j,
+		    struct lx_thread *self, long self_ret, uint64_t *end,
+		    char *err, size_t errlen)
 {
 	struct lx_tree_part *e = lx_tree_part(p->task.tree, p->task.tree_slot);
-	e->base = base;
+	e->base = j->base;
 	e->ppid = lx_getppid(p);
 	e->pgid = lx_getpgrp(p);
 	e->sid = lx_getsid(p);
-	e->gen = gen;
-	struct snap_part part = {.base = base};
+	e->gen = j->gen;
+	struct snap_part part = {
+		.base = j->base, .stream = j->stream, .size = j->size};
 	struct snap_proc *procs = NULL;
-	if (first) {
-		procs = tree_of(p->task.tree, gen, &part.nprocs);
-		if (!procs) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
+	if (j->first) {
+		procs = tree_of(p->task.tree, j->gen, &part.nprocs);
+		if (!procs)
+			return err_set(err, errlen, "out of memory");
 		part.procs = procs;
 	}
 	int r = snap_save_part(p, fd, &part, self, self_ret, end, err, errlen);
@@ -141,17 +148,18 @@ static struct snap_proc *tree_of(struct lx_tree *t, uint32_t gen, uint32_t *n)
 	return v;
 }
 
-/* Asks slot for its part at base: 0 with its end, or -1. */
-static int ask(struct lx_proc *p, int slot, pid_t gpid, int fd, uint64_t base,
-	       uint32_t gen, bool first, uint64_t *end, char *err,
-	       size_t errlen)
+/* Asks slot for its part: 0 with its end, or -1. */
+static int ask(struct lx_proc *p, int slot, pid_t gpid, int fd,
+	       const struct job *j, uint64_t *end, char *err, size_t errlen)
 {
 	struct lx_tree *t = p->task.tree;
 	struct lx_tree_req *q = lx_tree_req(t);
 	q->slot = slot;
-	q->gen = gen;
-	q->first = first;
-	q->base = base;
+	q->gen = j->gen;
+	q->first = j->first;
+	q->stream = j->stream;
+	q->base = j->base;
+	q->size = j->size;
 	q->end = 0;
 	q->err[0] = 0;
 	if (send_with_fd(lx_tree_sock(t, 0), "", 1, fd, MSG_DONTWAIT) != 1)
@@ -188,11 +196,23 @@ static int ask(struct lx_proc *p, int slot, pid_t gpid, int fd, uint64_t base,
 	return 0;
 }
 
-static int save_tree(struct lx_proc *p, int fd, struct lx_thread *self,
-		     long self_ret, char *err, size_t errlen);
+/* The part of slot i (p's own, or asked for). */
+static int save_slot(struct lx_proc *p, int i, pid_t gpid, int fd,
+		     const struct job *j, struct lx_thread *self, long self_ret,
+		     uint64_t *end, char *err, size_t errlen)
+{
+	if (i == p->task.tree_slot)
+		return save_own(p, fd, j, self, self_ret, end, err, errlen);
+	return ask(p, i, gpid, fd, j, end, err, errlen);
+}
 
-int snap_tree_save(struct lx_proc *p, int fd, struct lx_thread *self,
-		   long self_ret, char *err, size_t errlen)
+static int save_tree(struct lx_proc *p, int fd, bool stream,
+		     struct lx_thread *self, long self_ret, char *err,
+		     size_t errlen);
+
+int snap_tree_save(struct lx_proc *p, int fd, bool stream,
+		   struct lx_thread *self, long self_ret, char *err,
+		   size_t errlen)
 {
 	/* One saver at a time: two would each wait for the other to park. */
 	struct lx_tree_req *q = lx_tree_req(p->task.tree);
@@ -203,55 +223,60 @@ int snap_tree_save(struct lx_proc *p, int fd, struct lx_thread *self,
 			return err_set(err, errlen,
 				       "another process of the VM is taking a "
 				       "snapshot");
-	int r = save_tree(p, fd, self, self_ret, err, errlen);
+	int r = save_tree(p, fd, stream, self, self_ret, err, errlen);
 	atomic_store(&q->saver, 0);
 	return r;
 }
 
-static int save_tree(struct lx_proc *p, int fd, struct lx_thread *self,
-		     long self_ret, char *err, size_t errlen)
+static int save_tree(struct lx_proc *p, int fd, bool stream,
+		     struct lx_thread *self, long self_ret, char *err,
+		     size_t errlen)
 {
 	struct lx_tree *t = p->task.tree;
 	static _Atomic uint32_t gens;
 	/* Unique enough across monitors: this one's pid and a count. */
-	uint32_t gen = ((uint32_t)getpid() << 12) ^ ++gens;
-	uint32_t max = lx_tree_max(t);
-	for (uint32_t i = 0; i < max; i++)
-		if (lx_tree_slot_pid(t, (int)i, NULL) < 0)
+	struct job j = {.gen = ((uint32_t)getpid() << 12) ^ ++gens,
+			.stream = stream};
+	uint32_t max = lx_tree_max(t), n = 0;
+	for (uint32_t i = 0; i < max; i++) {
+		pid_t pid = lx_tree_slot_pid(t, (int)i, NULL);
+		if (pid < 0)
 			return err_set(err, errlen,
 				       "a fork is under way; try again");
-	if (ftruncate(fd, 0) < 0)
-		return err_set(err, errlen, "cannot cut the snapshot file: %s",
-			       strerror(errno));
-	/* The first part's room, then the others in turn. */
-	uint64_t off = ALIGN_UP(SNAP_HDR_SIZE + p->vm.user_size +
-					p->vm.sys_size + SNAP_STATE_MAX,
-				PAGE_SIZE);
-	int r = 0;
+		n += pid > 0;
+	}
+	/* The first part's room, then the others in turn, each at most a
+	 * part's room. */
+	uint64_t room = ALIGN_UP(SNAP_HDR_SIZE + p->vm.user_size +
+					 p->vm.sys_size + SNAP_STATE_MAX,
+				 PAGE_SIZE);
+	int r = stream ? snap_stream_bound(fd, room * n, err, errlen)
+		: ftruncate(fd, 0) < 0
+			? err_set(err, errlen,
+				  "cannot cut the snapshot file: %s",
+				  strerror(errno))
+			: 0;
+	uint64_t end = 0;
+	j.base = room;
 	for (uint32_t i = 1; i < max && !r; i++) {
 		pid_t gpid;
 		if (lx_tree_slot_pid(t, (int)i, &gpid) <= 0)
 			continue;
-		uint64_t end = 0;
-		if ((int)i == p->task.tree_slot)
-			r = save_own(p, fd, off, gen, false, self, self_ret,
-				     &end, err, errlen);
-		else
-			r = ask(p, (int)i, gpid, fd, off, gen, false, &end, err,
-				errlen);
-		off = ALIGN_UP(end, PAGE_SIZE);
+		r = save_slot(p, (int)i, gpid, fd, &j, self, self_ret, &end,
+			      err, errlen);
+		j.base = ALIGN_UP(end, PAGE_SIZE);
 	}
 	if (r)
 		return -1;
 	/* The first process last: its part lists the others. */
 	pid_t gpid0;
-	uint64_t end;
 	if (lx_tree_slot_pid(t, 0, &gpid0) <= 0)
 		return err_set(err, errlen, "the first process is gone");
-	if (p->task.tree_slot == 0)
-		return save_own(p, fd, 0, gen, true, self, self_ret, &end, err,
-				errlen);
-	return ask(p, 0, gpid0, fd, 0, gen, true, &end, err, errlen);
+	j.size = end;
+	j.base = 0;
+	j.first = true;
+	return save_slot(p, 0, gpid0, fd, &j, self, self_ret, &end, err,
+			 errlen);
 }
 
 void snap_tree_serve(struct lx_proc *p)
@@ -265,14 +290,18 @@ void snap_tree_serve(struct lx_proc *p)
 	int fd = recv_fd(lx_tree_sock(t, 1), PARK_MS);
 	uint64_t end = 0;
 	int r = -1;
+	struct job j = {.base = q->base,
+			.size = q->size,
+			.gen = q->gen,
+			.first = q->first,
+			.stream = q->stream};
 	if (fd < 0) {
 		snprintf(q->err, sizeof(q->err), "the file did not come");
 	} else if (lx_hold_local(p, NULL, PARK_MS) < 0) {
 		snprintf(q->err, sizeof(q->err),
 			 "a thread did not stop within %d ms", PARK_MS);
 	} else {
-		r = save_own(p, fd, q->base, q->gen, q->first, NULL, 0, &end,
-			     q->err, sizeof(q->err));
+		r = save_own(p, fd, &j, NULL, 0, &end, q->err, sizeof(q->err));
 	}
 	if (fd >= 0)
 		close(fd);

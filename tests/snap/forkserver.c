@@ -4,7 +4,8 @@
  * answers still in the pipe, unread, and the workers blocked in reads:
  * by the guest itself (`self`: the parent writes /dev/mote-snapshot) or
  * from outside (`wait`: the parent prints "ready" and reads a line from
- * stdin, which the test answers once `mote snapshot` has run).
+ * stdin, which the test answers once `mote snapshot` has run; `sleep`:
+ * it prints "ready" and sleeps 2 s, for `mote migrate`).
  *
  * Then it sends more work, and checks what a process tree must keep: every
  * answer's pid is the one fork returned, every worker's parent is the
@@ -12,7 +13,7 @@
  * group and the others are in the parent's. It prints one line, the same
  * in the original and in every restored copy.
  *
- * usage: forkserver self|wait */
+ * usage: forkserver self|wait|sleep */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -87,7 +88,10 @@ int main(int argc, char **argv)
 		printf("ready\n");
 		fflush(stdout);
 		char line[16];
-		if (!fgets(line, sizeof(line), stdin))
+		/* sleep: a while for mote migrate to move the tree. */
+		if (!strcmp(argv[1], "sleep"))
+			sleep(2);
+		else if (!fgets(line, sizeof(line), stdin))
 			return 7;
 	}
 	/* The workers live, blocked in their reads. */

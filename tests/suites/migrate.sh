@@ -5,9 +5,11 @@
 # and the two outputs together are a native run's, nothing lost, nothing
 # printed twice; a guest that keeps writing 32 MiB moves by pre-copy (and
 # by stop-and-copy, and by post-copy) and ends with the checksum of a
-# native run; a wrong key, a receiver killed mid-stream while the VM is
-# paused, a link cut during pre-copy and a VM of two processes leave the
-# guest running to the end where it was; a link cut during post-copy ends
+# native run; a process tree with a pipe between its members moves by
+# stop-and-copy (and is refused post-copy, going on where it was); a wrong
+# key, a receiver killed mid-stream while the VM is paused and a link cut
+# during pre-copy leave the guest running to the end where it was; a link
+# cut during post-copy ends
 # both sides, each saying so; bad options are refused with one line; a
 # forged or cut stream is refused by the
 # receiver; a bad key file is refused with one line; a server listening on
@@ -20,7 +22,7 @@ BB=/bin/busybox
 TESTS=(move-gcc move-dyn move-threads move-postcopy precopy-dirty
 	stop-and-copy-dirty postcopy-dirty wrong-key killed-receiver cut-link
 	postcopy-lost forged-stream cut-stream bad-key-file bad-options
-	two-processes listen-restore listen-migrate)
+	move-tree tree-postcopy listen-restore listen-migrate)
 
 why=$(kvm_missing)
 [ -z "$why" ] && ! command -v python3 >/dev/null && why="no python3"
@@ -46,6 +48,10 @@ bg() {
 	local name=$1
 	shift
 	rm -f "$tmp/$name.st"
+	# Emptied here, not by the subshell's redirection: a wait for the
+	# new command's first line must not see the last one's.
+	: >"$tmp/$name.out"
+	: >"$tmp/$name.err"
 	(
 		timeout -k 5 120 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
 		echo $? >"$tmp/$name.st"
@@ -375,20 +381,42 @@ for o in "--max-downtime 0" "--max-downtime 1s" "--rounds -1" "--rounds 1001" "-
 done
 if [ -z "$r" ]; then pass migrate/bad-options; else fail migrate/bad-options "$r"; fi
 
-# two-processes: refused like a snapshot; the VM goes on.
+# A process tree: a forking server with three workers and answers unread
+# in the pipe between them moves (by stop-and-copy) while its parent
+# sleeps; the receiver's tree finishes with every answer, from the pids
+# fork gave, each worker's exit status and worker 1's process group.
+good="answers 30 sum 885 bad-pids 0 exits-ok 3 pgid-ok 1"
 port=$((port + 1))
 bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
-bg src "$MOTE" run --name tp $BB sh -c 'sleep 6 & echo started; wait; echo done'
+bg src "$MOTE" run --name tree "$S/forkserver.gcc" sleep
 lines src 1
-"$MOTE" migrate tp "127.0.0.1:$port" --key "$tmp/key" >/dev/null 2>"$tmp/mig.err"
+"$MOTE" migrate tree "127.0.0.1:$port" --key "$tmp/key" >"$tmp/mig.out" 2>"$tmp/mig.err"
+ms=$?
+ended src
+ended recv
+if [ $ms = 0 ] && [ "$(st src)" = 0 ] && [ "$(st recv)" = 0 ] &&
+	[ "$(cat "$tmp/src.out")" = ready ] && [ "$(cat "$tmp/recv.out")" = "$good" ]; then
+	pass migrate/move-tree
+else
+	fail migrate/move-tree "migrate $ms: $(head -c 200 "$tmp/mig.err"); source $(st src): $(tr '\n' '|' <"$tmp/src.out") $(oneline src); receiver $(st recv): $(tr '\n' '|' <"$tmp/recv.out") $(oneline recv)"
+fi
+
+# ... but not by post-copy: refused with one line; the tree goes on here.
+port=$((port + 1))
+bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
+bg src "$MOTE" run --name treepc "$S/forkserver.gcc" sleep
+lines src 1
+"$MOTE" migrate treepc "127.0.0.1:$port" --key "$tmp/key" --postcopy >/dev/null 2>"$tmp/mig.err"
 ms=$?
 ended src
 kill -KILL "$(pgrep -f "receive --listen 127.0.0.1:$port ")" 2>/dev/null
-if [ $ms = 125 ] && grep -q "processes" "$tmp/mig.err" && [ "$(st src)" = 0 ] &&
-	[ "$(tail -1 "$tmp/src.out")" = done ]; then
-	pass migrate/two-processes
+if [ $ms = 125 ] && grep -q "processes, which move by stop-and-copy" "$tmp/mig.err" &&
+	[ "$(wc -l <"$tmp/mig.err")" = 1 ] && [ "$(st src)" = 0 ] &&
+	[ "$(cat "$tmp/src.out")" = "ready
+$good" ]; then
+	pass migrate/tree-postcopy
 else
-	fail migrate/two-processes "migrate $ms, source $(st src): $(head -c 200 "$tmp/mig.err") $(tr '\n' '|' <"$tmp/src.out")"
+	fail migrate/tree-postcopy "migrate $ms, source $(st src): $(head -c 200 "$tmp/mig.err") $(tr '\n' '|' <"$tmp/src.out")"
 fi
 
 # greet PORT: connects (retrying for a while) and prints what it is sent.
