@@ -68,6 +68,10 @@ struct lx_fd {
 	 * snapshot's record of its mode where the host does not show it,
 	 * fdobj.c); 0 for every other fd. */
 	uint8_t efd;
+	/* An end of a socket pair the guest made: which (0 or 1), and the
+	 * pair's name for snapshots (its end 0's host inode); 0 else. */
+	uint8_t pair_end;
+	uint64_t pair;
 };
 enum { LX_EFD_PLAIN = 1, LX_EFD_SEM = 2 };
 
@@ -98,19 +102,21 @@ int lx_fd_close(struct lx_proc *p, long gfd);
 enum lx_fd_kind lx_fd_kind_of(int host);
 void lx_fd_fini(struct lx_proc *p);
 
-/* fdstate.c: pipes in snapshots. A snapshot names each pipe an fd of the
- * process holds by its host inode, with the bytes in it (read without
- * consuming them, from the read end, if the process holds one): save
- * writes that list into w. A restore makes one new pipe per inode of the
- * whole tree first (its ends below), hands them to lx_fd_pipes_use, and
- * every pipe fd restored takes a duplicate of its end; lx_fd_pipes_use
- * (NULL, 0) forgets them (their owner closes them). */
+/* fdstate.c: pipes and socket pairs in snapshots. A snapshot names each
+ * pipe an fd of the process holds by its host inode, and each socket
+ * pair the guest made by its first end's, with the bytes queued in them
+ * (read without consuming them, where the process holds the end they
+ * wait at): save writes that list into w. A restore makes one new pipe or
+ * socket pair per name of the whole tree first (below), hands them to
+ * lx_fd_pipes_use, and every such fd restored takes a duplicate of its
+ * end; lx_fd_pipes_use(NULL, 0) forgets them (their owner closes them). */
 #define LX_PIPE_CAP_MAX (1U << 30)
 struct wbuf;
 void lx_fd_pipes_save(struct lx_proc *p, struct wbuf *w);
 struct lx_pipe_end {
 	uint64_t ino;
-	int rd, wr;
+	uint8_t sock; /* a socket pair: fd[0] and fd[1] are its ends */
+	int fd[2];    /* a pipe: its read and write ends */
 };
 void lx_fd_pipes_use(const struct lx_pipe_end *ends, uint32_t n);
 

@@ -47,6 +47,8 @@ struct fd_rec {
 	struct sockaddr_storage addr;
 	int32_t reuseaddr, reuseport, v6only;
 	struct lx_fdobj obj; /* an eventfd, timerfd, epoll or signalfd */
+	uint64_t pair;	     /* a socket pair's end: its pair, which end */
+	uint8_t pair_end;
 };
 
 /* ---- save ---- */
@@ -99,6 +101,8 @@ static void put_listening(int host, struct fd_rec *o)
 		o->v6only = sockopt(host, IPPROTO_IPV6, IPV6_V6ONLY);
 }
 
+static bool guest_pair(const struct lx_fd *f);
+
 static void put_fd(struct lx_proc *p, struct wbuf *w, int gfd,
 		   const struct lx_fd *f)
 {
@@ -139,6 +143,10 @@ static void put_fd(struct lx_proc *p, struct wbuf *w, int gfd,
 	lx_fdobj_save(p, f, &o.obj);
 	lx_fdobj_write(w, &o.obj);
 	lx_fdobj_free(&o.obj);
+	o.pair = guest_pair(f) ? f->pair : 0;
+	o.pair_end = o.pair ? f->pair_end : 0;
+	W(w, o.pair);
+	W(w, o.pair_end);
 }
 
 static int fd_save(struct lx_proc *p, const struct lx_save *s, struct wbuf *w)
@@ -195,48 +203,168 @@ static int peek(int rd, uint32_t cap, uint8_t **data, uint32_t *len)
 	return 0;
 }
 
+/* The messages queued at socket end fd (a stream's bytes as one), seen
+ * without taking them: SO_PEEK_OFF moves each peek past the one before.
+ * 0 with *nmsg, *lens and *data (malloc'd), or -1. */
+static int peek_sock(int fd, uint32_t type, uint32_t *nmsg, uint32_t **lens,
+		     uint8_t **data, uint32_t *len)
+{
+	int was = -1, zero = 0;
+	socklen_t l = sizeof(was);
+	getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &was, &l);
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
+		return -1;
+	size_t cap = 65536, n = 0, nl = 0;
+	uint8_t *b = malloc(cap);
+	uint32_t *ls = NULL;
+	int err = !b;
+	while (!err) {
+		if (cap - n < 65536) {
+			uint8_t *nb = cap < LX_PIPE_CAP_MAX / 2
+					      ? realloc(b, cap * 2)
+					      : NULL;
+			if (!nb) {
+				err = 1;
+				break;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		ssize_t r = recv(fd, b + n, cap - n, MSG_PEEK | MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			break;
+		/* An empty datagram is a message too; an empty stream read
+		 * is its end. */
+		if (r < 0 || (r == 0 && type == SOCK_STREAM))
+			break;
+		if (type == SOCK_STREAM && nl) {
+			ls[0] += (uint32_t)r;
+		} else {
+			uint32_t *nls = realloc(ls, (nl + 1) * sizeof(*ls));
+			if (!nls) {
+				err = 1;
+				break;
+			}
+			ls = nls;
+			ls[nl++] = (uint32_t)r;
+		}
+		n += (size_t)r;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &was, sizeof(was));
+	if (err) {
+		free(b);
+		free(ls);
+		return -1;
+	}
+	*nmsg = (uint32_t)nl;
+	*lens = ls;
+	*data = b;
+	*len = (uint32_t)n;
+	return 0;
+}
+
+/* One entry of the record. */
+static void put_chan(struct wbuf *w, uint64_t ino, uint8_t sock, uint8_t end,
+		     uint32_t type, uint32_t cap, uint8_t has, uint32_t nmsg,
+		     const uint32_t *lens, const uint8_t *data, uint32_t len)
+{
+	W(w, ino);
+	W(w, sock);
+	W(w, end);
+	W(w, type);
+	W(w, cap);
+	W(w, has);
+	W(w, nmsg);
+	w_bytes(w, lens, nmsg * sizeof(uint32_t));
+	w_bytes(w, data, len);
+}
+
+/* A pipe's entry, from fd i (first of its pipe here): false if its bytes
+ * could not be read. With fd_lock held. */
+static bool save_pipe(struct lx_proc *p, int i, const struct stat *st,
+		      struct wbuf *w)
+{
+	const struct lx_fd *f = &p->fdt.slot[i];
+	/* Its read end, if any fd of this process holds it. */
+	int rd = -1;
+	for (int j = i; j < p->fdt.top && rd < 0; j++) {
+		const struct lx_fd *g = &p->fdt.slot[j];
+		struct stat gs;
+		if (g->used && guest_pipe(j, g, &gs) &&
+		    gs.st_ino == st->st_ino &&
+		    (fcntl(g->host, F_GETFL) & O_ACCMODE) == O_RDONLY)
+			rd = g->host;
+	}
+	int c = fcntl(f->host, F_GETPIPE_SZ);
+	uint32_t cap = c > 0 ? (uint32_t)c : 65536, len = 0;
+	uint8_t *data = NULL, has = rd >= 0;
+	if (has && peek(rd, cap, &data, &len) < 0)
+		return false;
+	put_chan(w, st->st_ino, 0, 0, 0, cap, has, len ? 1 : 0, &len, data,
+		 len);
+	free(data);
+	return true;
+}
+
+/* A socket pair's end: its entry, with the messages queued at it. */
+static bool save_pair_end(const struct lx_fd *f, struct wbuf *w)
+{
+	int type = 0;
+	socklen_t l = sizeof(type);
+	uint32_t nmsg = 0, len = 0, *lens = NULL;
+	uint8_t *data = NULL;
+	if (getsockopt(f->host, SOL_SOCKET, SO_TYPE, &type, &l) < 0 ||
+	    peek_sock(f->host, (uint32_t)type, &nmsg, &lens, &data, &len) < 0)
+		return false;
+	put_chan(w, f->pair, 1, f->pair_end, (uint32_t)type, LX_PIPE_CAP_MAX, 1,
+		 nmsg, lens, data, len);
+	free(lens);
+	free(data);
+	return true;
+}
+
+/* A socket pair's end the guest made, still the socket it made. */
+static bool guest_pair(const struct lx_fd *f)
+{
+	struct stat st;
+	return f->kind == LX_FD_SOCK && f->pair && fstat(f->host, &st) == 0 &&
+	       S_ISSOCK(st.st_mode) && (f->pair_end || st.st_ino == f->pair);
+}
+
 void lx_fd_pipes_save(struct lx_proc *p, struct wbuf *w)
 {
 	pthread_mutex_lock(&p->fdt.lock);
-	uint64_t *seen = calloc((size_t)p->fdt.top + 1, sizeof(uint64_t));
+	/* Each pipe and pair end once: its name, and 1 + the end. */
+	struct seen {
+		uint64_t ino;
+		uint8_t key;
+	} *seen = calloc((size_t)p->fdt.top + 1, sizeof(*seen));
 	uint32_t n = 0;
 	size_t at = w->n;
 	W(w, n);
 	for (int i = 0; seen && i < p->fdt.top; i++) {
 		const struct lx_fd *f = &p->fdt.slot[i];
 		struct stat st;
-		if (!f->used || !guest_pipe(i, f, &st))
+		struct seen k;
+		if (!f->used)
+			continue;
+		if (guest_pipe(i, f, &st))
+			k = (struct seen){st.st_ino, 0};
+		else if (guest_pair(f))
+			k = (struct seen){f->pair, (uint8_t)(1 + f->pair_end)};
+		else
 			continue;
 		bool dup = false;
 		for (uint32_t j = 0; j < n && !dup; j++)
-			dup = seen[j] == st.st_ino;
-		if (dup)
+			dup = seen[j].ino == k.ino && seen[j].key == k.key;
+		/* Bytes that cannot be read leave it out: its fds come back
+		 * dead, with a warning, never empty. */
+		if (dup ||
+		    !(k.key ? save_pair_end(f, w) : save_pipe(p, i, &st, w)))
 			continue;
-		/* Its read end, if any fd of this process holds it. */
-		int rd = -1;
-		for (int j = i; j < p->fdt.top && rd < 0; j++) {
-			const struct lx_fd *g = &p->fdt.slot[j];
-			struct stat gs;
-			if (g->used && guest_pipe(j, g, &gs) &&
-			    gs.st_ino == st.st_ino &&
-			    (fcntl(g->host, F_GETFL) & O_ACCMODE) == O_RDONLY)
-				rd = g->host;
-		}
-		int c = fcntl(f->host, F_GETPIPE_SZ);
-		uint32_t cap = c > 0 ? (uint32_t)c : 65536, len = 0;
-		uint8_t *data = NULL, has = rd >= 0;
-		/* Bytes that cannot be read leave the pipe out: its fds come
-		 * back dead, with a warning, never empty. */
-		if (has && peek(rd, cap, &data, &len) < 0)
-			continue;
-		seen[n++] = st.st_ino;
-		uint64_t ino = st.st_ino;
-		W(w, ino);
-		W(w, cap);
-		W(w, has);
-		W(w, len);
-		w_bytes(w, data, len);
-		free(data);
+		seen[n++] = k;
 	}
 	pthread_mutex_unlock(&p->fdt.lock);
 	free(seen);
@@ -253,17 +381,21 @@ void lx_fd_pipes_use(const struct lx_pipe_end *ends, uint32_t n)
 	npipe_ends = n;
 }
 
-/* A duplicate of the new pipe's end that f held, with f's status flags
- * (shared by every holder, as the original's were), or -1. */
+/* A duplicate of the new pipe's or socket pair's end that f held, with
+ * f's status flags (shared by every holder, as the original's were), or
+ * -1. */
 static int pipe_end(const struct fd_rec *f, const char **why)
 {
 	*why = "its bytes could not be read at the snapshot";
+	bool sock = f->kind == LX_FD_SOCK;
 	for (uint32_t i = 0; i < npipe_ends; i++) {
-		if (pipe_ends[i].ino != f->ino)
+		const struct lx_pipe_end *e = &pipe_ends[i];
+		if (e->ino != (sock ? f->pair : f->ino) || e->sock != sock)
 			continue;
 		int mode = f->flags & O_ACCMODE;
-		int end = mode == O_RDONLY   ? pipe_ends[i].rd
-			  : mode == O_WRONLY ? pipe_ends[i].wr
+		int end = sock		     ? e->fd[f->pair_end]
+			  : mode == O_RDONLY ? e->fd[0]
+			  : mode == O_WRONLY ? e->fd[1]
 					     : -1;
 		int h = end < 0 ? -1 : fcntl(end, F_DUPFD_CLOEXEC, 3);
 		if (h < 0) {
@@ -278,8 +410,10 @@ static int pipe_end(const struct fd_rec *f, const char **why)
 
 /* ---- restore ---- */
 
-static const char *kind_name(uint32_t kind)
+static const char *kind_name(uint32_t kind, const char *path)
 {
+	if (kind == LX_FD_FILE && !path)
+		return "a memfd (a file with no path)";
 	switch (kind) {
 	case LX_FD_PIPE: return "a pipe";
 	case LX_FD_SOCK: return "a socket";
@@ -288,8 +422,8 @@ static const char *kind_name(uint32_t kind)
 	case LX_FD_PROCDIR: return "a /proc directory";
 	case LX_FD_TTY: return "a terminal";
 	case LX_FD_OTHER:
-		return "an anonymous file (memfd, or an epoll, "
-		       "eventfd or timerfd whose state is unknown)";
+		return "an anonymous file (an epoll, eventfd or timerfd "
+		       "whose state is unknown)";
 	default: return "a file";
 	}
 }
@@ -305,7 +439,7 @@ static int dead_fd(const struct fd_rec *f, const char *why)
 	bool wronly = (f->flags & O_ACCMODE) == O_WRONLY;
 	close(wronly ? pp[0] : pp[1]);
 	msg("restore: fd %d (%s%s%s) cannot be restored (%s): it now %s",
-	    f->gfd, kind_name(f->kind), f->path ? " " : "",
+	    f->gfd, kind_name(f->kind, f->path), f->path ? " " : "",
 	    f->path ? f->path : "", why,
 	    wronly ? "fails writes with EPIPE" : "reads end-of-file");
 	return wronly ? pp[1] : pp[0];
@@ -404,7 +538,8 @@ static int restore_fd(struct lx_proc *p, const struct fd_rec *f)
 		host = relisten(p, f, &why);
 	} else if (f->obj.type != LX_OBJ_NONE) {
 		host = lx_fdobj_make(p, &f->obj, f->flags, &why);
-	} else if (kind == LX_FD_PIPE && !f->path) {
+	} else if ((kind == LX_FD_PIPE && !f->path) ||
+		   (kind == LX_FD_SOCK && f->pair)) {
 		host = pipe_end(f, &why);
 	} else if (f->path && (kind == LX_FD_FILE || kind == LX_FD_DIR ||
 			       kind == LX_FD_PATH || kind == LX_FD_DEV ||
@@ -454,6 +589,10 @@ static void get_fd(struct rbuf *r, struct fd_rec *f)
 			r->bad = true;
 	}
 	lx_fdobj_read(r, f->kind, &f->obj);
+	R(r, f->pair);
+	R(r, f->pair_end);
+	if (f->pair_end > 1 || (f->pair && f->kind != LX_FD_SOCK))
+		r->bad = true;
 	if (f->gfd < 0 || f->kind >= LX_FD_NKINDS || f->stdio < -1 ||
 	    f->stdio > 2 || (f->path && f->path[0] != '/'))
 		r->bad = true;

@@ -165,14 +165,17 @@ static long do_dup(struct lx_thread *t, uint64_t old, long min, long at,
 	int h = fcntl(f->host, F_DUPFD_CLOEXEC, 3);
 	if (h < 0)
 		return -errno;
-	uint8_t efd = f->efd;
+	struct lx_fd was = *f;
 	long r = at >= 0 ? lx_fd_install_at(t->p, at, h, fdflags, f->kind,
 					    dup_path(f))
 			 : lx_fd_install(t->p, h, fdflags, f->kind, dup_path(f),
 					 min);
 	struct lx_fd *n = r >= 0 ? lx_fd_get(t->p, r) : NULL;
-	if (n)
-		n->efd = efd;
+	if (n) {
+		n->efd = was.efd;
+		n->pair = was.pair;
+		n->pair_end = was.pair_end;
+	}
 	return r;
 }
 

@@ -332,6 +332,13 @@ LX_SYS(socketpair)
 		lx_fd_close(t->p, g0);
 		return g1;
 	}
+	/* Named for snapshots, which bring the pair back connected. */
+	struct stat st;
+	struct lx_fd *f0 = lx_fd_get(t->p, g0), *f1 = lx_fd_get(t->p, g1);
+	if (f0 && f1 && fstat(f0->host, &st) == 0) {
+		f0->pair = f1->pair = st.st_ino;
+		f1->pair_end = 1;
+	}
 	sv[0] = g0;
 	sv[1] = g1;
 	return 0;

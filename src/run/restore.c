@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,15 +43,41 @@ static void pipes_close(struct pipes *pp)
 {
 	lx_fd_pipes_use(NULL, 0);
 	for (uint32_t i = 0; i < pp->n; i++) {
-		close(pp->end[i].rd);
-		close(pp->end[i].wr);
+		close(pp->end[i].fd[0]);
+		close(pp->end[i].fd[1]);
 	}
 	free(pp->end);
 	pp->end = NULL;
 	pp->n = 0;
 }
 
-/* One new pipe per pipe any of the processes held, with its bytes. */
+/* The queued bytes of entry sp into its new pipe or socket pair e. */
+static int put_back(const struct lx_pipe_end *e, const struct snap_pipe *sp)
+{
+	const uint8_t *d = sp->data;
+	/* A pipe's bytes wait at its read end: written at the other. A
+	 * socket pair's at end `end`: sent from the other end. */
+	int to = e->fd[sp->sock ? 1 - sp->end : 1];
+	int fl = fcntl(to, F_GETFL);
+	fcntl(to, F_SETFL, fl | O_NONBLOCK);
+	int err = 0;
+	for (uint32_t m = 0; m < sp->nmsg && !err; m++) {
+		ssize_t w = sp->sock ? send(to, d, sp->lens[m], MSG_NOSIGNAL)
+				     : write(to, d, sp->lens[m]);
+		if (w != (ssize_t)sp->lens[m]) {
+			msg("restore: cannot put %u bytes back into a %s: %s",
+			    sp->lens[m], sp->sock ? "socket pair" : "pipe",
+			    w < 0 ? strerror(errno) : "no room");
+			err = -1;
+		}
+		d += sp->lens[m];
+	}
+	fcntl(to, F_SETFL, fl);
+	return err;
+}
+
+/* One new pipe or socket pair per one any of the processes held, with
+ * the bytes queued in it. */
 static int pipes_make(struct snap_state **sts, uint32_t nst, struct pipes *pp)
 {
 	for (uint32_t s = 0; s < nst; s++) {
@@ -58,48 +85,48 @@ static int pipes_make(struct snap_state **sts, uint32_t nst, struct pipes *pp)
 			const struct snap_pipe *sp = &sts[s]->pipes[i];
 			struct lx_pipe_end *e = NULL;
 			for (uint32_t j = 0; j < pp->n && !e; j++)
-				if (pp->end[j].ino == sp->ino)
+				if (pp->end[j].ino == sp->ino &&
+				    pp->end[j].sock == sp->sock)
 					e = &pp->end[j];
 			int fds[2];
 			if (!e) {
 				struct lx_pipe_end *ne = realloc(
 					pp->end, (pp->n + 1) * sizeof(*ne));
-				if (!ne || pipe2(fds, O_CLOEXEC) < 0) {
-					if (ne)
-						pp->end = ne;
-					msg("restore: cannot make a pipe: %s",
+				if (ne)
+					pp->end = ne;
+				if (!ne ||
+				    (sp->sock ? socketpair(AF_UNIX,
+							   (int)sp->type |
+								   SOCK_CLOEXEC,
+							   0, fds)
+					      : pipe2(fds, O_CLOEXEC)) < 0) {
+					msg("restore: cannot make a %s: %s",
+					    sp->sock ? "socket pair" : "pipe",
 					    strerror(errno));
 					return -1;
 				}
-				pp->end = ne;
 				e = &pp->end[pp->n++];
-				*e = (struct lx_pipe_end){sp->ino,
-							  fd_high(fds[0]),
-							  fd_high(fds[1])};
-				if (sp->cap > 65536)
-					fcntl(e->wr, F_SETPIPE_SZ, sp->cap);
+				*e = (struct lx_pipe_end){
+					sp->ino,
+					sp->sock,
+					{fd_high(fds[0]), fd_high(fds[1])}};
+				if (!sp->sock && sp->cap > 65536)
+					fcntl(e->fd[1], F_SETPIPE_SZ, sp->cap);
 			}
 			/* The bytes come once, from a process that could
 			 * read them (every such process saw the same). */
 			if (!sp->has_data)
 				continue;
 			for (uint32_t k = s; k < nst; k++)
-				for (uint32_t m = 0; m < sts[k]->npipes; m++)
-					if (sts[k]->pipes[m].ino == sp->ino)
-						sts[k]->pipes[m].has_data = 0;
-			if (!sp->len)
-				continue;
-			int fl = fcntl(e->wr, F_GETFL);
-			fcntl(e->wr, F_SETFL, fl | O_NONBLOCK);
-			ssize_t w = write(e->wr, sp->data, sp->len);
-			fcntl(e->wr, F_SETFL, fl);
-			if (w != (ssize_t)sp->len) {
-				msg("restore: cannot put %u bytes back into a "
-				    "pipe: %s",
-				    sp->len,
-				    w < 0 ? strerror(errno) : "no room");
+				for (uint32_t m = 0; m < sts[k]->npipes; m++) {
+					struct snap_pipe *o = &sts[k]->pipes[m];
+					if (o->ino == sp->ino &&
+					    o->sock == sp->sock &&
+					    o->end == sp->end && o != sp)
+						o->has_data = 0;
+				}
+			if (put_back(e, sp) < 0)
 				return -1;
-			}
 		}
 	}
 	lx_fd_pipes_use(pp->end, pp->n);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -190,11 +191,42 @@ void snap_pipes_write(struct wbuf *w, struct lx_proc *p)
 	w_rec_end(w, mark);
 }
 
+/* One entry's messages: lengths, then the bytes, in at most `cap`. */
+static void r_msgs(struct rbuf *r, struct snap_pipe *pp)
+{
+	if (pp->nmsg > (r->n - r->off) / 4 || (!pp->has_data && pp->nmsg) ||
+	    (!pp->sock && pp->nmsg > 1)) {
+		r->bad = true;
+		return;
+	}
+	pp->lens = calloc(pp->nmsg + 1, sizeof(uint32_t));
+	if (!pp->lens) {
+		r->bad = true;
+		return;
+	}
+	uint64_t total = 0;
+	for (uint32_t m = 0; m < pp->nmsg && !r->bad; m++) {
+		R(r, pp->lens[m]);
+		total += pp->lens[m];
+	}
+	if (r->bad || total > pp->cap || total > r->n - r->off) {
+		r->bad = true;
+		return;
+	}
+	pp->len = (uint32_t)total;
+	pp->data = total ? malloc(total) : NULL;
+	if (total && !pp->data)
+		r->bad = true;
+	else
+		r_bytes(r, pp->data, total);
+}
+
 static void r_pipes(struct rbuf *r, struct snap_state *s)
 {
 	R(r, s->npipes);
+	/* 23 bytes each at least. */
 	if (r->bad || s->npipes > SNAP_PIPE_MAX ||
-	    s->npipes > (r->n - r->off) / 17) {
+	    s->npipes > (r->n - r->off) / 23) {
 		r->bad = true;
 		s->npipes = 0;
 		return;
@@ -208,22 +240,27 @@ static void r_pipes(struct rbuf *r, struct snap_state *s)
 	for (uint32_t i = 0; i < s->npipes && !r->bad; i++) {
 		struct snap_pipe *pp = &s->pipes[i];
 		R(r, pp->ino);
+		R(r, pp->sock);
+		R(r, pp->end);
+		R(r, pp->type);
 		R(r, pp->cap);
 		R(r, pp->has_data);
-		R(r, pp->len);
-		if (r->bad || pp->has_data > 1 || pp->len > pp->cap ||
-		    pp->cap > LX_PIPE_CAP_MAX || pp->len > r->n - r->off ||
-		    (!pp->has_data && pp->len)) {
+		R(r, pp->nmsg);
+		if (r->bad || pp->sock > 1 || pp->end > pp->sock ||
+		    pp->has_data > 1 || pp->cap > LX_PIPE_CAP_MAX ||
+		    (pp->sock ? pp->type != SOCK_STREAM &&
+					pp->type != SOCK_DGRAM &&
+					pp->type != SOCK_SEQPACKET
+			      : pp->type != 0)) {
 			r->bad = true;
 			break;
 		}
 		for (uint32_t j = 0; j < i; j++)
-			r->bad |= s->pipes[j].ino == pp->ino;
-		pp->data = pp->len ? malloc(pp->len) : NULL;
-		if (pp->len && !pp->data)
-			r->bad = true;
-		else
-			r_bytes(r, pp->data, pp->len);
+			r->bad |= s->pipes[j].ino == pp->ino &&
+				  s->pipes[j].sock == pp->sock &&
+				  s->pipes[j].end == pp->end;
+		if (!r->bad)
+			r_msgs(r, pp);
 	}
 }
 
@@ -311,8 +348,10 @@ void snap_state_free(struct snap_state *s)
 	for (uint32_t i = 0; s->files && i < s->nfiles; i++)
 		free(s->files[i].bitmap);
 	free(s->files);
-	for (uint32_t i = 0; s->pipes && i < s->npipes; i++)
+	for (uint32_t i = 0; s->pipes && i < s->npipes; i++) {
 		free(s->pipes[i].data);
+		free(s->pipes[i].lens);
+	}
 	free(s->pipes);
 	free(s->procs);
 	free(s->state);

@@ -16,14 +16,19 @@
 #define SNAP_PROCS_MAX 4096	  /* processes in one snapshot */
 #define SNAP_PIPE_MAX  (1U << 20) /* pipes' fds of one process */
 
-/* A pipe some fd of the process holds: its host inode at the snapshot
- * (which names it across the tree's processes), its capacity, and the
- * bytes in it, if the process could read them (it held the read end). */
+/* A pipe or socket pair some fd of the process holds: its name at the
+ * snapshot (a host inode, which names it across the tree's processes),
+ * its capacity (a pipe's), and the bytes queued at it, if the process
+ * could read them (it held the read end, or that end of the pair): for a
+ * socket pair, those queued at end `end`, as its messages. */
 struct snap_pipe {
 	uint64_t ino;
+	uint8_t sock, end;
+	uint32_t type; /* a socket pair's SOCK_STREAM, _DGRAM, _SEQPACKET */
 	uint32_t cap;
 	uint8_t has_data;
-	uint32_t len;
+	uint32_t nmsg, len; /* messages, and their bytes in all */
+	uint32_t *lens;
 	uint8_t *data;
 };
 

@@ -40,6 +40,7 @@
 #define CLAIM_MS 3000  /* for an asked monitor to take the request */
 #define SAVE_MS	 60000 /* for it to write its part */
 #define PARK_MS	 2000  /* for its threads to park */
+#define FORK_MS	 2000  /* for a fork under way to end */
 
 static void futex_wait(_Atomic uint32_t *w, uint32_t val, int ms)
 {
@@ -237,12 +238,22 @@ static int save_tree(struct lx_proc *p, int fd, bool stream,
 	/* Unique enough across monitors: this one's pid and a count. */
 	struct job j = {.gen = ((uint32_t)getpid() << 12) ^ ++gens,
 			.stream = stream};
+	/* A fork under way ends soon (the forking thread parks right
+	 * after it, and so does the child): wait for it. */
 	uint32_t max = lx_tree_max(t), n = 0;
+	uint64_t t0 = mono_ns();
 	for (uint32_t i = 0; i < max; i++) {
 		pid_t pid = lx_tree_slot_pid(t, (int)i, NULL);
+		if (pid < 0 && mono_ns() - t0 < FORK_MS * 1000000ULL) {
+			nanosleep(&(struct timespec){0, 1000000}, NULL);
+			i = (uint32_t)-1;
+			n = 0;
+			continue;
+		}
 		if (pid < 0)
 			return err_set(err, errlen,
-				       "a fork is under way; try again");
+				       "a fork did not end within %d ms",
+				       FORK_MS);
 		n += pid > 0;
 	}
 	/* The first part's room, then the others in turn, each at most a

@@ -1,6 +1,8 @@
 /* A forking server, snapshotted with its workers: the parent forks three
  * workers, each with a pipe of requests; all answer on one shared pipe.
- * Worker 1 leads a process group of its own. The snapshot is taken with
+ * Worker 1 leads a process group of its own. Worker 0 also greets the
+ * parent with two messages on a SOCK_SEQPACKET socket pair, which the
+ * parent reads only after the snapshot. The snapshot is taken with
  * answers still in the pipe, unread, and the workers blocked in reads:
  * by the guest itself (`self`: the parent writes /dev/mote-snapshot) or
  * from outside (`wait`: the parent prints "ready" and reads a line from
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,9 +50,9 @@ int main(int argc, char **argv)
 {
 	if (argc < 2)
 		return 2;
-	int req[WORKERS][2], resp[2];
+	int req[WORKERS][2], resp[2], sp[2];
 	pid_t pid[WORKERS];
-	if (pipe(resp) < 0)
+	if (pipe(resp) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) < 0)
 		return 3;
 	for (int w = 0; w < WORKERS; w++) {
 		if (pipe(req[w]) < 0)
@@ -60,6 +63,10 @@ int main(int argc, char **argv)
 		if (pid[w] == 0) {
 			close(resp[0]);
 			close(req[w][1]);
+			close(sp[0]);
+			if (w == 0 && (send(sp[1], "hi", 2, 0) != 2 ||
+				       send(sp[1], "there", 5, 0) != 5))
+				_exit(4);
 			worker(w, req[w][0], resp[1]);
 		}
 		close(req[w][0]);
@@ -71,11 +78,16 @@ int main(int argc, char **argv)
 		for (int w = 0; w < WORKERS; w++)
 			if (write(req[w][1], &n, sizeof(n)) != sizeof(n))
 				return 5;
-	/* Some answers read, the rest left in the pipe. */
+	/* Some answers read, one from each worker at least (worker 1 has
+	 * its group then), the rest left in the pipe. */
 	struct answer a;
-	for (; got < 9 && read(resp[0], &a, sizeof(a)) == sizeof(a); got++) {
+	int seen = 0;
+	for (; (got < 9 || seen != 7) &&
+	       read(resp[0], &a, sizeof(a)) == sizeof(a);
+	     got++) {
 		sum += a.sq + a.w;
 		bad_pid += a.pid != pid[a.w] || a.ppid != getpid();
+		seen |= 1 << (a.w & 3);
 	}
 	if (!strcmp(argv[1], "self")) {
 		int s = open("/dev/mote-snapshot", O_WRONLY);
@@ -94,6 +106,11 @@ int main(int argc, char **argv)
 		else if (!fgets(line, sizeof(line), stdin))
 			return 7;
 	}
+	/* Worker 0's greeting: two messages, kept apart. */
+	char g1[8] = {0}, g2[8] = {0};
+	int greet_ok = recv(sp[0], g1, sizeof(g1), 0) == 2 &&
+		       recv(sp[0], g2, sizeof(g2), 0) == 5 &&
+		       !strcmp(g1, "hi") && !strcmp(g2, "there");
 	/* The workers live, blocked in their reads. */
 	int pgid_ok = getpgid(pid[1]) == pid[1] && kill(-pid[1], 0) == 0 &&
 		      getpgid(pid[0]) == getpgrp() &&
@@ -114,7 +131,8 @@ int main(int argc, char **argv)
 		status_ok += waitpid(pid[w], &ws, 0) == pid[w] &&
 			     WIFEXITED(ws) && WEXITSTATUS(ws) == 10 + w;
 	}
-	printf("answers %d sum %ld bad-pids %d exits-ok %d pgid-ok %d\n", got,
-	       sum, bad_pid, status_ok, pgid_ok);
+	printf("answers %d sum %ld bad-pids %d exits-ok %d pgid-ok %d "
+	       "greeting-ok %d\n",
+	       got, sum, bad_pid, status_ok, pgid_ok, greet_ok);
 	return 0;
 }

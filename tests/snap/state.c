@@ -1,16 +1,18 @@
 /* A guest with state worth restoring: a linked list built in memory, a
- * file read part-way, a pipe with data in it, a connected socket pair
- * with data in it. It snapshots itself, then reads on. Every line it
- * prints after the snapshot must be the same in the original and in each
- * clone (the pipe comes back with its bytes), but for the socket, which
- * cannot come back: there it reads end-of-file.
+ * file read part-way, a pipe and a socket pair with data in them, a memfd.
+ * It snapshots itself, then reads on. Every line it prints after the
+ * snapshot must be the same in the original and in each clone (the pipe
+ * and the socket pair come back with their bytes), but for the memfd,
+ * which cannot come back: there it reads end-of-file.
  *
  * usage: state FILE */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,6 +46,9 @@ int main(int argc, char **argv)
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 ||
 	    write(sv[1], "sock", 4) != 4)
 		return 4;
+	int mfd = memfd_create("state", 0);
+	if (mfd < 0 || write(mfd, "mem", 3) != 3 || lseek(mfd, 0, SEEK_SET))
+		return 4;
 	int s = open("/dev/mote-snapshot", O_RDWR);
 	char gen[34] = {0}, now[34] = {0};
 	if (s < 0 || read(s, gen, 33) != 33) {
@@ -70,5 +75,8 @@ int main(int argc, char **argv)
 	char sb[8] = {0};
 	long sn = read(sv[0], sb, sizeof(sb) - 1);
 	printf("%s socket %ld [%s]\n", clone ? "clone" : "original", sn, sb);
+	char mb[8] = {0};
+	long mn = read(mfd, mb, sizeof(mb) - 1);
+	printf("%s memfd %ld [%s]\n", clone ? "clone" : "original", mn, mb);
 	return 0;
 }

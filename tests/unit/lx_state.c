@@ -314,6 +314,10 @@ static void one_object(bool good, uint32_t kind, const void *obj, size_t len)
 	W(&w, ino);
 	W(&w, listening);
 	w_bytes(&w, obj, len);
+	uint64_t pair = 0; /* no socket pair's end */
+	uint8_t pair_end = 0;
+	W(&w, pair);
+	W(&w, pair_end);
 	struct rbuf r = {.d = w.d, .n = w.n};
 	int rc = lx_fd_subsys.restore(p, &r);
 	CHECK(good ? rc == 0 && r_done(&r) && lx_fd_get(p, 4) : rc < 0);
@@ -421,13 +425,15 @@ static void pipes_and_tree(void)
 	struct __attribute__((packed)) {
 		uint32_t n;
 		uint64_t ino;
-		uint32_t cap;
+		uint8_t sock, end;
+		uint32_t type, cap;
 		uint8_t has;
-		uint32_t len;
+		uint32_t nmsg, len;
 		char data[3];
 	} *rec = (void *)w.d;
 	CHECK(w.n == sizeof(*rec) && rec->n == 1 && rec->has == 1 &&
-	      rec->len == 3 && !memcmp(rec->data, "abc", 3));
+	      rec->sock == 0 && rec->nmsg == 1 && rec->len == 3 &&
+	      !memcmp(rec->data, "abc", 3));
 	char b[4] = {0};
 	/* Still there: peeked, not read. */
 	CHECK(read(lx_fd_get(p, 4)->host, b, 3) == 3 && !strcmp(b, "abc"));
@@ -442,13 +448,24 @@ static void pipes_and_tree(void)
 	bad = *rec;
 	bad.n = 1000000; /* more pipes than bytes */
 	CHECK(!read_records(&bad, sizeof(bad), NULL, 0));
+	bad = *rec;
+	bad.sock = 1; /* a socket pair of no socket type */
+	CHECK(!read_records(&bad, sizeof(bad), NULL, 0));
+	bad.type = SOCK_STREAM;
+	CHECK(read_records(&bad, sizeof(bad), NULL, 0));
+	bad.end = 2; /* a pair has two ends */
+	CHECK(!read_records(&bad, sizeof(bad), NULL, 0));
+	bad = *rec;
+	bad.nmsg = 2; /* a pipe's bytes are one run */
+	CHECK(!read_records(&bad, sizeof(bad), NULL, 0));
 	struct {
 		typeof(*rec) a;
 		uint64_t ino;
-		uint32_t cap;
+		uint8_t sock, end;
+		uint32_t type, cap;
 		uint8_t has;
-		uint32_t len;
-	} __attribute__((packed)) twice = {*rec, rec->ino, 4096, 0, 0};
+		uint32_t nmsg;
+	} __attribute__((packed)) twice = {*rec, rec->ino, 0, 0, 0, 4096, 0, 0};
 	twice.a.n = 2; /* one pipe named twice */
 	CHECK(!read_records(&twice, sizeof(twice), NULL, 0));
 	uint32_t none = 0;
