@@ -43,11 +43,13 @@ port=$((20000 + $$ % 20000))
 DEADLINE=60
 
 # bg NAME CMD...: runs CMD in the background, stdout/stderr in
-# $tmp/NAME.out/.err, its status in $tmp/NAME.st once it ends.
+# $tmp/NAME.out/.err, its status in $tmp/NAME.st once it ends. The files
+# of the last NAME go first, here: the subshell may start late, and a
+# `lines` meanwhile must not count the last one's lines.
 bg() {
 	local name=$1
 	shift
-	rm -f "$tmp/$name.st"
+	rm -f "$tmp/$name.st" "$tmp/$name.out" "$tmp/$name.err"
 	(
 		timeout -k 5 120 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
 		echo $? >"$tmp/$name.st"
