@@ -98,9 +98,11 @@ struct mig_stats {
 	uint64_t sent;	     /* bytes of memory and state */
 	uint64_t last_pages; /* sent while paused */
 	int rounds;
-	uint64_t lazy;	 /* post-copy: bytes left out of the last pass */
-	uint64_t asked;	 /* post-copy: pages the receiver asked for */
-	uint64_t t_done; /* post-copy: when the last page was stored */
+	uint64_t lazy;	   /* post-copy: bytes left out of the last pass */
+	uint64_t asked;	   /* post-copy: pages the receiver asked for */
+	uint64_t t_done;   /* post-copy: when the last page was stored */
+	uint64_t waits[3]; /* post-copy, the receiver's: requests timed, the
+			    * median wait for a page and the longest (us) */
 };
 
 /* How a migration goes (mote migrate's options). */
@@ -253,12 +255,15 @@ static int hand_over(int root_fd, const char *id, const char *addr, int s,
 static int ask(int mon, bool all_sent, struct mig *m, struct mig_stats *ms,
 	       char *err, size_t errlen)
 {
-	uint8_t b[16]; /* the file's offset and length */
+	uint8_t b[sizeof(ms->waits)]; /* WANT: the file's offset, length */
 	uint32_t type, len;
 	if (mig_recv(m, &type, b, sizeof(b), &len, ROUND_MS, err, errlen) < 0)
 		return -1;
-	if (type == MIG_DONE && len == 0)
+	/* (A receiver of before the figures sends an empty one.) */
+	if (type == MIG_DONE && (len == 0 || len == sizeof(ms->waits))) {
+		memcpy(ms->waits, b, len);
 		return 1;
+	}
 	if (type != MIG_WANT || len != 16) {
 		snprintf(err, errlen, "the receiver sent an unexpected frame");
 		return -1;
@@ -267,7 +272,7 @@ static int ask(int mon, bool all_sent, struct mig *m, struct mig_stats *ms,
 	/* A monitor that has just sent its last page and gone takes no
 	 * more: whether it sent them all shows in its stream (DONE). */
 	if (!all_sent)
-		send(mon, b, sizeof(b), MSG_NOSIGNAL | MSG_DONTWAIT);
+		send(mon, b, 16, MSG_NOSIGNAL | MSG_DONTWAIT);
 	return 0;
 }
 
@@ -481,6 +486,9 @@ static int hand_over(int root_fd, const char *id, const char *addr, int s,
 		       "receiver",
 		       ms.lazy / 1048576.0, (ms.t_done - ms.t_ready) / 1e6,
 		       (unsigned long long)ms.asked);
+	if (pl->postcopy && ms.waits[0])
+		printf(", which waited %.2f ms median, %.2f ms at most",
+		       ms.waits[1] / 1e3, ms.waits[2] / 1e3);
 	printf(")\n");
 	return 0;
 }

@@ -143,7 +143,8 @@ fi
 # the receiver (in the test VM: 16 MiB, 1,000 pages a second for 15 s).
 # By pre-copy, most of it crosses while the guest runs: what crosses while
 # it is paused is less than half of all that is sent; by post-copy, most
-# of it crosses after the receiver runs it.
+# of it crosses after the receiver runs it, and mote migrate says how long
+# the receiver's requests waited.
 "$MOTE" run --memory 256M $G >"$tmp/native-dirty" 2>/dev/null
 for how in precopy stop-and-copy postcopy; do
 	t=migrate/$how-dirty
@@ -174,7 +175,7 @@ for how in precopy stop-and-copy postcopy; do
 	elif [ $how = stop-and-copy ] && [ "$rounds" != 0 ]; then
 		fail "$t" "--rounds 0 ran rounds: $line"
 	elif [ $how = postcopy ] && { [ "$rounds" != 0 ] ||
-		! echo "$line" | grep -q "; post-copy: [0-9.]* MiB in" ||
+		! echo "$line" | grep -Eq "; post-copy: [0-9.]+ MiB in [0-9.]+ ms, (0 requests of the receiver\)|[0-9]+ requests of the receiver, which waited [0-9.]+ ms median, [0-9.]+ ms at most\))" ||
 		! awk -v p="$paused" -v t="$total" 'BEGIN { exit !(p < t / 2) }'; }; then
 		fail "$t" "post-copy did not send the most after the switch: $line"
 	else
