@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -276,6 +278,32 @@ static int ask(int mon, bool all_sent, struct mig *m, struct mig_stats *ms,
 	return 0;
 }
 
+/* Post-copy's requests must not wait behind megabytes of the background
+ * stream queued on their way: on a veth, with the buffers the kernel
+ * tunes, 8 MiB waited in the receiver's socket and 3 MiB in this one's,
+ * and a request a median of 5 to 20 ms. So the monitor's end of the
+ * socket pair holds 64 KiB; this one's unsent bytes stay under 128 KiB;
+ * and on a short link (a round trip of 200 us or less: a LAN, a veth) so
+ * do its bytes in flight, which bounds what waits at the receiver too.
+ * On a longer link the buffer stays the kernel's, which the background's
+ * rate needs (the bytes in flight are the round trip times the rate). A
+ * small receive buffer at the receiver instead lost packets there, and a
+ * request then waited for a 200 ms retransmission. */
+#define PC_QUEUE     (128 << 10)
+#define PC_SHORT_RTT 200 /* us */
+static void short_queues(int mon, int link)
+{
+	int v = PC_QUEUE / 2;
+	setsockopt(mon, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	v = PC_QUEUE;
+	setsockopt(link, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	if (getsockopt(link, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_rtt <= PC_SHORT_RTT)
+		setsockopt(link, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
 /* Post-copy, once the receiver runs the VM: the monitor sends the pages
  * its lazy pass left out into a socket, the ones the receiver asks for
  * first, and this client carries both ways. 0 once the receiver has them
@@ -289,6 +317,7 @@ static int postcopy(int root_fd, const char *id, struct mig *m,
 		return -1;
 	}
 	fcntl(sv[1], F_SETFL, O_NONBLOCK); /* as the pipe of a pass */
+	short_queues(sv[1], m->fd);
 	int c = ctl_request_start(root_fd, id, "{\"cmd\":\"postcopy\"}\n",
 				  sv[1]);
 	close(sv[1]);
