@@ -5,11 +5,12 @@
  * Then at once:
  *   fork:   forks; the child prints the checksum of all of it, then the
  *           parent moves it (mremap) and prints the checksum again;
- *   mremap: moves it (mremap) and prints the checksum.
+ *   mremap: moves it (mremap) and prints the checksum;
+ *   exit:   exits, with most of its pages still at the source.
  * Every line must be a native run's: a child or a moved mapping that
  * missed a page still at the source would read zeros there.
  *
- * usage: pcfork SIZE_MIB TRIGGER fork|mremap */
+ * usage: pcfork SIZE_MIB TRIGGER fork|mremap|exit */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +62,8 @@ int main(int argc, char **argv)
 	struct timespec ms = {0, 1000000};
 	while (access(argv[2], F_OK) != 0)
 		nanosleep(&ms, NULL);
+	if (!strcmp(argv[3], "exit"))
+		return 0;
 	if (!strcmp(argv[3], "fork")) {
 		pid_t pid = fork();
 		if (pid < 0)

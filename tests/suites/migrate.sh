@@ -10,7 +10,8 @@
 # guest running to the end where it was; a link cut during post-copy ends
 # both sides, each saying so; a guest that forks, or moves its memory
 # with mremap, early in post-copy sees all of its memory (fork and mremap
-# wait for every page); bad options are refused with one line; a
+# wait for every page), and one that exits then ends the migration as a
+# success; bad options are refused with one line; a
 # forged or cut stream is refused by the
 # receiver; a bad key file is refused with one line; a server listening on
 # TCP serves again on its address after a restore and after a migration.
@@ -21,8 +22,9 @@ S=$O/tests/snap
 BB=/bin/busybox
 TESTS=(move-gcc move-dyn move-threads move-postcopy precopy-dirty
 	stop-and-copy-dirty postcopy-dirty wrong-key killed-receiver cut-link
-	postcopy-lost postcopy-fork postcopy-mremap forged-stream cut-stream
-	bad-key-file bad-options two-processes listen-restore listen-migrate)
+	postcopy-lost postcopy-fork postcopy-mremap postcopy-exit forged-stream
+	cut-stream bad-key-file bad-options two-processes listen-restore
+	listen-migrate)
 
 why=$(kvm_missing)
 [ -z "$why" ] && ! command -v python3 >/dev/null && why="no python3"
@@ -348,17 +350,19 @@ else
 	pass migrate/postcopy-lost
 fi
 
-# postcopy-fork, postcopy-mremap: tests/snap/pcfork.c fills 64 MiB, and
-# once the receiver runs it (most of its pages still at the source) forks
-# and checksums it all in the child, then moves it with mremap and
-# checksums it again (or only moves it): fork and mremap wait until every
-# page has come (vm->settle), and every checksum is a native run's.
+# postcopy-fork, postcopy-mremap, postcopy-exit: tests/snap/pcfork.c
+# fills 64 MiB, and once the receiver runs it (most of its pages still at
+# the source) forks and checksums it all in the child, then moves it with
+# mremap and checksums it again (or only moves it): fork and mremap wait
+# until every page has come (vm->settle), and every checksum is a native
+# run's. Or it exits at once: the receiver's end waits for the rest of
+# the pages, and both sides end as after any migration, status 0.
 touch "$tmp/go-native"
-for how in fork mremap; do
+for how in fork mremap exit; do
 	"$MOTE" run --memory 256M "$S/pcfork.gcc" 64 "$tmp/go-native" $how \
 		>"$tmp/native-pc$how" 2>/dev/null
 done
-for how in fork mremap; do
+for how in fork mremap exit; do
 	t=migrate/postcopy-$how
 	port=$((port + 2))
 	rm -f "$tmp/go" "$tmp/after"
