@@ -85,6 +85,8 @@ for how in pre-copy stop-and-copy post-copy; do
 		printf '    after the switch              %8.1f ms  (%s MiB; %s requests of the receiver)\n' \
 			"$(field '.*post-copy: [0-9.]* MiB in \([0-9.]*\) ms.*')" \
 			"$(field '.*post-copy: \([0-9.]*\) MiB.*')" "$(field '.*, \([0-9]*\) requests.*')"
+		printf '    a request waited              %8.2f ms  median (%s ms at most)\n' \
+			"$(field '.*waited \([0-9.]*\) ms median.*')" "$(field '.*median, \([0-9.]*\) ms at most.*')"
 	fi
 	awk -v s="$sent" -v r="$rss" 'BEGIN { printf "    sent %.1f MiB, guest resident %.1f MiB: %.2fx  target <= 1.3x\n", s, r / 1024, s * 1024 / r }'
 	kill -KILL "${pids[@]}" 2>/dev/null

@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -98,9 +100,11 @@ struct mig_stats {
 	uint64_t sent;	     /* bytes of memory and state */
 	uint64_t last_bytes; /* sent while paused */
 	int rounds;
-	uint64_t lazy;	 /* post-copy: bytes left out of the last pass */
-	uint64_t asked;	 /* post-copy: pages the receiver asked for */
-	uint64_t t_done; /* post-copy: when the last page was stored */
+	uint64_t lazy;	   /* post-copy: bytes left out of the last pass */
+	uint64_t asked;	   /* post-copy: pages the receiver asked for */
+	uint64_t t_done;   /* post-copy: when the last page was stored */
+	uint64_t waits[3]; /* post-copy, the receiver's: requests timed, the
+			    * median wait for a page and the longest (us) */
 };
 
 /* How a migration goes (mote migrate's options). */
@@ -272,12 +276,15 @@ static int hand_over(int root_fd, const char *id, const char *addr, int s,
 static int ask(int mon, bool all_sent, struct mig *m, struct mig_stats *ms,
 	       char *err, size_t errlen)
 {
-	uint8_t b[16]; /* the file's offset and length */
+	uint8_t b[sizeof(ms->waits)]; /* WANT: the file's offset, length */
 	uint32_t type, len;
 	if (mig_recv(m, &type, b, sizeof(b), &len, ROUND_MS, err, errlen) < 0)
 		return -1;
-	if (type == MIG_DONE && len == 0)
+	/* (A receiver of before the figures sends an empty one.) */
+	if (type == MIG_DONE && (len == 0 || len == sizeof(ms->waits))) {
+		memcpy(ms->waits, b, len);
 		return 1;
+	}
 	if (type != MIG_WANT || len != 16) {
 		snprintf(err, errlen, "the receiver sent an unexpected frame");
 		return -1;
@@ -286,8 +293,34 @@ static int ask(int mon, bool all_sent, struct mig *m, struct mig_stats *ms,
 	/* A monitor that has just sent its last page and gone takes no
 	 * more: whether it sent them all shows in its stream (DONE). */
 	if (!all_sent)
-		send(mon, b, sizeof(b), MSG_NOSIGNAL | MSG_DONTWAIT);
+		send(mon, b, 16, MSG_NOSIGNAL | MSG_DONTWAIT);
 	return 0;
+}
+
+/* Post-copy's requests must not wait behind megabytes of the background
+ * stream queued on their way: on a veth, with the buffers the kernel
+ * tunes, 8 MiB waited in the receiver's socket and 3 MiB in this one's,
+ * and a request a median of 5 to 20 ms. So the monitor's end of the
+ * socket pair holds 64 KiB; this one's unsent bytes stay under 128 KiB;
+ * and on a short link (a round trip of 200 us or less: a LAN, a veth) so
+ * do its bytes in flight, which bounds what waits at the receiver too.
+ * On a longer link the buffer stays the kernel's, which the background's
+ * rate needs (the bytes in flight are the round trip times the rate). A
+ * small receive buffer at the receiver instead lost packets there, and a
+ * request then waited for a 200 ms retransmission. */
+#define PC_QUEUE     (128 << 10)
+#define PC_SHORT_RTT 200 /* us */
+static void short_queues(int mon, int link)
+{
+	int v = PC_QUEUE / 2;
+	setsockopt(mon, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	v = PC_QUEUE;
+	setsockopt(link, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v));
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	if (getsockopt(link, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_rtt <= PC_SHORT_RTT)
+		setsockopt(link, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 }
 
 /* Post-copy, once the receiver runs the VM: the monitor sends the pages
@@ -303,6 +336,7 @@ static int postcopy(int root_fd, const char *id, struct mig *m,
 		return -1;
 	}
 	fcntl(sv[1], F_SETFL, O_NONBLOCK); /* as the pipe of a pass */
+	short_queues(sv[1], m->fd);
 	int c = ctl_request_start(root_fd, id, "{\"cmd\":\"postcopy\"}\n",
 				  sv[1]);
 	close(sv[1]);
@@ -499,6 +533,9 @@ static int hand_over(int root_fd, const char *id, const char *addr, int s,
 		       "receiver",
 		       ms.lazy / 1048576.0, (ms.t_done - ms.t_ready) / 1e6,
 		       (unsigned long long)ms.asked);
+	if (pl->postcopy && ms.waits[0])
+		printf(", which waited %.2f ms median, %.2f ms at most",
+		       ms.waits[1] / 1e3, ms.waits[2] / 1e3);
 	printf(")\n");
 	return 0;
 }

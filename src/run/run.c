@@ -188,6 +188,10 @@ int run_proc(struct lx_proc *p, struct lx_thread *t, const char *name)
 	ctl_serve(p);
 	lx_run_thread(t);
 	lx_signal_thread(NULL);
+	/* A post-copy still under way ends first: its source takes the VM
+	 * for lost until the receiver has had every page, and the post-copy
+	 * thread wakes its waiters in the memory that run_abort unmaps. */
+	vm_settle(&p->vm);
 	status = p->task.status;
 	if (p->trace)
 		lx_trace_summary(p);

@@ -35,7 +35,8 @@ enum mig_type {
 	MIG_WANT = 9,  /* receiver, after READY: u64 offset, u64 length,
 			* pages a vCPU or the monitor waits for */
 	MIG_DONE = 10, /* source: u64 bytes of lazy pages sent, every one;
-			* receiver: it has stored them all */
+			* receiver: it has stored them all; u64 requests
+			* timed, u64 their median and longest wait (us) */
 };
 
 struct mig {

@@ -41,7 +41,9 @@
 #include "lx/lx.h"
 #include "util.h"
 
-#define ASK_PAGES 16 /* a fault asks for its page and up to 15 after */
+#define ASK_PAGES 16   /* a fault asks for its page and up to 15 after */
+#define TIMED_MAX 64   /* requests timed at once (one per waiting thread) */
+#define WAITS_MAX 4096 /* waits kept for the figures */
 #define SILENCE_MS                                                             \
 	60000 /* a source that sends nothing for this long is dead             \
 	       */
@@ -57,6 +59,13 @@ struct postcopy {
 	uint64_t *asked; /* of those, asked for */
 	uint64_t left;	 /* bits in want */
 	struct vm *vm;
+	/* How long a fault waits for its page, from the request to the
+	 * page's arrival: the requests on their way, and the waits (us). */
+	struct {
+		uint64_t page, t;
+	} timed[TIMED_MAX];
+	size_t ntimed, nwaits;
+	uint32_t waits[WAITS_MAX];
 	pthread_t th;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -249,9 +258,14 @@ static void fault(struct postcopy *pc, uint64_t a)
 		       bit_get(pc->want, pg + n) && !bit_get(pc->asked, pg + n))
 			bit_put(pc->asked, pg + n++, true);
 		uint64_t v[2] = {pc->mem_off + pg * 4096, n * 4096};
+		uint64_t t = mono_ns();
 		if (mig_send(&pc->m, MIG_WANT, v, sizeof(v)) < 0)
 			fatal("cannot ask the source for a page (the link "
 			      "failed)");
+		if (pc->ntimed < TIMED_MAX) {
+			pc->timed[pc->ntimed].page = pg;
+			pc->timed[pc->ntimed++].t = t;
+		}
 		return;
 	}
 	if (bit_get(pc->was, pg)) {
@@ -306,6 +320,41 @@ static uint64_t lazy_pages(struct postcopy *pc, uint64_t off, uint64_t bytes)
 	return pg;
 }
 
+/* The requests that pages [pg, pg + n) answer, timed. */
+static void timed_end(struct postcopy *pc, uint64_t pg, uint64_t n)
+{
+	uint64_t now = mono_ns();
+	for (size_t i = 0; i < pc->ntimed;) {
+		if (pc->timed[i].page - pg >= n) {
+			i++;
+			continue;
+		}
+		if (pc->nwaits < WAITS_MAX)
+			pc->waits[pc->nwaits++] = (uint32_t)MIN(
+				(now - pc->timed[i].t) / 1000, UINT32_MAX);
+		pc->timed[i] = pc->timed[--pc->ntimed];
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The receiver's DONE: the requests timed, their median wait and the
+ * longest, in microseconds. */
+static void send_done(struct postcopy *pc)
+{
+	uint64_t v[3] = {pc->nwaits, 0, 0};
+	if (pc->nwaits) {
+		qsort(pc->waits, pc->nwaits, sizeof(pc->waits[0]), cmp_u32);
+		v[1] = pc->waits[pc->nwaits / 2];
+		v[2] = pc->waits[pc->nwaits - 1];
+	}
+	mig_send(&pc->m, MIG_DONE, v, sizeof(v));
+}
+
 /* A frame of pages (DATA: stored) or of zero pages (ZERO: not lazy after
  * all, so a fault on one gets the zero page), and their waiters woken. */
 static void store(struct postcopy *pc, uint32_t type, const uint8_t *buf,
@@ -328,6 +377,7 @@ static void store(struct postcopy *pc, uint32_t type, const uint8_t *buf,
 			bit_put(pc->was, pg + i, false);
 	}
 	pc->left -= n;
+	timed_end(pc, pg, n);
 	wake(pc, pg, n);
 }
 
@@ -369,7 +419,7 @@ static void *run(void *arg)
 	/* Nothing is missing any more: closing the userfaultfd unregisters
 	 * every range and wakes whatever still waits, to find its page. */
 	close(pc->uffd);
-	mig_send(&pc->m, MIG_DONE, "", 0);
+	send_done(pc);
 	close(pc->m.fd);
 	close(pc->memfd);
 	pthread_mutex_lock(&pc->lock);

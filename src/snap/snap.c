@@ -758,6 +758,12 @@ static int serve_asks(struct save *s, uint8_t *buf, size_t *have,
 	}
 }
 
+/* The background's runs: a request waits for the one under way, here, in
+ * mote migrate (which forwards a record whole) and at the receiver (which
+ * stores a frame whole). Against runs of 512 KiB (a record's most), runs
+ * of 128 KiB halved the median wait (3.8 to 1.8 ms, on a veth). */
+#define POSTCOPY_RUN (128 << 10)
+
 int snap_postcopy(struct lx_proc *p, int fd, struct snap_sent *sent, char *err,
 		  size_t errlen)
 {
@@ -783,7 +789,7 @@ int snap_postcopy(struct lx_proc *p, int fd, struct snap_sent *sent, char *err,
 		if (r || w == words)
 			break;
 		uint64_t pg = w * 64 + (uint64_t)__builtin_ctzll(lazy_set[w]);
-		r = send_lazy(&s, pg, MIN(pg + SNAP_REC_MAX / PAGE_SIZE, pages),
+		r = send_lazy(&s, pg, MIN(pg + POSTCOPY_RUN / PAGE_SIZE, pages),
 			      &sent->pages);
 	}
 	sent->zeros = s.zeros;

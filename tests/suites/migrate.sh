@@ -9,8 +9,11 @@
 # stop-and-copy (and is refused post-copy, going on where it was); a wrong
 # key, a receiver killed mid-stream while the VM is paused and a link cut
 # during pre-copy leave the guest running to the end where it was; a link
-# cut during post-copy ends
-# both sides, each saying so; bad options are refused with one line; a
+# cut during post-copy ends both sides, each saying so; a guest that
+# forks, or moves its memory with mremap, early in post-copy sees all of
+# its memory (fork and mremap wait for every page), and one that exits
+# then ends the migration as a success; bad options are refused with one
+# line; a
 # forged or cut stream is refused by the
 # receiver; a bad key file is refused with one line; a server listening on
 # TCP serves again on its address after a restore and after a migration.
@@ -21,8 +24,9 @@ S=$O/tests/snap
 BB=/bin/busybox
 TESTS=(move-gcc move-dyn move-threads move-postcopy precopy-dirty
 	stop-and-copy-dirty postcopy-dirty wrong-key killed-receiver cut-link
-	postcopy-lost forged-stream cut-stream bad-key-file bad-options
-	move-tree tree-postcopy listen-restore listen-migrate)
+	postcopy-lost postcopy-fork postcopy-mremap postcopy-exit forged-stream
+	cut-stream bad-key-file bad-options move-tree tree-postcopy
+	listen-restore listen-migrate)
 
 why=$(kvm_missing)
 [ -z "$why" ] && ! command -v python3 >/dev/null && why="no python3"
@@ -43,15 +47,13 @@ port=$((20000 + $$ % 20000))
 DEADLINE=60
 
 # bg NAME CMD...: runs CMD in the background, stdout/stderr in
-# $tmp/NAME.out/.err, its status in $tmp/NAME.st once it ends.
+# $tmp/NAME.out/.err, its status in $tmp/NAME.st once it ends. The files
+# of the last NAME go first, here: the subshell may start late, and a
+# `lines` meanwhile must not count the last one's lines.
 bg() {
 	local name=$1
 	shift
-	rm -f "$tmp/$name.st"
-	# Emptied here, not by the subshell's redirection: a wait for the
-	# new command's first line must not see the last one's.
-	: >"$tmp/$name.out"
-	: >"$tmp/$name.err"
+	rm -f "$tmp/$name.st" "$tmp/$name.out" "$tmp/$name.err"
 	(
 		timeout -k 5 120 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
 		echo $? >"$tmp/$name.st"
@@ -145,7 +147,8 @@ fi
 # the receiver (in the test VM: 16 MiB, 1,000 pages a second for 15 s).
 # By pre-copy, most of it crosses while the guest runs: what crosses while
 # it is paused is less than half of all that is sent; by post-copy, most
-# of it crosses after the receiver runs it.
+# of it crosses after the receiver runs it, and mote migrate says how long
+# the receiver's requests waited.
 "$MOTE" run --memory 256M $G >"$tmp/native-dirty" 2>/dev/null
 for how in precopy stop-and-copy postcopy; do
 	t=migrate/$how-dirty
@@ -176,7 +179,7 @@ for how in precopy stop-and-copy postcopy; do
 	elif [ $how = stop-and-copy ] && [ "$rounds" != 0 ]; then
 		fail "$t" "--rounds 0 ran rounds: $line"
 	elif [ $how = postcopy ] && { [ "$rounds" != 0 ] ||
-		! echo "$line" | grep -q "; post-copy: [0-9.]* MiB in" ||
+		! echo "$line" | grep -Eq "; post-copy: [0-9.]+ MiB in [0-9.]+ ms, (0 requests of the receiver\)|[0-9]+ requests of the receiver, which waited [0-9.]+ ms median, [0-9.]+ ms at most\))" ||
 		! awk -v p="$paused" -v t="$total" 'BEGIN { exit !(p < t / 2) }'; }; then
 		fail "$t" "post-copy did not send the most after the switch: $line"
 	else
@@ -215,35 +218,62 @@ fi
 # proxy MODE LISTEN TARGET [BYTES]: a TCP relay that, after BYTES (64
 # KiB) from the source, either cuts both sides (cut) or stalls, touches
 # $tmp/stalled and waits for the receiver to die, then closes (stall).
-# Returns once it listens.
+# With MODE slow it relays everything, and once the receiver says READY (a
+# frame's type is in clear) makes $tmp/go, the cue of tests/snap/pcfork.c,
+# and from then on carries the source's stream at 32 MiB/s, so that the
+# guest acts on its cue with most of its pages still at the source; at
+# the end it writes into $tmp/after how many bytes of the source's came
+# after READY. Returns once it listens.
 proxy() {
-	python3 - "$1" "$2" "$3" "$tmp/stalled" "${4:-65536}" <<'PY' &
-import socket, sys, os, time, select
+	python3 - "$1" "$2" "$3" "$tmp/stalled" "${4:-65536}" "$tmp/go" "$tmp/after" <<'PY' &
+import socket, sys, os, time, select, struct
 mode, lport, tport, mark = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-limit = int(sys.argv[5])
+limit, go, report = int(sys.argv[5]), sys.argv[6], sys.argv[7]
+slow = mode == "slow"
+rate = 32 << 20
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+if slow:
+    # Small buffers: what waits for the throttle waits in mote migrate.
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
 l.bind(("127.0.0.1", lport)); l.listen(1)
 open(mark + ".up", "w").close()
 a, _ = l.accept()
 b = socket.create_connection(("127.0.0.1", tport))
-sent = 0
-while True:
-    r, _, _ = select.select([a, b], [], [], 30)
-    if not r: break
-    if a in r:
-        d = a.recv(65536)
-        if not d: break
-        if sent + len(d) > limit:
-            d = d[:limit - sent]
+if slow:
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+sent, back, pos, t0, after = 0, b"", 40, None, 0
+try:
+    while True:
+        r, _, _ = select.select([a, b], [], [], 30)
+        if not r: break
+        if a in r:
+            d = a.recv(16384)
+            if not d: break
+            if not slow and sent + len(d) > limit:
+                d = d[:limit - sent]
+                b.sendall(d); sent += len(d)
+                if mode == "stall":
+                    open(mark, "w").close(); time.sleep(3)
+                break
             b.sendall(d); sent += len(d)
-            if mode == "stall":
-                open(mark, "w").close(); time.sleep(3)
-            break
-        b.sendall(d); sent += len(d)
-    if b in r:
-        d = b.recv(65536)
-        if not d: break
-        a.sendall(d)
+            if t0 is not None:
+                after += len(d)
+                time.sleep(max(0, t0 + after / rate - time.monotonic()))
+        if b in r:
+            d = b.recv(65536)
+            if not d: break
+            a.sendall(d)
+            back += d if slow else b""
+            while slow and t0 is None and len(back) >= pos + 8:
+                kind, n = struct.unpack("<II", back[pos:pos + 8])
+                if kind == 4:
+                    t0 = time.monotonic()
+                    open(go, "w").close()
+                pos += 8 + n + 16
+except OSError:
+    pass
+if slow:
+    open(report, "w").write("%d\n" % after)
 a.close(); b.close()
 PY
 	pids+=($!)
@@ -321,6 +351,44 @@ elif grep -q '^sum' "$tmp/src.out" "$tmp/recv.out"; then
 else
 	pass migrate/postcopy-lost
 fi
+
+# postcopy-fork, postcopy-mremap, postcopy-exit: tests/snap/pcfork.c
+# fills 64 MiB, and once the receiver runs it (most of its pages still at
+# the source) forks and checksums it all in the child, then moves it with
+# mremap and checksums it again (or only moves it): fork and mremap wait
+# until every page has come (vm->settle), and every checksum is a native
+# run's. Or it exits at once: the receiver's end waits for the rest of
+# the pages, and both sides end as after any migration, status 0.
+touch "$tmp/go-native"
+for how in fork mremap exit; do
+	"$MOTE" run --memory 256M "$S/pcfork.gcc" 64 "$tmp/go-native" $how \
+		>"$tmp/native-pc$how" 2>/dev/null
+done
+for how in fork mremap exit; do
+	t=migrate/postcopy-$how
+	port=$((port + 2))
+	rm -f "$tmp/go" "$tmp/after"
+	bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
+	proxy slow $((port + 1)) $port
+	bg src "$MOTE" run --memory 256M --name "pc$how" "$S/pcfork.gcc" 64 "$tmp/go" $how
+	lines src 1
+	"$MOTE" migrate "pc$how" "127.0.0.1:$((port + 1))" --key "$tmp/key" --postcopy \
+		>"$tmp/mig.out" 2>"$tmp/mig.err"
+	ms=$?
+	ended src && ended recv
+	end=$((SECONDS + DEADLINE))
+	until [ -s "$tmp/after" ] || [ $SECONDS -ge $end ]; do sleep 0.05; done
+	after=$(cat "$tmp/after" 2>/dev/null || echo 0)
+	if ! cat "$tmp/src.out" "$tmp/recv.out" | cmp -s - "$tmp/native-pc$how"; then
+		fail "$t" "output differs from a native run's: $(cat "$tmp/src.out" "$tmp/recv.out" | tr '\n' '|') vs $(tr '\n' '|' <"$tmp/native-pc$how") (migrate $ms, source $(st src), receiver $(st recv): $(oneline recv))"
+	elif [ $ms != 0 ] || [ "$(st src)" != 0 ] || [ "$(st recv)" != 0 ]; then
+		fail "$t" "migrate $ms, source $(st src), receiver $(st recv): $(head -c 200 "$tmp/mig.err") $(oneline src) $(oneline recv)"
+	elif [ "$after" -lt $((32 << 20)) ]; then
+		fail "$t" "only $after bytes came after the switch: the cue came too late"
+	else
+		pass "$t"
+	fi
+done
 
 # sender MODE PORT: a hand-made source: a hello, then a frame with a
 # made-up tag (forged) or half a frame (cut).
