@@ -17,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,6 +135,121 @@ static int pipes_make(struct snap_state **sts, uint32_t nst, struct pipes *pp)
 	return 0;
 }
 
+/* ---- shared anonymous memory ---- */
+
+/* One memfd per shared memory object of the snapshot, filled from the
+ * image of the first process that maps it, and mapped shared over their
+ * ranges by every process that does: memory the processes shared comes
+ * back shared (and stays so for the children a restored process forks). */
+struct shms {
+	struct shm_obj {
+		uint64_t ino;
+		uint32_t from; /* the process whose image fills it */
+		int fd;
+	} * obj;
+	uint32_t n;
+};
+
+static void shms_close(struct shms *sh)
+{
+	for (uint32_t i = 0; i < sh->n; i++)
+		close(sh->obj[i].fd);
+	free(sh->obj);
+	sh->obj = NULL;
+	sh->n = 0;
+}
+
+static struct shm_obj *shm_find(struct shms *sh, uint64_t ino)
+{
+	for (uint32_t i = 0; i < sh->n; i++)
+		if (sh->obj[i].ino == ino)
+			return &sh->obj[i];
+	return NULL;
+}
+
+/* Bytes [at, at + len) of the snapshot into the memfd at off, but for the
+ * zero pages (holes, which the memfd reads as zeros anyway). */
+static int shm_fill(int snap, uint64_t at, int fd, uint64_t off, uint64_t len)
+{
+	static uint8_t buf[1 << 20];
+	static const uint8_t zero[PAGE_SIZE];
+	for (uint64_t done = 0; done < len;) {
+		size_t n = (size_t)MIN(len - done, sizeof(buf));
+		if (pread(snap, buf, n, (off_t)(at + done)) != (ssize_t)n)
+			return -1;
+		for (size_t pg = 0; pg < n; pg += PAGE_SIZE)
+			if (memcmp(buf + pg, zero, PAGE_SIZE) &&
+			    pwrite(fd, buf + pg, PAGE_SIZE,
+				   (off_t)(off + done + pg)) != PAGE_SIZE)
+				return -1;
+		done += n;
+	}
+	return 0;
+}
+
+static int shms_make(struct snap_state **sts, uint32_t nst, int snap,
+		     struct shms *sh)
+{
+	for (uint32_t s = 0; s < nst; s++) {
+		for (uint32_t i = 0; i < sts[s]->nshm; i++) {
+			const struct snap_shm *e = &sts[s]->shm[i];
+			struct shm_obj *o = shm_find(sh, e->ino);
+			if (!o) {
+				struct shm_obj *no = realloc(
+					sh->obj, (sh->n + 1) * sizeof(*no));
+				int fd = no ? memfd_create("mote-shm",
+							   MFD_CLOEXEC)
+					    : -1;
+				if (no)
+					sh->obj = no;
+				if (fd < 0) {
+					msg("restore: cannot make shared "
+					    "memory: %s",
+					    strerror(errno));
+					return -1;
+				}
+				o = &sh->obj[sh->n++];
+				*o = (struct shm_obj){e->ino, s, fd_high(fd)};
+			}
+			if (o->from != s)
+				continue;
+			uint64_t len = e->end - e->start;
+			struct stat sb;
+			if (fstat(o->fd, &sb) < 0 ||
+			    ((uint64_t)sb.st_size < e->off + len &&
+			     ftruncate(o->fd, (off_t)(e->off + len)) < 0) ||
+			    shm_fill(snap, sts[s]->h.mem_off + e->start, o->fd,
+				     e->off, len) < 0) {
+				msg("restore: cannot fill shared memory: %s",
+				    strerror(errno));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* p's shared ranges, mapped from their objects over its image. */
+static int shms_map(struct lx_proc *p, const struct snap_state *st,
+		    struct shms *sh)
+{
+	for (uint32_t i = 0; i < st->nshm; i++) {
+		const struct snap_shm *e = &st->shm[i];
+		struct shm_obj *o = shm_find(sh, e->ino);
+		uint64_t len = e->end - e->start;
+		uint8_t *h = gm_range(&p->vm, e->start, len);
+		if (!o || !h ||
+		    mmap(h, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+			 o->fd, (off_t)e->off) == MAP_FAILED) {
+			msg("restore: cannot map shared memory at %#llx: %s",
+			    (unsigned long long)e->start,
+			    o && h ? strerror(errno) : "not in the snapshot");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* ---- trees ---- */
 
 struct tree_restore {
@@ -144,6 +261,7 @@ struct tree_restore {
 	uint32_t n;
 	struct lx_tree *tree;
 	struct pipes pipes;
+	struct shms shms;
 	int ready[2], go[2];
 };
 
@@ -237,6 +355,9 @@ static noreturn void child_main(struct tree_restore *tr, uint32_t k)
 		_exit(MOTE_EXIT_FAIL);
 	struct snap_state *st = &tr->parts[k];
 	int status = snap_build(p, tr->path, st, tr->snap, -1);
+	if (!status && shms_map(p, st, &tr->shms) < 0)
+		status = MOTE_EXIT_FAIL;
+	shms_close(&tr->shms);
 	if (!status && p->task.pid != q->pid) {
 		msg("%s: the part of process %d holds process %d (a damaged "
 		    "or crafted snapshot)",
@@ -317,6 +438,7 @@ static int restore_tree(const char *path, struct snap_state *st, int snap,
 		all[i] = i ? &tr.parts[i] : st;
 	if (!status &&
 	    (pipes_make(all, tr.n, &tr.pipes) < 0 ||
+	     shms_make(all, tr.n, snap, &tr.shms) < 0 ||
 	     pipe2(tr.ready, O_CLOEXEC) < 0 || pipe2(tr.go, O_CLOEXEC) < 0))
 		status = MOTE_EXIT_FAIL;
 	free(all);
@@ -340,7 +462,10 @@ static int restore_tree(const char *path, struct snap_state *st, int snap,
 		status = MOTE_EXIT_FAIL;
 	if (!status)
 		status = snap_build(p, path, st, snap, shared_sys);
+	if (!status && shms_map(p, st, &tr.shms) < 0)
+		status = MOTE_EXIT_FAIL;
 	pipes_close(&tr.pipes);
+	shms_close(&tr.shms);
 	for (uint32_t i = 1; tr.parts && i < tr.n; i++)
 		snap_state_free(&tr.parts[i]);
 	free(tr.parts);
@@ -373,11 +498,16 @@ static int restore_one(const char *path, struct snap_state *st, int snap,
 	if (st->nprocs > 1)
 		return restore_tree(path, st, snap, shared_sys, o);
 	struct pipes pp = {0};
+	struct shms sh = {0};
 	struct lx_proc *p = lx_proc_new(o);
-	int status = pipes_make(&st, 1, &pp) < 0
-			     ? MOTE_EXIT_FAIL
-			     : snap_build(p, path, st, snap, shared_sys);
+	int status =
+		pipes_make(&st, 1, &pp) < 0 || shms_make(&st, 1, snap, &sh) < 0
+			? MOTE_EXIT_FAIL
+			: snap_build(p, path, st, snap, shared_sys);
+	if (!status && shms_map(p, st, &sh) < 0)
+		status = MOTE_EXIT_FAIL;
 	pipes_close(&pp);
+	shms_close(&sh);
 	char err[256];
 	if (!status && pc && postcopy_start(pc, &p->vm, err, sizeof(err))) {
 		msg("receive: %s; the VM cannot run", err);

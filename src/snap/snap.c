@@ -553,6 +553,7 @@ static int save_all(struct save *s, struct snap_state *st,
 	snap_opts_write(&w, p);
 	snap_image_write(&w, st);
 	snap_pipes_write(&w, p);
+	snap_shared_write(&w, p);
 	if (s->nprocs)
 		snap_tree_write(&w, s->procs, s->nprocs);
 	if (lx_state_save(p, &ls, &w) < 0) {

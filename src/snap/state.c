@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define MAX_FILES   (1U << 20)
 #define MAX_VOLUMES 4096
 #define MAX_PORTS   65536
@@ -221,22 +223,27 @@ static void r_msgs(struct rbuf *r, struct snap_pipe *pp)
 		r_bytes(r, pp->data, total);
 }
 
+/* A count of at most max entries of at least `each` bytes of what is
+ * left, into *n, and room for them (size bytes each): NULL (r->bad, *n 0)
+ * if the count cannot be right. */
+static void *r_count(struct rbuf *r, uint32_t *n, uint32_t max, size_t each,
+		     size_t size)
+{
+	R(r, *n);
+	void *v = NULL;
+	if (!r->bad && *n <= max && *n <= (r->n - r->off) / each)
+		v = calloc(*n + 1, size);
+	if (!v) {
+		r->bad = true;
+		*n = 0;
+	}
+	return v;
+}
+
 static void r_pipes(struct rbuf *r, struct snap_state *s)
 {
-	R(r, s->npipes);
 	/* 23 bytes each at least. */
-	if (r->bad || s->npipes > SNAP_PIPE_MAX ||
-	    s->npipes > (r->n - r->off) / 23) {
-		r->bad = true;
-		s->npipes = 0;
-		return;
-	}
-	s->pipes = calloc(s->npipes + 1, sizeof(*s->pipes));
-	if (!s->pipes) {
-		r->bad = true;
-		s->npipes = 0;
-		return;
-	}
+	s->pipes = r_count(r, &s->npipes, SNAP_PIPE_MAX, 23, sizeof(*s->pipes));
 	for (uint32_t i = 0; i < s->npipes && !r->bad; i++) {
 		struct snap_pipe *pp = &s->pipes[i];
 		R(r, pp->ino);
@@ -264,6 +271,71 @@ static void r_pipes(struct rbuf *r, struct snap_state *s)
 	}
 }
 
+/* The shared mappings of the host's /proc/self/maps that lie in the
+ * host range of p's shared anonymous VMA v. */
+static void shared_in(struct wbuf *w, struct lx_proc *p, const struct lx_vma *v,
+		      FILE *maps, uint32_t *n)
+{
+	uint64_t len = v->end - v->start;
+	uint8_t *h = gm_range(&p->vm, v->start, len);
+	if (!h)
+		return;
+	uint64_t hs = (uint64_t)(uintptr_t)h, he = hs + len;
+	char line[512];
+	rewind(maps);
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long long lo, hi, off, ino;
+		char perms[8];
+		unsigned maj, min;
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &lo, &hi,
+			   perms, &off, &maj, &min, &ino) != 7 ||
+		    perms[3] != 's' || !ino)
+			continue;
+		uint64_t a = MAX(lo, hs), b = MIN(hi, he);
+		if (a >= b)
+			continue;
+		struct snap_shm e = {v->start + (a - hs), v->start + (b - hs),
+				     ino, off + (a - lo)};
+		W(w, e);
+		(*n)++;
+	}
+}
+
+void snap_shared_write(struct wbuf *w, struct lx_proc *p)
+{
+	size_t mark = w_rec_begin(w, SNAP_TAG_SHARED);
+	uint32_t n = 0;
+	size_t at = w->n;
+	W(w, n);
+	FILE *maps = fopen("/proc/self/maps", "re");
+	for (int i = 0; maps && i < p->mm.nvmas; i++) {
+		const struct lx_vma *v = &p->mm.vmas[i];
+		if (v->kind == VMA_ANON && v->shared)
+			shared_in(w, p, v, maps, &n);
+	}
+	if (maps)
+		fclose(maps);
+	if (!w->oom && w->d)
+		memcpy(w->d + at, &n, sizeof(n));
+	w_rec_end(w, mark);
+}
+
+static void r_shared(struct rbuf *r, struct snap_state *s)
+{
+	s->shm = r_count(r, &s->nshm, UINT32_MAX, sizeof(struct snap_shm),
+			 sizeof(*s->shm));
+	r_bytes(r, s->shm, s->nshm * sizeof(*s->shm));
+	uint64_t prev = 0;
+	for (uint32_t i = 0; i < s->nshm && !r->bad; i++) {
+		const struct snap_shm *e = &s->shm[i];
+		r->bad |= e->start < USER_MIN || e->start < prev ||
+			  e->start >= e->end || e->end > s->h.user_size ||
+			  ((e->start | e->end | e->off) & (PAGE_SIZE - 1)) ||
+			  e->off > (1ULL << 46);
+		prev = e->end;
+	}
+}
+
 void snap_tree_write(struct wbuf *w, const struct snap_proc *procs, uint32_t n)
 {
 	size_t mark = w_rec_begin(w, SNAP_TAG_TREE);
@@ -274,19 +346,9 @@ void snap_tree_write(struct wbuf *w, const struct snap_proc *procs, uint32_t n)
 
 static void r_tree(struct rbuf *r, struct snap_state *s)
 {
-	R(r, s->nprocs);
-	if (r->bad || s->nprocs < 1 || s->nprocs > SNAP_PROCS_MAX ||
-	    s->nprocs > (r->n - r->off) / sizeof(struct snap_proc)) {
-		r->bad = true;
-		s->nprocs = 0;
-		return;
-	}
-	s->procs = calloc(s->nprocs, sizeof(*s->procs));
-	if (!s->procs) {
-		r->bad = true;
-		s->nprocs = 0;
-		return;
-	}
+	s->procs = r_count(r, &s->nprocs, SNAP_PROCS_MAX,
+			   sizeof(struct snap_proc), sizeof(*s->procs));
+	r->bad |= s->nprocs < 1;
 	r_bytes(r, s->procs, s->nprocs * sizeof(*s->procs));
 	for (uint32_t i = 0; i < s->nprocs && !r->bad; i++) {
 		const struct snap_proc *q = &s->procs[i];
@@ -320,6 +382,9 @@ bool snap_state_read(struct snap_state *s)
 	if (!r_done(&body) || !r_rec(&r, SNAP_TAG_PIPES, &body))
 		return false;
 	r_pipes(&body, s);
+	if (!r_done(&body) || !r_rec(&r, SNAP_TAG_SHARED, &body))
+		return false;
+	r_shared(&body, s);
 	if (!r_done(&body))
 		return false;
 	/* A tree's first process names the others. */
@@ -353,6 +418,7 @@ void snap_state_free(struct snap_state *s)
 		free(s->pipes[i].lens);
 	}
 	free(s->pipes);
+	free(s->shm);
 	free(s->procs);
 	free(s->state);
 	memset(s, 0, sizeof(*s));

@@ -8,10 +8,11 @@
 #include "lx/lx.h"
 #include "snap/wire.h"
 
-#define SNAP_TAG_OPTS  STREAM_TAG('O', 'P', 'T', 'S')
-#define SNAP_TAG_IMAGE STREAM_TAG('I', 'M', 'A', 'G')
-#define SNAP_TAG_PIPES STREAM_TAG('P', 'I', 'P', 'E')
-#define SNAP_TAG_TREE  STREAM_TAG('T', 'R', 'E', 'E')
+#define SNAP_TAG_OPTS	STREAM_TAG('O', 'P', 'T', 'S')
+#define SNAP_TAG_IMAGE	STREAM_TAG('I', 'M', 'A', 'G')
+#define SNAP_TAG_PIPES	STREAM_TAG('P', 'I', 'P', 'E')
+#define SNAP_TAG_TREE	STREAM_TAG('T', 'R', 'E', 'E')
+#define SNAP_TAG_SHARED STREAM_TAG('S', 'H', 'M', ' ')
 
 #define SNAP_PROCS_MAX 4096	  /* processes in one snapshot */
 #define SNAP_PIPE_MAX  (1U << 20) /* pipes' fds of one process */
@@ -30,6 +31,14 @@ struct snap_pipe {
 	uint32_t nmsg, len; /* messages, and their bytes in all */
 	uint32_t *lens;
 	uint8_t *data;
+};
+
+/* Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS): the guest range
+ * [start, end) is bytes [off, off + end - start) of the host's shared
+ * memory object `ino`, which the processes that share it have in common.
+ * Its bytes are in the image, as any page's. */
+struct snap_shm {
+	uint64_t start, end, ino, off;
 };
 
 /* A process of a tree: where its part of the file starts, and its ids as
@@ -76,6 +85,8 @@ struct snap_state {
 	struct snap_file *files;
 	uint32_t npipes;
 	struct snap_pipe *pipes;
+	uint32_t nshm;
+	struct snap_shm *shm;
 	uint32_t nprocs; /* 0: a snapshot of one process */
 	struct snap_proc *procs;
 	/* The whole state section; the subsystems' records start at lx_off. */
@@ -95,6 +106,9 @@ void snap_image_write(struct wbuf *w, const struct snap_state *s);
 /* The pipes record of p (lx's fd table, read without consuming), and a
  * tree's record. */
 void snap_pipes_write(struct wbuf *w, struct lx_proc *p);
+/* The shared anonymous memory record of p (from the host's
+ * /proc/self/maps). With the run held. */
+void snap_shared_write(struct wbuf *w, struct lx_proc *p);
 void snap_tree_write(struct wbuf *w, const struct snap_proc *procs, uint32_t n);
 /* Reads the records at the head of s->state (the rest is left for
  * lx_state_restore at s->lx_off); false if they are malformed. */

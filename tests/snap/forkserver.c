@@ -2,7 +2,8 @@
  * workers, each with a pipe of requests; all answer on one shared pipe.
  * Worker 1 leads a process group of its own. Worker 0 also greets the
  * parent with two messages on a SOCK_SEQPACKET socket pair, which the
- * parent reads only after the snapshot. The snapshot is taken with
+ * parent reads only after the snapshot; and every worker counts its
+ * answers in one page of shared anonymous memory. The snapshot is taken with
  * answers still in the pipe, unread, and the workers blocked in reads:
  * by the guest itself (`self`: the parent writes /dev/mote-snapshot) or
  * from outside (`wait`: the parent prints "ready" and reads a line from
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +35,8 @@ struct answer {
 	int w, pid, ppid, n, sq;
 };
 
+static long *count; /* answers, in memory all the processes share */
+
 static void worker(int w, int in, int out)
 {
 	if (w == 1 && setpgid(0, 0) < 0)
@@ -40,6 +44,7 @@ static void worker(int w, int in, int out)
 	int n;
 	while (read(in, &n, sizeof(n)) == sizeof(n) && n >= 0) {
 		struct answer a = {w, getpid(), getppid(), n, n * n};
+		__atomic_fetch_add(count, 1, __ATOMIC_SEQ_CST);
 		if (write(out, &a, sizeof(a)) != sizeof(a))
 			_exit(3);
 	}
@@ -52,7 +57,10 @@ int main(int argc, char **argv)
 		return 2;
 	int req[WORKERS][2], resp[2], sp[2];
 	pid_t pid[WORKERS];
-	if (pipe(resp) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) < 0)
+	count = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (count == MAP_FAILED || pipe(resp) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) < 0)
 		return 3;
 	for (int w = 0; w < WORKERS; w++) {
 		if (pipe(req[w]) < 0)
@@ -132,7 +140,8 @@ int main(int argc, char **argv)
 			     WIFEXITED(ws) && WEXITSTATUS(ws) == 10 + w;
 	}
 	printf("answers %d sum %ld bad-pids %d exits-ok %d pgid-ok %d "
-	       "greeting-ok %d\n",
-	       got, sum, bad_pid, status_ok, pgid_ok, greet_ok);
+	       "greeting-ok %d shared %ld\n",
+	       got, sum, bad_pid, status_ok, pgid_ok, greet_ok,
+	       __atomic_load_n(count, __ATOMIC_SEQ_CST));
 	return 0;
 }

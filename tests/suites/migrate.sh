@@ -453,7 +453,7 @@ if [ -z "$r" ]; then pass migrate/bad-options; else fail migrate/bad-options "$r
 # in the pipe between them moves (by stop-and-copy) while its parent
 # sleeps; the receiver's tree finishes with every answer, from the pids
 # fork gave, each worker's exit status and worker 1's process group.
-good="answers 30 sum 885 bad-pids 0 exits-ok 3 pgid-ok 1 greeting-ok 1"
+good="answers 30 sum 885 bad-pids 0 exits-ok 3 pgid-ok 1 greeting-ok 1 shared 30"
 port=$((port + 1))
 bg recv "$MOTE" receive --listen "127.0.0.1:$port" --key "$tmp/key"
 bg src "$MOTE" run --name tree "$S/forkserver.gcc" sleep

@@ -193,7 +193,7 @@ run_mote "$tmp/o" "$tmp/e" run --snapshot "$tmp/fs.snap" "$S/forkserver.gcc" sel
 st=$?
 run_mote "$tmp/c" "$tmp/ce" restore -n 2 "$tmp/fs.snap"
 cst=$?
-good="answers 30 sum 885 bad-pids 0 exits-ok 3 pgid-ok 1 greeting-ok 1"
+good="answers 30 sum 885 bad-pids 0 exits-ok 3 pgid-ok 1 greeting-ok 1 shared 30"
 if [ $st = 0 ] && [ $cst = 0 ] && [ "$(cat "$tmp/o")" = "$good" ] &&
 	[ "$(cat "$tmp/c")" = "$good
 $good" ]; then

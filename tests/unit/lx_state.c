@@ -385,10 +385,11 @@ static void bad_objects(void)
 	one_object(true, LX_FD_SFD, &sfd, sizeof(sfd));
 }
 
-/* A snapshot's own records with pipes and (tree) a tree after them, as
- * snap_state_read takes them: true if it does. */
-static bool read_records(const void *pipes, size_t plen, const void *tree,
-			 size_t tlen)
+/* A snapshot's own records with pipes, shared memory (shm, or none) and
+ * (tree) a tree after them, as snap_state_read takes them: true if it
+ * does. */
+static bool read_records_shm(const void *pipes, size_t plen, const void *shm,
+			     size_t slen, const void *tree, size_t tlen)
 {
 	struct wbuf w = {0};
 	struct snap_state st = {0};
@@ -397,6 +398,10 @@ static bool read_records(const void *pipes, size_t plen, const void *tree,
 	snap_image_write(&w, &st);
 	size_t m = w_rec_begin(&w, SNAP_TAG_PIPES);
 	w_bytes(&w, pipes, plen);
+	w_rec_end(&w, m);
+	uint32_t none = 0;
+	m = w_rec_begin(&w, SNAP_TAG_SHARED);
+	w_bytes(&w, shm ? shm : &none, shm ? slen : sizeof(none));
 	w_rec_end(&w, m);
 	if (tree) {
 		m = w_rec_begin(&w, SNAP_TAG_TREE);
@@ -408,6 +413,12 @@ static bool read_records(const void *pipes, size_t plen, const void *tree,
 	bool ok = snap_state_read(&st);
 	snap_state_free(&st);
 	return ok;
+}
+
+static bool read_records(const void *pipes, size_t plen, const void *tree,
+			 size_t tlen)
+{
+	return read_records_shm(pipes, plen, NULL, 0, tree, tlen);
 }
 
 /* A pipe's bytes are saved without being taken, and come back in a new
@@ -497,6 +508,30 @@ static void pipes_and_tree(void)
 	t2 = tree;
 	t2.n = 5000; /* more than the bytes hold */
 	CHECK(!read_records(&none, sizeof(none), &t2, sizeof(t2)));
+	/* Shared memory: in user memory, on pages, in order. */
+	uint64_t u = USER_MIN + (1 << 20);
+	struct {
+		uint32_t n;
+		struct snap_shm e[2];
+	} __attribute__((packed))
+	shm = {2, {{u, u + 8192, 77, 0}, {u + 8192, u + 12288, 77, 8192}}};
+	CHECK(read_records_shm(&none, sizeof(none), &shm, sizeof(shm), NULL,
+			       0));
+	typeof(shm) s2 = shm;
+	s2.e[0].start = 4096; /* below user memory */
+	CHECK(!read_records_shm(&none, sizeof(none), &s2, sizeof(s2), NULL, 0));
+	s2 = shm;
+	s2.e[1].start = u; /* overlapping the one before */
+	CHECK(!read_records_shm(&none, sizeof(none), &s2, sizeof(s2), NULL, 0));
+	s2 = shm;
+	s2.e[0].off = 100; /* not on a page */
+	CHECK(!read_records_shm(&none, sizeof(none), &s2, sizeof(s2), NULL, 0));
+	s2 = shm;
+	s2.e[1].end = 1ULL << 50; /* past guest memory */
+	CHECK(!read_records_shm(&none, sizeof(none), &s2, sizeof(s2), NULL, 0));
+	s2 = shm;
+	s2.n = 1000; /* more than the bytes hold */
+	CHECK(!read_records_shm(&none, sizeof(none), &s2, sizeof(s2), NULL, 0));
 	free(w.d);
 	reset();
 }
