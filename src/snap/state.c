@@ -353,8 +353,8 @@ static void r_tree(struct rbuf *r, struct snap_state *s)
 	for (uint32_t i = 0; i < s->nprocs && !r->bad; i++) {
 		const struct snap_proc *q = &s->procs[i];
 		r->bad |= (q->base & (PAGE_SIZE - 1)) || (i == 0) != !q->base ||
-			  q->pid <= 0 || q->ppid < 0 || q->pgid <= 0 ||
-			  q->sid <= 0;
+			  q->pid <= 0 || q->ppid < 0 || q->pgid < 0 ||
+			  q->sid < 0;
 		for (uint32_t j = 0; j < i; j++)
 			r->bad |= s->procs[j].pid == q->pid ||
 				  s->procs[j].base == q->base;

@@ -42,7 +42,9 @@ struct snap_shm {
 };
 
 /* A process of a tree: where its part of the file starts, and its ids as
- * the guest knew them. The first is the tree's first process, at 0. */
+ * the guest knew them (a group or session 0 is the kernel's: mote started
+ * by an init that never made one). The first is the tree's first
+ * process, at 0. */
 struct snap_proc {
 	uint64_t base;
 	int32_t pid, ppid, pgid, sid;
