@@ -160,7 +160,10 @@ int cmd_boot(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", boot_options, NULL)) != -1) {
 		switch (c) {
-		case 'k': o.kernel = optarg; break;
+		case 'k':
+			o.kernel = optarg;
+			o.kernel_file = true;
+			break;
 		case 'i': o.initrd = optarg; break;
 		case 'a': o.cmdline = optarg; break;
 		case 'm': boot_memory(&o, optarg); break;
