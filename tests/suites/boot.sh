@@ -13,8 +13,12 @@
 # sandbox checked meanwhile); one with 1 vCPU and the same disks, ended by
 # Ctrl-A x on a terminal once its init has tried them; one with --name
 # whose init prints a tick a half-second, seen by mote ps, paused (no
-# ticks) and resumed (ticks again), refusing a snapshot and a second
-# guest of its name, and ended by mote stop --force; a hostile "kernel"
+# ticks) and resumed (ticks again), snapshotted (ticks go on), refusing a
+# second guest of its name, and ended by mote stop --force; that snapshot
+# restored, and as 3 clones (-n 3), each answering a command on its
+# console and powering off; bad snapshot files (cut short, corrupt, not a
+# snapshot, an unknown kind, a vCPU count its header does not have,
+# mote run's options) refused in one line; a hostile "kernel"
 # (tests/boot/hostile.S) that ends in a triple fault, and the sandbox's
 # test hooks on it. Boots are slow under emulation (20-80 s in the test
 # VM): five boots run to init, the other checks ride on them.
@@ -389,7 +393,7 @@ if [ -z "$bad" ]; then pass "$t/snap-bad"; else fail "$t/snap-bad" "$bad"; fi
 bad=""
 chk "$tmp/kind" "a snapshot of kind 7, which this mote does not know"
 chk "$tmp/ncpus" "BOOT says 268435456 bytes and 3 vCPUs, the header 268435456 and 2"
-chk "$tmp/snap" "--cpus is for a mote run snapshot" --cpus 2
+chk "$tmp/snap" "--timing is for a mote run snapshot" --timing
 if [ -z "$bad" ]; then pass "$t/snap-kind"; else fail "$t/snap-kind" "$bad"; fi
 
 # A hostile guest: huge string I/O to and from a port no device has, wide
