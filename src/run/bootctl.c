@@ -1,8 +1,9 @@
 /* mote boot's side of the control socket: pause holds every vCPU out of
  * KVM_RUN (each is kicked with BOOT_KICK_SIGNAL and parks before its
  * next run), resume lets them go, a stop ends the guest through vCPU 0,
- * info and stats read the hold's counters. The rest (snapshots, signals,
- * migration) is refused in one line. */
+ * info and stats read the hold's counters, a snapshot holds the guest
+ * and writes it through the hold's save hook (run/bootsnap.c). The rest
+ * (signals, migration) is refused in one line. */
 #define _GNU_SOURCE
 #include "run/bootctl.h"
 

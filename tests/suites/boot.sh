@@ -282,7 +282,7 @@ until_ticks() { # until there are more than $1 ticks, at most $2 s
 }
 export XDG_RUNTIME_DIR=$tmp/xdg
 timeout -k 5 400 "$MOTE" boot --kernel "$kernel" --initrd "$tmp/initrd.gz" \
-	--memory ${mem}M --cpus 2 --timeout 350 --name mote-bt \
+	--memory ${mem}M --cpus 2 --timeout 350 --name mote-bt --disk "$tmp/ro.img:ro" \
 	--append "console=ttyS0 reboot=k panic=-1 quiet mote.end=tick" \
 	>"$tmp/cout" 2>"$tmp/cerr" </dev/null &
 cpid=$!
@@ -337,15 +337,18 @@ else
 fi
 
 # mote restore of that snapshot: the guest goes on from its tick, runs
-# the lines typed on its console (init evals them) and answers on it, and
-# powers off (status 0 and its line). Then 3 clones of it (-n 3), each
-# with a copy of the console's input and its lines numbered [1]..[3]:
-# each answers and powers off.
-printf '%s\n' 'echo "RESTORED-$((6 * 7))"' 'poweroff -f' >"$tmp/cmds"
+# the lines typed on its console (init evals them) and answers on it,
+# with a block its :ro disk reads through virtio-blk (one its kernel had
+# not read before the snapshot), and powers off (status 0 and its line).
+# Then 3 clones of it (-n 3), each with a copy of the console's input and
+# its lines numbered [1]..[3]: each answers and powers off.
+printf '%s\n' 'mount -t devtmpfs dev /dev 2>/dev/null' \
+	'echo "RESTORED-$((6 * 7)) $(dd if=/dev/vda bs=4096 skip=128 count=1 2>/dev/null | head -c 15)"' \
+	'poweroff -f' >"$tmp/cmds"
 timeout -k 5 300 "$MOTE" restore --timeout 250 "$tmp/snap" <"$tmp/cmds" >"$tmp/out" 2>"$tmp/err"
 st=$?
 tr -d '\r' <"$tmp/out" >"$tmp/lines"
-if [ "$st" = 0 ] && grep -qx 'RESTORED-42' "$tmp/lines" &&
+if [ "$st" = 0 ] && grep -qx 'RESTORED-42 MOTE-RO-PATTERN' "$tmp/lines" &&
 	[ "$(tail -1 "$tmp/err")" = "mote: the guest powered off" ]; then
 	pass "$t/snap-restore"
 else
@@ -356,8 +359,9 @@ timeout -k 5 300 "$MOTE" restore -n 3 --name mote-bc --timeout 250 "$tmp/snap" <
 	>"$tmp/out" 2>"$tmp/err"
 st=$?
 tr -d '\r' <"$tmp/out" >"$tmp/lines"
-if [ "$st" = 0 ] && grep -qx '\[1\] CLONE-42' "$tmp/lines" && grep -qx '\[2\] CLONE-42' "$tmp/lines" &&
-	grep -qx '\[3\] CLONE-42' "$tmp/lines" &&
+if [ "$st" = 0 ] && grep -qx '\[1\] CLONE-42 MOTE-RO-PATTERN' "$tmp/lines" &&
+	grep -qx '\[2\] CLONE-42 MOTE-RO-PATTERN' "$tmp/lines" &&
+	grep -qx '\[3\] CLONE-42 MOTE-RO-PATTERN' "$tmp/lines" &&
 	[ "$(grep -cx 'mote: the guest powered off' "$tmp/err")" = 3 ]; then
 	pass "$t/snap-clones"
 else
@@ -366,7 +370,8 @@ fi
 unset XDG_RUNTIME_DIR
 # Bad snapshot files, each refused before any VM with one line (125):
 # cut short (the header whole, the rest not), its state corrupted (one
-# byte flipped: its CRC), no header at all, an unknown kind and a vCPU
+# byte flipped: its CRC), no header at all, its disk gone; an unknown
+# kind and a vCPU
 # count its header does not have (checksums made right: restore's own
 # checks refuse them), and mote run's options that a booted guest's
 # snapshot does not take.
@@ -389,6 +394,9 @@ chk() { # FILE TEXT [OPTIONS...]: one line with TEXT, status 125
 chk "$tmp/short" "the snapshot is truncated or its header is inconsistent"
 chk "$tmp/flip" "the snapshot's state is corrupt (checksum mismatch)"
 chk "$tmp/noise" "not a mote snapshot"
+mv "$tmp/ro.img" "$tmp/ro.away"
+chk "$tmp/snap" "the guest's disk $tmp/ro.img: No such file or directory"
+mv "$tmp/ro.away" "$tmp/ro.img"
 if [ -z "$bad" ]; then pass "$t/snap-bad"; else fail "$t/snap-bad" "$bad"; fi
 bad=""
 chk "$tmp/kind" "a snapshot of kind 7, which this mote does not know"

@@ -83,7 +83,8 @@ static bool reads(const struct shape *s)
 	b.state = w.d; /* freed with b */
 	if (ok) {
 		CHECK(b.cpu[1].regs.rip == 0xffffffff81000001ULL);
-		CHECK(b.cpu[0].nmsrs == s->nmsrs && b.cpu[0].msrs[0].data == 12345);
+		CHECK(b.cpu[0].nmsrs == s->nmsrs &&
+		      b.cpu[0].msrs[0].data == 12345);
 		CHECK(b.ndisks == s->ndisks);
 		CHECK(!b.ndisks || !strcmp(b.disk[1].path, "/d.img"));
 		CHECK(!strcmp(b.kernel, "/boot/vmlinuz"));
