@@ -31,16 +31,21 @@ int boot_snap_paths(struct guest *g, const struct boot_opts *o)
 {
 	char cwd[PATH_MAX];
 	for (unsigned i = 0; i < o->ndisks; i++) {
-		int r = o->disk[i][0] == '/'
-				? asprintf(&g->disk_spec[i], "%s", o->disk[i])
+		/* The file's path alone: :ro is the ro flag beside it. */
+		const char *d = o->disk[i];
+		int n = (int)strlen(d);
+		if (n > 3 &&
+		    (!strcmp(d + n - 3, ":ro") || !strcmp(d + n - 3, ":rw")))
+			n -= 3;
+		int r = d[0] == '/' ? asprintf(&g->disk_spec[i], "%.*s", n, d)
 			: getcwd(cwd, sizeof(cwd))
-				? asprintf(&g->disk_spec[i], "%s/%s", cwd,
-					   o->disk[i])
+				? asprintf(&g->disk_spec[i], "%s/%.*s", cwd, n,
+					   d)
 				: -1;
 		if (r < 0) {
 			msg("--disk %s: cannot make its path absolute for "
 			    "snapshots: %s",
-			    o->disk[i], strerror(errno));
+			    d, strerror(errno));
 			return -1;
 		}
 	}
@@ -228,18 +233,11 @@ static int disks_check(const struct guest *g, const struct snap_boot *b,
 static int disks_there(const struct snap_boot *b, const char *file)
 {
 	for (unsigned i = 0; i < b->ndisks; i++) {
-		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s", b->disk[i].path);
-		size_t n = strlen(path);
-		if (b->disk[i].ro && n > 3 && !strcmp(path + n - 3, ":ro"))
-			path[n - 3] = 0;
-		else if (n > 3 && !strcmp(path + n - 3, ":rw"))
-			path[n - 3] = 0;
 		struct stat st;
-		if (stat(path, &st) < 0) {
+		if (stat(b->disk[i].path, &st) < 0) {
 			msg("%s: the guest's disk %s: %s (restore needs it at "
 			    "the path it had)",
-			    file, path, strerror(errno));
+			    file, b->disk[i].path, strerror(errno));
 			return -1;
 		}
 	}
@@ -260,7 +258,7 @@ static int restore_one(const char *file, struct snap_boot *b, int fd,
 	if (disks_check(g, b, file) < 0)
 		return MOTE_EXIT_FAIL;
 	for (unsigned i = 0; i < o->ndisks; i++)
-		g->disk_spec[i] = (char *)o->disk[i];
+		g->disk_spec[i] = b->disk[i].path;
 	if (vm_kvm_is_pvm()) {
 		msg("this host's KVM is kvm_pvm, which cannot run a booted "
 		    "Linux guest: restore it where KVM is kvm-intel or "
@@ -290,6 +288,7 @@ struct clone_con {
 	int in, out;
 	size_t n;
 	bool mid; /* a partial line was flushed: no number before the rest */
+	bool dropped; /* input was lost (said once) */
 	char line[4096];
 };
 
@@ -308,8 +307,65 @@ static void con_flush(struct clone_con *c, unsigned i, bool partial)
 	}
 }
 
+/* Input for one clone. Its pipe does not block: a clone whose guest
+ * reads nothing must not stop the others' consoles, so what its full
+ * pipe cannot take is dropped (once said); a clone gone takes no more. */
+static void con_input(struct clone_con *c, const char *buf, size_t len)
+{
+	if (c->in < 0)
+		return;
+	ssize_t n = write(c->in, buf, len);
+	if (n >= 0 && (size_t)n == len)
+		return;
+	if (n >= 0 || errno == EAGAIN) {
+		if (!c->dropped)
+			msg("restore: a clone reads no console input; some of "
+			    "it is lost");
+		c->dropped = true;
+		return;
+	}
+	close(c->in);
+	c->in = -1;
+}
+
+/* Stdin to every clone; at its end, every clone's input ends. false
+ * then. */
+static bool mux_stdin(struct clone_con *c, unsigned count)
+{
+	char buf[4096];
+	ssize_t k = read(STDIN_FILENO, buf, sizeof(buf));
+	if (k < 0 && errno == EINTR)
+		return true;
+	for (unsigned i = 0; i < count; i++) {
+		if (k > 0)
+			con_input(&c[i], buf, (size_t)k);
+		else if (c[i].in >= 0) {
+			close(c[i].in);
+			c[i].in = -1;
+		}
+	}
+	return k > 0;
+}
+
+/* Clone i's output, its lines to stdout: false at its end. */
+static bool mux_output(struct clone_con *c, unsigned i)
+{
+	ssize_t k = read(c->out, c->line + c->n, sizeof(c->line) - c->n);
+	if (k < 0 && errno == EINTR)
+		return true;
+	if (k <= 0) {
+		con_flush(c, i, true);
+		close(c->out);
+		return false;
+	}
+	c->n += (size_t)k;
+	con_flush(c, i, false);
+	return true;
+}
+
 /* Copies stdin to every clone and their outputs to stdout until every
- * clone has closed its output. */
+ * clone has closed its output; a line left partial for 200 ms is written
+ * as it is. */
 static void clones_mux(struct clone_con *c, unsigned count)
 {
 	struct pollfd *p = calloc(count + 1, sizeof(*p));
@@ -322,39 +378,13 @@ static void clones_mux(struct clone_con *c, unsigned count)
 		int n = poll(p, count + 1, 200);
 		for (unsigned i = 0; n == 0 && i < count; i++)
 			con_flush(&c[i], i, true);
-		if (n > 0 && p[0].revents) {
-			char buf[4096];
-			ssize_t k = read(STDIN_FILENO, buf, sizeof(buf));
-			for (unsigned i = 0; i < count; i++)
-				if (k > 0 && c[i].in >= 0 &&
-				    write(c[i].in, buf, (size_t)k) < 0) {
-					close(c[i].in);
-					c[i].in = -1;
-				}
-			if (k <= 0) {
-				p[0].fd = -1;
-				for (unsigned i = 0; i < count; i++)
-					if (c[i].in >= 0)
-						close(c[i].in);
-				for (unsigned i = 0; i < count; i++)
-					c[i].in = -1;
-			}
-		}
-		for (unsigned i = 0; n > 0 && i < count; i++) {
-			if (!p[i + 1].revents)
-				continue;
-			ssize_t k = read(c[i].out, c[i].line + c[i].n,
-					 sizeof(c[i].line) - c[i].n);
-			if (k <= 0) {
-				con_flush(&c[i], i, true);
-				close(c[i].out);
+		if (n > 0 && p[0].revents && !mux_stdin(c, count))
+			p[0].fd = -1;
+		for (unsigned i = 0; n > 0 && i < count; i++)
+			if (p[i + 1].revents && !mux_output(&c[i], i)) {
 				p[i + 1].fd = -1;
 				open--;
-				continue;
 			}
-			c[i].n += (size_t)k;
-			con_flush(&c[i], i, false);
-		}
 	}
 	free(p);
 }
@@ -412,6 +442,7 @@ static int restore_many(const char *file, struct snap_boot *b, int fd,
 		}
 		close(in[0]);
 		close(out[1]);
+		fcntl(in[1], F_SETFL, O_NONBLOCK);
 		if (pid < 0) {
 			msg("restore: could start %u of %u clones: %s", started,
 			    count, strerror(errno));
@@ -474,8 +505,14 @@ int boot_restore(const char *file, const char *name, unsigned count,
 			      .ndisks = b.ndisks,
 			      .net = b.net,
 			      .name = name};
+	/* Each disk opened as the flag says, whatever its path looks like. */
+	char *spec[SNAP_BOOT_DISKS] = {0};
 	for (unsigned i = 0; i < b.ndisks; i++)
-		o.disk[i] = b.disk[i].path;
+		if (asprintf(&spec[i], "%s:%s", b.disk[i].path,
+			     b.disk[i].ro ? "ro" : "rw") < 0)
+			die(MOTE_EXIT_FAIL, "out of memory");
+		else
+			o.disk[i] = spec[i];
 	int st = clones_allowed(file, &b, count);
 	if (!st)
 		st = count > 1 ? restore_many(file, &b, fd, &o, count)
@@ -483,6 +520,8 @@ int boot_restore(const char *file, const char *name, unsigned count,
 					     STDOUT_FILENO);
 	else
 		st = MOTE_EXIT_FAIL;
+	for (unsigned i = 0; i < b.ndisks; i++)
+		free(spec[i]);
 	snap_boot_free(&b);
 	close(fd);
 	return st;

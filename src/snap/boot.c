@@ -68,7 +68,8 @@ static bool opts_read(struct snap_boot *b, struct rbuf *r, char *err,
 		b->disk[i].path = r_str(&o);
 		R(&o, b->disk[i].ro);
 		R(&o, b->disk[i].size);
-		if (!o.bad && (!b->disk[i].path || b->disk[i].ro > 1))
+		if (!o.bad && (!b->disk[i].path || b->disk[i].path[0] != '/' ||
+			       b->disk[i].ro > 1))
 			return fail(err, errlen, "a bad disk in BOOT");
 	}
 	b->net = r_str(&o);
@@ -147,7 +148,8 @@ static int64_t write_mem(int fd, const uint8_t *mem, uint64_t size)
 			continue;
 		}
 		uint64_t e = a + PAGE;
-		while (e < size && e - a < (8ULL << 20) && !page_is_zero(mem + e))
+		while (e < size && e - a < (8ULL << 20) &&
+		       !page_is_zero(mem + e))
 			e += PAGE;
 		if (pwrite_all(fd, mem + a, e - a, SNAP_HDR_SIZE + a) < 0)
 			return -1;

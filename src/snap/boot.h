@@ -23,7 +23,7 @@
 
 /* The guest's configuration: what restore builds the same VM from. */
 struct snap_boot_disk {
-	char *path;    /* as --disk gave it, without :ro */
+	char *path;    /* the file's absolute path (no :ro or :rw) */
 	uint8_t ro;    /* :ro */
 	uint64_t size; /* bytes, when the snapshot was taken */
 };

@@ -2,8 +2,9 @@
 """Copies a mote boot snapshot (sparse) and patches one field of the copy,
 its checksums made right again, so that restore's own checks are what
 refuse it: kind=N sets the header's kind; ncpus=N the BOOT record's vCPU
-count (then the header's no longer matches).
-Usage: tests/boot/snappatch.py IN OUT kind=N|ncpus=N"""
+count (then the header's no longer matches); ro=N the first disk's :ro
+flag.
+Usage: tests/boot/snappatch.py IN OUT kind=N|ncpus=N|ro=N"""
 import struct, subprocess, sys, zlib
 
 src, out, what = sys.argv[1:4]
@@ -14,11 +15,18 @@ with open(out, "r+b") as f:
     state_off, state_len = struct.unpack_from("<QQ", h, 72)
     if field == "kind":
         struct.pack_into("<I", h, 160, int(value))
-    elif field == "ncpus":
+    elif field in ("ncpus", "ro"):
         f.seek(state_off)
         state = bytearray(f.read(state_len))
-        # BOOT: tag, length, memory (u64), then the vCPU count (u32).
-        struct.pack_into("<I", state, 16, int(value))
+        # BOOT: tag, length, memory (u64), the vCPU count (u32), the
+        # kernel (a u32 length and its bytes), the disk count (u32), the
+        # first disk's path (the same) and its :ro byte.
+        if field == "ncpus":
+            struct.pack_into("<I", state, 16, int(value))
+        else:
+            at = 20 + 4 + struct.unpack_from("<I", state, 20)[0] + 4
+            at += 4 + struct.unpack_from("<I", state, at)[0]
+            state[at] = int(value)
         f.seek(state_off)
         f.write(state)
         struct.pack_into("<I", h, 88, zlib.crc32(state))

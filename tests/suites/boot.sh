@@ -371,17 +371,18 @@ unset XDG_RUNTIME_DIR
 # Bad snapshot files, each refused before any VM with one line (125):
 # cut short (the header whole, the rest not), its state corrupted (one
 # byte flipped: its CRC), no header at all, its disk gone; an unknown
-# kind and a vCPU
-# count its header does not have (checksums made right: restore's own
-# checks refuse them), and mote run's options that a booted guest's
-# snapshot does not take.
+# kind and a vCPU count its header does not have (checksums made right:
+# restore's own checks refuse them), mote run's options that a booted
+# guest's snapshot does not take, and clones of a guest with a writable
+# disk (its :ro flag cleared).
 head -c 1M "$tmp/snap" >"$tmp/short"
 cp --sparse=always "$tmp/snap" "$tmp/flip"
 size=$(stat -c %s "$tmp/flip")
 printf '\x5a' | dd of="$tmp/flip" bs=1 seek=$((size - 8)) conv=notrunc 2>/dev/null
 head -c 100 /dev/urandom >"$tmp/noise"
 python3 tests/boot/snappatch.py "$tmp/snap" "$tmp/kind" kind=7 &&
-	python3 tests/boot/snappatch.py "$tmp/snap" "$tmp/ncpus" ncpus=3
+	python3 tests/boot/snappatch.py "$tmp/snap" "$tmp/ncpus" ncpus=3 &&
+	python3 tests/boot/snappatch.py "$tmp/snap" "$tmp/rw" ro=0
 bad=""
 chk() { # FILE TEXT [OPTIONS...]: one line with TEXT, status 125
 	local f=$1 want=$2
@@ -402,6 +403,7 @@ bad=""
 chk "$tmp/kind" "a snapshot of kind 7, which this mote does not know"
 chk "$tmp/ncpus" "BOOT says 268435456 bytes and 3 vCPUs, the header 268435456 and 2"
 chk "$tmp/snap" "--timing is for a mote run snapshot" --timing
+chk "$tmp/rw" "has a writable disk ($tmp/ro.img), which clones would all write" -n 2
 if [ -z "$bad" ]; then pass "$t/snap-kind"; else fail "$t/snap-kind" "$bad"; fi
 
 # A hostile guest: huge string I/O to and from a port no device has, wide

@@ -24,7 +24,7 @@ static struct snap_header header(void)
 struct shape {
 	uint32_t ncpus, ndisks, nmsrs;
 	uint32_t ids[NCPUS + 1];
-	const char *net;
+	const char *net, *disk;
 	bool no_dev, trailing, bad_chip;
 };
 
@@ -37,7 +37,8 @@ static struct wbuf state(const struct shape *s)
 			      .ndisks = s->ndisks,
 			      .net = (char *)s->net};
 	for (uint32_t i = 0; i < SNAP_BOOT_DISKS; i++)
-		b.disk[i] = (struct snap_boot_disk){"/d.img", 1, 1 << 20};
+		b.disk[i] = (struct snap_boot_disk){
+			(char *)(s->disk ? s->disk : "/d.img"), 1, 1 << 20};
 	snap_boot_opts_write(&w, &b);
 	struct plain_vmstate vm = {0};
 	for (uint32_t i = 0; i < 3; i++)
@@ -121,6 +122,9 @@ static void bad_counts(void)
 	CHECK(!reads(&s));
 	s = good;
 	s.net = "";
+	CHECK(!reads(&s));
+	s = good;
+	s.disk = "d.img"; /* not absolute */
 	CHECK(!reads(&s));
 }
 
