@@ -34,12 +34,17 @@ static struct wbuf state(const struct shape *s)
 	struct snap_boot b = {.memory = 256ULL << 20,
 			      .ncpus = s->ncpus,
 			      .kernel = "/boot/vmlinuz",
-			      .ndisks = s->ndisks,
+			      .ndisks = s->ndisks > SNAP_BOOT_DISKS
+						? SNAP_BOOT_DISKS
+						: s->ndisks,
 			      .net = (char *)s->net};
 	for (uint32_t i = 0; i < SNAP_BOOT_DISKS; i++)
 		b.disk[i] = (struct snap_boot_disk){
 			(char *)(s->disk ? s->disk : "/d.img"), 1, 1 << 20};
 	snap_boot_opts_write(&w, &b);
+	/* More disks than a record may have: the count alone says so. */
+	if (s->ndisks > SNAP_BOOT_DISKS)
+		memcpy(w.d + 8 + 8 + 4 + 4 + strlen(b.kernel), &s->ndisks, 4);
 	struct plain_vmstate vm = {0};
 	for (uint32_t i = 0; i < 3; i++)
 		vm.chip[i].chip_id = s->bad_chip ? 0 : i;
