@@ -41,9 +41,9 @@ struct guest {
 /* One guest a process. */
 extern struct guest the_guest;
 
-/* The devices on the port-I/O bus, once the vCPUs exist; 0, or -1 after
- * a message. */
-int boot_devices(struct guest *g);
+/* The devices on the port-I/O bus, once the vCPUs exist, and the MSRs
+ * a snapshot saves. */
+void boot_devices(struct guest *g);
 /* The rest of a boot once g is built (loaded, or restored): the sandbox,
  * the threads, the control socket served, vCPU 0's loop. Returns an exit
  * status only if that start fails. */

@@ -193,8 +193,7 @@ static int restore_setup(struct guest *g, const struct boot_opts *o,
 			    strerror(errno));
 			return MOTE_EXIT_FAIL;
 		}
-	if (boot_devices(g) < 0)
-		return MOTE_EXIT_FAIL;
+	boot_devices(g);
 	char err[160];
 	int r = plain_vm_load_chips(&g->vm, &b->vm, err, sizeof(err));
 	for (unsigned i = 0; !r && i < g->ncpus; i++)

@@ -28,24 +28,34 @@ static int msrs_io(struct vcpu *c, unsigned long req, struct kvm_msr_entry *e,
 
 int plain_msrs_probe(struct vcpu *c, struct plain_msrs *m)
 {
+	m->n = 0;
+	m->ok = false;
+	/* nmsrs 0 first: KVM says how many there are (E2BIG). */
+	struct kvm_msr_list head = {0};
+	if (kvm_ioctl(c->vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &head) == 0 ||
+	    errno != E2BIG)
+		return -1;
 	struct kvm_msr_list *l =
-		calloc(1, sizeof(*l) + PLAIN_MSRS_MAX * sizeof(uint32_t));
+		calloc(1, sizeof(*l) + head.nmsrs * sizeof(uint32_t));
 	if (!l)
 		return -1;
-	l->nmsrs = PLAIN_MSRS_MAX;
-	if (kvm_ioctl(c->vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
-		free(l);
-		return -1;
-	}
+	l->nmsrs = head.nmsrs;
+	int r = kvm_ioctl(c->vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, l);
 	/* One at a time: KVM_GET_MSRS stops at the first it refuses. */
-	m->n = 0;
-	for (uint32_t i = 0; i < l->nmsrs; i++) {
+	for (uint32_t i = 0; r == 0 && i < l->nmsrs; i++) {
 		struct kvm_msr_entry e = {.index = l->indices[i]};
-		if (msrs_io(c, KVM_GET_MSRS, &e, 1) == 1)
+		if (msrs_io(c, KVM_GET_MSRS, &e, 1) != 1)
+			continue;
+		if (m->n == PLAIN_MSRS_MAX) {
+			errno = E2BIG;
+			r = -1;
+		} else {
 			m->idx[m->n++] = l->indices[i];
+		}
 	}
 	free(l);
-	return 0;
+	m->ok = r == 0;
+	return r;
 }
 
 /* One vCPU ioctl, its name in err if it fails. */
@@ -66,6 +76,13 @@ int plain_cpu_save(struct vcpu *c, const struct plain_msrs *m,
 {
 	memset(s, 0, sizeof(*s));
 	s->id = (uint32_t)c->id;
+	if (!m->ok) {
+		snprintf(err, errlen,
+			 "this KVM's MSRs could not be listed at start, or "
+			 "are more than %d",
+			 PLAIN_MSRS_MAX);
+		return -1;
+	}
 	if (CPU_IO(c, KVM_GET_REGS, &s->regs) ||
 	    CPU_IO(c, KVM_GET_SREGS, &s->sregs) ||
 	    CPU_IO(c, KVM_GET_XSAVE, &s->xsave) ||

@@ -23,10 +23,12 @@
  * not read on this VM's vCPUs (features the guest is not shown). Made
  * once, before the sandbox, from vCPU c. */
 struct plain_msrs {
+	bool ok; /* listed: a snapshot may be taken */
 	unsigned n;
 	uint32_t idx[PLAIN_MSRS_MAX];
 };
-/* 0, or -1 with errno. */
+/* 0, or -1 with errno (E2BIG: more than PLAIN_MSRS_MAX), ok then false:
+ * the guest runs, its snapshots fail with a reason. */
 int plain_msrs_probe(struct vcpu *c, struct plain_msrs *m);
 
 /* One vCPU: everything KVM_SET_* takes back. */
