@@ -161,7 +161,8 @@ bool virtio_load(struct virtio_dev *d, struct rbuf *r)
 	    d->isr & ~(VIRTIO_IRQ_VRING | VIRTIO_IRQ_CONFIG))
 		return false;
 	for (unsigned q = 0; q < d->ops->nqueues; q++)
-		if (!virtq_load(&d->vq[q], d->vm, r))
+		if (!virtq_load(&d->vq[q], d->vm, r) ||
+		    d->vq[q].size > d->ops->queue_max)
 			return false;
 	return true;
 }
