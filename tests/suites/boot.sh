@@ -345,8 +345,12 @@ fi
 printf '%s\n' 'mount -t devtmpfs dev /dev 2>/dev/null' \
 	'echo "RESTORED-$((6 * 7)) $(dd if=/dev/vda bs=4096 skip=128 count=1 2>/dev/null | head -c 15)"' \
 	'poweroff -f' >"$tmp/cmds"
+t0=$(date +%s.%N)
 timeout -k 5 300 "$MOTE" restore --timeout 250 "$tmp/snap" <"$tmp/cmds" >"$tmp/out" 2>"$tmp/err"
 st=$?
+t1=$(date +%s.%N)
+awk -v a="$t0" -v b="$t1" 'BEGIN { printf "   (mote restore to its answer and power-off: %.1f s under this KVM)\n", b - a }'
+
 tr -d '\r' <"$tmp/out" >"$tmp/lines"
 if [ "$st" = 0 ] && grep -qx 'RESTORED-42 MOTE-RO-PATTERN' "$tmp/lines" &&
 	[ "$(tail -1 "$tmp/err")" = "mote: the guest powered off" ]; then
@@ -355,9 +359,12 @@ else
 	fail "$t/snap-restore" "status $st (want 0): $(tail -c 300 "$tmp/lines" | tr '\n' ' ') $(head -c 300 "$tmp/err")"
 fi
 sed -i 's/RESTORED/CLONE/' "$tmp/cmds"
+t0=$(date +%s.%N)
 timeout -k 5 300 "$MOTE" restore -n 3 --name mote-bc --timeout 250 "$tmp/snap" <"$tmp/cmds" \
 	>"$tmp/out" 2>"$tmp/err"
 st=$?
+t1=$(date +%s.%N)
+awk -v a="$t0" -v b="$t1" 'BEGIN { printf "   (mote restore -n 3, each clone answering and powering off: %.1f s)\n", b - a }'
 tr -d '\r' <"$tmp/out" >"$tmp/lines"
 if [ "$st" = 0 ] && grep -qx '\[1\] CLONE-42 MOTE-RO-PATTERN' "$tmp/lines" &&
 	grep -qx '\[2\] CLONE-42 MOTE-RO-PATTERN' "$tmp/lines" &&
