@@ -270,14 +270,9 @@ static void do_snapshot(struct ctl_conn *cn, void *vm,
 		stop_guest(h);
 	else if (!was_held)
 		release(h);
-	if (r < 0) {
-		ctl_reply_error(cn, "snapshot failed: %s", err);
-		return;
-	}
-	cJSON *j = ctl_ok();
-	cJSON_AddNumberToObject(j, "bytes", bytes);
-	cJSON_AddNumberToObject(j, "ms", ms);
-	ctl_reply(cn, j);
+	cJSON *j = ctl_snapshot_reply(cn, r, err, bytes, ms);
+	if (j)
+		ctl_reply(cn, j);
 }
 
 static bool ending(void *vm)
