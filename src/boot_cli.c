@@ -38,9 +38,10 @@ static const char boot_usage[] =
 	"  --no-sandbox          run the monitor without its seccomp filter\n"
 	"                        and Landlock rules (debugging)\n"
 	"  --name NAME           the guest's name for mote ps, pause, resume,\n"
-	"                        stats and stop (letters, digits, '.', '_',\n"
-	"                        '-'); default: a generated id\n"
-	"  --snapshot: not supported yet\n"
+	"                        stats, snapshot and stop (letters, digits,\n"
+	"                        '.', '_', '-'); default: a generated id\n"
+	"  --snapshot: not supported yet (take one with mote snapshot NAME\n"
+	"                        FILE; mote restore FILE runs it again)\n"
 	"\n"
 	"exit status: 0 when the guest powered off (poweroff -f), rebooted\n"
 	"(reboot -f) or on Ctrl-A x; 1 when its kernel reset the CPU (a "
@@ -160,7 +161,10 @@ int cmd_boot(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", boot_options, NULL)) != -1) {
 		switch (c) {
-		case 'k': o.kernel = optarg; break;
+		case 'k':
+			o.kernel = optarg;
+			o.kernel_file = true;
+			break;
 		case 'i': o.initrd = optarg; break;
 		case 'a': o.cmdline = optarg; break;
 		case 'm': boot_memory(&o, optarg); break;

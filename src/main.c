@@ -12,7 +12,9 @@
 #include "ctl/ctl.h"
 #include "lx/lx.h"
 #include "oci/oci.h"
+#include "run/boot.h"
 #include "run/run.h"
+#include "snap/boot.h"
 #include "snap/snap.h"
 #include "util.h"
 
@@ -422,6 +424,28 @@ static int cmd_run(int argc, char **argv, uint64_t t_start)
 	return status;
 }
 
+/* mote restore of a booted guest's snapshot: --name, -n and --timeout
+ * apply; the rest are mote run's. */
+static int restore_boot(const char *file, const char *name, unsigned count,
+			const struct lx_opts *o)
+{
+	const char *other = o->ncpus	  ? "--cpus"
+			    : o->snapshot ? "--snapshot"
+			    : o->timing	  ? "--timing"
+			    : o->trace	  ? "--trace"
+					  : NULL;
+	if (other) {
+		fprintf(stderr,
+			"mote: restore: %s is for a mote run snapshot; %s is a "
+			"booted Linux guest's (it keeps its vCPUs; give "
+			"--name, -n or --timeout alone)\n",
+			other, file);
+		return MOTE_EXIT_FAIL;
+	}
+	fflush(stdout);
+	return boot_restore(file, name, count, o->timeout_ns, o->timeout_arg);
+}
+
 static int cmd_restore(int argc, char **argv, uint64_t t_start)
 {
 	struct lx_opts o = {.t_start = t_start};
@@ -460,6 +484,11 @@ static int cmd_restore(int argc, char **argv, uint64_t t_start)
 		bad_usage("%s: no SNAPSHOT file given", "restore");
 	if (optind + 1 < argc)
 		bad_usage("restore: unexpected argument %s", argv[optind + 1]);
+	int kind = snap_kind_of(argv[optind]);
+	if (kind < 0)
+		return -kind;
+	if (kind == SNAP_KIND_BOOT)
+		return restore_boot(argv[optind], name, (unsigned)count, &o);
 	if (!o.ncpus)
 		parse_cpus(&o, NULL);
 	fflush(stdout);

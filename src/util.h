@@ -40,6 +40,17 @@ int err_set(char *err, size_t errlen, const char *fmt, ...)
 
 uint64_t mono_ns(void);
 
+/* Whether the 4096-byte page at pg is all zeros (a snapshot leaves
+ * such pages out of its file: holes). */
+static inline bool page_is_zero(const void *pg)
+{
+	const uint64_t *q = pg;
+	for (size_t i = 0; i < 4096 / 8; i++)
+		if (q[i])
+			return false;
+	return true;
+}
+
 /* Bitmaps of uint64_t words, bit i in word i / 64 (pages, for the
  * migration's page sets). */
 static inline bool bit_get(const uint64_t *b, uint64_t i)

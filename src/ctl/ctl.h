@@ -147,6 +147,11 @@ struct cJSON *ctl_ok(void);
 void ctl_reply(struct ctl_conn *cn, struct cJSON *j);
 void ctl_reply_error(struct ctl_conn *cn, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* A snapshot's reply, as every personality gives it: for r < 0 the
+ * error "snapshot failed: err", sent (NULL returned); else ctl_ok with
+ * bytes and ms, for the caller to add to and send. */
+struct cJSON *ctl_snapshot_reply(struct ctl_conn *cn, int r, const char *err,
+				 double bytes, double ms);
 /* The request's fd (SCM_RIGHTS), or -1; the VM's id, its monitor's pid and
  * its time since ctl_open. */
 int ctl_conn_fd(const struct ctl_conn *cn);

@@ -242,13 +242,9 @@ static void do_snapshot(struct ctl_conn *cn, void *vm,
 		kill_run(p, " (mote snapshot --stop)");
 	else if (!was_held)
 		lx_release(p);
-	if (r < 0) {
-		ctl_reply_error(cn, "snapshot failed: %s", err);
+	cJSON *j = ctl_snapshot_reply(cn, r, err, bytes, ms);
+	if (!j)
 		return;
-	}
-	cJSON *j = ctl_ok();
-	cJSON_AddNumberToObject(j, "bytes", bytes);
-	cJSON_AddNumberToObject(j, "ms", ms);
 	if (stream)
 		cJSON_AddNumberToObject(j, "zero_pages", (double)sent.zeros);
 	if (lazy)

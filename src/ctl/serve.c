@@ -83,6 +83,19 @@ cJSON *ctl_ok(void)
 	return j;
 }
 
+struct cJSON *ctl_snapshot_reply(struct ctl_conn *cn, int r, const char *err,
+				 double bytes, double ms)
+{
+	if (r < 0) {
+		ctl_reply_error(cn, "snapshot failed: %s", err);
+		return NULL;
+	}
+	cJSON *j = ctl_ok();
+	cJSON_AddNumberToObject(j, "bytes", bytes);
+	cJSON_AddNumberToObject(j, "ms", ms);
+	return j;
+}
+
 void ctl_reply_error(struct ctl_conn *cn, const char *fmt, ...)
 {
 	char e[256];

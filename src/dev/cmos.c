@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "stream.h"
+
 enum {
 	REG_SEC = 0x00,
 	REG_MIN = 0x02,
@@ -103,4 +105,20 @@ struct ioport_dev cmos_ioport(struct cmos *c)
 		.out = cmos_out,
 		.dev = c,
 	};
+}
+
+void cmos_save(struct cmos *c, struct wbuf *w)
+{
+	pthread_mutex_lock(&c->lock);
+	W(w, c->index);
+	W(w, c->ram);
+	pthread_mutex_unlock(&c->lock);
+}
+
+bool cmos_load(struct cmos *c, struct rbuf *r)
+{
+	R(r, c->index);
+	R(r, c->ram);
+	c->index &= 0x7f;
+	return !r->bad;
 }

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "stream.h"
+
 void intx_init(struct intx *x, intx_line_fn set_line, void *arg)
 {
 	memset(x, 0, sizeof(*x));
@@ -25,4 +27,31 @@ void intx_set(void *src, unsigned line, int level)
 	if (!was != !x->held[line])
 		x->set_line(x->arg, line, x->held[line] != 0);
 	pthread_mutex_unlock(&x->lock);
+}
+
+void intx_save(struct intx *x, struct wbuf *w)
+{
+	pthread_mutex_lock(&x->lock);
+	W(w, x->held);
+	pthread_mutex_unlock(&x->lock);
+}
+
+bool intx_load(struct intx *x, unsigned nsources, struct rbuf *r)
+{
+	uint32_t held[INTX_LINES];
+	R(r, held);
+	uint32_t mask = nsources >= 32 ? ~0u : (1u << nsources) - 1;
+	for (unsigned i = 0; i < INTX_LINES; i++)
+		if (held[i] & ~mask)
+			return false;
+	if (r->bad)
+		return false;
+	pthread_mutex_lock(&x->lock);
+	for (unsigned i = 0; i < INTX_LINES; i++) {
+		x->held[i] = held[i];
+		if (held[i])
+			x->set_line(x->arg, i, 1);
+	}
+	pthread_mutex_unlock(&x->lock);
+	return true;
 }

@@ -6,6 +6,7 @@
 #define MOTE_DEV_INTX_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define INTX_LINES   24 /* the IOAPIC's pins */
@@ -33,5 +34,13 @@ void intx_init(struct intx *x, intx_line_fn set_line, void *arg);
  * go (0); in the shape of virtio_pci_irq_fn. A line or source out of
  * range is ignored (the monitor assigns both; never the guest). */
 void intx_set(void *src, unsigned line, int level);
+
+/* A snapshot of x's lines (mote boot's). intx_load sets them back and
+ * raises every line held high, after the irqchip's own state is set:
+ * false on a malformed record (a source that does not exist). */
+struct wbuf;
+struct rbuf;
+void intx_save(struct intx *x, struct wbuf *w);
+bool intx_load(struct intx *x, unsigned nsources, struct rbuf *r);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "dev/iov.h"
 #include "dev/net.h"
+#include "stream.h"
 #include "util.h"
 
 #define HDR VIRTIO_NET_HDR_BYTES
@@ -334,4 +335,23 @@ void net_close(struct net *n)
 	if (n->kick >= 0)
 		close(n->kick);
 	n->tap = n->kick = -1;
+}
+
+void net_save(const struct net *n, struct wbuf *w)
+{
+	uint8_t held = n->held;
+	W(w, n->mac);
+	W(w, held);
+}
+
+bool net_load(struct net *n, struct rbuf *r)
+{
+	uint8_t held;
+	R(r, n->mac);
+	R(r, held);
+	if (r->bad || held > 1)
+		return false;
+	n->held = false;
+	n->vdev.vq[NET_RXQ].last_avail -= held;
+	return true;
 }

@@ -58,4 +58,14 @@ enum net_rx_wait {
  * batch, with vdev.lock held (the rx thread's step, and the unit tests'). */
 enum net_rx_wait net_rx(struct net *n);
 
+/* A snapshot of n beside its transport's (mote boot's): its MAC, which
+ * the guest configured its interface with. An rx chain held for the
+ * next frame is given back to the ring as not yet popped, so that the
+ * restored card pops it again: net_save with n's lock held, net_load
+ * after virtio_pci_load. net_load: false on a malformed record. */
+struct wbuf;
+struct rbuf;
+void net_save(const struct net *n, struct wbuf *w);
+bool net_load(struct net *n, struct rbuf *r);
+
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dev/pci.h"
+#include "stream.h"
 
 #define CFG_ENABLE	0x80000000u
 #define PCI_COMMAND	0x04
@@ -191,4 +192,18 @@ bool pci_mmio(struct pci_bus *bus, uint64_t gpa, void *data, unsigned len,
 		p->bar_read(p, off, data, len);
 	pthread_mutex_unlock(&p->lock);
 	return true;
+}
+
+void pci_dev_save(const struct pci_dev *p, struct wbuf *w)
+{
+	W(w, p->cfg);
+}
+
+void pci_dev_load(struct pci_dev *p, struct rbuf *r)
+{
+	uint8_t cfg[PCI_CFG_BYTES];
+	R(r, cfg);
+	for (unsigned i = 0; i < PCI_CFG_BYTES; i++)
+		p->cfg[i] = (uint8_t)((p->cfg[i] & ~p->wmask[i]) |
+				      (cfg[i] & p->wmask[i]));
 }

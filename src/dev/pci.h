@@ -63,4 +63,12 @@ void pci_io_out(void *bus, uint16_t off, unsigned size, uint32_t val);
 bool pci_mmio(struct pci_bus *bus, uint64_t gpa, void *data, unsigned len,
 	      bool write);
 
+/* A snapshot of p's configuration space (mote boot's). pci_dev_load
+ * takes back only the bits the guest may write (wmask): the rest is
+ * the monitor's. */
+struct wbuf;
+struct rbuf;
+void pci_dev_save(const struct pci_dev *p, struct wbuf *w);
+void pci_dev_load(struct pci_dev *p, struct rbuf *r);
+
 #endif

@@ -9,6 +9,7 @@
 #include "dev/pm.h"
 
 #include "linux/acpi.h"
+#include "stream.h"
 
 enum { STS = 0, EN = 2, CNT = 4 };
 
@@ -81,4 +82,19 @@ struct ioport_dev acpi_pm_ioport(struct acpi_pm *pm)
 		.out = pm_out,
 		.dev = pm,
 	};
+}
+
+void acpi_pm_save(struct acpi_pm *pm, struct wbuf *w)
+{
+	pthread_mutex_lock(&pm->lock);
+	W(w, pm->reg);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+bool acpi_pm_load(struct acpi_pm *pm, struct rbuf *r)
+{
+	R(r, pm->reg);
+	pm->reg[CNT] |= ACPI_SCI_EN;
+	pm->reg[CNT + 1] &= (uint8_t) ~(ACPI_SLP_EN >> 8);
+	return !r->bad;
 }

@@ -5,6 +5,7 @@
 #define MOTE_DEV_PM_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dev/ioport.h"
@@ -19,5 +20,12 @@ struct acpi_pm {
 void acpi_pm_init(struct acpi_pm *pm, struct ioport_bus *bus);
 /* The bus entry; S5 sets bus->stop to DEV_POWEROFF. */
 struct ioport_dev acpi_pm_ioport(struct acpi_pm *pm);
+
+/* A snapshot of pm's registers (mote boot's). acpi_pm_load: false on a
+ * malformed record; SCI_EN stays set. */
+struct wbuf;
+struct rbuf;
+void acpi_pm_save(struct acpi_pm *pm, struct wbuf *w);
+bool acpi_pm_load(struct acpi_pm *pm, struct rbuf *r);
 
 #endif

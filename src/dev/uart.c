@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stream.h"
 #include "vm/plain.h"
 
 enum {
@@ -186,4 +187,44 @@ unsigned uart_feed(struct uart *u, const uint8_t *buf, unsigned len)
 	uart_update(u);
 	pthread_mutex_unlock(&u->lock);
 	return n;
+}
+
+void uart_save(const struct uart *u, struct wbuf *w)
+{
+	uint8_t regs[7] = {u->ier, u->lcr, u->mcr, u->scr,
+			   u->fcr, u->dll, u->dlm};
+	uint8_t flags = (uint8_t)(u->thr_pending | u->irq_level << 1);
+	uint32_t n = u->rx_count;
+	W(w, regs);
+	W(w, flags);
+	W(w, n);
+	for (unsigned i = 0; i < n; i++)
+		W(w, u->rx[(u->rx_head + i) % UART_RX_SIZE]);
+}
+
+bool uart_load(struct uart *u, struct rbuf *r)
+{
+	uint8_t regs[7], flags;
+	uint32_t n;
+	R(r, regs);
+	R(r, flags);
+	R(r, n);
+	if (r->bad || n > UART_RX_SIZE || flags > 3)
+		return false;
+	r_bytes(r, u->rx, n);
+	u->ier = regs[0] & 0x0f;
+	u->lcr = regs[1];
+	u->mcr = regs[2] & 0x1f;
+	u->scr = regs[3];
+	u->fcr = regs[4] & 0xc9;
+	u->dll = regs[5];
+	u->dlm = regs[6];
+	u->thr_pending = flags & 1;
+	u->rx_head = 0;
+	u->rx_count = n;
+	/* The irqchip's state came back with the line as it was; this
+	 * tells KVM's own record of the level (a new VM's is low). */
+	u->irq_level = false;
+	uart_update(u);
+	return !r->bad;
 }

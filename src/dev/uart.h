@@ -35,4 +35,14 @@ struct ioport_dev uart_ioport(struct uart *u, uint16_t base);
 /* Queues input bytes for the guest; returns how many fit. */
 unsigned uart_feed(struct uart *u, const uint8_t *buf, unsigned len);
 
+/* A snapshot of u (mote boot's): its registers, the pending THR
+ * interrupt, its line's level and the input not yet read. uart_load
+ * sets them into u (uart_init'd, its VM's irqchip set) and raises the
+ * line if it was high: false on a malformed record. Both under the
+ * caller's hold of u->lock. */
+struct wbuf;
+struct rbuf;
+void uart_save(const struct uart *u, struct wbuf *w);
+bool uart_load(struct uart *u, struct rbuf *r);
+
 #endif

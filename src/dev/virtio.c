@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "dev/virtio.h"
+
+#include "stream.h"
 #include "util.h"
 
 /* The ring features every device offers. */
@@ -139,4 +141,28 @@ void virtio_fail(struct virtio_dev *d)
 	/* Only once the driver runs is there anyone to tell (2.1.2). */
 	if (d->status & VIRTIO_S_DRIVER_OK)
 		raise_irq(d, VIRTIO_IRQ_CONFIG);
+}
+
+void virtio_save(const struct virtio_dev *d, struct wbuf *w)
+{
+	W(w, d->driver_features);
+	W(w, d->status);
+	W(w, d->isr);
+	for (unsigned q = 0; q < d->ops->nqueues; q++)
+		virtq_save(&d->vq[q], w);
+}
+
+bool virtio_load(struct virtio_dev *d, struct rbuf *r)
+{
+	R(r, d->driver_features);
+	R(r, d->status);
+	R(r, d->isr);
+	if (r->bad || (d->driver_features & ~virtio_features(d)) ||
+	    d->isr & ~(VIRTIO_IRQ_VRING | VIRTIO_IRQ_CONFIG))
+		return false;
+	for (unsigned q = 0; q < d->ops->nqueues; q++)
+		if (!virtq_load(&d->vq[q], d->vm, r) ||
+		    d->vq[q].size > d->ops->queue_max)
+			return false;
+	return true;
 }

@@ -124,4 +124,12 @@ static inline bool virtio_broken(const struct virtio_dev *d)
 	return d->status & VIRTIO_S_DEVICE_NEEDS_RESET;
 }
 
+/* A snapshot of d (mote boot's): the driver's features, the status
+ * byte, the ISR, and each queue (virtq_save). virtio_load: false on a
+ * malformed record (features not offered, a queue that does not load). */
+struct wbuf;
+struct rbuf;
+void virtio_save(const struct virtio_dev *d, struct wbuf *w);
+bool virtio_load(struct virtio_dev *d, struct rbuf *r);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dev/virtio_pci.h"
+#include "stream.h"
 
 /* struct virtio_pci_common_cfg (4.1.4.3). */
 enum {
@@ -269,4 +270,24 @@ void virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev,
 		add_cap(p, &at, CAP_DEVICE, VP_DEVICE, vdev->ops->config_size);
 	}
 	p->cfg[last + 1] = 0;
+}
+
+void virtio_pci_save(const struct virtio_pci *vp, struct wbuf *w)
+{
+	pci_dev_save(&vp->pci, w);
+	W(w, vp->dfselect);
+	W(w, vp->gfselect);
+	W(w, vp->gfeatures);
+	W(w, vp->queue_sel);
+	virtio_save(vp->vdev, w);
+}
+
+bool virtio_pci_load(struct virtio_pci *vp, struct rbuf *r)
+{
+	pci_dev_load(&vp->pci, r);
+	R(r, vp->dfselect);
+	R(r, vp->gfselect);
+	R(r, vp->gfeatures);
+	R(r, vp->queue_sel);
+	return !r->bad && virtio_load(vp->vdev, r);
 }

@@ -44,4 +44,13 @@ void virtio_pci_init(struct virtio_pci *vp, struct virtio_dev *vdev,
 		     uint32_t bar, uint8_t irq, virtio_pci_irq_fn set_irq,
 		     void *arg);
 
+/* A snapshot of vp (mote boot's): its configuration space, the
+ * transport's registers and the device's virtio state. virtio_pci_load
+ * sets them into vp, made by virtio_pci_init for the same device: false
+ * on a malformed record. */
+struct wbuf;
+struct rbuf;
+void virtio_pci_save(const struct virtio_pci *vp, struct wbuf *w);
+bool virtio_pci_load(struct virtio_pci *vp, struct rbuf *r);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dev/virtq.h"
+#include "stream.h"
 #include "vm/gmem.h"
 
 /* Ring layouts (virtio 1.x, 2.7): little-endian, reached only through
@@ -274,4 +275,49 @@ bool virtq_want_interrupt(struct virtq *q)
 	if (want)
 		q->signalled = now;
 	return want;
+}
+
+void virtq_save(const struct virtq *q, struct wbuf *w)
+{
+	uint8_t flags =
+		(uint8_t)(q->indirect | q->event_idx << 1 | q->ready << 2);
+	uint8_t fault = (uint8_t)q->fault;
+	W(w, q->size);
+	W(w, q->desc_gpa);
+	W(w, q->avail_gpa);
+	W(w, q->used_gpa);
+	W(w, flags);
+	W(w, fault);
+	W(w, q->last_avail);
+	W(w, q->used_idx);
+	W(w, q->signalled);
+}
+
+bool virtq_load(struct virtq *q, const struct vm *vm, struct rbuf *r)
+{
+	uint8_t flags, fault;
+	uint16_t last_avail, used_idx, signalled;
+	R(r, q->size);
+	R(r, q->desc_gpa);
+	R(r, q->avail_gpa);
+	R(r, q->used_gpa);
+	R(r, flags);
+	R(r, fault);
+	R(r, last_avail);
+	R(r, used_idx);
+	R(r, signalled);
+	if (r->bad || flags > 7 || fault >= VQ_NFAULTS)
+		return false;
+	q->indirect = flags & 1;
+	q->event_idx = flags & 2;
+	q->vm = vm;
+	q->ready = false;
+	q->fault = VQ_OK;
+	if ((flags & 4) && virtq_enable(q, vm) < 0)
+		return false;
+	q->fault = (enum virtq_fault)fault;
+	q->last_avail = last_avail;
+	q->used_idx = used_idx;
+	q->signalled = signalled;
+	return true;
 }

@@ -100,4 +100,13 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t len);
  * VIRTIO_RING_F_EVENT_IDX). */
 bool virtq_want_interrupt(struct virtq *q);
 
+/* A snapshot of q (mote boot's): its size, rings, negotiated bits,
+ * readiness, fault and indices. virtq_load sets them back and, for a
+ * ready queue, finds its rings in vm's RAM again (the checks of
+ * virtq_enable): false on a malformed record or rings outside RAM. */
+struct wbuf;
+struct rbuf;
+void virtq_save(const struct virtq *q, struct wbuf *w);
+bool virtq_load(struct virtq *q, const struct vm *vm, struct rbuf *r);
+
 #endif

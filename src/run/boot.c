@@ -3,7 +3,7 @@
  * exits with the devices, and turns the way the guest ended into mote's
  * exit status. */
 #define _GNU_SOURCE
-#include "run/boot.h"
+#include "run/bootint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,36 +18,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "dev/cmos.h"
-#include "dev/console.h"
 #include "dev/i8042.h"
 #include "dev/ioport.h"
-#include "dev/pm.h"
 #include "dev/pvpanic.h"
-#include "dev/uart.h"
 #include "linux/acpi.h"
 #include "linux/linux.h"
-#include "run/bootctl.h"
-#include "run/bootdev.h"
 #include "sandbox.h"
 #include "util.h"
-#include "vm/plain.h"
-
-struct guest {
-	struct vm vm;
-	struct vcpu cpu[BOOT_CPUS_MAX];
-	unsigned ncpus;
-	const struct boot_opts *o;
-	struct uart uart;
-	struct cmos cmos;
-	struct console con;
-	struct acpi_pm pm;
-	struct bootdev dev;
-	struct ioport_dev devs[6];
-	struct ioport_bus bus;
-	struct boot_hold hold;
-	uint64_t mmio_unhandled;
-};
 
 /* Taken by the first vCPU thread that ends the guest, never given back:
  * the others wait in it while that one exits. */
@@ -147,7 +124,15 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 	bootdev_start(&g->dev, &g->vm);
 	if (boot_vcpus(g, entry) < 0)
 		return MOTE_EXIT_FAIL;
-	uart_init(&g->uart, &g->vm, UART_COM1_IRQ, STDOUT_FILENO);
+	boot_devices(g);
+	return 0;
+}
+
+void boot_devices(struct guest *g)
+{
+	/* A failure leaves the guest without snapshots, which say why. */
+	plain_msrs_probe(&g->cpu[0], &g->msrs);
+	uart_init(&g->uart, &g->vm, UART_COM1_IRQ, g->out_fd);
 	g->devs[0] = uart_ioport(&g->uart, UART_COM1);
 	g->devs[1] = i8042_ioport(&g->bus);
 	cmos_init(&g->cmos);
@@ -158,7 +143,6 @@ static int boot_setup(struct guest *g, const struct boot_opts *o,
 	g->devs[5] = bootdev_ioport(&g->dev);
 	g->bus.devs = g->devs;
 	g->bus.n = 6;
-	return 0;
 }
 
 /* An MMIO access outside RAM and the in-kernel devices: reads all-ones,
@@ -250,6 +234,25 @@ static void boot_exit(struct guest *g, struct vcpu *c,
 		 c->id, kvm_exit_reason_name(x->reason));
 }
 
+/* Before vCPU c parks for a hold: the exit it stopped in is finished
+ * (KVM_RUN with immediate_exit; hardware KVM completes a port-I/O or
+ * MMIO exit only on the next run), so its registers are its state for a
+ * snapshot. true if that ran: the exit was finished, or KVM had another
+ * for it first (string I/O), which is served. */
+static bool boot_complete(struct guest *g, struct vcpu *c)
+{
+	unsigned why = c->run->exit_reason;
+	if (why != KVM_EXIT_IO && why != KVM_EXIT_MMIO)
+		return false;
+	vcpu_kick(c);
+	struct plain_exit_rec x = vm_plain_run(c);
+	if (x.kind == PX_INTR)
+		c->run->exit_reason = KVM_EXIT_INTR; /* finished */
+	else
+		boot_exit(g, c, &x);
+	return true;
+}
+
 /* Runs vCPU c until the guest ends. */
 static noreturn void boot_loop(struct guest *g, struct vcpu *c)
 {
@@ -257,6 +260,8 @@ static noreturn void boot_loop(struct guest *g, struct vcpu *c)
 	for (;;) {
 		if (c->id == 0)
 			boot_outside(g);
+		if (boot_hold_paused(&g->hold) && boot_complete(g, c))
+			continue;
 		if (!boot_hold_wait(&g->hold, c))
 			continue;
 		struct plain_exit_rec x = vm_plain_run(c);
@@ -265,7 +270,7 @@ static noreturn void boot_loop(struct guest *g, struct vcpu *c)
 }
 
 /* One guest a process: the AP threads find it here. */
-static struct guest the_guest;
+struct guest the_guest = {.out_fd = STDOUT_FILENO};
 
 static void *boot_ap(void *arg)
 {
@@ -289,8 +294,7 @@ static int boot_signals(const struct boot_opts *o, struct guest *g)
 	sigaddset(&set, SIGALRM);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	int r = console_start(&g->con, &g->uart, STDIN_FILENO, console_quit,
-			      NULL);
+	int r = console_start(&g->con, &g->uart, g->in_fd, console_quit, NULL);
 	for (unsigned i = 1; i < g->ncpus && r == 0; i++) {
 		pthread_t t;
 		errno = pthread_create(&t, NULL, boot_ap, &g->cpu[i]);
@@ -361,7 +365,9 @@ static int boot_sandbox(const struct guest *g, const struct boot_opts *o)
 	sigaction(SIGSYS, &sa, NULL);
 	struct sandbox_file files[4 + BOOT_DISKS_MAX];
 	size_t n = 0;
-	files[n++] = (struct sandbox_file){o->kernel, -1, SB_READ};
+	/* A restored guest has no kernel or initrd files to read. */
+	if (o->kernel_file)
+		files[n++] = (struct sandbox_file){o->kernel, -1, SB_READ};
 	if (o->initrd)
 		files[n++] = (struct sandbox_file){o->initrd, -1, SB_READ};
 	for (unsigned i = 0; i < g->dev.ndisks; i++)
@@ -383,7 +389,7 @@ int boot_main(const struct boot_opts *o)
 	struct bzimage b;
 	struct linux_load l;
 	if (bootdev_open(&g->dev, &g->vm, o->disk, o->ndisks, o->net) < 0 ||
-	    boot_files(o, &b, &l) < 0)
+	    boot_files(o, &b, &l) < 0 || boot_snap_paths(g, o) < 0)
 		return MOTE_EXIT_FAIL;
 	if (vm_kvm_is_pvm()) {
 		msg("this host's KVM is kvm_pvm, which cannot boot a stock "
@@ -393,7 +399,7 @@ int boot_main(const struct boot_opts *o)
 	}
 	/* Before the sandbox, which cannot make it, and the VM: a name a
 	 * live guest holds is refused at once. */
-	boot_hold_init(&g->hold, g->cpu, o->cpus, o);
+	boot_hold_init(&g->hold, g->cpu, o->cpus, o, boot_snap_save, g);
 	int st = boot_ctl_open(&g->hold, o->name);
 	if (st)
 		return st;
@@ -406,11 +412,18 @@ int boot_main(const struct boot_opts *o)
 		if (l.initrd)
 			munmap((void *)l.initrd, l.initrd_size);
 	}
-	if (!st && (boot_sandbox(g, o) < 0 || boot_signals(o, g) < 0))
-		st = MOTE_EXIT_FAIL;
 	if (st) {
 		boot_ctl_close(&g->hold);
 		return st;
+	}
+	return boot_go(g, o);
+}
+
+int boot_go(struct guest *g, const struct boot_opts *o)
+{
+	if (boot_sandbox(g, o) < 0 || boot_signals(o, g) < 0) {
+		boot_ctl_close(&g->hold);
+		return MOTE_EXIT_FAIL;
 	}
 	boot_loop(g, &g->cpu[0]);
 }

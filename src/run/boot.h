@@ -25,6 +25,7 @@ enum {
 
 struct boot_opts {
 	const char *kernel;
+	bool kernel_file; /* kernel is a file to read (not a restore's name) */
 	const char *initrd; /* NULL: none */
 	const char *cmdline;
 	uint64_t memory;
@@ -41,5 +42,14 @@ struct boot_opts {
 /* Boots o->kernel and runs it to its end. Returns the exit status; every
  * failure has printed its one line. */
 int boot_main(const struct boot_opts *o);
+
+/* mote restore of a boot snapshot (kind SNAP_KIND_BOOT) at file: the
+ * guest, or count clones of it (each named NAME-i with a name), each
+ * with the VM the snapshot describes, its disks and tap opened again by
+ * path, run on. timeout_ns (0: none) as boot's --timeout. Returns the
+ * exit status (the first non-zero clone's); every failure has printed
+ * its one line. */
+int boot_restore(const char *file, const char *name, unsigned count,
+		 uint64_t timeout_ns, const char *timeout_arg);
 
 #endif

@@ -1,14 +1,16 @@
 /* mote boot's side of the control socket: pause holds every vCPU out of
  * KVM_RUN (each is kicked with BOOT_KICK_SIGNAL and parks before its
  * next run), resume lets them go, a stop ends the guest through vCPU 0,
- * info and stats read the hold's counters. The rest (snapshots, signals,
- * migration) is refused in one line. */
+ * info and stats read the hold's counters, a snapshot holds the guest
+ * and writes it through the hold's save hook (run/bootsnap.c). The rest
+ * (signals, migration) is refused in one line. */
 #define _GNU_SOURCE
 #include "run/bootctl.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,8 +26,12 @@ static void on_kick(int sig)
 }
 
 void boot_hold_init(struct boot_hold *h, struct vcpu *cpu, unsigned ncpus,
-		    const struct boot_opts *o)
+		    const struct boot_opts *o,
+		    int (*save)(void *arg, int fd, char *err, size_t errlen),
+		    void *save_arg)
 {
+	h->save = save;
+	h->save_arg = save_arg;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -96,6 +102,11 @@ static bool held(struct boot_hold *h)
 	return __atomic_load_n(&h->paused, __ATOMIC_ACQUIRE);
 }
 
+bool boot_hold_paused(struct boot_hold *h)
+{
+	return held(h);
+}
+
 /* ---- the requests ---- */
 
 /* What info and stats begin with. */
@@ -152,15 +163,9 @@ static void do_stats(struct ctl_conn *cn, void *vm, const struct ctl_req *req)
 	ctl_reply(cn, j);
 }
 
-static void do_pause(struct ctl_conn *cn, void *vm, const struct ctl_req *req)
+/* Parks every vCPU: whether all did within HOLD_MS. */
+static bool hold_all(struct boot_hold *h)
 {
-	struct boot_hold *h = vm;
-	cJSON *j = ctl_ok();
-	if (held(h)) {
-		cJSON_AddTrueToObject(j, "already");
-		ctl_reply(cn, j);
-		return;
-	}
 	__atomic_store_n(&h->paused, true, __ATOMIC_SEQ_CST);
 	for (unsigned i = 0; i < h->ncpus; i++)
 		kick(h, i);
@@ -171,7 +176,19 @@ static void do_pause(struct ctl_conn *cn, void *vm, const struct ctl_req *req)
 		;
 	bool complete = h->parked == h->ncpus;
 	pthread_mutex_unlock(&h->lock);
-	cJSON_AddBoolToObject(j, "complete", complete);
+	return complete;
+}
+
+static void do_pause(struct ctl_conn *cn, void *vm, const struct ctl_req *req)
+{
+	struct boot_hold *h = vm;
+	cJSON *j = ctl_ok();
+	if (held(h)) {
+		cJSON_AddTrueToObject(j, "already");
+		ctl_reply(cn, j);
+		return;
+	}
+	cJSON_AddBoolToObject(j, "complete", hold_all(h));
 	ctl_reply(cn, j);
 }
 
@@ -198,15 +215,64 @@ static void do_resume(struct ctl_conn *cn, void *vm, const struct ctl_req *req)
 /* Forced or not, the same: vCPU 0 ends the guest (status 137). A guest
  * asked to power off would need its power button (an ACPI event), which
  * mote does not raise yet. */
+static void stop_guest(struct boot_hold *h);
+
 static void do_stop(struct ctl_conn *cn, void *vm, const struct ctl_req *req)
 {
-	struct boot_hold *h = vm;
+	stop_guest(vm);
+	ctl_reply(cn, ctl_ok());
+}
+
+/* Ends the guest through vCPU 0 (status 137). */
+static void stop_guest(struct boot_hold *h)
+{
 	pthread_mutex_lock(&h->lock);
 	__atomic_store_n(&h->stop, true, __ATOMIC_SEQ_CST);
 	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->lock);
 	kick(h, 0);
-	ctl_reply(cn, ctl_ok());
+}
+
+/* Every vCPU parked (a paused guest stays so), the snapshot written
+ * into the request's fd, then the guest runs on, or ends with --stop.
+ * A migration's stream is not served. */
+static void do_snapshot(struct ctl_conn *cn, void *vm,
+			const struct ctl_req *req)
+{
+	struct boot_hold *h = vm;
+	char err[256] = "";
+	int fd = ctl_conn_fd(cn);
+	if (req->stream || req->lazy) {
+		ctl_reply_error(cn, "a booted Linux guest cannot migrate yet "
+				    "(mote snapshot and restore can move it)");
+		return;
+	}
+	if (fd < 0) {
+		ctl_reply_error(cn,
+				"no file came with the request (pass its fd "
+				"with SCM_RIGHTS)");
+		return;
+	}
+	bool was_held = held(h);
+	uint64_t t0 = mono_ns();
+	if (!was_held && !hold_all(h)) {
+		release(h);
+		ctl_reply_error(cn,
+				"a vCPU did not stop within %d ms; try again",
+				HOLD_MS);
+		return;
+	}
+	int r = h->save(h->save_arg, fd, err, sizeof(err));
+	struct stat st;
+	double bytes = fstat(fd, &st) == 0 ? (double)st.st_blocks * 512 : 0;
+	double ms = (double)(mono_ns() - t0) / 1e6;
+	if (r == 0 && req->stop)
+		stop_guest(h);
+	else if (!was_held)
+		release(h);
+	cJSON *j = ctl_snapshot_reply(cn, r, err, bytes, ms);
+	if (j)
+		ctl_reply(cn, j);
 }
 
 static bool ending(void *vm)
@@ -228,6 +294,7 @@ static const struct ctl_ops boot_ops = {
 			[CTL_RESUME] = do_resume,
 			[CTL_STOP] = do_stop,
 			[CTL_STATS] = do_stats,
+			[CTL_SNAPSHOT] = do_snapshot,
 		},
 	.unsupported = "not supported for a booted Linux guest yet",
 	.ending = ending,

@@ -28,6 +28,10 @@ struct boot_hold {
 	const char *kernel;
 	struct ctl_rate rate; /* of exits */
 	struct ctl_run *ctl;
+	/* The snapshot of the held guest into fd: 0, or -1 with the reason
+	 * in err. */
+	int (*save)(void *arg, int fd, char *err, size_t errlen);
+	void *save_arg;
 };
 
 /* The signal that kicks a vCPU thread out of KVM_RUN for the hold. */
@@ -36,13 +40,17 @@ struct boot_hold {
 /* The hold of the ncpus vCPUs at cpu, unpaused, and its kick signal's
  * handler. */
 void boot_hold_init(struct boot_hold *h, struct vcpu *cpu, unsigned ncpus,
-		    const struct boot_opts *o);
+		    const struct boot_opts *o,
+		    int (*save)(void *arg, int fd, char *err, size_t errlen),
+		    void *save_arg);
 /* vCPU c's thread, once, on the thread itself: its pthread and tid. */
 void boot_hold_thread(struct boot_hold *h, const struct vcpu *c);
 /* Before each KVM_RUN of vCPU c: parks while the guest is paused. true:
  * run it; false: still paused (vCPU 0 comes back every 100 ms to see the
  * signals and the stop that end the guest), call again. */
 bool boot_hold_wait(struct boot_hold *h, struct vcpu *c);
+/* Whether the vCPUs are to park (a pause or a snapshot). */
+bool boot_hold_paused(struct boot_hold *h);
 /* Whether mote stop asked the guest to end (vCPU 0 then ends it). */
 bool boot_hold_stopping(struct boot_hold *h);
 

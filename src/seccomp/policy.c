@@ -345,6 +345,12 @@ static const struct allow boot_plain[] = {
 	A(fstat, "the control dir's removal: whether it is gone"),
 	A(unlinkat, "the control dir's socket and state file, and the dir"),
 	A(sched_yield, "the control dir's removal, tried again"),
+	A(pwrite64, "mote snapshot: the file's pages, state and header, "
+		    "into the fd that came with the request"),
+	A(ftruncate, "mote snapshot: the file emptied and sized, so that "
+		     "the RAM's zero pages are holes"),
+	A(mremap, "glibc's realloc of a large block: the snapshot's state "
+		  "as it grows"),
 };
 
 static const struct allow boot_ioctls[] = {
@@ -352,6 +358,17 @@ static const struct allow boot_ioctls[] = {
 	{KVM_IRQ_LINE, "the UART's and the PCI functions' interrupts"},
 	{KVM_GET_REGS, "a vCPU's registers for an internal-error report"},
 	{KVM_GET_SREGS, "a vCPU's registers for an internal-error report"},
+	{KVM_GET_XSAVE, "mote snapshot: a vCPU's FPU, SSE and AVX state"},
+	{KVM_GET_XCRS, "mote snapshot: a vCPU's XCR0"},
+	{KVM_GET_LAPIC, "mote snapshot: a vCPU's in-kernel LAPIC"},
+	{KVM_GET_MSRS, "mote snapshot: a vCPU's MSRs (kvmclock's, the TSC...)"},
+	{KVM_GET_MP_STATE, "mote snapshot: a vCPU's run state (halted...)"},
+	{KVM_GET_VCPU_EVENTS, "mote snapshot: a vCPU's pending exception, "
+			      "interrupt and NMI"},
+	{KVM_GET_DEBUGREGS, "mote snapshot: a vCPU's debug registers"},
+	{KVM_GET_IRQCHIP, "mote snapshot: the in-kernel PIC and IOAPIC"},
+	{KVM_GET_PIT2, "mote snapshot: the in-kernel PIT"},
+	{KVM_GET_CLOCK, "mote snapshot: kvmclock"},
 	{TCGETS, "isatty, tcgetattr: the console's terminal"},
 	{TCSETS, "tcsetattr: the console raw, and back at the end"},
 };

@@ -52,8 +52,8 @@ static bool header_sane(const struct snap_header *h, uint64_t base,
 	       fsize - h->state_off >= h->state_len;
 }
 
-static int read_header(int fd, const char *path, struct snap_header *h,
-		       uint64_t base, uint64_t fsize)
+int snap_header_read(int fd, const char *path, struct snap_header *h,
+		     uint64_t base)
 {
 	uint8_t page[SNAP_HDR_SIZE];
 	ssize_t n = pread(fd, page, sizeof(page), (off_t)base);
@@ -84,6 +84,26 @@ static int read_header(int fd, const char *path, struct snap_header *h,
 		    path, h->version, MOTE_VERSION);
 		return -1;
 	}
+	return 0;
+}
+
+static int read_header(int fd, const char *path, struct snap_header *h,
+		       uint64_t base, uint64_t fsize)
+{
+	if (snap_header_read(fd, path, h, base) < 0)
+		return -1;
+	if (h->kind == SNAP_KIND_BOOT) {
+		msg("%s: a snapshot of a booted Linux guest (mote boot); only "
+		    "mote restore takes it, not a migration",
+		    path);
+		return -1;
+	}
+	if (h->kind != SNAP_KIND_RUN || h->reserved) {
+		msg("%s: a snapshot of kind %u, which this mote does not know "
+		    "(restore it with the mote that wrote it)",
+		    path, h->kind);
+		return -1;
+	}
 	if (!header_sane(h, base, fsize)) {
 		msg("%s: the snapshot is truncated or its header is "
 		    "inconsistent (%llu bytes)",
@@ -93,6 +113,29 @@ static int read_header(int fd, const char *path, struct snap_header *h,
 	return 0;
 }
 
+int snap_state_load(int fd, const char *path, const struct snap_header *h,
+		    uint8_t **out)
+{
+	uint8_t *buf = malloc(h->state_len ? h->state_len : 1);
+	if (!buf) {
+		msg("%s: out of memory", path);
+		return -1;
+	}
+	ssize_t n = pread(fd, buf, h->state_len, (off_t)h->state_off);
+	if (n != (ssize_t)h->state_len) {
+		msg("%s: cannot read the snapshot's state: %s", path,
+		    n < 0 ? strerror(errno) : "file too short");
+	} else if (snap_crc32(0, buf, h->state_len) != h->state_crc) {
+		msg("%s: the snapshot's state is corrupt (checksum mismatch)",
+		    path);
+	} else {
+		*out = buf;
+		return 0;
+	}
+	free(buf);
+	return -1;
+}
+
 static int load(int fd, const char *path, struct snap_state *st)
 {
 	struct stat sb;
@@ -100,34 +143,15 @@ static int load(int fd, const char *path, struct snap_state *st)
 		msg("%s: not a regular file", path);
 		return -1;
 	}
-	if (read_header(fd, path, &st->h, st->base, (uint64_t)sb.st_size) < 0)
+	if (read_header(fd, path, &st->h, st->base, (uint64_t)sb.st_size) < 0 ||
+	    snap_state_load(fd, path, &st->h, &st->state) < 0)
 		return -1;
-	uint8_t *buf = malloc(st->h.state_len ? st->h.state_len : 1);
-	if (!buf) {
-		msg("%s: out of memory", path);
+	st->state_len = st->h.state_len;
+	if (!snap_state_read(st)) {
+		msg("%s: the snapshot's state is malformed", path);
 		return -1;
 	}
-	ssize_t n = pread(fd, buf, st->h.state_len, (off_t)st->h.state_off);
-	int err = 0;
-	if (n != (ssize_t)st->h.state_len) {
-		msg("%s: cannot read the snapshot's state: %s", path,
-		    n < 0 ? strerror(errno) : "file too short");
-		err = -1;
-	} else if (snap_crc32(0, buf, st->h.state_len) != st->h.state_crc) {
-		msg("%s: the snapshot's state is corrupt (checksum mismatch)",
-		    path);
-		err = -1;
-	} else {
-		st->state = buf;
-		st->state_len = st->h.state_len;
-		buf = NULL;
-		if (!snap_state_read(st)) {
-			msg("%s: the snapshot's state is malformed", path);
-			err = -1;
-		}
-	}
-	free(buf);
-	return err;
+	return 0;
 }
 
 /* ---- CPU features ---- */
@@ -188,7 +212,7 @@ static int host_cpu(struct snap_cpu *c)
 	return 0;
 }
 
-static int check_cpu(const char *path, const struct snap_cpu *need)
+int snap_check_cpu(const char *path, const struct snap_cpu *need)
 {
 	struct snap_cpu have;
 	if (host_cpu(&have) < 0) {
@@ -374,7 +398,7 @@ int snap_open_part(int fd, const char *file, uint64_t base,
 		   struct snap_state *st)
 {
 	st->base = base;
-	if (load(fd, file, st) < 0 || check_cpu(file, &st->h.cpu) < 0) {
+	if (load(fd, file, st) < 0 || snap_check_cpu(file, &st->h.cpu) < 0) {
 		snap_state_free(st);
 		return -1;
 	}
@@ -396,7 +420,7 @@ int snap_open(const char *file, struct snap_state *st)
 		return -(errno == ENOENT ? MOTE_EXIT_NOENT : MOTE_EXIT_FAIL);
 	}
 	fd = fd_high(fd);
-	if (load(fd, file, st) < 0 || check_cpu(file, &st->h.cpu) < 0) {
+	if (load(fd, file, st) < 0 || snap_check_cpu(file, &st->h.cpu) < 0) {
 		snap_state_free(st);
 		close(fd);
 		return -MOTE_EXIT_FAIL;

@@ -89,15 +89,6 @@ static int fail(struct save *s, const char *fmt, ...)
 	return -1;
 }
 
-static bool zero_page(const uint8_t *pg)
-{
-	const uint64_t *q = (const uint64_t *)pg;
-	for (size_t i = 0; i < PAGE_SIZE / 8; i++)
-		if (q[i])
-			return false;
-	return true;
-}
-
 /* ---- the memory image ---- */
 
 /* Writes len bytes to the stream, waiting at most STREAM_MS for room
@@ -291,7 +282,7 @@ static int save_range(struct save *s, uint64_t start, uint64_t end, bool anon)
 			continue;
 		if (vec && !(vec[(a - start) / PAGE_SIZE] & 1))
 			err = drop(s, a);
-		else if (!look || !zero_page(h + (a - start)))
+		else if (!look || !page_is_zero(h + (a - start)))
 			err = keep(s, a);
 		else
 			err = drop(s, a);
@@ -355,7 +346,7 @@ static int save_file_vma(struct save *s, const struct lx_vma *v,
 			sv->bitmap[pg / 8] |= (uint8_t)(1 << (pg % 8));
 			if (!look)
 				continue; /* the receiver has it */
-			if ((!past || v->kind == VMA_ELF) && !zero_page(g))
+			if ((!past || v->kind == VMA_ELF) && !page_is_zero(g))
 				err = keep(s, a + o);
 			else
 				err = drop(s, a + o);
@@ -702,10 +693,10 @@ static int send_lazy(struct save *s, uint64_t from, uint64_t to, uint64_t *sent)
 		const uint8_t *h = image(s, pg * PAGE_SIZE, max * PAGE_SIZE);
 		if (!h)
 			return -1;
-		bool zero = zero_page(h);
+		bool zero = page_is_zero(h);
 		uint64_t n = 0;
 		while (n < max && bit_get(lazy_set, pg + n) &&
-		       zero_page(h + n * PAGE_SIZE) == zero)
+		       page_is_zero(h + n * PAGE_SIZE) == zero)
 			bit_put(lazy_set, pg + n++, false);
 		if (record(s, zero ? SNAP_REC_ZERO : SNAP_REC_DATA,
 			   s->mem_off + pg * PAGE_SIZE, n * PAGE_SIZE,

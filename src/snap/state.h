@@ -97,10 +97,6 @@ struct snap_state {
 	uint64_t base; /* where this process's part of the file starts */
 };
 
-/* The CPUID words a snapshot records (leaves 1, 7.0, 0x80000001) from a
- * CPUID table, into c (snap.c). */
-void snap_cpu_words(const struct kvm_cpuid2 *cp, struct snap_cpu *c);
-
 /* The options record of p's run. */
 void snap_opts_write(struct wbuf *w, struct lx_proc *p);
 /* The image record, from s->pt_pool and s->files. */

@@ -83,7 +83,10 @@ static void plain_tables(struct vm *vm)
 		pd[i] = (i << 21) | PTE_P | PTE_W | PTE_PS;
 }
 
-enum vm_error vm_plain_create(struct vm *vm, uint64_t mem_size)
+/* RAM anonymous (fd -1), or a snapshot's memory image at off of fd,
+ * copy-on-write. */
+static enum vm_error plain_create(struct vm *vm, uint64_t mem_size, int fd,
+				  uint64_t off)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = -1;
@@ -97,8 +100,10 @@ enum vm_error vm_plain_create(struct vm *vm, uint64_t mem_size)
 		return e;
 	if (plain_devices(vm) < 0)
 		return VM_EKVM;
-	void *m = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *m =
+		mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_NORESERVE | (fd < 0 ? MAP_ANONYMOUS : 0),
+		     fd, (off_t)off);
 	if (m == MAP_FAILED)
 		return VM_ENOMEM;
 	vm->mem = m;
@@ -111,9 +116,23 @@ enum vm_error vm_plain_create(struct vm *vm, uint64_t mem_size)
 	};
 	if (kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		return VM_EKVM;
-	plain_tables(vm);
+	if (fd < 0)
+		plain_tables(vm);
+	else
+		vm->from_file = true;
 	vm->cpuid = cpuid_supported(vm->kvm_fd);
 	return vm->cpuid ? VM_OK : VM_EKVM;
+}
+
+enum vm_error vm_plain_create(struct vm *vm, uint64_t mem_size)
+{
+	return plain_create(vm, mem_size, -1, 0);
+}
+
+enum vm_error vm_plain_create_from(struct vm *vm, uint64_t mem_size, int fd,
+				   uint64_t off)
+{
+	return plain_create(vm, mem_size, fd, off);
 }
 
 /* KVM's supported CPUID, with this vCPU's APIC ID in leaves 1, 0xb and

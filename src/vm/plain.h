@@ -42,6 +42,11 @@ _Static_assert(PLAIN_MEM_MAX <= PLAIN_PCI_MMIO, "RAM below the BAR window");
  * irqchip and PIT, and identity page tables plus a GDT for the 64-bit
  * entry. */
 enum vm_error vm_plain_create(struct vm *vm, uint64_t mem_size);
+/* The same on a snapshot's memory image, [off, off + mem_size) of fd,
+ * mapped copy-on-write (clones of one snapshot share the pages none has
+ * written); nothing is written to it: no tables, no GDT. */
+enum vm_error vm_plain_create_from(struct vm *vm, uint64_t mem_size, int fd,
+				   uint64_t off);
 /* Creates vCPU id. Every vCPU gets KVM's supported CPUID with the
  * paravirtual leaves and its own APIC ID; vCPU 0 starts in long mode at
  * `rip` with RSI = `rsi` (the boot protocol's 64-bit entry), the others

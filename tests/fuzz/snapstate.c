@@ -9,13 +9,15 @@
  * user memory, with a bitmap where they need one; after a restore,
  * succeeded or not, the VMAs sorted, apart, page-aligned and in user
  * memory, and no guest fd one of the monitor's own. (The fake has no KVM,
- * so no restore gets as far as making a vCPU.) */
+ * so no restore gets as far as making a vCPU.) The same input is read as
+ * a booted guest's state section too (snap_boot_read). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fake.h"
 #include "lx/subsys.h"
+#include "snap/boot.h"
 #include "snap/state.h"
 #include "vm/layout.h"
 
@@ -50,6 +52,26 @@ static void check_vmas(const struct lx_mm *mm)
 	}
 }
 
+/* The same bytes as a booted guest's state section (snap/boot.c), for a
+ * guest of 2 vCPUs: what snap_boot_read accepts is within its bounds. */
+static void boot_state(const uint8_t *data, size_t size)
+{
+	struct snap_boot b = {.h = {.user_size = 256ULL << 20, .nthreads = 2}};
+	char err[160];
+	if (snap_boot_read(&b, data, size, err, sizeof(err))) {
+		if (b.ncpus != 2 || b.ndisks > SNAP_BOOT_DISKS || !b.kernel ||
+		    b.cpu[0].id != 0 || b.cpu[1].id != 1 ||
+		    b.cpu[0].nmsrs > PLAIN_MSRS_MAX ||
+		    b.cpu[1].nmsrs > PLAIN_MSRS_MAX ||
+		    b.dev.d + b.dev.n > data + size)
+			abort();
+		for (uint32_t i = 0; i < b.ndisks; i++)
+			if (!b.disk[i].path || b.disk[i].ro > 1)
+				abort();
+	}
+	snap_boot_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
@@ -57,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fake_init(&f, USER_SIZE);
 		ready = true;
 	}
+	boot_state(data, size);
 	struct snap_state s = {0};
 	s.h.user_size = USER_SIZE;
 	s.state = malloc(size + 1);

@@ -13,8 +13,12 @@
 # sandbox checked meanwhile); one with 1 vCPU and the same disks, ended by
 # Ctrl-A x on a terminal once its init has tried them; one with --name
 # whose init prints a tick a half-second, seen by mote ps, paused (no
-# ticks) and resumed (ticks again), refusing a snapshot and a second
-# guest of its name, and ended by mote stop --force; a hostile "kernel"
+# ticks) and resumed (ticks again), snapshotted (ticks go on), refusing a
+# second guest of its name, and ended by mote stop --force; that snapshot
+# restored, and as 3 clones (-n 3), each answering a command on its
+# console and powering off; bad snapshot files (cut short, corrupt, not a
+# snapshot, an unknown kind, a vCPU count its header does not have,
+# mote run's options) refused in one line; a hostile "kernel"
 # (tests/boot/hostile.S) that ends in a triple fault, and the sandbox's
 # test hooks on it. Boots are slow under emulation (20-80 s in the test
 # VM): five boots run to init, the other checks ride on them.
@@ -28,8 +32,8 @@ kernel=$O/vm/vmlinuz
 mem=256
 cpus=2
 
-names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng net-mac net-ping net-tcp net-not-tap net-busy reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices ctl-ps ctl-dup ctl-snapshot ctl-pause ctl-resume ctl-stop hostile sandbox-violation sandbox-landlock"
-plan 31
+names="marker nproc memtotal rtc-date disk-marker disk-ro hwrng net-mac net-ping net-tcp net-not-tap net-busy reboot-status reboot-line poweroff-status poweroff-line panic-status panic-line timeout sandbox-on ctrl-a-x one-cpu-devices ctl-ps ctl-dup ctl-snapshot ctl-pause ctl-resume ctl-stop snap-restore snap-clones snap-bad snap-kind hostile sandbox-violation sandbox-landlock"
+plan 35
 t=boot/stock-kernel
 why=$(kvm_missing)
 if [ -z "$why" ] && [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; then
@@ -278,7 +282,7 @@ until_ticks() { # until there are more than $1 ticks, at most $2 s
 }
 export XDG_RUNTIME_DIR=$tmp/xdg
 timeout -k 5 400 "$MOTE" boot --kernel "$kernel" --initrd "$tmp/initrd.gz" \
-	--memory ${mem}M --cpus 2 --timeout 350 --name mote-bt \
+	--memory ${mem}M --cpus 2 --timeout 350 --name mote-bt --disk "$tmp/ro.img:ro" \
 	--append "console=ttyS0 reboot=k panic=-1 quiet mote.end=tick" \
 	>"$tmp/cout" 2>"$tmp/cerr" </dev/null &
 cpid=$!
@@ -293,15 +297,16 @@ else
 fi
 refused "$t/ctl-dup" 125 "a VM named mote-bt is already running" boot \
 	--kernel "$kernel" --memory ${mem}M --name mote-bt
+# A snapshot of the running guest (its 2 vCPUs, devices and RAM); the
+# ticks go on after it. Restored below.
 run_mote "$tmp/out" "$tmp/err" snapshot mote-bt "$tmp/snap"
 st=$?
 n=$(ticks)
-if [ "$st" = 125 ] && [ "$(wc -l <"$tmp/err")" = 1 ] &&
-	grep -q 'snapshot: not supported for a booted Linux guest yet' "$tmp/err" &&
-	until_ticks "$n" 30; then
+if [ "$st" = 0 ] && grep -q "^mote-bt: .* written to $tmp/snap" "$tmp/out" &&
+	[ -s "$tmp/snap" ] && until_ticks "$n" 30; then
 	pass "$t/ctl-snapshot"
 else
-	fail "$t/ctl-snapshot" "status $st (want 125): $(head -c 200 "$tmp/err"); ticks $n then $(ticks)"
+	fail "$t/ctl-snapshot" "status $st (want 0): $(head -c 200 "$tmp/out") $(head -c 200 "$tmp/err"); ticks $n then $(ticks)"
 fi
 # Paused: no tick for 2 s (a line on its way may still land at first).
 "$MOTE" pause mote-bt >"$tmp/err" 2>&1
@@ -330,7 +335,83 @@ if [ "$sst" = 0 ] && [ "$st" = 137 ] && [ "$(tail -1 "$tmp/cerr")" = "mote: stop
 else
 	fail "$t/ctl-stop" "mote stop: $sst $(head -c 200 "$tmp/err"); mote boot: $st (want 137), $(tail -c 200 "$tmp/cerr"); left: $(ls -A "$XDG_RUNTIME_DIR/mote")"
 fi
+
+# mote restore of that snapshot: the guest goes on from its tick, runs
+# the lines typed on its console (init evals them) and answers on it,
+# with a block its :ro disk reads through virtio-blk (one its kernel had
+# not read before the snapshot), and powers off (status 0 and its line).
+# Then 3 clones of it (-n 3), each with a copy of the console's input and
+# its lines numbered [1]..[3]: each answers and powers off.
+printf '%s\n' 'mount -t devtmpfs dev /dev 2>/dev/null' \
+	'echo "RESTORED-$((6 * 7)) $(dd if=/dev/vda bs=4096 skip=128 count=1 2>/dev/null | head -c 15)"' \
+	'poweroff -f' >"$tmp/cmds"
+t0=$(date +%s.%N)
+timeout -k 5 300 "$MOTE" restore --timeout 250 "$tmp/snap" <"$tmp/cmds" >"$tmp/out" 2>"$tmp/err"
+st=$?
+t1=$(date +%s.%N)
+awk -v a="$t0" -v b="$t1" 'BEGIN { printf "   (mote restore to its answer and power-off: %.1f s under this KVM)\n", b - a }'
+
+tr -d '\r' <"$tmp/out" >"$tmp/lines"
+if [ "$st" = 0 ] && grep -qx 'RESTORED-42 MOTE-RO-PATTERN' "$tmp/lines" &&
+	[ "$(tail -1 "$tmp/err")" = "mote: the guest powered off" ]; then
+	pass "$t/snap-restore"
+else
+	fail "$t/snap-restore" "status $st (want 0): $(tail -c 300 "$tmp/lines" | tr '\n' ' ') $(head -c 300 "$tmp/err")"
+fi
+sed -i 's/RESTORED/CLONE/' "$tmp/cmds"
+t0=$(date +%s.%N)
+timeout -k 5 300 "$MOTE" restore -n 3 --name mote-bc --timeout 250 "$tmp/snap" <"$tmp/cmds" \
+	>"$tmp/out" 2>"$tmp/err"
+st=$?
+t1=$(date +%s.%N)
+awk -v a="$t0" -v b="$t1" 'BEGIN { printf "   (mote restore -n 3, each clone answering and powering off: %.1f s)\n", b - a }'
+tr -d '\r' <"$tmp/out" >"$tmp/lines"
+if [ "$st" = 0 ] && grep -qx '\[1\] CLONE-42 MOTE-RO-PATTERN' "$tmp/lines" &&
+	grep -qx '\[2\] CLONE-42 MOTE-RO-PATTERN' "$tmp/lines" &&
+	grep -qx '\[3\] CLONE-42 MOTE-RO-PATTERN' "$tmp/lines" &&
+	[ "$(grep -cx 'mote: the guest powered off' "$tmp/err")" = 3 ]; then
+	pass "$t/snap-clones"
+else
+	fail "$t/snap-clones" "status $st (want 0): $(grep CLONE "$tmp/lines" | tr '\n' ' ') $(head -c 300 "$tmp/err")"
+fi
 unset XDG_RUNTIME_DIR
+# Bad snapshot files, each refused before any VM with one line (125):
+# cut short (the header whole, the rest not), its state corrupted (one
+# byte flipped: its CRC), no header at all, its disk gone; an unknown
+# kind and a vCPU count its header does not have (checksums made right:
+# restore's own checks refuse them), mote run's options that a booted
+# guest's snapshot does not take, and clones of a guest with a writable
+# disk (its :ro flag cleared).
+head -c 1M "$tmp/snap" >"$tmp/short"
+cp --sparse=always "$tmp/snap" "$tmp/flip"
+size=$(stat -c %s "$tmp/flip")
+printf '\x5a' | dd of="$tmp/flip" bs=1 seek=$((size - 8)) conv=notrunc 2>/dev/null
+head -c 100 /dev/urandom >"$tmp/noise"
+python3 tests/boot/snappatch.py "$tmp/snap" "$tmp/kind" kind=7 &&
+	python3 tests/boot/snappatch.py "$tmp/snap" "$tmp/ncpus" ncpus=3 &&
+	python3 tests/boot/snappatch.py "$tmp/snap" "$tmp/rw" ro=0
+bad=""
+chk() { # FILE TEXT [OPTIONS...]: one line with TEXT, status 125
+	local f=$1 want=$2
+	shift 2
+	run_mote "$tmp/out" "$tmp/err" restore "$@" "$f"
+	local st=$?
+	[ "$st" = 125 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -qF -- "$want" "$tmp/err" ||
+		bad="$bad [$f: status $st, $(head -c 200 "$tmp/err")]"
+}
+chk "$tmp/short" "the snapshot is truncated or its header is inconsistent"
+chk "$tmp/flip" "the snapshot's state is corrupt (checksum mismatch)"
+chk "$tmp/noise" "not a mote snapshot"
+mv "$tmp/ro.img" "$tmp/ro.away"
+chk "$tmp/snap" "the guest's disk $tmp/ro.img: No such file or directory"
+mv "$tmp/ro.away" "$tmp/ro.img"
+if [ -z "$bad" ]; then pass "$t/snap-bad"; else fail "$t/snap-bad" "$bad"; fi
+bad=""
+chk "$tmp/kind" "a snapshot of kind 7, which this mote does not know"
+chk "$tmp/ncpus" "BOOT says 268435456 bytes and 3 vCPUs, the header 268435456 and 2"
+chk "$tmp/snap" "--timing is for a mote run snapshot" --timing
+chk "$tmp/rw" "has a writable disk ($tmp/ro.img), which clones would all write" -n 2
+if [ -z "$bad" ]; then pass "$t/snap-kind"; else fail "$t/snap-kind" "$bad"; fi
 
 # A hostile guest: huge string I/O to and from a port no device has, wide
 # accesses, MMIO outside RAM, a virtio driver that breaks the rng three
