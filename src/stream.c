@@ -6,7 +6,7 @@
 
 void w_bytes(struct wbuf *w, const void *v, size_t n)
 {
-	if (w->oom)
+	if (w->oom || !n)
 		return;
 	if (w->n + n > w->cap) {
 		size_t cap = w->cap ? w->cap : 4096;
@@ -56,6 +56,9 @@ void w_rec_end(struct wbuf *w, size_t mark)
 
 void r_bytes(struct rbuf *r, void *v, size_t n)
 {
+	/* n 0 reads nothing (v may be NULL then: an empty array). */
+	if (!n)
+		return;
 	if (r->bad || n > r->n - r->off) {
 		r->bad = true;
 		memset(v, 0, n);
